@@ -1,0 +1,3 @@
+/* parallel.c */
+#include <config.h>
+#include "engine/engine.h"

@@ -1,0 +1,3 @@
+/* stream.c */
+#include <config.h>
+#include "engine/engine.h"
