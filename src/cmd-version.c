@@ -1,6 +1,129 @@
-/* cmd-version.c - placeholder */
+/* cmd-version.c - itm-env version [--json]: the client's version, then the
+ * engine's (version, API version, negotiated API version, endpoint, OS and
+ * architecture).  Without an engine, the client part and then the error. */
 #include <config.h>
+
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <sys/utsname.h>
+
 #include "cmd.h"
-static int version_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
-{ (void) ctx; (void) argc; (void) argv; return itm_err_set (err, ITM_EXIT_FAILURE, "not yet"); }
-const struct itm_cmd cmd_version = { .name = "version", .usage = "", .summary = "version", .help = "", .fn = version_main };
+#include "engine/engine.h"
+#include "util/xalloc.h"
+
+enum { OPT_JSON = OPT_FIRST_COMMAND_OPT };
+
+static const char *
+jstr (json_object *o, const char *key)
+{
+  json_object *v;
+  if (o && json_object_object_get_ex (o, key, &v) && json_object_is_type (v, json_type_string))
+    return json_object_get_string (v);
+  return NULL;
+}
+
+static json_object *
+jstr_or_null (const char *s)
+{
+  return s ? json_object_new_string (s) : NULL;
+}
+
+static int
+version_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  static const struct option longopts[] = {
+    ITM_STACK_LONGOPTS,
+    { "json", no_argument, NULL, OPT_JSON },
+    { NULL, 0, NULL, 0 },
+  };
+  bool json = false;
+  int opt;
+
+  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
+    {
+      if (ctx_stack_option (ctx, opt, optarg))
+        continue;
+      switch (opt)
+        {
+        case OPT_JSON:
+          json = true;
+          ctx->json_errors = true;
+          break;
+        default:
+          return cmd_bad_option (&cmd_version, argv, opt, err);
+        }
+    }
+  if (optind < argc)
+    {
+      itm_err_set (err, ITM_EXIT_USAGE, "version: unexpected argument '%s'", argv[optind]);
+      return itm_err_hint (err, "'itm-env help version' lists its options");
+    }
+
+  struct utsname u;
+  const char *cos = "linux", *carch = "unknown";
+  if (uname (&u) == 0)
+    carch = u.machine;
+
+  json_object *client = json_object_new_object ();
+  json_object_object_add (client, "version", json_object_new_string (PACKAGE_VERSION));
+  json_object_object_add (client, "api_min", json_object_new_string (ENGINE_API_MIN));
+  json_object_object_add (client, "api_max", json_object_new_string (ENGINE_API_MAX));
+  json_object_object_add (client, "os", json_object_new_string (cos));
+  json_object_object_add (client, "arch", json_object_new_string (carch));
+  json_object *top = json_object_new_object ();
+  json_object_object_add (top, "client", client);
+
+  if (!json)
+    {
+      printf ("client version:     %s\n", PACKAGE_VERSION);
+      printf ("client api:         %s-%s\n", ENGINE_API_MIN, ENGINE_API_MAX);
+      printf ("client os/arch:     %s/%s\n", cos, carch);
+    }
+
+  json_object *ver = NULL;
+  struct engine *e = ctx_engine (ctx, err);
+  if (e == NULL || engine_get (e, "/version", &ver, err) < 0)
+    {
+      if (json)
+        print_json (top);
+      json_object_put (top);
+      return -1;
+    }
+
+  const char *os = jstr (ver, "Os"), *arch = jstr (ver, "Arch");
+  json_object *eng = json_object_new_object ();
+  json_object_object_add (eng, "endpoint", json_object_new_string (engine_endpoint (e)));
+  json_object_object_add (eng, "version", jstr_or_null (jstr (ver, "Version")));
+  json_object_object_add (eng, "api_version", jstr_or_null (engine_server_api_version (e)));
+  json_object_object_add (eng, "min_api_version", jstr_or_null (jstr (ver, "MinAPIVersion")));
+  json_object_object_add (eng, "os", jstr_or_null (os));
+  json_object_object_add (eng, "arch", jstr_or_null (arch));
+  json_object_object_add (eng, "kernel_version", jstr_or_null (jstr (ver, "KernelVersion")));
+  json_object_object_add (top, "engine", eng);
+  json_object_object_add (top, "negotiated_api_version",
+                          json_object_new_string (engine_api_version (e)));
+
+  if (json)
+    print_json (top);
+  else
+    {
+      printf ("endpoint:           %s\n", engine_endpoint (e));
+      printf ("engine version:     %s\n", jstr (ver, "Version") ? jstr (ver, "Version") : "unknown");
+      printf ("engine api:         %s\n", engine_server_api_version (e));
+      printf ("negotiated api:     %s\n", engine_api_version (e));
+      printf ("engine os/arch:     %s/%s\n", os ? os : "unknown", arch ? arch : "unknown");
+    }
+  json_object_put (ver);
+  json_object_put (top);
+  return 0;
+}
+
+const struct itm_cmd cmd_version = {
+  .name = "version",
+  .usage = "[--json]",
+  .summary = "show the client's and the engine's versions",
+  .help = "      --json                 print one JSON object\n"
+          "  -H, --host HOST            engine address (as a global option)\n",
+  .fn = version_main,
+};

@@ -1,7 +1,988 @@
-/* conn.c */
+/* conn.c - the engine handle: configuration, connection, one call, API
+ * version negotiation, and the connection-failure messages.
+ *
+ * Every call goes through a per-handle curl multi handle, driven here in a
+ * poll loop of at most 100 ms per turn, so that a cancel flag is seen
+ * promptly even on a silent stream.  Connections are kept alive between
+ * calls of one handle. */
 #include <config.h>
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "engine/engine.h"
-/* temporary */
-struct engine *engine_open (const struct engine_config *cfg, struct itm_err *err) { (void)cfg; itm_err_set(err, ITM_EXIT_CONNECT, "no engine client yet"); return NULL; }
-int engine_negotiate (struct engine *e, struct itm_err *err) { (void)e; return itm_err_set(err, 1, "x"); }
-void engine_close (struct engine *e) { (void)e; }
+#include "util/xalloc.h"
+
+#define DEFAULT_SOCKET "/var/run/docker.sock"
+#define DEFAULT_CONNECT_TIMEOUT_MS 5000L
+#define DEFAULT_TIMEOUT_MS 60000L
+/* A body we keep whole (one JSON value, an error) is never larger. */
+#define MAX_BODY (256UL << 20)
+#define MAX_ERROR_BODY (64UL << 10)
+
+struct engine {
+  char *host;          /* as given: "unix:///var/run/docker.sock", "tcp://h:p" */
+  char *endpoint;      /* for messages: the host, plus " (TLS)" */
+  char *unix_path;     /* NULL for tcp */
+  char *base_url;      /* "http://docker", "https://h:p" */
+  bool tls, tls_verify;
+  char *ca, *cert, *key;
+  long connect_timeout_ms, timeout_ms;
+  char *api;           /* negotiated, NULL before */
+  char *server_api;    /* the engine's own */
+  CURL *curl;
+  CURLM *multi;
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc;
+
+static void
+global_init (void)
+{
+  global_rc = curl_global_init (CURL_GLOBAL_DEFAULT);
+}
+
+static void
+engine_handles (struct engine *e)
+{
+  pthread_once (&global_once, global_init);
+  if (global_rc != CURLE_OK)
+    {
+      fprintf (stderr, "itm-env: curl_global_init failed: %s\n", curl_easy_strerror (global_rc));
+      abort ();
+    }
+  e->curl = curl_easy_init ();
+  e->multi = curl_multi_init ();
+  if (e->curl == NULL || e->multi == NULL)
+    oom ();
+}
+
+/* ---- configuration ---- */
+
+static int
+env_timeout (const char *name, long *ms, struct itm_err *err)
+{
+  const char *v = getenv (name);
+  char *end;
+  if (v == NULL || *v == '\0')
+    return 0;
+  errno = 0;
+  double s = strtod (v, &end);
+  if (errno || end == v || *end != '\0' || !isfinite (s) || s <= 0 || s > 86400.0 * 365)
+    {
+      itm_err_set (err, ITM_EXIT_USAGE, "%s='%s' is not a number of seconds", name, v);
+      return itm_err_hint (err, "give a positive number of seconds, e.g. %s=30", name);
+    }
+  *ms = (long) (s * 1000.0);
+  if (*ms < 1)
+    *ms = 1;
+  return 0;
+}
+
+static int
+parse_tcp (struct engine *e, const char *rest, const char *from, struct itm_err *err)
+{
+  const char *p = rest, *hend;
+  cleanup_free char *hostpart = NULL;
+
+  if (*p == '[')
+    {
+      hend = strchr (p, ']');
+      if (hend == NULL)
+        goto bad;
+      hostpart = xstrndup (p, (size_t) (hend - p + 1));
+      p = hend + 1;
+    }
+  else
+    {
+      hend = p + strcspn (p, ":/");
+      hostpart = xstrndup (p, (size_t) (hend - p));
+      p = hend;
+    }
+  if (*hostpart == '\0')
+    goto bad;
+  for (const char *q = hostpart; *q; q++)
+    if (!(isalnum ((unsigned char) *q) || strchr ("-._[]:", *q)))
+      goto bad;
+  long port = e->tls ? 2376 : 2375;
+  if (*p == ':')
+    {
+      char *end;
+      errno = 0;
+      port = strtol (p + 1, &end, 10);
+      if (errno || end == p + 1 || port < 1 || port > 65535)
+        goto bad;
+      p = end;
+    }
+  if (strcmp (p, "") != 0 && strcmp (p, "/") != 0)
+    goto bad;
+  e->base_url = xasprintf ("%s://%s:%ld", e->tls ? "https" : "http", hostpart, port);
+  free (e->host);
+  e->host = xasprintf ("tcp://%s:%ld", hostpart, port);
+  return 0;
+
+bad:
+  itm_err_set (err, ITM_EXIT_USAGE, "malformed engine address '%s' (from %s)", e->host, from);
+  return itm_err_hint (err, "use tcp://HOST:PORT or unix:///PATH");
+}
+
+struct engine *
+engine_open (const struct engine_config *cfg, struct itm_err *err)
+{
+  const char *host = cfg ? cfg->host : NULL, *from = "-H";
+  struct engine *e = xzalloc (sizeof *e);
+
+  if (host == NULL || *host == '\0')
+    {
+      host = getenv ("DOCKER_HOST");
+      from = "DOCKER_HOST";
+      if (host == NULL || *host == '\0')
+        {
+          host = "unix://" DEFAULT_SOCKET;
+          from = "the default";
+        }
+    }
+  e->host = xstrdup (host);
+  e->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+  e->timeout_ms = DEFAULT_TIMEOUT_MS;
+  if (env_timeout ("ITM_ENV_CONNECT_TIMEOUT", &e->connect_timeout_ms, err) < 0
+      || env_timeout ("ITM_ENV_REQUEST_TIMEOUT", &e->timeout_ms, err) < 0)
+    goto fail;
+  if (cfg && cfg->connect_timeout_ms > 0)
+    e->connect_timeout_ms = cfg->connect_timeout_ms;
+  if (cfg && cfg->timeout_ms > 0)
+    e->timeout_ms = cfg->timeout_ms;
+
+  if (strncmp (host, "unix://", 7) == 0)
+    {
+      if (host[7] == '\0')
+        {
+          itm_err_set (err, ITM_EXIT_USAGE, "malformed engine address '%s' (from %s): no socket path",
+                       host, from);
+          itm_err_hint (err, "use unix:///PATH, e.g. unix://" DEFAULT_SOCKET);
+          goto fail;
+        }
+      e->unix_path = xstrdup (host + 7);
+      e->base_url = xstrdup ("http://docker");
+      e->endpoint = xstrdup (host);
+    }
+  else if (strncmp (host, "tcp://", 6) == 0)
+    {
+      const char *verify = getenv ("DOCKER_TLS_VERIFY"), *tls = getenv ("DOCKER_TLS");
+      e->tls_verify = verify && *verify;
+      e->tls = e->tls_verify || (tls && *tls);
+      if (parse_tcp (e, host + 6, from, err) < 0)
+        goto fail;
+      e->endpoint = xasprintf ("%s%s", e->host, e->tls ? " (TLS)" : "");
+      if (e->tls)
+        {
+          const char *dir = getenv ("DOCKER_CERT_PATH");
+          cleanup_free char *def = NULL;
+          if (dir == NULL || *dir == '\0')
+            {
+              const char *home = getenv ("HOME");
+              dir = def = xasprintf ("%s/.docker", home && *home ? home : ".");
+            }
+          e->ca = xasprintf ("%s/ca.pem", dir);
+          e->cert = xasprintf ("%s/cert.pem", dir);
+          e->key = xasprintf ("%s/key.pem", dir);
+        }
+    }
+  else
+    {
+      const char *sep = strstr (host, "://");
+      if (sep)
+        itm_err_set (err, ITM_EXIT_USAGE,
+                     "unsupported engine address scheme '%.*s://' in '%s' (from %s)",
+                     (int) (sep - host), host, host, from);
+      else
+        itm_err_set (err, ITM_EXIT_USAGE, "malformed engine address '%s' (from %s)", host, from);
+      itm_err_hint (err, "itm-env speaks unix:///PATH and tcp://HOST:PORT");
+      goto fail;
+    }
+  engine_handles (e);
+  return e;
+
+fail:
+  engine_close (e);
+  return NULL;
+}
+
+struct engine *
+engine_dup (const struct engine *e)
+{
+  struct engine *d = xzalloc (sizeof *d);
+#define DUPS(f) d->f = e->f ? xstrdup (e->f) : NULL
+  DUPS (host);
+  DUPS (endpoint);
+  DUPS (unix_path);
+  DUPS (base_url);
+  DUPS (ca);
+  DUPS (cert);
+  DUPS (key);
+  DUPS (api);
+  DUPS (server_api);
+#undef DUPS
+  d->tls = e->tls;
+  d->tls_verify = e->tls_verify;
+  d->connect_timeout_ms = e->connect_timeout_ms;
+  d->timeout_ms = e->timeout_ms;
+  engine_handles (d);
+  return d;
+}
+
+void
+engine_close (struct engine *e)
+{
+  if (e == NULL)
+    return;
+  if (e->multi)
+    curl_multi_cleanup (e->multi);
+  if (e->curl)
+    curl_easy_cleanup (e->curl);
+  free (e->host);
+  free (e->endpoint);
+  free (e->unix_path);
+  free (e->base_url);
+  free (e->ca);
+  free (e->cert);
+  free (e->key);
+  free (e->api);
+  free (e->server_api);
+  free (e);
+}
+
+void
+engine_closep (struct engine **e)
+{
+  engine_close (*e);
+  *e = NULL;
+}
+
+const char *
+engine_endpoint (const struct engine *e)
+{
+  return e->endpoint;
+}
+
+const char *
+engine_api_version (const struct engine *e)
+{
+  return e->api;
+}
+
+const char *
+engine_server_api_version (const struct engine *e)
+{
+  return e->server_api;
+}
+
+/* "1.41" -> 1, 41; -1 when it is not MAJOR.MINOR. */
+static int
+parse_version (const char *v, long *major, long *minor)
+{
+  char *end;
+  if (v == NULL || !isdigit ((unsigned char) *v))
+    return -1;
+  *major = strtol (v, &end, 10);
+  if (*end != '.' || !isdigit ((unsigned char) end[1]))
+    return -1;
+  *minor = strtol (end + 1, &end, 10);
+  return *end == '\0' ? 0 : -1;
+}
+
+static int
+version_cmp (const char *a, const char *b)
+{
+  long amaj = 0, amin = 0, bmaj = 0, bmin = 0;
+  parse_version (a, &amaj, &amin);
+  parse_version (b, &bmaj, &bmin);
+  if (amaj != bmaj)
+    return amaj < bmaj ? -1 : 1;
+  if (amin != bmin)
+    return amin < bmin ? -1 : 1;
+  return 0;
+}
+
+int
+engine_api_cmp (const struct engine *e, const char *version)
+{
+  return version_cmp (e->api ? e->api : ENGINE_API_MIN, version);
+}
+
+/* ---- one call ---- */
+
+struct call_state {
+  struct engine *e;
+  const struct engine_call *c;
+  bool collect;            /* keep the body (one JSON value wanted) */
+  bool started;
+  long status;
+  struct buf body;         /* the JSON value, or the error body */
+  bool jl_on, mx_on;
+  struct jsonl jl;
+  struct mux mx;
+  bool stopped;            /* a callback stopped the stream */
+  struct itm_err perr;     /* an error found while reading the body */
+  char api_version[32];    /* the Api-Version header */
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+static int
+json_value_cb (json_object *v, void *ctx)
+{
+  struct call_state *s = ctx;
+  const char *m;
+  if (s->c->stream_errors && (m = jsonl_stream_error (v)) != NULL)
+    {
+      itm_err_set (&s->perr, ITM_EXIT_ENGINE, "%s %s: %s", s->c->method, s->c->path, m);
+      s->perr.engine_msg = xstrdup (m);
+      return 1;
+    }
+  return s->c->on_json (v, s->c->ctx);
+}
+
+static size_t
+on_write (char *ptr, size_t size, size_t nmemb, void *ud)
+{
+  struct call_state *s = ud;
+  size_t n = size * nmemb;
+  int r = 0;
+
+  if (!s->started)
+    {
+      s->started = true;
+      curl_easy_getinfo (s->e->curl, CURLINFO_RESPONSE_CODE, &s->status);
+    }
+  if (s->status >= 400)
+    {
+      if (s->body.len < MAX_ERROR_BODY)
+        buf_add (&s->body, ptr, n < MAX_ERROR_BODY - s->body.len ? n : MAX_ERROR_BODY - s->body.len);
+      return n;
+    }
+  if (s->jl_on)
+    r = jsonl_feed (&s->jl, ptr, n, &s->perr);
+  else if (s->mx_on)
+    r = mux_feed (&s->mx, ptr, n, &s->perr);
+  else if (s->c->on_data)
+    r = s->c->on_data (ptr, n, s->c->ctx);
+  else if (s->collect)
+    {
+      if (s->body.len + n > MAX_BODY)
+        {
+          itm_err_set (&s->perr, ITM_EXIT_ENGINE, "%s %s: the answer is larger than %lu MiB",
+                       s->c->method, s->c->path, MAX_BODY >> 20);
+          return 0;
+        }
+      buf_add (&s->body, ptr, n);
+    }
+  if (itm_err_isset (&s->perr))
+    return 0;
+  if (r != 0)
+    {
+      s->stopped = true;
+      return 0;
+    }
+  return n;
+}
+
+static size_t
+on_header (char *ptr, size_t size, size_t nmemb, void *ud)
+{
+  struct call_state *s = ud;
+  size_t n = size * nmemb;
+  static const char name[] = "api-version:";
+  if (n > sizeof name - 1 && strncasecmp (ptr, name, sizeof name - 1) == 0)
+    {
+      const char *v = ptr + sizeof name - 1, *end = ptr + n;
+      while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+      while (end > v && isspace ((unsigned char) end[-1]))
+        end--;
+      size_t len = (size_t) (end - v);
+      if (len >= sizeof s->api_version)
+        len = sizeof s->api_version - 1;
+      memcpy (s->api_version, v, len);
+      s->api_version[len] = '\0';
+    }
+  return n;
+}
+
+static size_t
+on_read (char *buf, size_t size, size_t nitems, void *ud)
+{
+  const struct engine_call *c = ud;
+  return c->read_cb (buf, size * nitems, c->read_ctx);
+}
+
+static int
+on_progress (void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+  const struct engine_call *c = ud;
+  return c->cancel && *c->cancel ? 1 : 0;
+}
+
+/* "GET /containers/x/json" without the query string, for messages. */
+static char *
+call_name (const struct engine_call *c)
+{
+  size_t plen = strcspn (c->path, "?");
+  return xasprintf ("%s %.*s", c->method ? c->method : "GET", (int) plen, c->path);
+}
+
+static bool
+contains (const char *hay, const char *needle)
+{
+  return hay && strstr (hay, needle) != NULL;
+}
+
+/* Turn a failed transfer into one clear line and a hint. */
+static int
+transfer_error (struct engine *e, const struct engine_call *c, struct call_state *s, CURLcode rc,
+                long timeout_ms, struct itm_err *err)
+{
+  long oserr = 0;
+  curl_off_t connect_time = 0;
+  cleanup_free char *what = call_name (c);
+  const char *detail = s->errbuf[0] ? s->errbuf : curl_easy_strerror (rc);
+  bool tls_alert = e->tls && (contains (s->errbuf, "alert") || contains (s->errbuf, "certificate required"));
+
+  curl_easy_getinfo (e->curl, CURLINFO_OS_ERRNO, &oserr);
+  curl_easy_getinfo (e->curl, CURLINFO_CONNECT_TIME_T, &connect_time);
+
+  switch (rc)
+    {
+    case CURLE_COULDNT_CONNECT:
+      if (oserr == ENOENT)
+        {
+          itm_err_set (err, ITM_EXIT_CONNECT, "cannot reach the engine at %s: no such socket",
+                       e->endpoint);
+          return itm_err_hint (err, "is the engine running? Start dockerd, or point -H or "
+                                    "DOCKER_HOST at its socket");
+        }
+      if (oserr == ECONNREFUSED)
+        {
+          itm_err_set (err, ITM_EXIT_CONNECT,
+                       "cannot reach the engine at %s: connection refused (nothing is listening)",
+                       e->endpoint);
+          return itm_err_hint (err, "is the engine running? Start dockerd, or point -H or "
+                                    "DOCKER_HOST at a live engine");
+        }
+      if (oserr == EACCES || oserr == EPERM)
+        {
+          itm_err_set (err, ITM_EXIT_CONNECT, "cannot reach the engine at %s: permission denied",
+                       e->endpoint);
+          return itm_err_hint (err, "run as root or as a member of the docker group");
+        }
+      if (oserr)
+        {
+          itm_err_set (err, ITM_EXIT_CONNECT, "cannot reach the engine at %s: %s", e->endpoint,
+                       strerror ((int) oserr));
+          return itm_err_hint (err, "is the engine running, and is %s its address?", e->host);
+        }
+      itm_err_set (err, ITM_EXIT_CONNECT, "cannot reach the engine at %s: %s", e->endpoint, detail);
+      return itm_err_hint (err, "is the engine running, and is %s its address?", e->host);
+    case CURLE_COULDNT_RESOLVE_HOST:
+      itm_err_set (err, ITM_EXIT_CONNECT, "cannot reach the engine at %s: unknown host (%s)",
+                   e->endpoint, detail);
+      return itm_err_hint (err, "check the host name in -H or DOCKER_HOST");
+    case CURLE_OPERATION_TIMEDOUT:
+      if (connect_time == 0 && !s->started)
+        {
+          itm_err_set (err, ITM_EXIT_CONNECT, "cannot reach the engine at %s: connect timed out",
+                       e->endpoint);
+          return itm_err_hint (err, "is the engine up and the address reachable? "
+                                    "ITM_ENV_CONNECT_TIMEOUT=SECONDS raises the limit");
+        }
+      itm_err_set (err, ITM_EXIT_CONNECT, "the engine at %s did not answer %s within %.3g s",
+                   e->endpoint, what, timeout_ms / 1000.0);
+      return itm_err_hint (err, "the engine is hung or overloaded; "
+                                "ITM_ENV_REQUEST_TIMEOUT=SECONDS raises the limit");
+    case CURLE_PEER_FAILED_VERIFICATION:
+      itm_err_set (err, ITM_EXIT_CONNECT, "TLS verification failed for %s: %s", e->endpoint,
+                   detail);
+      return itm_err_hint (err, "the engine's certificate must be signed by %s and name the "
+                                "host; check DOCKER_CERT_PATH", e->ca);
+    case CURLE_SSL_CACERT_BADFILE:
+      itm_err_set (err, ITM_EXIT_CONNECT, "TLS setup for %s failed: cannot use the CA certificate %s",
+                   e->endpoint, e->ca);
+      return itm_err_hint (err, "set DOCKER_CERT_PATH to the directory with ca.pem, cert.pem "
+                                "and key.pem");
+    case CURLE_SSL_CERTPROBLEM:
+      itm_err_set (err, ITM_EXIT_CONNECT,
+                   "TLS setup for %s failed: cannot use our client certificate %s (key %s): %s",
+                   e->endpoint, e->cert, e->key, detail);
+      return itm_err_hint (err, "set DOCKER_CERT_PATH to the directory with ca.pem, cert.pem "
+                                "and key.pem");
+    case CURLE_SSL_CONNECT_ERROR:
+      if (tls_alert)
+        goto client_cert;
+      if (contains (s->errbuf, "wrong version number") || contains (s->errbuf, "packet length"))
+        {
+          itm_err_set (err, ITM_EXIT_CONNECT, "TLS handshake with %s failed: it does not speak TLS",
+                       e->endpoint);
+          return itm_err_hint (err, "unset DOCKER_TLS_VERIFY, or use the engine's TLS port");
+        }
+      itm_err_set (err, ITM_EXIT_CONNECT, "TLS handshake with %s failed: %s", e->endpoint, detail);
+      return itm_err_hint (err, "check the engine's TLS setup and DOCKER_CERT_PATH");
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_WEIRD_SERVER_REPLY:
+      itm_err_set (err, ITM_EXIT_ENGINE, "the engine at %s answered something that is not HTTP (%s)",
+                   e->endpoint, what);
+      return itm_err_hint (err, "is %s really a Docker engine?", e->host);
+    case CURLE_GOT_NOTHING:
+      if (tls_alert)
+        goto client_cert;
+      itm_err_set (err, ITM_EXIT_ENGINE, "the engine at %s closed the connection without answering (%s)",
+                   e->endpoint, what);
+      return itm_err_hint (err, "is %s really a Docker engine? Its log may say more", e->host);
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+      if (tls_alert)
+        goto client_cert;
+      if (!s->started && s->status == 0 && rc == CURLE_RECV_ERROR && e->tls)
+        {
+          itm_err_set (err, ITM_EXIT_CONNECT, "TLS connection to %s failed: %s", e->endpoint, detail);
+          return itm_err_hint (err, "the engine may have refused our client certificate; "
+                                    "check DOCKER_CERT_PATH");
+        }
+      /* fall through */
+    case CURLE_PARTIAL_FILE:
+      itm_err_set (err, ITM_EXIT_ENGINE, "the engine at %s closed the connection mid-response (%s: %s)",
+                   e->endpoint, what, detail);
+      return itm_err_hint (err, "the engine may have crashed or restarted; its log may say more");
+    default:
+      itm_err_set (err, ITM_EXIT_ENGINE, "%s to the engine at %s failed: %s", what, e->endpoint,
+                   detail);
+      return -1;
+    }
+
+client_cert:
+  itm_err_set (err, ITM_EXIT_CONNECT,
+               "TLS handshake with %s failed: the engine refused our client certificate (%s)",
+               e->endpoint, detail);
+  return itm_err_hint (err, "the engine must trust the CA that signed %s; check DOCKER_CERT_PATH",
+                       e->cert);
+}
+
+/* The engine's error: keep status and message. */
+static int
+http_error (const struct engine_call *c, struct call_state *s, struct itm_err *err)
+{
+  cleanup_free char *what = call_name (c);
+  cleanup_free char *msg = NULL;
+  json_object *v = NULL, *m;
+
+  if (s->body.len)
+    v = json_tokener_parse (s->body.data);
+  if (v && json_object_object_get_ex (v, "message", &m) && json_object_is_type (m, json_type_string))
+    msg = xstrdup (json_object_get_string (m));
+  json_object_put (v);
+  if (msg == NULL && s->body.len)
+    {
+      /* Not JSON (a proxy's page): its first line. */
+      size_t n = strcspn (s->body.data, "\r\n");
+      if (n > 200)
+        n = 200;
+      msg = xstrndup (s->body.data, n);
+    }
+  if (msg && *msg)
+    itm_err_set (err, s->status == 404 ? ITM_EXIT_NOT_FOUND : ITM_EXIT_ENGINE, "%s: %s (HTTP %ld)",
+                 what, msg, s->status);
+  else
+    itm_err_set (err, s->status == 404 ? ITM_EXIT_NOT_FOUND : ITM_EXIT_ENGINE, "%s: HTTP %ld",
+                 what, s->status);
+  err->http_status = s->status;
+  if (msg && *msg && err->engine_msg == NULL)
+    err->engine_msg = steal_pointer (&msg);
+  return -1;
+}
+
+static struct curl_slist *
+add_header (struct curl_slist *l, const char *h)
+{
+  struct curl_slist *n = curl_slist_append (l, h);
+  if (n == NULL)
+    oom ();
+  return n;
+}
+
+static long
+call_perform (struct engine *e, const struct engine_call *c, json_object **out,
+              char *api_out, size_t api_out_len, struct itm_err *err)
+{
+  struct call_state s = { .e = e, .c = c };
+  struct curl_slist *hdrs = NULL;
+  cleanup_free char *url = NULL, *body = NULL, *ctype = NULL;
+  const char *method = c->method ? c->method : "GET";
+  long timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : c->timeout_ms < 0 ? 0 : e->timeout_ms;
+  CURL *h = e->curl;
+  CURLcode rc = CURLE_OK;
+  long ret = -1;
+  bool cancelled = false;
+
+  if (out)
+    *out = NULL;
+  s.collect = out != NULL && !c->on_json && !c->on_frame && !c->on_data;
+  if (c->on_json)
+    {
+      jsonl_init (&s.jl, json_value_cb, &s);
+      s.jl_on = true;
+    }
+  else if (c->on_frame)
+    {
+      mux_init (&s.mx, c->frames_raw, c->on_frame, c->ctx);
+      s.mx_on = true;
+    }
+
+  url = xasprintf ("%s%s%s%s", e->base_url, e->api ? "/v" : "", e->api ? e->api : "", c->path);
+  curl_easy_reset (h);
+  curl_easy_setopt (h, CURLOPT_URL, url);
+  if (e->unix_path)
+    curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, e->unix_path);
+  curl_easy_setopt (h, CURLOPT_PROXY, "");
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (h, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt (h, CURLOPT_USERAGENT, "itm-env/" PACKAGE_VERSION);
+  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
+  curl_easy_setopt (h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, s.errbuf);
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, on_write);
+  curl_easy_setopt (h, CURLOPT_WRITEDATA, &s);
+  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt (h, CURLOPT_HEADERDATA, &s);
+  curl_easy_setopt (h, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (c->cancel)
+    {
+      curl_easy_setopt (h, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt (h, CURLOPT_XFERINFOFUNCTION, on_progress);
+      curl_easy_setopt (h, CURLOPT_XFERINFODATA, (void *) c);
+    }
+  if (e->tls)
+    {
+      curl_easy_setopt (h, CURLOPT_CAINFO, e->ca);
+      curl_easy_setopt (h, CURLOPT_SSLCERT, e->cert);
+      curl_easy_setopt (h, CURLOPT_SSLKEY, e->key);
+      curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, e->tls_verify ? 1L : 0L);
+      curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, e->tls_verify ? 2L : 0L);
+    }
+
+  hdrs = add_header (hdrs, "Expect:");
+  bool has_body = c->body || c->raw || c->read_cb;
+  if (strcmp (method, "GET") == 0 && !has_body)
+    curl_easy_setopt (h, CURLOPT_HTTPGET, 1L);
+  else if (strcmp (method, "HEAD") == 0)
+    curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
+  else
+    {
+      if (has_body || strcmp (method, "POST") == 0)
+        {
+          curl_easy_setopt (h, CURLOPT_POST, 1L);
+          if (c->body)
+            {
+              body = xstrdup (json_object_to_json_string_ext (c->body, JSON_C_TO_STRING_PLAIN
+                                                                           | JSON_C_TO_STRING_NOSLASHESCAPE));
+              curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen (body));
+              curl_easy_setopt (h, CURLOPT_POSTFIELDS, body);
+              hdrs = add_header (hdrs, "Content-Type: application/json");
+            }
+          else if (c->raw)
+            {
+              curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) c->raw_len);
+              curl_easy_setopt (h, CURLOPT_POSTFIELDS, c->raw);
+            }
+          else if (c->read_cb)
+            {
+              curl_easy_setopt (h, CURLOPT_READFUNCTION, on_read);
+              curl_easy_setopt (h, CURLOPT_READDATA, (void *) c);
+              hdrs = add_header (hdrs, "Transfer-Encoding: chunked");
+            }
+          else
+            {
+              curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, 0L);
+              curl_easy_setopt (h, CURLOPT_POSTFIELDS, "");
+            }
+          if (!c->body && (c->raw || c->read_cb))
+            {
+              ctype = xasprintf ("Content-Type: %s",
+                                 c->content_type ? c->content_type : "application/x-tar");
+              hdrs = add_header (hdrs, ctype);
+            }
+        }
+      if (strcmp (method, "POST") != 0)
+        curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
+    }
+  for (const char *const *x = c->headers; x && *x; x++)
+    hdrs = add_header (hdrs, *x);
+  curl_easy_setopt (h, CURLOPT_HTTPHEADER, hdrs);
+
+  /* Drive the transfer, looking at the cancel flag at least every 100 ms. */
+  CURLMcode mc = curl_multi_add_handle (e->multi, h);
+  if (mc != CURLM_OK)
+    {
+      itm_err_set (err, ITM_EXIT_FAILURE, "curl: %s", curl_multi_strerror (mc));
+      goto out;
+    }
+  int running = 1;
+  while (running)
+    {
+      if (c->cancel && *c->cancel)
+        {
+          cancelled = true;
+          break;
+        }
+      mc = curl_multi_perform (e->multi, &running);
+      if (mc != CURLM_OK)
+        break;
+      if (!running)
+        break;
+      mc = curl_multi_poll (e->multi, NULL, 0, 100, NULL);
+      if (mc != CURLM_OK)
+        break;
+    }
+  if (mc != CURLM_OK)
+    {
+      curl_multi_remove_handle (e->multi, h);
+      itm_err_set (err, ITM_EXIT_FAILURE, "curl: %s", curl_multi_strerror (mc));
+      goto out;
+    }
+  if (!cancelled)
+    {
+      CURLMsg *msg;
+      int q;
+      while ((msg = curl_multi_info_read (e->multi, &q)) != NULL)
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
+          rc = msg->data.result;
+    }
+  curl_multi_remove_handle (e->multi, h);
+  if (!s.started)
+    curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &s.status);
+
+  if (itm_err_isset (&s.perr))
+    {
+      itm_err_move (err, &s.perr);
+      goto out;
+    }
+  if (cancelled || rc == CURLE_ABORTED_BY_CALLBACK || (s.stopped && rc == CURLE_WRITE_ERROR))
+    {
+      ret = s.status ? s.status : 200;
+      goto out;
+    }
+  if (rc != CURLE_OK)
+    {
+      transfer_error (e, c, &s, rc, timeout_ms, err);
+      goto out;
+    }
+  if (s.status >= 400)
+    {
+      http_error (c, &s, err);
+      goto out;
+    }
+  if (s.status < 200)
+    {
+      itm_err_set (err, ITM_EXIT_ENGINE, "the engine at %s answered HTTP %ld to %s %s", e->endpoint,
+                   s.status, method, c->path);
+      goto out;
+    }
+  if (s.jl_on)
+    {
+      int r = jsonl_finish (&s.jl, &s.perr);
+      if (itm_err_isset (&s.perr))
+        {
+          itm_err_move (err, &s.perr);
+          if (r < 0)
+            itm_err_prefix (err, "%s %s", method, c->path);
+          goto out;
+        }
+    }
+  if (s.mx_on && mux_finish (&s.mx, err) < 0)
+    {
+      itm_err_prefix (err, "%s %s", method, c->path);
+      goto out;
+    }
+  if (s.collect && s.body.len)
+    {
+      struct json_tokener *tok = json_tokener_new ();
+      if (tok == NULL)
+        oom ();
+      json_object *v = json_tokener_parse_ex (tok, s.body.data, (int) s.body.len + 1);
+      enum json_tokener_error jerr = json_tokener_get_error (tok);
+      json_tokener_free (tok);
+      if (jerr != json_tokener_success)
+        {
+          json_object_put (v);
+          itm_err_set (err, ITM_EXIT_ENGINE, "the engine at %s answered %s %s with JSON that does "
+                       "not parse: %s", e->endpoint, method, c->path, json_tokener_error_desc (jerr));
+          goto out;
+        }
+      *out = v;
+    }
+  if (api_out && s.api_version[0])
+    snprintf (api_out, api_out_len, "%s", s.api_version);
+  ret = s.status;
+
+out:
+  if (s.jl_on)
+    jsonl_free (&s.jl);
+  itm_err_clear (&s.perr);
+  buf_free (&s.body);
+  curl_slist_free_all (hdrs);
+  /* Do not leave pointers to this frame in the handle. */
+  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, NULL);
+  curl_easy_setopt (h, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt (h, CURLOPT_POSTFIELDS, NULL);
+  return ret;
+}
+
+long
+engine_call (struct engine *e, const struct engine_call *c, json_object **out, struct itm_err *err)
+{
+  return call_perform (e, c, out, NULL, 0, err);
+}
+
+int
+engine_get (struct engine *e, const char *path, json_object **out, struct itm_err *err)
+{
+  struct engine_call c = { .method = "GET", .path = path };
+  return engine_call (e, &c, out, err) < 0 ? -1 : 0;
+}
+
+int
+engine_post (struct engine *e, const char *path, json_object *body, json_object **out,
+             struct itm_err *err)
+{
+  struct engine_call c = { .method = "POST", .path = path, .body = body };
+  return engine_call (e, &c, out, err) < 0 ? -1 : 0;
+}
+
+int
+engine_delete (struct engine *e, const char *path, struct itm_err *err)
+{
+  struct engine_call c = { .method = "DELETE", .path = path };
+  return engine_call (e, &c, NULL, err) < 0 ? -1 : 0;
+}
+
+/* ---- negotiation ---- */
+
+int
+engine_negotiate (struct engine *e, struct itm_err *err)
+{
+  char api[32] = "";
+  struct engine_call ping = { .method = "GET", .path = "/_ping" };
+  cleanup_err struct itm_err perr = { 0 };
+
+  free (e->api);
+  e->api = NULL;
+  if (call_perform (e, &ping, NULL, api, sizeof api, &perr) < 0)
+    {
+      /* No engine there at all: say so.  An HTTP error: try /version. */
+      if (perr.http_status == 0)
+        {
+          itm_err_move (err, &perr);
+          return -1;
+        }
+    }
+  if (api[0] == '\0')
+    {
+      json_object *v = NULL, *a;
+      if (engine_get (e, "/version", &v, err) < 0)
+        return -1;
+      if (v && json_object_object_get_ex (v, "ApiVersion", &a) && json_object_is_type (a, json_type_string))
+        snprintf (api, sizeof api, "%s", json_object_get_string (a));
+      json_object_put (v);
+      if (api[0] == '\0')
+        {
+          itm_err_set (err, ITM_EXIT_ENGINE, "the engine at %s does not say which API version it speaks",
+                       e->endpoint);
+          return itm_err_hint (err, "is %s really a Docker engine?", e->host);
+        }
+    }
+  long maj, min;
+  if (parse_version (api, &maj, &min) < 0)
+    {
+      itm_err_set (err, ITM_EXIT_ENGINE, "the engine at %s gives a malformed API version '%s'",
+                   e->endpoint, api);
+      return -1;
+    }
+  free (e->server_api);
+  e->server_api = xstrdup (api);
+  if (version_cmp (api, ENGINE_API_MIN) < 0)
+    {
+      itm_err_set (err, ITM_EXIT_ENGINE,
+                   "the engine at %s speaks API %s; itm-env needs API " ENGINE_API_MIN " or later",
+                   e->endpoint, api);
+      return itm_err_hint (err, "upgrade the engine to Docker 20.10 or later");
+    }
+  e->api = xstrdup (version_cmp (api, ENGINE_API_MAX) > 0 ? ENGINE_API_MAX : api);
+  return 0;
+}
+
+/* ---- helpers for paths ---- */
+
+char *
+engine_urlencode (const char *s)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  struct buf b = { 0 };
+  buf_adds (&b, "");
+  for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+    if (isalnum (*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+      buf_addc (&b, (char) *p);
+    else
+      {
+        buf_addc (&b, '%');
+        buf_addc (&b, hex[*p >> 4]);
+        buf_addc (&b, hex[*p & 15]);
+      }
+  return buf_steal (&b);
+}
+
+char *
+engine_filters (const char *key, const char *const *values, size_t n)
+{
+  json_object *o = json_object_new_object ();
+  json_object *a = json_object_new_array ();
+  for (size_t i = 0; i < n; i++)
+    json_object_array_add (a, json_object_new_string (values[i]));
+  json_object_object_add (o, key, a);
+  char *r = engine_urlencode (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN));
+  json_object_put (o);
+  return r;
+}
+
+int
+engine_events (struct engine *e, json_object *filters, long long since, long long until,
+               jsonl_cb cb, void *ctx, volatile int *cancel, struct itm_err *err)
+{
+  struct buf path = { 0 };
+  buf_adds (&path, "/events");
+  char sep = '?';
+  if (since > 0)
+    {
+      buf_addf (&path, "%csince=%lld", sep, since);
+      sep = '&';
+    }
+  if (until > 0)
+    {
+      buf_addf (&path, "%cuntil=%lld", sep, until);
+      sep = '&';
+    }
+  if (filters)
+    {
+      cleanup_free char *f = engine_urlencode (
+        json_object_to_json_string_ext (filters, JSON_C_TO_STRING_PLAIN));
+      buf_addf (&path, "%cfilters=%s", sep, f);
+    }
+  struct engine_call c = {
+    .method = "GET", .path = path.data, .on_json = cb, .ctx = ctx, .timeout_ms = -1, .cancel = cancel,
+  };
+  long r = engine_call (e, &c, NULL, err);
+  buf_free (&path);
+  return r < 0 ? -1 : 0;
+}

@@ -81,6 +81,7 @@ struct jsonl {
   jsonl_cb cb;
   void *ctx;
   size_t values;       /* values delivered so far */
+  bool partial;        /* inside a value (more bytes needed) */
 };
 void jsonl_init (struct jsonl *p, jsonl_cb cb, void *ctx);
 /* <0 and err set on malformed JSON; >0 when the callback stopped; 0 otherwise. */
