@@ -1,0 +1,39 @@
+#!/bin/sh
+# install-deps.sh - install what building and testing itm-env needs, from
+# Debian's archive (Debian 12 "bookworm"), as root.  Packages already
+# installed are skipped, so a second run costs a dpkg query and nothing else.
+#
+#   tests/install-deps.sh            build + test dependencies
+#   tests/install-deps.sh --build    build dependencies and the engine only
+set -eu
+
+build_pkgs="gcc make autoconf automake libtool pkg-config ca-certificates
+  libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev libyaml-dev
+  docker.io curl"
+test_pkgs="busybox-static mmdebstrap socat openssl xz-utils libxml2-utils jq
+  libarchive-tools docker-compose util-linux passwd procps iproute2 valgrind"
+
+case "${1:-}" in
+  --build) pkgs=$build_pkgs ;;
+  "") pkgs="$build_pkgs $test_pkgs" ;;
+  *) echo "usage: $0 [--build]" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $pkgs; do
+  st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$st" = installed ] || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+  echo "install-deps: everything is installed"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: missing:$missing; run this script as root" >&2
+  exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing </dev/null
