@@ -1,6 +1,378 @@
-/* cmd-doctor.c - placeholder */
+/* cmd-doctor.c - itm-env doctor [--json]: is this machine ready?
+ *
+ * Checks, in order, one line each: engine (reachable), api_version,
+ * storage_driver, round_trip (a labelled network and a container created
+ * from a local image, removed, and confirmed gone).  An unreachable engine
+ * fails the first check and skips the rest.  Never pulls an image. */
 #include <config.h>
+
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
 #include "cmd.h"
-static int doctor_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
-{ (void) ctx; (void) argc; (void) argv; return itm_err_set (err, ITM_EXIT_FAILURE, "not yet"); }
-const struct itm_cmd cmd_doctor = { .name = "doctor", .usage = "", .summary = "doctor", .help = "", .fn = doctor_main };
+#include "engine/engine.h"
+#include "util/xalloc.h"
+
+enum { OPT_JSON = OPT_FIRST_COMMAND_OPT };
+
+#define FIXTURE_IMAGE "itm-fixture/busybox:latest"
+
+struct doctor {
+  bool json;
+  bool all_ok;
+  json_object *checks;
+};
+
+static void
+check (struct doctor *d, const char *name, int state, const char *detail, const char *hint)
+{
+  /* state: 1 ok, 0 failed, -1 skipped */
+  json_object *c = json_object_new_object ();
+  json_object_object_add (c, "name", json_object_new_string (name));
+  json_object_object_add (c, "ok", json_object_new_boolean (state == 1));
+  json_object_object_add (c, "skipped", json_object_new_boolean (state < 0));
+  json_object_object_add (c, "detail", json_object_new_string (detail ? detail : ""));
+  json_object_object_add (c, "hint", hint ? json_object_new_string (hint) : NULL);
+  json_object_array_add (d->checks, c);
+  if (state != 1)
+    d->all_ok = false;
+  if (!d->json)
+    printf ("%-5s %s: %s%s%s%s\n", state == 1 ? "ok" : state == 0 ? "FAIL" : "skip", name,
+            detail ? detail : "", hint ? " (hint: " : "", hint ? hint : "", hint ? ")" : "");
+}
+
+static void
+check_err (struct doctor *d, const char *name, const struct itm_err *err)
+{
+  check (d, name, 0, err->msg ? err->msg : "failed", err->hint);
+}
+
+static const char *
+jstr (json_object *o, const char *key)
+{
+  json_object *v;
+  if (o && json_object_object_get_ex (o, key, &v) && json_object_is_type (v, json_type_string))
+    return json_object_get_string (v);
+  return NULL;
+}
+
+/* The image for the round trip: the fixture when present, else the
+ * smallest tagged local image.  NULL (and *none) when there is none. */
+static char *
+pick_image (struct engine *e, struct itm_err *err)
+{
+  json_object *list = NULL;
+  char *best = NULL;
+  int64_t best_size = 0;
+
+  if (engine_get (e, "/images/json", &list, err) < 0)
+    return NULL;
+  size_t n = list && json_object_is_type (list, json_type_array) ? json_object_array_length (list) : 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      json_object *img = json_object_array_get_idx (list, i), *tags, *size;
+      if (!json_object_object_get_ex (img, "RepoTags", &tags)
+          || !json_object_is_type (tags, json_type_array))
+        continue;
+      int64_t sz = json_object_object_get_ex (img, "Size", &size) ? json_object_get_int64 (size) : 0;
+      for (size_t j = 0; j < json_object_array_length (tags); j++)
+        {
+          const char *tag = json_object_get_string (json_object_array_get_idx (tags, j));
+          if (tag == NULL || strcmp (tag, "<none>:<none>") == 0)
+            continue;
+          if (strcmp (tag, FIXTURE_IMAGE) == 0)
+            {
+              free (best);
+              json_object_put (list);
+              return xstrdup (tag);
+            }
+          if (best == NULL || sz < best_size)
+            {
+              free (best);
+              best = xstrdup (tag);
+              best_size = sz;
+            }
+        }
+    }
+  json_object_put (list);
+  return best;
+}
+
+/* 1 when GET path says 404, 0 when it still exists, -1 on another error. */
+static int
+is_gone (struct engine *e, const char *path, struct itm_err *err)
+{
+  cleanup_err struct itm_err e2 = { 0 };
+  json_object *v = NULL;
+  if (engine_get (e, path, &v, &e2) == 0)
+    {
+      json_object_put (v);
+      return 0;
+    }
+  if (e2.http_status == 404)
+    return 1;
+  itm_err_move (err, &e2);
+  return -1;
+}
+
+static void
+round_trip (struct doctor *d, struct engine *e)
+{
+  cleanup_err struct itm_err err = { 0 };
+  cleanup_free char *image = NULL, *name = NULL, *label = NULL, *net_id = NULL, *ctr_id = NULL;
+  cleanup_free char *path = NULL, *filt = NULL;
+  json_object *body = NULL, *out = NULL;
+  unsigned rnd = 0;
+  bool failed = false;
+
+  image = pick_image (e, &err);
+  if (image == NULL)
+    {
+      if (itm_err_isset (&err))
+        check_err (d, "round_trip", &err);
+      else
+        check (d, "round_trip", 0, "no local image to create a container from",
+               "build or load one (itm-env doctor never pulls), e.g. the test bed's "
+               FIXTURE_IMAGE);
+      return;
+    }
+  if (getrandom (&rnd, sizeof rnd, 0) != sizeof rnd)
+    rnd = (unsigned) getpid () * 2654435761u;
+  name = xasprintf ("doctor-%ld-%08x", (long) getpid (), rnd);
+  label = xasprintf ("io.itm-env.namespace=%s", name);
+
+  /* The network. */
+  json_object *labels = json_object_new_object ();
+  json_object_object_add (labels, "io.itm-env.namespace", json_object_new_string (name));
+  json_object_object_add (labels, "io.itm-env.doctor", json_object_new_string ("true"));
+  body = json_object_new_object ();
+  json_object_object_add (body, "Name", json_object_new_string (name));
+  json_object_object_add (body, "CheckDuplicate", json_object_new_boolean (1));
+  json_object_object_add (body, "Labels", json_object_get (labels));
+  if (engine_post (e, "/networks/create", body, &out, &err) < 0)
+    {
+      itm_err_prefix (&err, "creating network %s", name);
+      goto done;
+    }
+  net_id = jstr (out, "Id") ? xstrdup (jstr (out, "Id")) : xstrdup (name);
+  json_object_put (out);
+  out = NULL;
+  json_object_put (body);
+
+  /* The container, attached to it, not started. */
+  json_object *cmd = json_object_new_array ();
+  json_object_array_add (cmd, json_object_new_string ("true"));
+  json_object *hc = json_object_new_object ();
+  json_object_object_add (hc, "NetworkMode", json_object_new_string (name));
+  body = json_object_new_object ();
+  json_object_object_add (body, "Image", json_object_new_string (image));
+  json_object_object_add (body, "Cmd", cmd);
+  json_object_object_add (body, "Labels", json_object_get (labels));
+  json_object_object_add (body, "HostConfig", hc);
+  free (path);
+  path = xasprintf ("/containers/create?name=%s", name);
+  if (engine_post (e, path, body, &out, &err) < 0)
+    {
+      itm_err_prefix (&err, "creating a container from %s", image);
+      goto done;
+    }
+  ctr_id = jstr (out, "Id") ? xstrdup (jstr (out, "Id")) : xstrdup (name);
+  json_object_put (out);
+  out = NULL;
+
+done:
+  failed = itm_err_isset (&err);
+  /* Remove both, whatever happened above, and confirm they are gone. */
+  {
+    cleanup_err struct itm_err cerr = { 0 };
+    if (ctr_id)
+      {
+        free (path);
+        path = xasprintf ("/containers/%s?force=1&v=1", ctr_id);
+        if (engine_delete (e, path, &cerr) < 0 && !failed)
+          {
+            itm_err_move (&err, &cerr);
+            itm_err_prefix (&err, "removing container %s", name);
+          }
+        itm_err_clear (&cerr);
+      }
+    if (net_id)
+      {
+        free (path);
+        path = xasprintf ("/networks/%s", net_id);
+        if (engine_delete (e, path, &cerr) < 0 && !itm_err_isset (&err))
+          {
+            itm_err_move (&err, &cerr);
+            itm_err_prefix (&err, "removing network %s", name);
+          }
+        itm_err_clear (&cerr);
+      }
+  }
+  if (!itm_err_isset (&err) && ctr_id)
+    {
+      free (path);
+      path = xasprintf ("/containers/%s/json", ctr_id);
+      int g = is_gone (e, path, &err);
+      if (g == 0)
+        itm_err_set (&err, ITM_EXIT_LEAK, "container %s is still there after removal", name);
+    }
+  if (!itm_err_isset (&err) && net_id)
+    {
+      free (path);
+      path = xasprintf ("/networks/%s", net_id);
+      int g = is_gone (e, path, &err);
+      if (g == 0)
+        itm_err_set (&err, ITM_EXIT_LEAK, "network %s is still there after removal", name);
+    }
+  if (!itm_err_isset (&err))
+    {
+      /* Nothing left with our label. */
+      const char *vals[] = { label };
+      filt = engine_filters ("label", vals, 1);
+      free (path);
+      path = xasprintf ("/containers/json?all=1&filters=%s", filt);
+      if (engine_get (e, path, &out, &err) == 0 && json_object_array_length (out) > 0)
+        itm_err_set (&err, ITM_EXIT_LEAK, "a container labelled %s is still there", label);
+      json_object_put (out);
+      out = NULL;
+      free (path);
+      path = xasprintf ("/networks?filters=%s", filt);
+      if (!itm_err_isset (&err) && engine_get (e, path, &out, &err) == 0
+          && json_object_array_length (out) > 0)
+        itm_err_set (&err, ITM_EXIT_LEAK, "a network labelled %s is still there", label);
+      json_object_put (out);
+      out = NULL;
+    }
+  json_object_put (body);
+  json_object_put (labels);
+
+  if (itm_err_isset (&err))
+    {
+      check_err (d, "round_trip", &err);
+      return;
+    }
+  cleanup_free char *detail
+    = xasprintf ("created and removed network and container %s (image %s)", name, image);
+  check (d, "round_trip", 1, detail, NULL);
+}
+
+static int
+doctor_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  static const struct option longopts[] = {
+    ITM_STACK_LONGOPTS,
+    { "json", no_argument, NULL, OPT_JSON },
+    { NULL, 0, NULL, 0 },
+  };
+  struct doctor d = { .all_ok = true };
+  cleanup_err struct itm_err nerr = { 0 }, verr = { 0 }, ierr = { 0 };
+  cleanup_free char *detail = NULL;
+  json_object *ver = NULL, *info = NULL;
+  int opt, ret = 0;
+
+  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
+    {
+      if (ctx_stack_option (ctx, opt, optarg))
+        continue;
+      switch (opt)
+        {
+        case OPT_JSON:
+          d.json = true;
+          ctx->json_errors = true;
+          break;
+        default:
+          return cmd_bad_option (&cmd_doctor, argv, opt, err);
+        }
+    }
+  if (optind < argc)
+    {
+      itm_err_set (err, ITM_EXIT_USAGE, "doctor: unexpected argument '%s'", argv[optind]);
+      return itm_err_hint (err, "'itm-env help doctor' lists its options");
+    }
+
+  /* A bad address is a usage error, not a failed check. */
+  struct engine_config cfg = { .host = ctx->host };
+  struct engine *e = engine_open (&cfg, err);
+  if (e == NULL)
+    return -1;
+  ctx->engine = e; /* main closes it */
+  d.checks = json_object_new_array ();
+
+  if (engine_negotiate (e, &nerr) < 0 && engine_server_api_version (e) == NULL)
+    {
+      check_err (&d, "engine", &nerr);
+      check (&d, "api_version", -1, "skipped (no engine)", NULL);
+      check (&d, "storage_driver", -1, "skipped (no engine)", NULL);
+      check (&d, "round_trip", -1, "skipped (no engine)", NULL);
+      ret = nerr.code ? nerr.code : ITM_EXIT_CONNECT;
+      goto out;
+    }
+
+  /* Reachable; say which engine. */
+  engine_get (e, "/version", &ver, &verr);
+  detail = xasprintf ("%s, engine %s", engine_endpoint (e),
+                                         jstr (ver, "Version") ? jstr (ver, "Version") : "of unknown version");
+  json_object_put (ver);
+  check (&d, "engine", 1, detail, NULL);
+
+  if (itm_err_isset (&nerr))
+    {
+      check_err (&d, "api_version", &nerr);
+      check (&d, "storage_driver", -1, "skipped (API version refused)", NULL);
+      check (&d, "round_trip", -1, "skipped (API version refused)", NULL);
+      ret = ITM_EXIT_FAILURE;
+      goto out;
+    }
+  free (detail);
+  detail = xasprintf ("engine speaks %s, using %s (itm-env speaks %s to %s)",
+                      engine_server_api_version (e), engine_api_version (e), ENGINE_API_MIN,
+                      ENGINE_API_MAX);
+  check (&d, "api_version", 1, detail, NULL);
+
+  if (engine_get (e, "/info", &info, &ierr) < 0)
+    check_err (&d, "storage_driver", &ierr);
+  else
+    {
+      const char *drv = jstr (info, "Driver");
+      free (detail);
+      detail = xasprintf ("%s", drv ? drv : "unknown");
+      if (drv && strcmp (drv, "vfs") == 0)
+        check (&d, "storage_driver", 0, "vfs: every layer is a full copy, slow and disk-hungry",
+               "configure overlay2 (\"storage-driver\": \"overlay2\" in /etc/docker/daemon.json)");
+      else if (drv == NULL)
+        check (&d, "storage_driver", 0, "the engine does not name its storage driver", NULL);
+      else
+        check (&d, "storage_driver", 1, detail, NULL);
+    }
+  json_object_put (info);
+
+  round_trip (&d, e);
+  ret = d.all_ok ? 0 : ITM_EXIT_FAILURE;
+
+out:
+  if (d.json)
+    {
+      json_object *top = json_object_new_object ();
+      json_object_object_add (top, "ok", json_object_new_boolean (d.all_ok));
+      json_object_object_add (top, "checks", d.checks);
+      print_json (top);
+      json_object_put (top);
+    }
+  else
+    json_object_put (d.checks);
+  return ret;
+}
+
+const struct itm_cmd cmd_doctor = {
+  .name = "doctor",
+  .usage = "[--json]",
+  .summary = "check that the engine is usable: reachable, API version, storage, a round trip",
+  .help = "      --json                 print one JSON object: {\"ok\", \"checks\": [...]}\n"
+          "  -H, --host HOST            engine address (as a global option)\n",
+  .fn = doctor_main,
+};
