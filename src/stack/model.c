@@ -1,0 +1,2487 @@
+/* model.c - the merged document tree to struct stack: keys and types
+ * checked against Compose's specification, values normalized, references
+ * and profiles resolved.  Every problem is recorded (never only the first)
+ * with the place of the node it concerns. */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stack/files.h"
+#include "stack/model.h"
+#include "util/xalloc.h"
+
+/* ---- arena */
+
+struct stack_arena {
+  struct stack_arena *next;
+  size_t used, size;
+  max_align_t data[];
+};
+
+struct stack_arena *
+stack_arena_new (void)
+{
+  struct stack_arena *a = xzalloc (sizeof *a);
+  return a;
+}
+
+void
+stack_arena_free (struct stack_arena *a)
+{
+  while (a)
+    {
+      struct stack_arena *n = a->next;
+      free (a);
+      a = n;
+    }
+}
+
+void *
+sa_alloc (struct stack_arena *head, size_t n)
+{
+  n = (n + 15) & ~(size_t) 15;
+  if (n == 0)
+    n = 16;
+  struct stack_arena *c = head->next;
+  if (c == NULL || c->size - c->used < n)
+    {
+      size_t sz = n > 60000 ? n : 64000;
+      c = xmalloc (sizeof *c + sz);
+      c->size = sz;
+      c->used = 0;
+      c->next = head->next;
+      head->next = c;
+      /* a big one-off block goes behind the current one */
+      if (n > 60000 && c->next)
+        {
+          head->next = c->next;
+          c->next = head->next->next;
+          head->next->next = c;
+        }
+    }
+  void *p = (char *) c->data + c->used;
+  c->used += n;
+  memset (p, 0, n);
+  return p;
+}
+
+char *
+sa_strdup (struct stack_arena *a, const char *s)
+{
+  if (s == NULL)
+    return NULL;
+  size_t l = strlen (s);
+  char *r = sa_alloc (a, l + 1);
+  memcpy (r, s, l);
+  return r;
+}
+
+char *
+sa_printf (struct stack_arena *a, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  char *t = xvasprintf (fmt, ap);
+  va_end (ap);
+  char *r = sa_strdup (a, t);
+  free (t);
+  return r;
+}
+
+/* ---- the context of one model build */
+
+struct mctx {
+  struct stack *st;
+  struct stack_arena *a;
+  struct diags *d;
+  const struct stack_env *env;
+  const char *project_dir;
+  char path[1024];
+  size_t plen;
+};
+
+static size_t
+path_push (struct mctx *m, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static size_t
+path_push (struct mctx *m, const char *fmt, ...)
+{
+  size_t mark = m->plen;
+  va_list ap;
+  va_start (ap, fmt);
+  int n = vsnprintf (m->path + m->plen, sizeof m->path - m->plen, fmt, ap);
+  va_end (ap);
+  if (n > 0)
+    m->plen += (size_t) n;
+  if (m->plen >= sizeof m->path)
+    m->plen = sizeof m->path - 1;
+  return mark;
+}
+
+static void
+path_pop (struct mctx *m, size_t mark)
+{
+  m->plen = mark;
+  m->path[mark] = '\0';
+}
+
+static void
+report (struct mctx *m, enum diag_severity sev, const struct node *at, const char *fmt, va_list ap)
+{
+  cleanup_free char *msg = xvasprintf (fmt, ap);
+  if (m->plen)
+    diag_add (m->d, sev, at, "%s: %s", m->path, msg);
+  else
+    diag_add (m->d, sev, at, "%s", msg);
+}
+
+static void merr (struct mctx *m, const struct node *at, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+static void
+merr (struct mctx *m, const struct node *at, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  report (m, DIAG_ERROR, at, fmt, ap);
+  va_end (ap);
+}
+
+static void mwarn (struct mctx *m, const struct node *at, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+static void
+mwarn (struct mctx *m, const struct node *at, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  report (m, DIAG_WARNING, at, fmt, ap);
+  va_end (ap);
+}
+
+/* ---- types */
+
+static bool
+is_bool_word (const char *s, bool *v)
+{
+  static const char *const t[] = { "true", "yes", "on", "y" };
+  static const char *const f[] = { "false", "no", "off", "n" };
+  for (size_t i = 0; i < 4; i++)
+    {
+      if (strcasecmp (s, t[i]) == 0)
+        return *v = true, true;
+      if (strcasecmp (s, f[i]) == 0)
+        return *v = false, true;
+    }
+  return false;
+}
+
+static bool
+is_number (const char *s)
+{
+  char *end;
+  if (*s == '\0')
+    return false;
+  errno = 0;
+  (void) strtod (s, &end);
+  return *end == '\0' && errno == 0;
+}
+
+static const char *
+got (const struct node *n)
+{
+  bool b;
+  switch (n->kind)
+    {
+    case NODE_NULL: return "null";
+    case NODE_SEQ: return "a list";
+    case NODE_MAP: return "a map";
+    default:
+      if (n->plain && (strcmp (n->scalar, "true") == 0 || strcmp (n->scalar, "false") == 0))
+        return "a boolean";
+      if (n->plain && is_number (n->scalar))
+        return "a number";
+      (void) b;
+      return "a string";
+    }
+}
+
+static char *
+get_str (struct mctx *m, const struct node *n)
+{
+  if (n == NULL || n->kind == NODE_NULL)
+    return NULL;
+  if (n->kind != NODE_SCALAR)
+    {
+      merr (m, n, "expected a string, got %s", got (n));
+      return NULL;
+    }
+  return sa_strdup (m->a, n->scalar);
+}
+
+static bool
+get_bool (struct mctx *m, const struct node *n, bool *out)
+{
+  if (n == NULL || n->kind == NODE_NULL)
+    return false;
+  if (n->kind == NODE_SCALAR && is_bool_word (n->scalar, out))
+    return true;
+  if (n->kind == NODE_SCALAR)
+    merr (m, n, "expected a boolean (true or false), got '%s'", n->scalar);
+  else
+    merr (m, n, "expected a boolean (true or false), got %s", got (n));
+  return false;
+}
+
+static bool
+get_int (struct mctx *m, const struct node *n, long long min, long long max, long long *out)
+{
+  if (n == NULL || n->kind == NODE_NULL)
+    return false;
+  if (n->kind == NODE_SCALAR)
+    {
+      char *end;
+      errno = 0;
+      long long v = strtoll (n->scalar, &end, 10);
+      if (*n->scalar && *end == '\0' && errno == 0 && v >= min && v <= max)
+        return *out = v, true;
+      merr (m, n, "expected an integer from %lld to %lld, got '%s'", min, max, n->scalar);
+      return false;
+    }
+  merr (m, n, "expected an integer, got %s", got (n));
+  return false;
+}
+
+static bool
+get_double (struct mctx *m, const struct node *n, double *out)
+{
+  if (n == NULL || n->kind == NODE_NULL)
+    return false;
+  if (n->kind == NODE_SCALAR && is_number (n->scalar))
+    {
+      double v = strtod (n->scalar, NULL);
+      if (v >= 0)
+        return *out = v, true;
+    }
+  if (n->kind == NODE_SCALAR)
+    merr (m, n, "expected a non-negative number, got '%s'", n->scalar);
+  else
+    merr (m, n, "expected a number, got %s", got (n));
+  return false;
+}
+
+static bool
+get_duration (struct mctx *m, const struct node *n, int64_t *out)
+{
+  const char *why;
+  if (n == NULL || n->kind == NODE_NULL)
+    return false;
+  if (n->kind != NODE_SCALAR)
+    {
+      merr (m, n, "expected a duration such as 1m30s, got %s", got (n));
+      return false;
+    }
+  if (stack_parse_duration (n->scalar, out, &why) < 0)
+    {
+      merr (m, n, "invalid duration '%s': %s (expected e.g. 10s, 1m30s, 500ms, 1h)", n->scalar,
+            why);
+      return false;
+    }
+  return true;
+}
+
+static bool
+get_size (struct mctx *m, const struct node *n, uint64_t *out)
+{
+  const char *why;
+  if (n == NULL || n->kind == NODE_NULL)
+    return false;
+  if (n->kind != NODE_SCALAR)
+    {
+      merr (m, n, "expected a size such as 512m, got %s", got (n));
+      return false;
+    }
+  if (stack_parse_size (n->scalar, out, &why) < 0)
+    {
+      merr (m, n, "invalid size '%s': %s (expected bytes or e.g. 512m, 1g)", n->scalar, why);
+      return false;
+    }
+  return true;
+}
+
+/* A list of strings; a single string too when allow_string. */
+static void
+get_strv (struct mctx *m, const struct node *n, bool allow_string, struct stack_strv *out)
+{
+  if (n == NULL)
+    return;
+  if (n->kind == NODE_NULL)
+    {
+      out->set = true;
+      return;
+    }
+  if (n->kind == NODE_SCALAR && allow_string)
+    {
+      out->v = sa_alloc (m->a, 2 * sizeof (char *));
+      out->v[0] = sa_strdup (m->a, n->scalar);
+      out->n = 1;
+      out->set = true;
+      return;
+    }
+  if (n->kind != NODE_SEQ)
+    {
+      merr (m, n, "expected %s, got %s",
+            allow_string ? "a string or a list of strings" : "a list of strings", got (n));
+      return;
+    }
+  out->v = sa_alloc (m->a, (n->nitems + 1) * sizeof (char *));
+  out->set = true;
+  for (size_t i = 0; i < n->nitems; i++)
+    {
+      const struct node *it = n->items[i];
+      if (it->kind != NODE_SCALAR)
+        {
+          size_t mk = path_push (m, "[%zu]", i);
+          merr (m, it, "expected a string, got %s", got (it));
+          path_pop (m, mk);
+          continue;
+        }
+      out->v[out->n++] = sa_strdup (m->a, it->scalar);
+    }
+}
+
+static void
+kvs_set (struct mctx *m, struct stack_kvs *kv, size_t cap, const char *name, const char *value)
+{
+  for (size_t i = 0; i < kv->n; i++)
+    if (strcmp (kv->v[i].name, name) == 0)
+      {
+        kv->v[i].value = sa_strdup (m->a, value);
+        return;
+      }
+  if (kv->n < cap)
+    {
+      kv->v[kv->n].name = sa_strdup (m->a, name);
+      kv->v[kv->n].value = sa_strdup (m->a, value);
+      kv->n++;
+    }
+}
+
+/* A map, or a list of "NAME<sep>VALUE" strings.  Values of a map are
+ * scalars (numbers and booleans as written) or null; list items without
+ * sep have no value. */
+static void
+get_dict (struct mctx *m, const struct node *n, const char *seps, struct stack_kvs *out)
+{
+  if (n == NULL || n->kind == NODE_NULL)
+    return;
+  if (n->kind == NODE_MAP)
+    {
+      out->v = sa_alloc (m->a, (n->npairs + 1) * sizeof *out->v);
+      for (size_t i = 0; i < n->npairs; i++)
+        {
+          const struct node *v = n->pairs[i].value;
+          if (v->kind == NODE_SEQ || v->kind == NODE_MAP)
+            {
+              size_t mk = path_push (m, ".%s", n->pairs[i].key->scalar);
+              merr (m, v, "expected a string, number, boolean or null, got %s", got (v));
+              path_pop (m, mk);
+              continue;
+            }
+          kvs_set (m, out, n->npairs, n->pairs[i].key->scalar,
+                   v->kind == NODE_SCALAR ? v->scalar : NULL);
+        }
+      return;
+    }
+  if (n->kind != NODE_SEQ)
+    {
+      merr (m, n, "expected a map or a list of \"KEY%cVALUE\" strings, got %s", seps[0], got (n));
+      return;
+    }
+  out->v = sa_alloc (m->a, (n->nitems + 1) * sizeof *out->v);
+  for (size_t i = 0; i < n->nitems; i++)
+    {
+      const struct node *it = n->items[i];
+      if (it->kind != NODE_SCALAR)
+        {
+          size_t mk = path_push (m, "[%zu]", i);
+          merr (m, it, "expected a \"KEY%cVALUE\" string, got %s", seps[0], got (it));
+          path_pop (m, mk);
+          continue;
+        }
+      size_t k = strcspn (it->scalar, seps);
+      cleanup_free char *name = xstrndup (it->scalar, k);
+      if (k == 0)
+        {
+          size_t mk = path_push (m, "[%zu]", i);
+          merr (m, it, "empty name in '%s'", it->scalar);
+          path_pop (m, mk);
+          continue;
+        }
+      kvs_set (m, out, n->nitems, name, it->scalar[k] ? it->scalar + k + 1 : NULL);
+    }
+}
+
+/* ---- key tables */
+
+enum keyuse { K_USE, K_WARN };
+struct keyspec {
+  const char *name;
+  enum keyuse use;
+};
+#define KEND { NULL, 0 }
+
+static const struct keyspec top_keys[] = {
+  { "name", K_USE }, { "version", K_USE }, { "services", K_USE }, { "networks", K_USE },
+  { "volumes", K_USE }, { "secrets", K_USE }, { "configs", K_USE }, { "include", K_USE },
+  { "models", K_WARN }, KEND,
+};
+
+static const struct keyspec service_keys[] = {
+  { "build", K_USE }, { "cap_add", K_USE }, { "cap_drop", K_USE }, { "command", K_USE },
+  { "configs", K_USE }, { "container_name", K_USE }, { "cpus", K_USE }, { "depends_on", K_USE },
+  { "deploy", K_USE }, { "dns", K_USE }, { "entrypoint", K_USE }, { "env_file", K_USE },
+  { "environment", K_USE }, { "expose", K_USE }, { "extends", K_USE }, { "extra_hosts", K_USE },
+  { "healthcheck", K_USE }, { "hostname", K_USE }, { "image", K_USE }, { "init", K_USE },
+  { "labels", K_USE }, { "mem_limit", K_USE }, { "network_mode", K_USE }, { "networks", K_USE },
+  { "platform", K_USE }, { "ports", K_USE }, { "privileged", K_USE }, { "profiles", K_USE },
+  { "pull_policy", K_USE }, { "read_only", K_USE }, { "restart", K_USE }, { "runtime", K_USE },
+  { "secrets", K_USE }, { "shm_size", K_USE }, { "stdin_open", K_USE },
+  { "stop_grace_period", K_USE }, { "stop_signal", K_USE }, { "sysctls", K_USE },
+  { "tmpfs", K_USE }, { "tty", K_USE }, { "ulimits", K_USE }, { "user", K_USE },
+  { "volumes", K_USE }, { "working_dir", K_USE },
+  /* defined by the specification, not acted on */
+  { "annotations", K_WARN }, { "attach", K_WARN }, { "blkio_config", K_WARN },
+  { "cgroup", K_WARN }, { "cgroup_parent", K_WARN }, { "cpu_count", K_WARN },
+  { "cpu_percent", K_WARN }, { "cpu_period", K_WARN }, { "cpu_quota", K_WARN },
+  { "cpu_rt_period", K_WARN }, { "cpu_rt_runtime", K_WARN }, { "cpu_shares", K_WARN },
+  { "cpuset", K_WARN }, { "credential_spec", K_WARN }, { "develop", K_WARN },
+  { "device_cgroup_rules", K_WARN }, { "devices", K_WARN }, { "dns_opt", K_WARN },
+  { "dns_search", K_WARN }, { "domainname", K_WARN }, { "external_links", K_WARN },
+  { "gpus", K_WARN }, { "group_add", K_WARN }, { "ipc", K_WARN }, { "isolation", K_WARN },
+  { "label_file", K_WARN }, { "links", K_WARN }, { "logging", K_WARN },
+  { "mac_address", K_WARN }, { "mem_reservation", K_WARN }, { "mem_swappiness", K_WARN },
+  { "memswap_limit", K_WARN }, { "models", K_WARN }, { "oom_kill_disable", K_WARN },
+  { "oom_score_adj", K_WARN }, { "pid", K_WARN }, { "pids_limit", K_WARN },
+  { "post_start", K_WARN }, { "pre_start", K_WARN }, { "pre_stop", K_WARN },
+  { "provider", K_WARN }, { "pull_refresh_after", K_WARN }, { "scale", K_WARN },
+  { "security_opt", K_WARN }, { "storage_opt", K_WARN }, { "use_api_socket", K_WARN },
+  { "userns_mode", K_WARN }, { "uts", K_WARN }, { "volumes_from", K_WARN }, KEND,
+};
+
+static const struct keyspec build_keys[] = {
+  { "context", K_USE }, { "dockerfile", K_USE }, { "args", K_USE }, { "target", K_USE },
+  { "labels", K_USE }, { "network", K_USE }, { "extra_hosts", K_USE }, { "shm_size", K_USE },
+  { "additional_contexts", K_WARN }, { "cache_from", K_WARN }, { "cache_to", K_WARN },
+  { "dockerfile_inline", K_WARN }, { "entitlements", K_WARN }, { "isolation", K_WARN },
+  { "no_cache", K_WARN }, { "no_cache_filter", K_WARN }, { "platforms", K_WARN },
+  { "privileged", K_WARN }, { "provenance", K_WARN }, { "pull", K_WARN }, { "sbom", K_WARN },
+  { "secrets", K_WARN }, { "ssh", K_WARN }, { "tags", K_WARN }, { "ulimits", K_WARN }, KEND,
+};
+
+static const struct keyspec deploy_keys[] = {
+  { "resources", K_USE }, { "endpoint_mode", K_WARN }, { "labels", K_WARN },
+  { "mode", K_WARN }, { "placement", K_WARN }, { "replicas", K_WARN },
+  { "restart_policy", K_WARN }, { "rollback_config", K_WARN }, { "update_config", K_WARN }, KEND,
+};
+static const struct keyspec resources_keys[] = {
+  { "limits", K_USE }, { "reservations", K_USE }, KEND,
+};
+static const struct keyspec limits_keys[] = {
+  { "cpus", K_USE }, { "memory", K_USE }, { "pids", K_WARN }, KEND,
+};
+static const struct keyspec reservations_keys[] = {
+  { "cpus", K_USE }, { "memory", K_USE }, { "generic_resources", K_WARN }, { "devices", K_WARN },
+  KEND,
+};
+static const struct keyspec healthcheck_keys[] = {
+  { "test", K_USE }, { "interval", K_USE }, { "timeout", K_USE }, { "retries", K_USE },
+  { "start_period", K_USE }, { "start_interval", K_USE }, { "disable", K_USE }, KEND,
+};
+static const struct keyspec port_keys[] = {
+  { "target", K_USE }, { "published", K_USE }, { "host_ip", K_USE }, { "protocol", K_USE },
+  { "mode", K_USE }, { "name", K_USE }, { "app_protocol", K_USE }, KEND,
+};
+static const struct keyspec mount_keys[] = {
+  { "type", K_USE }, { "source", K_USE }, { "target", K_USE }, { "read_only", K_USE },
+  { "bind", K_USE }, { "volume", K_USE }, { "tmpfs", K_USE }, { "consistency", K_USE },
+  { "image", K_WARN }, KEND,
+};
+static const struct keyspec mount_bind_keys[] = {
+  { "create_host_path", K_USE }, { "propagation", K_USE }, { "selinux", K_USE },
+  { "recursive", K_WARN }, KEND,
+};
+static const struct keyspec mount_volume_keys[] = {
+  { "nocopy", K_USE }, { "subpath", K_USE }, { "labels", K_WARN }, KEND,
+};
+static const struct keyspec mount_tmpfs_keys[] = {
+  { "size", K_USE }, { "mode", K_USE }, KEND,
+};
+static const struct keyspec svc_network_keys[] = {
+  { "aliases", K_USE }, { "ipv4_address", K_USE }, { "ipv6_address", K_USE },
+  { "priority", K_USE }, { "interface_name", K_WARN }, { "link_local_ips", K_WARN },
+  { "mac_address", K_WARN }, { "driver_opts", K_WARN }, { "gw_priority", K_WARN }, KEND,
+};
+static const struct keyspec dep_keys[] = {
+  { "condition", K_USE }, { "required", K_USE }, { "restart", K_USE }, KEND,
+};
+static const struct keyspec fileref_keys[] = {
+  { "source", K_USE }, { "target", K_USE }, { "uid", K_USE }, { "gid", K_USE },
+  { "mode", K_USE }, KEND,
+};
+static const struct keyspec ulimit_keys[] = {
+  { "soft", K_USE }, { "hard", K_USE }, KEND,
+};
+static const struct keyspec env_file_keys[] = {
+  { "path", K_USE }, { "required", K_USE }, { "format", K_USE }, KEND,
+};
+static const struct keyspec network_keys[] = {
+  { "driver", K_USE }, { "driver_opts", K_USE }, { "internal", K_USE }, { "attachable", K_USE },
+  { "ipam", K_USE }, { "external", K_USE }, { "name", K_USE }, { "labels", K_USE },
+  { "enable_ipv6", K_USE }, { "enable_ipv4", K_WARN }, KEND,
+};
+static const struct keyspec ipam_keys[] = {
+  { "driver", K_USE }, { "config", K_USE }, { "options", K_USE }, KEND,
+};
+static const struct keyspec ipam_config_keys[] = {
+  { "subnet", K_USE }, { "ip_range", K_USE }, { "gateway", K_USE }, { "aux_addresses", K_USE },
+  KEND,
+};
+static const struct keyspec volume_keys[] = {
+  { "driver", K_USE }, { "driver_opts", K_USE }, { "external", K_USE }, { "name", K_USE },
+  { "labels", K_USE }, KEND,
+};
+static const struct keyspec object_keys[] = {
+  { "file", K_USE }, { "environment", K_USE }, { "content", K_USE }, { "external", K_USE },
+  { "name", K_USE }, { "driver", K_WARN }, { "driver_opts", K_WARN }, { "labels", K_WARN },
+  { "template_driver", K_WARN }, KEND,
+};
+static const struct keyspec external_keys[] = {
+  { "name", K_USE }, KEND,
+};
+
+static size_t
+edit_distance (const char *a, const char *b)
+{
+  size_t la = strlen (a), lb = strlen (b);
+  if (la > 40 || lb > 40)
+    return 99;
+  size_t row[42];
+  for (size_t j = 0; j <= lb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= la; i++)
+    {
+      size_t prev = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= lb; j++)
+        {
+          size_t cur = row[j];
+          size_t best = prev + (a[i - 1] != b[j - 1]);
+          if (row[j] + 1 < best)
+            best = row[j] + 1;
+          if (row[j - 1] + 1 < best)
+            best = row[j - 1] + 1;
+          row[j] = best;
+          prev = cur;
+        }
+    }
+  return row[lb];
+}
+
+/* Check a map's keys: unknown ones are errors (with the expected set or a
+ * suggestion), defined-but-unused ones are warnings, x-* are kept. */
+static void
+check_keys (struct mctx *m, const struct node *map, const struct keyspec *ks)
+{
+  for (size_t i = 0; i < map->npairs; i++)
+    {
+      const struct node *k = map->pairs[i].key;
+      const char *name = k->scalar;
+      const struct keyspec *hit = NULL;
+      if (strncmp (name, "x-", 2) == 0)
+        continue;
+      for (const struct keyspec *s = ks; s->name; s++)
+        if (strcmp (s->name, name) == 0)
+          {
+            hit = s;
+            break;
+          }
+      if (hit && hit->use == K_WARN)
+        {
+          mwarn (m, k, "'%s' is not supported by itm-env and is ignored", name);
+          continue;
+        }
+      if (hit)
+        continue;
+      size_t nk = 0, bestd = 99;
+      const char *best = NULL;
+      for (const struct keyspec *s = ks; s->name; s++)
+        {
+          nk++;
+          size_t dd = edit_distance (name, s->name);
+          if (dd < bestd)
+            bestd = dd, best = s->name;
+        }
+      if (best && bestd <= 2 && bestd < strlen (name))
+        merr (m, k, "unknown key '%s' (did you mean '%s'?)", name, best);
+      else if (nk <= 12)
+        {
+          struct buf b = { 0 };
+          for (const struct keyspec *s = ks; s->name; s++)
+            if (s->use == K_USE)
+              buf_addf (&b, "%s%s", b.len ? ", " : "", s->name);
+          merr (m, k, "unknown key '%s' (expected one of: %s, or x-*)", name, b.data);
+          buf_free (&b);
+        }
+      else
+        merr (m, k, "unknown key '%s' (see itm-env-stack(5) for the keys of this section)", name);
+    }
+}
+
+static bool
+expect_map (struct mctx *m, const struct node *n, const char *what)
+{
+  if (n->kind == NODE_MAP)
+    return true;
+  merr (m, n, "expected %s, got %s", what, got (n));
+  return false;
+}
+
+/* x-* keys of a map, as JSON. */
+static struct json_object *
+node_to_json (const struct node *n)
+{
+  switch (n->kind)
+    {
+    case NODE_NULL:
+      return NULL;
+    case NODE_SCALAR:
+      if (n->plain)
+        {
+          char *end;
+          bool b;
+          if (strcmp (n->scalar, "true") == 0 || strcmp (n->scalar, "false") == 0)
+            return json_object_new_boolean (is_bool_word (n->scalar, &b) && b);
+          errno = 0;
+          long long v = strtoll (n->scalar, &end, 10);
+          if (*n->scalar && *end == '\0' && errno == 0)
+            return json_object_new_int64 (v);
+          if (is_number (n->scalar) && strpbrk (n->scalar, "0123456789"))
+            return json_object_new_double_s (strtod (n->scalar, NULL), n->scalar);
+        }
+      return json_object_new_string (n->scalar);
+    case NODE_SEQ:
+      {
+        struct json_object *a = json_object_new_array ();
+        for (size_t i = 0; i < n->nitems; i++)
+          json_object_array_add (a, node_to_json (n->items[i]));
+        return a;
+      }
+    case NODE_MAP:
+      {
+        struct json_object *o = json_object_new_object ();
+        for (size_t i = 0; i < n->npairs; i++)
+          json_object_object_add (o, n->pairs[i].key->scalar, node_to_json (n->pairs[i].value));
+        return o;
+      }
+    }
+  return NULL;
+}
+
+static struct json_object *
+extensions (const struct node *map, struct json_object **x_itm)
+{
+  struct json_object *o = NULL;
+  for (size_t i = 0; i < map->npairs; i++)
+    if (strncmp (map->pairs[i].key->scalar, "x-", 2) == 0)
+      {
+        if (o == NULL)
+          o = json_object_new_object ();
+        json_object_object_add (o, map->pairs[i].key->scalar,
+                                node_to_json (map->pairs[i].value));
+      }
+  if (x_itm)
+    *x_itm = o ? json_object_object_get (o, "x-itm") : NULL;
+  return o;
+}
+
+/* ---- paths */
+
+static char *
+abs_path (struct mctx *m, const char *p)
+{
+  if (p == NULL)
+    return NULL;
+  if (p[0] == '/')
+    return sa_strdup (m->a, p);
+  if (p[0] == '~' && (p[1] == '/' || p[1] == '\0'))
+    {
+      const char *home = m->env ? stack_env_get (m->env, "HOME") : NULL;
+      if (home == NULL)
+        home = getenv ("HOME");
+      return sa_printf (m->a, "%s%s", home ? home : "", p + 1);
+    }
+  while (p[0] == '.' && p[1] == '/')
+    p += 2;
+  if (strcmp (p, ".") == 0 || *p == '\0')
+    return sa_strdup (m->a, m->project_dir);
+  return sa_printf (m->a, "%s/%s", m->project_dir, p);
+}
+
+static bool
+is_url (const char *s)
+{
+  return strstr (s, "://") != NULL || strncmp (s, "git@", 4) == 0
+         || strncmp (s, "github.com/", 11) == 0;
+}
+
+/* ---- service keys */
+
+static void
+parse_command (struct mctx *m, const struct node *n, struct stack_strv *out)
+{
+  if (n == NULL)
+    return;
+  if (n->kind == NODE_SCALAR)
+    {
+      char **argv;
+      size_t argc;
+      const char *why;
+      if (stack_split_command (n->scalar, &argv, &argc, &why) < 0)
+        {
+          merr (m, n, "cannot split '%s': %s", n->scalar, why);
+          return;
+        }
+      out->v = sa_alloc (m->a, (argc + 1) * sizeof (char *));
+      for (size_t i = 0; i < argc; i++)
+        {
+          out->v[i] = sa_strdup (m->a, argv[i]);
+          free (argv[i]);
+        }
+      free (argv);
+      out->n = argc;
+      out->set = true;
+      return;
+    }
+  get_strv (m, n, false, out);
+}
+
+static void
+parse_env_files (struct mctx *m, const struct node *n, struct stack_env *into)
+{
+  const struct node *single[1];
+  const struct node *const *items;
+  size_t nitems;
+
+  if (n->kind == NODE_SCALAR || n->kind == NODE_MAP)
+    single[0] = n, items = single, nitems = 1;
+  else if (n->kind == NODE_SEQ)
+    items = (const struct node *const *) n->items, nitems = n->nitems;
+  else
+    {
+      merr (m, n, "expected a path or a list of paths, got %s", got (n));
+      return;
+    }
+  /* later files win: load them last-first into a set that keeps the first */
+  for (size_t j = nitems; j-- > 0;)
+    {
+      const struct node *it = items[j];
+      const char *path = NULL;
+      bool required = true;
+      size_t mk = n->kind == NODE_SEQ ? path_push (m, "[%zu]", j) : m->plen;
+      if (it->kind == NODE_MAP)
+        {
+          check_keys (m, it, env_file_keys);
+          path = get_str (m, node_map_get (it, "path"));
+          get_bool (m, node_map_get (it, "required"), &required);
+          const char *fmt = get_str (m, node_map_get (it, "format"));
+          if (fmt && strcmp (fmt, "raw") != 0)
+            merr (m, node_map_get (it, "format"), "unknown format '%s' (itm-env reads env files "
+                  "with Compose's rules; 'raw' is not supported either)", fmt);
+          if (path == NULL)
+            merr (m, it, "an env_file entry needs 'path'");
+        }
+      else if (it->kind == NODE_SCALAR)
+        path = it->scalar;
+      else
+        merr (m, it, "expected a path, got %s", got (it));
+      if (path)
+        {
+          char *abs = abs_path (m, path);
+          if (access (abs, F_OK) < 0)
+            {
+              if (required)
+                merr (m, it, "env file '%s' not found", abs);
+            }
+          else
+            stack_dotenv_load (into, abs, m->env, m->d);
+        }
+      path_pop (m, mk);
+    }
+}
+
+static void
+parse_environment (struct mctx *m, const struct node *svc, struct stack_service *s)
+{
+  const struct node *ef = node_map_get (svc, "env_file");
+  const struct node *en = node_map_get (svc, "environment");
+  struct stack_kvs env = { 0 };
+  size_t cap = 0;
+  struct stack_env *fromfiles = NULL;
+
+  if (ef && ef->kind != NODE_NULL)
+    {
+      size_t mk = path_push (m, ".env_file");
+      fromfiles = stack_env_new ();
+      parse_env_files (m, ef, fromfiles);
+      path_pop (m, mk);
+      size_t it = 0;
+      const char *name, *value;
+      while (stack_env_next (fromfiles, &it, &name, &value))
+        cap++;
+    }
+  if (en)
+    {
+      size_t mk = path_push (m, ".environment");
+      get_dict (m, en, "=", &env);
+      path_pop (m, mk);
+      /* values not given come from the environment; unset when absent */
+      for (size_t i = 0; i < env.n; i++)
+        if (env.v[i].value == NULL && m->env)
+          env.v[i].value = sa_strdup (m->a, stack_env_get (m->env, env.v[i].name));
+    }
+  cap += env.n;
+  s->environment.v = sa_alloc (m->a, (cap + 1) * sizeof *s->environment.v);
+  if (fromfiles)
+    {
+      size_t it = 0;
+      const char *name, *value;
+      while (stack_env_next (fromfiles, &it, &name, &value))
+        kvs_set (m, &s->environment, cap, name, value);
+      stack_env_free (fromfiles);
+    }
+  for (size_t i = 0; i < env.n; i++)
+    kvs_set (m, &s->environment, cap, env.v[i].name, env.v[i].value);
+}
+
+static unsigned
+node_port (struct mctx *m, const struct node *n, bool allow_zero)
+{
+  long long v;
+  if (get_int (m, n, allow_zero ? 0 : 1, 65535, &v))
+    return (unsigned) v;
+  return 0;
+}
+
+static void
+parse_ports (struct mctx *m, const struct node *n, struct stack_service *s)
+{
+  if (n->kind == NODE_NULL)
+    return;
+  if (n->kind != NODE_SEQ)
+    {
+      merr (m, n, "expected a list of ports, got %s", got (n));
+      return;
+    }
+  s->ports = sa_alloc (m->a, (n->nitems + 1) * sizeof *s->ports);
+  for (size_t i = 0; i < n->nitems; i++)
+    {
+      const struct node *it = n->items[i];
+      size_t mk = path_push (m, "[%zu]", i);
+      struct stack_port p;
+      const char *why;
+      if (it->kind == NODE_SCALAR)
+        {
+          if (stack_parse_port (it->scalar, &p, &why) < 0)
+            merr (m, it, "invalid port '%s': %s (expected [[HOST_IP:]HOST_PORT:]CONTAINER_PORT[/PROTOCOL])",
+                  it->scalar, why);
+          else
+            {
+              struct stack_port *q = &s->ports[s->nports++];
+              *q = p;
+              q->host_ip = sa_strdup (m->a, p.host_ip);
+              q->protocol = sa_strdup (m->a, p.protocol);
+              q->mode = sa_strdup (m->a, p.mode);
+              free (p.host_ip), free (p.protocol), free (p.mode);
+            }
+        }
+      else if (it->kind == NODE_MAP)
+        {
+          check_keys (m, it, port_keys);
+          struct stack_port *q = &s->ports[s->nports];
+          memset (q, 0, sizeof *q);
+          bool ok = true;
+          const struct node *t = node_map_get (it, "target");
+          if (t == NULL || t->kind == NODE_NULL)
+            merr (m, it, "a port needs 'target'"), ok = false;
+          else
+            {
+              size_t m2 = path_push (m, ".target");
+              unsigned before = m->d->nerrors;
+              q->target_start = q->target_end = node_port (m, t, false);
+              ok = ok && m->d->nerrors == before;
+              path_pop (m, m2);
+            }
+          const struct node *pub = node_map_get (it, "published");
+          if (pub && pub->kind == NODE_SCALAR)
+            {
+              struct stack_port tmp;
+              cleanup_free char *spec = xasprintf ("%s:1", pub->scalar);
+              if (stack_parse_port (spec, &tmp, &why) < 0)
+                {
+                  size_t m2 = path_push (m, ".published");
+                  merr (m, pub, "invalid published port '%s' (expected a port or a range)",
+                        pub->scalar);
+                  path_pop (m, m2);
+                  ok = false;
+                }
+              else
+                {
+                  q->published_start = tmp.published_start;
+                  q->published_end = tmp.published_end;
+                  free (tmp.host_ip), free (tmp.protocol), free (tmp.mode);
+                }
+            }
+          else if (pub && pub->kind != NODE_NULL)
+            merr (m, pub, "published: expected a port or a range, got %s", got (pub)), ok = false;
+          q->host_ip = get_str (m, node_map_get (it, "host_ip"));
+          q->protocol = get_str (m, node_map_get (it, "protocol"));
+          if (q->protocol == NULL)
+            q->protocol = sa_strdup (m->a, "tcp");
+          else if (strcmp (q->protocol, "tcp") && strcmp (q->protocol, "udp")
+                   && strcmp (q->protocol, "sctp"))
+            merr (m, node_map_get (it, "protocol"), "protocol: expected tcp, udp or sctp, got '%s'",
+                  q->protocol), ok = false;
+          q->mode = get_str (m, node_map_get (it, "mode"));
+          if (q->mode == NULL)
+            q->mode = sa_strdup (m->a, "ingress");
+          else if (strcmp (q->mode, "host") && strcmp (q->mode, "ingress"))
+            merr (m, node_map_get (it, "mode"), "mode: expected host or ingress, got '%s'",
+                  q->mode), ok = false;
+          q->name = get_str (m, node_map_get (it, "name"));
+          q->app_protocol = get_str (m, node_map_get (it, "app_protocol"));
+          if (ok)
+            s->nports++;
+        }
+      else
+        merr (m, it, "expected a port string, a number or a map, got %s", got (it));
+      path_pop (m, mk);
+    }
+}
+
+static void
+parse_expose (struct mctx *m, const struct node *n, struct stack_service *s)
+{
+  get_strv (m, n, false, &s->expose);
+  for (size_t i = 0; i < s->expose.n; i++)
+    {
+      struct stack_port p;
+      const char *why;
+      if (stack_parse_port (s->expose.v[i], &p, &why) < 0 || strchr (s->expose.v[i], ':'))
+        {
+          size_t mk = path_push (m, "[%zu]", i);
+          merr (m, n->items[i], "invalid port '%s' (expected PORT[-PORT][/PROTOCOL])",
+                s->expose.v[i]);
+          path_pop (m, mk);
+        }
+      else
+        free (p.host_ip), free (p.protocol), free (p.mode);
+    }
+}
+
+static bool
+is_mount_option (const char *o)
+{
+  static const char *const opts[] = {
+    "ro", "rw", "z", "Z", "nocopy", "consistent", "cached", "delegated",
+    "shared", "rshared", "slave", "rslave", "private", "rprivate", NULL,
+  };
+  for (size_t i = 0; opts[i]; i++)
+    if (strcmp (o, opts[i]) == 0)
+      return true;
+  return false;
+}
+
+static void
+parse_mount_short (struct mctx *m, const struct node *it, struct stack_mount *v, bool *ok)
+{
+  cleanup_free char *spec = xstrdup (it->scalar);
+  char *parts[4] = { 0 };
+  size_t np = 0;
+  char *save = NULL;
+  for (char *t = strtok_r (spec, ":", &save); t; t = strtok_r (NULL, ":", &save))
+    {
+      if (np == 3)
+        {
+          merr (m, it, "invalid volume '%s': too many ':' (expected [SOURCE:]TARGET[:MODE])",
+                it->scalar);
+          *ok = false;
+          return;
+        }
+      parts[np++] = t;
+    }
+  if (np == 0)
+    {
+      merr (m, it, "empty volume");
+      *ok = false;
+      return;
+    }
+  const char *src = np >= 2 ? parts[0] : NULL;
+  const char *dst = np >= 2 ? parts[1] : parts[0];
+  const char *mode = np == 3 ? parts[2] : NULL;
+  if (dst[0] != '/')
+    {
+      merr (m, it, "invalid volume '%s': the container path '%s' is not absolute", it->scalar,
+            dst);
+      *ok = false;
+    }
+  if (src == NULL)
+    v->type = STACK_MOUNT_VOLUME;
+  else if (src[0] == '/' || src[0] == '.' || src[0] == '~')
+    {
+      v->type = STACK_MOUNT_BIND;
+      v->source = abs_path (m, src);
+      v->create_host_path = true;
+    }
+  else
+    {
+      v->type = STACK_MOUNT_VOLUME;
+      v->source = sa_strdup (m->a, src);
+    }
+  v->target = sa_strdup (m->a, dst);
+  if (mode)
+    {
+      char *s2 = NULL;
+      for (char *o = strtok_r ((char *) mode, ",", &s2); o; o = strtok_r (NULL, ",", &s2))
+        {
+          if (!is_mount_option (o))
+            {
+              merr (m, it, "invalid volume '%s': unknown mode '%s' (expected ro, rw, z, Z, "
+                    "nocopy, a propagation or a consistency)", it->scalar, o);
+              *ok = false;
+              continue;
+            }
+          if (strcmp (o, "ro") == 0)
+            v->read_only = true;
+          else if (strcmp (o, "nocopy") == 0)
+            v->nocopy = true;
+          else if (strcmp (o, "z") == 0 || strcmp (o, "Z") == 0)
+            v->selinux = sa_strdup (m->a, o);
+          else if (strcmp (o, "consistent") == 0 || strcmp (o, "cached") == 0
+                   || strcmp (o, "delegated") == 0)
+            v->consistency = sa_strdup (m->a, o);
+          else if (strcmp (o, "rw") != 0)
+            v->propagation = sa_strdup (m->a, o);
+        }
+      if (v->type != STACK_MOUNT_VOLUME && v->nocopy)
+        merr (m, it, "invalid volume '%s': nocopy applies to volumes only", it->scalar), *ok = false;
+    }
+}
+
+static void
+parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, bool *ok)
+{
+  check_keys (m, it, mount_keys);
+  const struct node *tn = node_map_get (it, "type");
+  const char *type = get_str (m, tn);
+  unsigned before = m->d->nerrors;
+  if (type == NULL)
+    {
+      merr (m, it, "a volume needs 'type' (volume, bind or tmpfs)");
+      *ok = false;
+      return;
+    }
+  if (strcmp (type, "volume") == 0)
+    v->type = STACK_MOUNT_VOLUME;
+  else if (strcmp (type, "bind") == 0)
+    v->type = STACK_MOUNT_BIND;
+  else if (strcmp (type, "tmpfs") == 0)
+    v->type = STACK_MOUNT_TMPFS;
+  else if (strcmp (type, "npipe") == 0 || strcmp (type, "cluster") == 0
+           || strcmp (type, "image") == 0)
+    {
+      merr (m, tn, "type '%s' is not supported by itm-env (volume, bind or tmpfs)", type);
+      *ok = false;
+      return;
+    }
+  else
+    {
+      merr (m, tn, "unknown type '%s' (expected volume, bind or tmpfs)", type);
+      *ok = false;
+      return;
+    }
+  const char *src = get_str (m, node_map_get (it, "source"));
+  v->target = get_str (m, node_map_get (it, "target"));
+  if (v->target == NULL)
+    merr (m, it, "a volume needs 'target'");
+  else if (v->target[0] != '/')
+    merr (m, node_map_get (it, "target"), "target: '%s' is not an absolute path", v->target);
+  if (v->type == STACK_MOUNT_BIND)
+    {
+      if (src == NULL)
+        merr (m, it, "a bind mount needs 'source'");
+      v->source = abs_path (m, src);
+    }
+  else if (v->type == STACK_MOUNT_TMPFS)
+    {
+      if (src)
+        merr (m, node_map_get (it, "source"), "a tmpfs mount has no 'source'");
+    }
+  else
+    v->source = sa_strdup (m->a, src);
+  get_bool (m, node_map_get (it, "read_only"), &v->read_only);
+  v->consistency = get_str (m, node_map_get (it, "consistency"));
+  const struct node *b = node_map_get (it, "bind");
+  if (b && b->kind != NODE_NULL)
+    {
+      size_t mk = path_push (m, ".bind");
+      if (v->type != STACK_MOUNT_BIND)
+        merr (m, b, "'bind' options on a %s mount", type);
+      else if (expect_map (m, b, "a map"))
+        {
+          check_keys (m, b, mount_bind_keys);
+          get_bool (m, node_map_get (b, "create_host_path"), &v->create_host_path);
+          v->propagation = get_str (m, node_map_get (b, "propagation"));
+          v->selinux = get_str (m, node_map_get (b, "selinux"));
+          if (v->selinux && strcmp (v->selinux, "z") && strcmp (v->selinux, "Z"))
+            merr (m, node_map_get (b, "selinux"), "selinux: expected z or Z");
+          if (v->propagation && !is_mount_option (v->propagation))
+            merr (m, node_map_get (b, "propagation"), "propagation: unknown '%s'", v->propagation);
+        }
+      path_pop (m, mk);
+    }
+  const struct node *vo = node_map_get (it, "volume");
+  if (vo && vo->kind != NODE_NULL)
+    {
+      size_t mk = path_push (m, ".volume");
+      if (v->type != STACK_MOUNT_VOLUME)
+        merr (m, vo, "'volume' options on a %s mount", type);
+      else if (expect_map (m, vo, "a map"))
+        {
+          check_keys (m, vo, mount_volume_keys);
+          get_bool (m, node_map_get (vo, "nocopy"), &v->nocopy);
+          v->subpath = get_str (m, node_map_get (vo, "subpath"));
+        }
+      path_pop (m, mk);
+    }
+  const struct node *tf = node_map_get (it, "tmpfs");
+  if (tf && tf->kind != NODE_NULL)
+    {
+      size_t mk = path_push (m, ".tmpfs");
+      if (v->type != STACK_MOUNT_TMPFS)
+        merr (m, tf, "'tmpfs' options on a %s mount", type);
+      else if (expect_map (m, tf, "a map"))
+        {
+          long long mode;
+          check_keys (m, tf, mount_tmpfs_keys);
+          get_size (m, node_map_get (tf, "size"), &v->tmpfs_size);
+          const struct node *mn = node_map_get (tf, "mode");
+          if (mn && mn->kind == NODE_SCALAR && mn->scalar[0] == '0')
+            {
+              char *end;
+              long r = strtol (mn->scalar, &end, 8);
+              if (*end || r > 07777)
+                merr (m, mn, "mode: expected an octal mode, got '%s'", mn->scalar);
+              else
+                v->tmpfs_mode = (unsigned) r;
+            }
+          else if (get_int (m, mn, 0, 07777, &mode))
+            v->tmpfs_mode = (unsigned) mode;
+        }
+      path_pop (m, mk);
+    }
+  if (m->d->nerrors != before)
+    *ok = false;
+}
+
+static void
+parse_volumes (struct mctx *m, const struct node *n, struct stack_service *s)
+{
+  if (n->kind == NODE_NULL)
+    return;
+  if (n->kind != NODE_SEQ)
+    {
+      merr (m, n, "expected a list of volumes, got %s", got (n));
+      return;
+    }
+  s->volumes = sa_alloc (m->a, (n->nitems + 1) * sizeof *s->volumes);
+  for (size_t i = 0; i < n->nitems; i++)
+    {
+      const struct node *it = n->items[i];
+      size_t mk = path_push (m, "[%zu]", i);
+      struct stack_mount *v = &s->volumes[s->nvolumes];
+      bool ok = true;
+      memset (v, 0, sizeof *v);
+      if (it->kind == NODE_SCALAR)
+        parse_mount_short (m, it, v, &ok);
+      else if (it->kind == NODE_MAP)
+        parse_mount_long (m, it, v, &ok);
+      else
+        merr (m, it, "expected a volume string or a map, got %s", got (it)), ok = false;
+      if (ok)
+        {
+          for (size_t j = 0; j < s->nvolumes; j++)
+            if (v->target && strcmp (s->volumes[j].target, v->target) == 0)
+              {
+                merr (m, it, "duplicate mount point '%s'", v->target);
+                ok = false;
+              }
+        }
+      if (ok)
+        s->nvolumes++;
+      path_pop (m, mk);
+    }
+}
+
+static int
+cmp_svc_network (const void *a, const void *b)
+{
+  return strcmp (((const struct stack_service_network *) a)->name,
+                 ((const struct stack_service_network *) b)->name);
+}
+
+static void
+parse_svc_networks (struct mctx *m, const struct node *n, struct stack_service *s)
+{
+  if (n->kind == NODE_NULL)
+    return;
+  if (n->kind == NODE_SEQ)
+    {
+      s->networks = sa_alloc (m->a, (n->nitems + 1) * sizeof *s->networks);
+      for (size_t i = 0; i < n->nitems; i++)
+        {
+          if (n->items[i]->kind != NODE_SCALAR)
+            {
+              size_t mk = path_push (m, "[%zu]", i);
+              merr (m, n->items[i], "expected a network name, got %s", got (n->items[i]));
+              path_pop (m, mk);
+              continue;
+            }
+          s->networks[s->nnetworks++].name = sa_strdup (m->a, n->items[i]->scalar);
+        }
+    }
+  else if (n->kind == NODE_MAP)
+    {
+      s->networks = sa_alloc (m->a, (n->npairs + 1) * sizeof *s->networks);
+      for (size_t i = 0; i < n->npairs; i++)
+        {
+          const struct node *v = n->pairs[i].value;
+          struct stack_service_network *sn = &s->networks[s->nnetworks++];
+          sn->name = sa_strdup (m->a, n->pairs[i].key->scalar);
+          size_t mk = path_push (m, ".%s", sn->name);
+          if (v->kind == NODE_MAP)
+            {
+              long long prio;
+              check_keys (m, v, svc_network_keys);
+              const struct node *al = node_map_get (v, "aliases");
+              if (al)
+                {
+                  size_t m2 = path_push (m, ".aliases");
+                  get_strv (m, al, false, &sn->aliases);
+                  path_pop (m, m2);
+                }
+              sn->ipv4_address = get_str (m, node_map_get (v, "ipv4_address"));
+              sn->ipv6_address = get_str (m, node_map_get (v, "ipv6_address"));
+              if (get_int (m, node_map_get (v, "priority"), -1000000, 1000000, &prio))
+                sn->priority = (int) prio;
+            }
+          else if (v->kind != NODE_NULL)
+            merr (m, v, "expected a map or null, got %s", got (v));
+          path_pop (m, mk);
+        }
+    }
+  else
+    merr (m, n, "expected a list of network names or a map, got %s", got (n));
+  qsort (s->networks, s->nnetworks, sizeof *s->networks, cmp_svc_network);
+}
+
+static void
+parse_depends_on (struct mctx *m, const struct node *n, struct stack_service *s)
+{
+  if (n->kind == NODE_NULL)
+    return;
+  if (n->kind == NODE_SEQ)
+    {
+      s->depends_on = sa_alloc (m->a, (n->nitems + 2) * sizeof *s->depends_on);
+      for (size_t i = 0; i < n->nitems; i++)
+        {
+          if (n->items[i]->kind != NODE_SCALAR)
+            {
+              size_t mk = path_push (m, "[%zu]", i);
+              merr (m, n->items[i], "expected a service name, got %s", got (n->items[i]));
+              path_pop (m, mk);
+              continue;
+            }
+          struct stack_dep *dp = &s->depends_on[s->ndepends_on++];
+          dp->service = sa_strdup (m->a, n->items[i]->scalar);
+          dp->condition = STACK_COND_STARTED;
+          dp->required = true;
+        }
+    }
+  else if (n->kind == NODE_MAP)
+    {
+      s->depends_on = sa_alloc (m->a, (n->npairs + 2) * sizeof *s->depends_on);
+      for (size_t i = 0; i < n->npairs; i++)
+        {
+          const struct node *v = n->pairs[i].value;
+          struct stack_dep *dp = &s->depends_on[s->ndepends_on++];
+          dp->service = sa_strdup (m->a, n->pairs[i].key->scalar);
+          dp->condition = STACK_COND_STARTED;
+          dp->required = true;
+          size_t mk = path_push (m, ".%s", dp->service);
+          if (v->kind == NODE_MAP)
+            {
+              check_keys (m, v, dep_keys);
+              const struct node *c = node_map_get (v, "condition");
+              const char *cs = get_str (m, c);
+              if (cs == NULL || strcmp (cs, "service_started") == 0)
+                dp->condition = STACK_COND_STARTED;
+              else if (strcmp (cs, "service_healthy") == 0)
+                dp->condition = STACK_COND_HEALTHY;
+              else if (strcmp (cs, "service_completed_successfully") == 0)
+                dp->condition = STACK_COND_COMPLETED;
+              else
+                merr (m, c, "condition: expected service_started, service_healthy or "
+                      "service_completed_successfully, got '%s'", cs);
+              get_bool (m, node_map_get (v, "required"), &dp->required);
+              get_bool (m, node_map_get (v, "restart"), &dp->restart);
+            }
+          else if (v->kind != NODE_NULL)
+            merr (m, v, "expected a map with 'condition', got %s", got (v));
+          path_pop (m, mk);
+        }
+    }
+  else
+    merr (m, n, "expected a list of service names or a map, got %s", got (n));
+}
+
+static void
+parse_healthcheck (struct mctx *m, const struct node *n, struct stack_healthcheck *h)
+{
+  h->retries = -1;
+  if (n->kind == NODE_NULL)
+    return;
+  if (!expect_map (m, n, "a map"))
+    return;
+  h->set = true;
+  check_keys (m, n, healthcheck_keys);
+  const struct node *t = node_map_get (n, "test");
+  if (t && t->kind == NODE_SCALAR)
+    {
+      h->test.v = sa_alloc (m->a, 3 * sizeof (char *));
+      if (strcmp (t->scalar, "NONE") == 0)
+        h->test.v[0] = sa_strdup (m->a, "NONE"), h->test.n = 1;
+      else
+        {
+          h->test.v[0] = sa_strdup (m->a, "CMD-SHELL");
+          h->test.v[1] = sa_strdup (m->a, t->scalar);
+          h->test.n = 2;
+        }
+      h->test.set = true;
+    }
+  else if (t && t->kind == NODE_SEQ)
+    {
+      size_t mk = path_push (m, ".test");
+      get_strv (m, t, false, &h->test);
+      if (h->test.n == 0)
+        merr (m, t, "an empty test (expected [\"CMD\", ...], [\"CMD-SHELL\", \"...\"] or [\"NONE\"])");
+      else if (strcmp (h->test.v[0], "CMD") && strcmp (h->test.v[0], "CMD-SHELL")
+               && strcmp (h->test.v[0], "NONE"))
+        merr (m, t, "the first item must be CMD, CMD-SHELL or NONE, got '%s'", h->test.v[0]);
+      else if (strcmp (h->test.v[0], "CMD-SHELL") == 0 && h->test.n != 2)
+        merr (m, t, "CMD-SHELL takes exactly one string (the shell command)");
+      else if (strcmp (h->test.v[0], "CMD") == 0 && h->test.n < 2)
+        merr (m, t, "CMD needs a command");
+      path_pop (m, mk);
+    }
+  else if (t && t->kind != NODE_NULL)
+    merr (m, t, "test: expected a string or a list of strings, got %s", got (t));
+  static const char *const dk[] = { "interval", "timeout", "start_period", "start_interval" };
+  int64_t *dv[] = { &h->interval, &h->timeout, &h->start_period, &h->start_interval };
+  for (size_t i = 0; i < 4; i++)
+    {
+      size_t mk = path_push (m, ".%s", dk[i]);
+      get_duration (m, node_map_get (n, dk[i]), dv[i]);
+      path_pop (m, mk);
+    }
+  long long r;
+  size_t mk = path_push (m, ".retries");
+  if (get_int (m, node_map_get (n, "retries"), 0, 1000000, &r))
+    h->retries = (int) r;
+  path_pop (m, mk);
+  get_bool (m, node_map_get (n, "disable"), &h->disable);
+  if (h->disable && h->test.n > 0 && strcmp (h->test.v[0], "NONE") != 0)
+    merr (m, node_map_get (n, "disable"), "'disable' and 'test' cannot both be set");
+  if (h->test.n > 0 && strcmp (h->test.v[0], "NONE") == 0)
+    h->disable = true;
+}
+
+static void
+parse_ulimits (struct mctx *m, const struct node *n, struct stack_service *s)
+{
+  if (n->kind == NODE_NULL)
+    return;
+  if (!expect_map (m, n, "a map of limits"))
+    return;
+  s->ulimits = sa_alloc (m->a, (n->npairs + 1) * sizeof *s->ulimits);
+  for (size_t i = 0; i < n->npairs; i++)
+    {
+      const struct node *v = n->pairs[i].value;
+      struct stack_ulimit *u = &s->ulimits[s->nulimits++];
+      long long x;
+      u->name = sa_strdup (m->a, n->pairs[i].key->scalar);
+      size_t mk = path_push (m, ".%s", u->name);
+      if (v->kind == NODE_SCALAR)
+        {
+          if (get_int (m, v, -1, INT64_MAX, &x))
+            u->soft = u->hard = x;
+        }
+      else if (v->kind == NODE_MAP)
+        {
+          check_keys (m, v, ulimit_keys);
+          const struct node *so = node_map_get (v, "soft"), *ha = node_map_get (v, "hard");
+          if (so == NULL || ha == NULL)
+            merr (m, v, "expected both 'soft' and 'hard'");
+          if (get_int (m, so, -1, INT64_MAX, &x))
+            u->soft = x;
+          if (get_int (m, ha, -1, INT64_MAX, &x))
+            u->hard = x;
+          if (u->hard != -1 && u->soft > u->hard)
+            merr (m, v, "soft limit %lld is above the hard limit %lld", (long long) u->soft,
+                  (long long) u->hard);
+        }
+      else
+        merr (m, v, "expected a number or a map with soft and hard, got %s", got (v));
+      path_pop (m, mk);
+    }
+}
+
+static void
+parse_filerefs (struct mctx *m, const struct node *n, bool secrets, struct stack_file_ref **outp,
+                size_t *np)
+{
+  if (n->kind == NODE_NULL)
+    return;
+  if (n->kind != NODE_SEQ)
+    {
+      merr (m, n, "expected a list, got %s", got (n));
+      return;
+    }
+  struct stack_file_ref *out = sa_alloc (m->a, (n->nitems + 1) * sizeof *out);
+  size_t k = 0;
+  for (size_t i = 0; i < n->nitems; i++)
+    {
+      const struct node *it = n->items[i];
+      struct stack_file_ref *r = &out[k];
+      size_t mk = path_push (m, "[%zu]", i);
+      r->mode = -1;
+      if (it->kind == NODE_SCALAR)
+        r->source = sa_strdup (m->a, it->scalar);
+      else if (it->kind == NODE_MAP)
+        {
+          check_keys (m, it, fileref_keys);
+          r->source = get_str (m, node_map_get (it, "source"));
+          r->target = get_str (m, node_map_get (it, "target"));
+          r->uid = get_str (m, node_map_get (it, "uid"));
+          r->gid = get_str (m, node_map_get (it, "gid"));
+          const struct node *mn = node_map_get (it, "mode");
+          if (mn && mn->kind == NODE_SCALAR)
+            {
+              char *end;
+              long v = strtol (mn->scalar, &end, mn->scalar[0] == '0' ? 8 : 10);
+              if (*end || v < 0 || v > 07777)
+                merr (m, mn, "mode: expected a file mode such as 0440, got '%s'", mn->scalar);
+              else
+                r->mode = (int) v;
+            }
+          else if (mn && mn->kind != NODE_NULL)
+            merr (m, mn, "mode: expected a file mode, got %s", got (mn));
+          if (r->source == NULL)
+            merr (m, it, "needs 'source'");
+        }
+      else
+        merr (m, it, "expected a name or a map, got %s", got (it));
+      if (r->source)
+        {
+          if (r->target == NULL)
+            r->target = secrets ? sa_printf (m->a, "/run/secrets/%s", r->source)
+                                : sa_printf (m->a, "/%s", r->source);
+          else if (r->target[0] != '/')
+            r->target = secrets ? sa_printf (m->a, "/run/secrets/%s", r->target)
+                                : sa_printf (m->a, "/%s", r->target);
+          k++;
+        }
+      path_pop (m, mk);
+    }
+  *outp = out;
+  *np = k;
+}
+
+static void
+parse_extra_hosts (struct mctx *m, const struct node *n, struct stack_kvs *out)
+{
+  if (n->kind == NODE_MAP)
+    {
+      get_dict (m, n, "=", out);
+      return;
+    }
+  get_dict (m, n, "=:", out);
+  for (size_t i = 0; i < out->n; i++)
+    if (out->v[i].value == NULL || *out->v[i].value == '\0')
+      merr (m, n, "'%s': expected HOST:IP or HOST=IP", out->v[i].name);
+}
+
+static bool
+valid_name (const char *s, bool first_alnum)
+{
+  if (*s == '\0')
+    return false;
+  if (first_alnum && !isalnum ((unsigned char) *s))
+    return false;
+  for (; *s; s++)
+    if (!isalnum ((unsigned char) *s) && !strchr ("._-", *s))
+      return false;
+  return true;
+}
+
+static void
+parse_resources (struct mctx *m, const struct node *n, struct stack_resources *r,
+                 const struct keyspec *ks)
+{
+  if (n == NULL || n->kind == NODE_NULL || !expect_map (m, n, "a map"))
+    return;
+  check_keys (m, n, ks);
+  size_t mk = path_push (m, ".cpus");
+  get_double (m, node_map_get (n, "cpus"), &r->cpus);
+  path_pop (m, mk);
+  mk = path_push (m, ".memory");
+  get_size (m, node_map_get (n, "memory"), &r->memory);
+  path_pop (m, mk);
+}
+
+/* One service; returns false when the tree is not a map. */
+static void
+parse_service (struct mctx *m, const char *name, const struct node *n, struct stack_service *s)
+{
+  s->name = sa_strdup (m->a, name);
+  s->file = n->file;
+  s->line = n->line;
+  s->init = -1;
+  s->stop_grace_period = -1;
+  s->healthcheck.retries = -1;
+  if (n->kind == NODE_NULL)
+    {
+      merr (m, n, "an empty service (it needs at least 'image' or 'build')");
+      return;
+    }
+  if (!expect_map (m, n, "a map"))
+    return;
+  check_keys (m, n, service_keys);
+  s->x = extensions (n, &s->x_itm);
+
+#define SUB(key, stmt)                                  \
+  do                                                    \
+    {                                                   \
+      const struct node *v_ = node_map_get (n, key);    \
+      if (v_)                                           \
+        {                                               \
+          size_t mk_ = path_push (m, "." key);          \
+          const struct node *v = v_;                    \
+          stmt;                                         \
+          path_pop (m, mk_);                            \
+        }                                               \
+    }                                                   \
+  while (0)
+
+  SUB ("image", s->image = get_str (m, v));
+  SUB ("build", {
+    s->build.set = true;
+    if (v->kind == NODE_SCALAR)
+      s->build.context = is_url (v->scalar) ? sa_strdup (m->a, v->scalar) : abs_path (m, v->scalar);
+    else if (expect_map (m, v, "a context path or a map"))
+      {
+        check_keys (m, v, build_keys);
+        const char *ctxs = get_str (m, node_map_get (v, "context"));
+        s->build.context = ctxs == NULL ? abs_path (m, ".")
+                           : is_url (ctxs) ? sa_strdup (m->a, ctxs) : abs_path (m, ctxs);
+        s->build.dockerfile = get_str (m, node_map_get (v, "dockerfile"));
+        s->build.target = get_str (m, node_map_get (v, "target"));
+        s->build.network = get_str (m, node_map_get (v, "network"));
+        size_t mk = path_push (m, ".args");
+        get_dict (m, node_map_get (v, "args"), "=", &s->build.args);
+        path_pop (m, mk);
+        mk = path_push (m, ".labels");
+        get_dict (m, node_map_get (v, "labels"), "=", &s->build.labels);
+        path_pop (m, mk);
+        const struct node *eh = node_map_get (v, "extra_hosts");
+        if (eh)
+          {
+            mk = path_push (m, ".extra_hosts");
+            parse_extra_hosts (m, eh, &s->build.extra_hosts);
+            path_pop (m, mk);
+          }
+        mk = path_push (m, ".shm_size");
+        get_size (m, node_map_get (v, "shm_size"), &s->build.shm_size);
+        path_pop (m, mk);
+      }
+  });
+  SUB ("command", parse_command (m, v, &s->command));
+  SUB ("entrypoint", parse_command (m, v, &s->entrypoint));
+  parse_environment (m, n, s);
+  SUB ("ports", parse_ports (m, v, s));
+  SUB ("expose", parse_expose (m, v, s));
+  SUB ("volumes", parse_volumes (m, v, s));
+  SUB ("tmpfs", get_strv (m, v, true, &s->tmpfs));
+  SUB ("networks", parse_svc_networks (m, v, s));
+  SUB ("depends_on", parse_depends_on (m, v, s));
+  SUB ("healthcheck", parse_healthcheck (m, v, &s->healthcheck));
+  SUB ("restart", {
+    s->restart = get_str (m, v);
+    if (s->restart)
+      {
+        const char *r = s->restart;
+        char *end = NULL;
+        bool ok = strcmp (r, "no") == 0 || strcmp (r, "always") == 0
+                  || strcmp (r, "unless-stopped") == 0 || strcmp (r, "on-failure") == 0;
+        if (!ok && strncmp (r, "on-failure:", 11) == 0 && isdigit ((unsigned char) r[11]))
+          {
+            (void) strtol (r + 11, &end, 10);
+            ok = *end == '\0';
+          }
+        if (!ok)
+          merr (m, v, "expected no, always, on-failure[:MAX], or unless-stopped, got '%s'", r);
+      }
+  });
+  SUB ("labels", get_dict (m, v, "=", &s->labels));
+  SUB ("working_dir", {
+    s->working_dir = get_str (m, v);
+    if (s->working_dir && s->working_dir[0] != '/')
+      merr (m, v, "'%s' is not an absolute path", s->working_dir);
+  });
+  SUB ("user", s->user = get_str (m, v));
+  SUB ("hostname", s->hostname = get_str (m, v));
+  SUB ("container_name", {
+    s->container_name = get_str (m, v);
+    if (s->container_name && !valid_name (s->container_name, true))
+      merr (m, v, "invalid container name '%s' (letters, digits, '.', '_', '-')", s->container_name);
+  });
+  SUB ("extra_hosts", parse_extra_hosts (m, v, &s->extra_hosts));
+  SUB ("init", {
+    bool b;
+    if (get_bool (m, v, &b))
+      s->init = b;
+  });
+  SUB ("stop_signal", s->stop_signal = get_str (m, v));
+  SUB ("stop_grace_period", get_duration (m, v, &s->stop_grace_period));
+  SUB ("cap_add", get_strv (m, v, false, &s->cap_add));
+  SUB ("cap_drop", get_strv (m, v, false, &s->cap_drop));
+  SUB ("privileged", get_bool (m, v, &s->privileged));
+  SUB ("ulimits", parse_ulimits (m, v, s));
+  SUB ("shm_size", get_size (m, v, &s->shm_size));
+  SUB ("sysctls", get_dict (m, v, "=", &s->sysctls));
+  SUB ("dns", get_strv (m, v, true, &s->dns));
+  SUB ("platform", s->platform = get_str (m, v));
+  SUB ("pull_policy", {
+    s->pull_policy = get_str (m, v);
+    const char *p = s->pull_policy;
+    int64_t ns;
+    const char *why;
+    if (p && strcmp (p, "always") && strcmp (p, "never") && strcmp (p, "missing")
+        && strcmp (p, "build") && strcmp (p, "if_not_present") && strcmp (p, "daily")
+        && strcmp (p, "weekly")
+        && !(strncmp (p, "every_", 6) == 0 && stack_parse_duration (p + 6, &ns, &why) == 0))
+      merr (m, v, "expected always, never, missing, build, daily, weekly or every_DURATION, got '%s'",
+            p);
+  });
+  SUB ("profiles", {
+    get_strv (m, v, false, &s->profiles);
+    for (size_t i = 0; i < s->profiles.n; i++)
+      if (!valid_name (s->profiles.v[i], true))
+        merr (m, v, "invalid profile name '%s'", s->profiles.v[i]);
+  });
+  SUB ("mem_limit", get_size (m, v, &s->mem_limit));
+  SUB ("cpus", get_double (m, v, &s->cpus));
+  SUB ("deploy", {
+    if (v->kind != NODE_NULL && expect_map (m, v, "a map"))
+      {
+        check_keys (m, v, deploy_keys);
+        const struct node *r = node_map_get (v, "resources");
+        if (r && r->kind != NODE_NULL)
+          {
+            size_t mk = path_push (m, ".resources");
+            if (expect_map (m, r, "a map"))
+              {
+                check_keys (m, r, resources_keys);
+                size_t m2 = path_push (m, ".limits");
+                parse_resources (m, node_map_get (r, "limits"), &s->limits, limits_keys);
+                path_pop (m, m2);
+                m2 = path_push (m, ".reservations");
+                parse_resources (m, node_map_get (r, "reservations"), &s->reservations,
+                                 reservations_keys);
+                path_pop (m, m2);
+              }
+            path_pop (m, mk);
+          }
+      }
+  });
+  SUB ("read_only", get_bool (m, v, &s->read_only));
+  SUB ("tty", get_bool (m, v, &s->tty));
+  SUB ("stdin_open", get_bool (m, v, &s->stdin_open));
+  SUB ("network_mode", {
+    s->network_mode = get_str (m, v);
+    if (s->network_mode && s->nnetworks)
+      merr (m, v, "'network_mode' and 'networks' cannot both be set");
+  });
+  SUB ("runtime", s->runtime = get_str (m, v));
+  SUB ("secrets", parse_filerefs (m, v, true, &s->secrets, &s->nsecrets));
+  SUB ("configs", parse_filerefs (m, v, false, &s->configs, &s->nconfigs));
+#undef SUB
+  if (s->image == NULL && !s->build.set)
+    merr (m, n, "a service needs 'image' or 'build'");
+  if (s->network_mode && strncmp (s->network_mode, "service:", 8) == 0)
+    {
+      struct stack_dep *dp = NULL;
+      const char *target = s->network_mode + 8;
+      for (size_t i = 0; i < s->ndepends_on; i++)
+        if (strcmp (s->depends_on[i].service, target) == 0)
+          dp = &s->depends_on[i];
+      if (dp == NULL)
+        {
+          struct stack_dep *nd = sa_alloc (m->a, (s->ndepends_on + 1) * sizeof *nd);
+          if (s->ndepends_on)
+            memcpy (nd, s->depends_on, s->ndepends_on * sizeof *nd);
+          dp = &nd[s->ndepends_on++];
+          s->depends_on = nd;
+          dp->service = sa_strdup (m->a, target);
+          dp->condition = STACK_COND_STARTED;
+          dp->required = true;
+          dp->implicit = true;
+        }
+    }
+}
+
+/* ---- top level */
+
+static void
+parse_external (struct mctx *m, const struct node *map, bool *external, char **name)
+{
+  const struct node *e = node_map_get (map, "external");
+  if (e == NULL)
+    return;
+  size_t mk = path_push (m, ".external");
+  if (e->kind == NODE_MAP)
+    {
+      check_keys (m, e, external_keys);
+      *external = true;
+      char *n = get_str (m, node_map_get (e, "name"));
+      if (n)
+        {
+          mwarn (m, e, "'external.name' is deprecated: use 'name'");
+          *name = n;
+        }
+    }
+  else
+    get_bool (m, e, external);
+  path_pop (m, mk);
+}
+
+static void
+conflicts_external (struct mctx *m, const struct node *map, const char *const *keys)
+{
+  for (size_t i = 0; keys[i]; i++)
+    {
+      const struct node *k = node_map_get (map, keys[i]);
+      if (k)
+        merr (m, k, "'%s' cannot be set on an external resource", keys[i]);
+    }
+}
+
+static void
+parse_network (struct mctx *m, const char *key, const struct node *n, struct stack_network *nw)
+{
+  nw->key = sa_strdup (m->a, key);
+  if (n->kind == NODE_NULL || !expect_map (m, n, "a map or null"))
+    return;
+  check_keys (m, n, network_keys);
+  nw->name = get_str (m, node_map_get (n, "name"));
+  parse_external (m, n, &nw->external, &nw->name);
+  nw->driver = get_str (m, node_map_get (n, "driver"));
+  size_t mk = path_push (m, ".driver_opts");
+  get_dict (m, node_map_get (n, "driver_opts"), "=", &nw->driver_opts);
+  path_pop (m, mk);
+  mk = path_push (m, ".labels");
+  get_dict (m, node_map_get (n, "labels"), "=", &nw->labels);
+  path_pop (m, mk);
+  get_bool (m, node_map_get (n, "internal"), &nw->internal);
+  get_bool (m, node_map_get (n, "attachable"), &nw->attachable);
+  get_bool (m, node_map_get (n, "enable_ipv6"), &nw->enable_ipv6);
+  const struct node *ipam = node_map_get (n, "ipam");
+  if (ipam && ipam->kind != NODE_NULL)
+    {
+      mk = path_push (m, ".ipam");
+      if (expect_map (m, ipam, "a map"))
+        {
+          check_keys (m, ipam, ipam_keys);
+          nw->ipam_driver = get_str (m, node_map_get (ipam, "driver"));
+          size_t m2 = path_push (m, ".options");
+          get_dict (m, node_map_get (ipam, "options"), "=", &nw->ipam_options);
+          path_pop (m, m2);
+          const struct node *cfg = node_map_get (ipam, "config");
+          if (cfg && cfg->kind == NODE_SEQ)
+            {
+              nw->ipam_config = sa_alloc (m->a, (cfg->nitems + 1) * sizeof *nw->ipam_config);
+              for (size_t i = 0; i < cfg->nitems; i++)
+                {
+                  const struct node *c = cfg->items[i];
+                  m2 = path_push (m, ".config[%zu]", i);
+                  if (expect_map (m, c, "a map"))
+                    {
+                      struct stack_ipam_config *ic = &nw->ipam_config[nw->nipam_config++];
+                      check_keys (m, c, ipam_config_keys);
+                      ic->subnet = get_str (m, node_map_get (c, "subnet"));
+                      ic->ip_range = get_str (m, node_map_get (c, "ip_range"));
+                      ic->gateway = get_str (m, node_map_get (c, "gateway"));
+                      get_dict (m, node_map_get (c, "aux_addresses"), "=", &ic->aux_addresses);
+                    }
+                  path_pop (m, m2);
+                }
+            }
+          else if (cfg && cfg->kind != NODE_NULL)
+            merr (m, cfg, "config: expected a list, got %s", got (cfg));
+        }
+      path_pop (m, mk);
+    }
+  if (nw->external)
+    {
+      static const char *const bad[] = { "driver", "driver_opts", "ipam", "internal",
+                                         "attachable", "labels", "enable_ipv6", NULL };
+      conflicts_external (m, n, bad);
+    }
+}
+
+static void
+parse_volume (struct mctx *m, const char *key, const struct node *n, struct stack_volume *v)
+{
+  v->key = sa_strdup (m->a, key);
+  if (n->kind == NODE_NULL || !expect_map (m, n, "a map or null"))
+    return;
+  check_keys (m, n, volume_keys);
+  v->name = get_str (m, node_map_get (n, "name"));
+  parse_external (m, n, &v->external, &v->name);
+  v->driver = get_str (m, node_map_get (n, "driver"));
+  size_t mk = path_push (m, ".driver_opts");
+  get_dict (m, node_map_get (n, "driver_opts"), "=", &v->driver_opts);
+  path_pop (m, mk);
+  mk = path_push (m, ".labels");
+  get_dict (m, node_map_get (n, "labels"), "=", &v->labels);
+  path_pop (m, mk);
+  if (v->external)
+    {
+      static const char *const bad[] = { "driver", "driver_opts", "labels", NULL };
+      conflicts_external (m, n, bad);
+    }
+}
+
+static void
+parse_object (struct mctx *m, const char *key, const struct node *n, struct stack_object *o)
+{
+  o->key = sa_strdup (m->a, key);
+  if (!expect_map (m, n, "a map with file, environment, content or external"))
+    return;
+  check_keys (m, n, object_keys);
+  o->name = get_str (m, node_map_get (n, "name"));
+  parse_external (m, n, &o->external, &o->name);
+  const char *f = get_str (m, node_map_get (n, "file"));
+  o->file = abs_path (m, f);
+  o->environment = get_str (m, node_map_get (n, "environment"));
+  o->content = get_str (m, node_map_get (n, "content"));
+  int nsrc = (o->file != NULL) + (o->environment != NULL) + (o->content != NULL) + o->external;
+  if (nsrc == 0)
+    merr (m, n, "expected one of 'file', 'environment', 'content' or 'external'");
+  else if (nsrc > 1)
+    merr (m, n, "only one of 'file', 'environment', 'content' and 'external' may be set");
+  if (o->environment && m->env && stack_env_get (m->env, o->environment) == NULL)
+    merr (m, node_map_get (n, "environment"), "variable '%s' is not set", o->environment);
+}
+
+/* A top-level section (networks, volumes, secrets, configs): a map of
+ * named entries; calls parse for each. */
+typedef void (*entry_fn) (struct mctx *, const char *, const struct node *, void *);
+
+static void *
+parse_section (struct mctx *m, const struct node *root, const char *sect, size_t elsize,
+               size_t extra, size_t *count, entry_fn fn)
+{
+  const struct node *n = node_map_get (root, sect);
+  char *arr;
+  *count = 0;
+  if (n == NULL || n->kind == NODE_NULL)
+    return sa_alloc (m->a, (extra + 1) * elsize);
+  size_t mk = path_push (m, "%s", sect);
+  if (!expect_map (m, n, "a map"))
+    {
+      path_pop (m, mk);
+      return sa_alloc (m->a, (extra + 1) * elsize);
+    }
+  arr = sa_alloc (m->a, (n->npairs + extra + 1) * elsize);
+  for (size_t i = 0; i < n->npairs; i++)
+    {
+      const char *key = n->pairs[i].key->scalar;
+      if (strncmp (key, "x-", 2) == 0)
+        continue;
+      size_t m2 = path_push (m, ".%s", key);
+      if (!valid_name (key, false))
+        merr (m, n->pairs[i].key, "invalid name '%s' (letters, digits, '.', '_', '-')", key);
+      fn (m, key, n->pairs[i].value, arr + *count * elsize);
+      (*count)++;
+      path_pop (m, m2);
+    }
+  path_pop (m, mk);
+  return arr;
+}
+
+static void
+net_fn (struct mctx *m, const char *k, const struct node *n, void *out)
+{
+  parse_network (m, k, n, out);
+}
+static void
+vol_fn (struct mctx *m, const char *k, const struct node *n, void *out)
+{
+  parse_volume (m, k, n, out);
+}
+static void
+obj_fn (struct mctx *m, const char *k, const struct node *n, void *out)
+{
+  parse_object (m, k, n, out);
+}
+
+static int
+cmp_key_net (const void *a, const void *b)
+{
+  return strcmp (((const struct stack_network *) a)->key, ((const struct stack_network *) b)->key);
+}
+static int
+cmp_key_vol (const void *a, const void *b)
+{
+  return strcmp (((const struct stack_volume *) a)->key, ((const struct stack_volume *) b)->key);
+}
+static int
+cmp_key_obj (const void *a, const void *b)
+{
+  return strcmp (((const struct stack_object *) a)->key, ((const struct stack_object *) b)->key);
+}
+static int
+cmp_svc (const void *a, const void *b)
+{
+  return strcmp (((const struct stack_service *) a)->name,
+                 ((const struct stack_service *) b)->name);
+}
+static int
+cmp_dep (const void *a, const void *b)
+{
+  return strcmp (((const struct stack_dep *) a)->service, ((const struct stack_dep *) b)->service);
+}
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static bool
+in_list (const char *const *v, size_t n, const char *s)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (v[i], s) == 0)
+      return true;
+  return false;
+}
+
+struct stack_profiles {
+  const char **v;
+  size_t n;
+  bool all;
+};
+
+static bool
+service_active (const struct stack_service *s, const struct stack_profiles *p,
+                const struct stack_opts *o)
+{
+  if (s->profiles.n == 0 || p->all)
+    return true;
+  if (o && in_list (o->services, o->nservices, s->name))
+    return true;
+  for (size_t i = 0; i < s->profiles.n; i++)
+    if (in_list (p->v, p->n, s->profiles.v[i]))
+      return true;
+  return false;
+}
+
+/* Build the model from the merged tree; every problem goes to d. */
+int stack_model_build (const struct node *root, const struct stack_loaded *l,
+                       const struct stack_opts *o, struct stack *st, struct diags *d);
+int
+stack_model_build (const struct node *root, const struct stack_loaded *l,
+                   const struct stack_opts *o, struct stack *st, struct diags *d)
+{
+  struct mctx m = { .st = st, .a = st->arena, .d = d, .env = l ? l->env : NULL };
+  m.project_dir = st->project_dir ? st->project_dir : "/";
+
+  if (root == NULL || root->kind == NODE_NULL)
+    {
+      diag_addp (d, DIAG_ERROR, l && l->nfiles ? l->files[0] : NULL, 0, 0,
+                 "the stack is empty (expected a map with 'services')");
+      return -1;
+    }
+  if (root->kind != NODE_MAP)
+    {
+      diag_add (d, DIAG_ERROR, root, "expected a map with 'services' at the top, got %s",
+                got (root));
+      return -1;
+    }
+  check_keys (&m, root, top_keys);
+  st->x = extensions (root, &st->x_itm);
+  const struct node *ver = node_map_get (root, "version");
+  if (ver)
+    for (size_t i = 0; i < root->npairs; i++)
+      if (strcmp (root->pairs[i].key->scalar, "version") == 0)
+        diag_add (d, DIAG_NOTE, root->pairs[i].key, "'version' is obsolete and ignored");
+  const struct node *nm = node_map_get (root, "name");
+  if (nm)
+    {
+      size_t mk = path_push (&m, "name");
+      st->name = get_str (&m, nm);
+      if (st->name)
+        {
+          bool ok = isalnum ((unsigned char) st->name[0]);
+          for (const char *p = st->name; *p; p++)
+            if (!(islower ((unsigned char) *p) || isdigit ((unsigned char) *p) || *p == '_'
+                  || *p == '-'))
+              ok = false;
+          if (!ok)
+            merr (&m, nm, "invalid name '%s' (lower-case letters, digits, '_' and '-', "
+                  "starting with a letter or digit)", st->name);
+        }
+      path_pop (&m, mk);
+    }
+
+  /* the sections referenced by services first */
+  size_t nnet;
+  st->networks = parse_section (&m, root, "networks", sizeof *st->networks, 1, &nnet, net_fn);
+  st->nnetworks = nnet;
+  st->volumes = parse_section (&m, root, "volumes", sizeof *st->volumes, 0, &st->nvolumes, vol_fn);
+  st->secrets = parse_section (&m, root, "secrets", sizeof *st->secrets, 0, &st->nsecrets, obj_fn);
+  st->configs = parse_section (&m, root, "configs", sizeof *st->configs, 0, &st->nconfigs, obj_fn);
+
+  const struct node *sv = node_map_get (root, "services");
+  struct stack_service *all = NULL;
+  size_t nall = 0;
+  if (sv == NULL || sv->kind == NODE_NULL)
+    diag_add (d, DIAG_ERROR, root, "no 'services' in the stack");
+  else if (sv->kind != NODE_MAP)
+    diag_add (d, DIAG_ERROR, sv, "services: expected a map, got %s", got (sv));
+  else
+    {
+      all = sa_alloc (m.a, (sv->npairs + 1) * sizeof *all);
+      for (size_t i = 0; i < sv->npairs; i++)
+        {
+          const char *name = sv->pairs[i].key->scalar;
+          if (strncmp (name, "x-", 2) == 0)
+            continue;
+          size_t mk = path_push (&m, "services.%s", name);
+          if (!valid_name (name, false))
+            merr (&m, sv->pairs[i].key, "invalid service name '%s' (letters, digits, '.', '_', '-')",
+                  name);
+          parse_service (&m, name, sv->pairs[i].value, &all[nall++]);
+          path_pop (&m, mk);
+        }
+      if (nall == 0)
+        diag_add (d, DIAG_ERROR, sv, "services: no service defined");
+    }
+
+  /* profiles: --profile, else COMPOSE_PROFILES */
+  struct stack_profiles prof = { 0 };
+  cleanup_free char *envprof = NULL;
+  if (o && o->nprofiles)
+    {
+      prof.v = (const char **) o->profiles;
+      prof.n = o->nprofiles;
+    }
+  else
+    {
+      const char *ep = l && l->env ? stack_env_get (l->env, "COMPOSE_PROFILES") : NULL;
+      if (ep == NULL)
+        ep = getenv ("COMPOSE_PROFILES");
+      if (ep && *ep)
+        {
+          envprof = xstrdup (ep);
+          size_t cap = 0;
+          char *save = NULL;
+          for (char *t = strtok_r (envprof, ",", &save); t; t = strtok_r (NULL, ",", &save))
+            {
+              while (*t == ' ')
+                t++;
+              prof.v = xgrow (prof.v, &cap, prof.n + 1, sizeof *prof.v);
+              prof.v[prof.n++] = t;
+            }
+        }
+    }
+  for (size_t i = 0; i < prof.n; i++)
+    if (strcmp (prof.v[i], "*") == 0)
+      prof.all = true;
+
+  /* every profile named, for --profiles */
+  size_t nprof = 0;
+  for (size_t i = 0; i < nall; i++)
+    nprof += all[i].profiles.n;
+  st->profiles = sa_alloc (m.a, (nprof + 1) * sizeof (char *));
+  for (size_t i = 0; i < nall; i++)
+    for (size_t j = 0; j < all[i].profiles.n; j++)
+      if (!in_list ((const char *const *) st->profiles, st->nprofiles, all[i].profiles.v[j]))
+        st->profiles[st->nprofiles++] = all[i].profiles.v[j];
+  qsort (st->profiles, st->nprofiles, sizeof (char *), cmp_str);
+
+  /* services named on the command line must exist */
+  if (o)
+    for (size_t i = 0; i < o->nservices; i++)
+      {
+        bool found = false;
+        for (size_t j = 0; j < nall; j++)
+          found = found || strcmp (all[j].name, o->services[i]) == 0;
+        if (!found)
+          diag_addp (d, DIAG_ERROR, NULL, 0, 0, "no such service: '%s'", o->services[i]);
+      }
+
+  /* active services; references */
+  bool *active = xcalloc (nall + 1, sizeof (bool));
+  for (size_t i = 0; i < nall; i++)
+    active[i] = service_active (&all[i], &prof, o);
+  bool need_default = false;
+  for (size_t i = 0; i < nall; i++)
+    {
+      struct stack_service *s = &all[i];
+      const struct node *sn = node_map_get (sv, s->name);
+      size_t mk = path_push (&m, "services.%s", s->name);
+      /* dependencies */
+      size_t k = 0;
+      for (size_t j = 0; j < s->ndepends_on; j++)
+        {
+          struct stack_dep *dp = &s->depends_on[j];
+          const struct node *dn = node_map_get (sn, s->depends_on[j].implicit ? "network_mode"
+                                                                               : "depends_on");
+          if (dn == NULL)
+            dn = sn;
+          if (dn->kind == NODE_MAP && node_map_get (dn, dp->service))
+            dn = node_map_get (dn, dp->service);
+          size_t target = nall;
+          for (size_t t = 0; t < nall; t++)
+            if (strcmp (all[t].name, dp->service) == 0)
+              target = t;
+          if (target == nall)
+            {
+              merr (&m, dn, "depends on undefined service '%s'", dp->service);
+              continue;
+            }
+          if (target == i)
+            {
+              merr (&m, dn, "depends on itself");
+              continue;
+            }
+          if (active[i] && !active[target])
+            {
+              if (dp->required)
+                merr (&m, dn, "depends on '%s', which is not active (enable one of its profiles: "
+                      "%s%s)", dp->service, all[target].profiles.v[0],
+                      all[target].profiles.n > 1 ? ", ..." : "");
+              continue;
+            }
+          s->depends_on[k++] = *dp;
+        }
+      s->ndepends_on = k;
+      /* networks */
+      if (s->nnetworks == 0 && s->network_mode == NULL)
+        {
+          s->networks = sa_alloc (m.a, sizeof *s->networks);
+          s->networks[0].name = sa_strdup (m.a, "default");
+          s->nnetworks = 1;
+          if (active[i])
+            need_default = true;
+        }
+      for (size_t j = 0; j < s->nnetworks; j++)
+        {
+          bool found = false;
+          for (size_t t = 0; t < st->nnetworks; t++)
+            found = found || strcmp (st->networks[t].key, s->networks[j].name) == 0;
+          if (!found && strcmp (s->networks[j].name, "default") == 0)
+            {
+              found = true;
+              if (active[i])
+                need_default = true;
+            }
+          if (!found)
+            {
+              const struct node *nn = node_map_get (sn, "networks");
+              merr (&m, nn ? nn : sn, "uses undefined network '%s'", s->networks[j].name);
+            }
+        }
+      /* volumes */
+      for (size_t j = 0; j < s->nvolumes; j++)
+        {
+          const struct stack_mount *v = &s->volumes[j];
+          if (v->type != STACK_MOUNT_VOLUME || v->source == NULL)
+            continue;
+          bool found = false;
+          for (size_t t = 0; t < st->nvolumes; t++)
+            found = found || strcmp (st->volumes[t].key, v->source) == 0;
+          if (!found)
+            {
+              const struct node *vn = node_map_get (sn, "volumes");
+              if (vn && vn->kind == NODE_SEQ && j < vn->nitems)
+                vn = vn->items[j];
+              merr (&m, vn ? vn : sn, "uses undefined volume '%s' (declare it under the "
+                    "top-level 'volumes', or write a path: ./%s)", v->source, v->source);
+            }
+        }
+      for (int w = 0; w < 2; w++)
+        {
+          const struct stack_file_ref *refs = w ? s->configs : s->secrets;
+          size_t nrefs = w ? s->nconfigs : s->nsecrets;
+          const struct stack_object *objs = w ? st->configs : st->secrets;
+          size_t nobjs = w ? st->nconfigs : st->nsecrets;
+          for (size_t j = 0; j < nrefs; j++)
+            {
+              bool found = false;
+              for (size_t t = 0; t < nobjs; t++)
+                found = found || strcmp (objs[t].key, refs[j].source) == 0;
+              if (!found)
+                {
+                  const struct node *rn = node_map_get (sn, w ? "configs" : "secrets");
+                  if (rn && rn->kind == NODE_SEQ && j < rn->nitems)
+                    rn = rn->items[j];
+                  merr (&m, rn ? rn : sn, "uses undefined %s '%s'", w ? "config" : "secret",
+                        refs[j].source);
+                }
+            }
+        }
+      if (s->network_mode && strncmp (s->network_mode, "container:", 10) != 0
+          && strncmp (s->network_mode, "service:", 8) != 0 && strcmp (s->network_mode, "none")
+          && strcmp (s->network_mode, "host") && strcmp (s->network_mode, "bridge"))
+        merr (&m, node_map_get (sn, "network_mode"),
+              "network_mode: expected none, host, bridge, service:NAME or container:NAME, got '%s'",
+              s->network_mode);
+      path_pop (&m, mk);
+    }
+  /* container_name collisions */
+  for (size_t i = 0; i < nall; i++)
+    for (size_t j = i + 1; j < nall; j++)
+      if (all[i].container_name && all[j].container_name
+          && strcmp (all[i].container_name, all[j].container_name) == 0)
+        diag_add (d, DIAG_ERROR, node_map_get (node_map_get (sv, all[j].name), "container_name"),
+                  "services.%s.container_name: '%s' is also the container name of '%s'",
+                  all[j].name, all[j].container_name, all[i].name);
+
+  if (need_default)
+    {
+      bool have = false;
+      for (size_t t = 0; t < st->nnetworks; t++)
+        have = have || strcmp (st->networks[t].key, "default") == 0;
+      if (!have)
+        st->networks[st->nnetworks++].key = sa_strdup (m.a, "default");
+    }
+
+  /* keep the active services, sorted */
+  st->services = sa_alloc (m.a, (nall + 1) * sizeof *st->services);
+  for (size_t i = 0; i < nall; i++)
+    if (active[i])
+      st->services[st->nservices++] = all[i];
+  free (active);
+  if (prof.v != (const char **) (o ? o->profiles : NULL))
+    free (prof.v);
+  /* x-* json of inactive services */
+  for (size_t i = 0; i < nall; i++)
+    {
+      bool kept = false;
+      for (size_t j = 0; j < st->nservices; j++)
+        kept = kept || st->services[j].x == all[i].x;
+      if (!kept && all[i].x)
+        json_object_put (all[i].x);
+    }
+  qsort (st->services, st->nservices, sizeof *st->services, cmp_svc);
+  qsort (st->networks, st->nnetworks, sizeof *st->networks, cmp_key_net);
+  qsort (st->volumes, st->nvolumes, sizeof *st->volumes, cmp_key_vol);
+  qsort (st->secrets, st->nsecrets, sizeof *st->secrets, cmp_key_obj);
+  qsort (st->configs, st->nconfigs, sizeof *st->configs, cmp_key_obj);
+  for (size_t i = 0; i < st->nservices; i++)
+    {
+      struct stack_service *s = &st->services[i];
+      qsort (s->depends_on, s->ndepends_on, sizeof *s->depends_on, cmp_dep);
+    }
+  if (d->nerrors == 0)
+    stack_check_cycles (st, d);
+  return d->nerrors ? -1 : 0;
+}
+
+/* ---- the public entry points */
+
+void
+stack_free (struct stack *st)
+{
+  if (st == NULL)
+    return;
+  for (size_t i = 0; i < st->nservices; i++)
+    if (st->services[i].x)
+      json_object_put (st->services[i].x);
+  if (st->x)
+    json_object_put (st->x);
+  stack_arena_free (st->arena);
+  free (st);
+}
+
+void
+stack_freep (struct stack **st)
+{
+  stack_free (*st);
+  *st = NULL;
+}
+
+static void
+copy_diags (const struct diags *from, struct stack_diags *to)
+{
+  if (to == NULL)
+    return;
+  to->v = xrealloc (to->v, (to->n + from->n + 1) * sizeof *to->v);
+  for (size_t i = 0; i < from->n; i++)
+    {
+      const struct diag *g = &from->v[i];
+      struct stack_diag *t = &to->v[to->n++];
+      t->severity = g->severity == DIAG_ERROR ? STACK_ERROR
+                    : g->severity == DIAG_WARNING ? STACK_WARNING : STACK_NOTE;
+      t->file = g->file ? xstrdup (g->file) : NULL;
+      t->line = g->line;
+      t->col = g->col;
+      t->msg = xstrdup (g->msg);
+    }
+  to->nerrors += from->nerrors;
+  to->nwarnings += from->nwarnings;
+}
+
+void
+stack_diags_print (const struct stack_diags *d, FILE *out)
+{
+  static const char *const sev[] = { "note", "warning", "error" };
+  for (size_t i = 0; i < d->n; i++)
+    {
+      const struct stack_diag *g = &d->v[i];
+      if (g->file && g->line)
+        fprintf (out, "%s:%d:%d: %s: %s\n", g->file, g->line, g->col, sev[g->severity], g->msg);
+      else if (g->file)
+        fprintf (out, "%s: %s: %s\n", g->file, sev[g->severity], g->msg);
+      else
+        fprintf (out, "itm-env: %s: %s\n", sev[g->severity], g->msg);
+    }
+}
+
+void
+stack_diags_free (struct stack_diags *d)
+{
+  for (size_t i = 0; i < d->n; i++)
+    {
+      free (d->v[i].file);
+      free (d->v[i].msg);
+    }
+  free (d->v);
+  memset (d, 0, sizeof *d);
+}
+
+int
+stack_load (const struct stack_opts *o, struct stack **out, struct stack_diags *diags,
+            struct itm_err *err)
+{
+  struct node_arena *na = node_arena_new ();
+  struct diags d = { 0 };
+  struct stack_loaded l = { 0 };
+  struct stack_load_opts lo = {
+    .files = o->files, .nfiles = o->nfiles, .project_dir = o->project_dir,
+    .env_files = o->env_files, .nenv_files = o->nenv_files, .environ = o->environ,
+  };
+  struct stack *st = xzalloc (sizeof *st);
+  int ret = -1;
+
+  st->arena = stack_arena_new ();
+  *out = NULL;
+  if (stack_files_load (&lo, na, &l, &d) == 0 && d.nerrors == 0)
+    {
+      st->project_dir = sa_strdup (st->arena, l.project_dir);
+      st->nfiles = l.nfiles;
+      st->files = sa_alloc (st->arena, (l.nfiles + 1) * sizeof (char *));
+      for (size_t i = 0; i < l.nfiles; i++)
+        st->files[i] = sa_strdup (st->arena, l.files[i]);
+      stack_model_build (l.root, &l, o, st, &d);
+    }
+  else if (d.nerrors == 0)
+    diag_addp (&d, DIAG_ERROR, NULL, 0, 0, "the stack could not be loaded");
+  copy_diags (&d, diags);
+  if (d.nerrors)
+    {
+      itm_err_set (err, ITM_EXIT_STACK, "the stack is invalid: %zu error%s", d.nerrors,
+                   d.nerrors == 1 ? "" : "s");
+      stack_free (st);
+    }
+  else
+    {
+      *out = st;
+      ret = 0;
+    }
+  diags_free (&d);
+  stack_loaded_free (&l);
+  node_arena_free (na);
+  return ret;
+}
+
+const struct stack_service *
+stack_service (const struct stack *st, const char *name)
+{
+  for (size_t i = 0; i < st->nservices; i++)
+    if (strcmp (st->services[i].name, name) == 0)
+      return &st->services[i];
+  return NULL;
+}
+
+const struct stack_network *
+stack_network (const struct stack *st, const char *key)
+{
+  for (size_t i = 0; i < st->nnetworks; i++)
+    if (strcmp (st->networks[i].key, key) == 0)
+      return &st->networks[i];
+  return NULL;
+}
+
+const struct stack_volume *
+stack_volume (const struct stack *st, const char *key)
+{
+  for (size_t i = 0; i < st->nvolumes; i++)
+    if (strcmp (st->volumes[i].key, key) == 0)
+      return &st->volumes[i];
+  return NULL;
+}
+
+const struct stack_object *
+stack_secret (const struct stack *st, const char *key)
+{
+  for (size_t i = 0; i < st->nsecrets; i++)
+    if (strcmp (st->secrets[i].key, key) == 0)
+      return &st->secrets[i];
+  return NULL;
+}
+
+const struct stack_object *
+stack_config (const struct stack *st, const char *key)
+{
+  for (size_t i = 0; i < st->nconfigs; i++)
+    if (strcmp (st->configs[i].key, key) == 0)
+      return &st->configs[i];
+  return NULL;
+}
