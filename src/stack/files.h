@@ -54,4 +54,43 @@ void stack_loaded_free (struct stack_loaded *l);
 char *stack_interpolate (const char *in, const struct stack_env *env, char **errmsg,
                          size_t *errcol);
 
+/* ---- additions (yaml.c, dotenv.c, interp.c, files.c) */
+
+/* Limits on one stack file (hostile input: bounded time and memory). */
+#define STACK_YAML_MAX_BYTES (16u << 20)      /* 16 MiB, checked before parsing */
+#define STACK_YAML_MAX_DEPTH 200              /* nested maps/sequences */
+#define STACK_YAML_MAX_ALIAS_NODES 1000000    /* nodes created by expanding aliases */
+
+/* Parse one YAML document (data need not be NUL-terminated) into a tree
+ * allocated from a; anchors, aliases and merge keys resolved.  file is
+ * the name used in diagnostics (interned).  Returns the root (a NODE_NULL
+ * node for an empty document), or NULL after adding errors to d. */
+struct node *stack_yaml_parse (struct node_arena *a, const char *file, const char *data,
+                               size_t len, struct diags *d);
+/* Read path (size-checked) and parse it; a missing file is an error. */
+struct node *stack_yaml_load (struct node_arena *a, const char *path, struct diags *d);
+
+/* Variable sets: a name may be set once (later sets replace the value,
+ * keeping its position); iteration is in first-set order. */
+struct stack_env *stack_env_new (void);
+void stack_env_free (struct stack_env *env);
+/* Add every NAME=VALUE of envp (NULL: the process environment). */
+void stack_env_import (struct stack_env *env, char *const *envp);
+
+/* Parse a .env file's text into out, adding or replacing its variables
+ * (several --env-file: later files win).  References ${X} look in `lookup`
+ * first (the process environment, which wins anyway), then in out (the
+ * variables of earlier lines and earlier files).
+ * Errors name file and line; returns -1 when there was one. */
+int stack_dotenv_parse (struct stack_env *out, const char *file, const char *data, size_t len,
+                        const struct stack_env *lookup, struct diags *d);
+int stack_dotenv_load (struct stack_env *out, const char *path, const struct stack_env *lookup,
+                       struct diags *d);
+
+/* Interpolate every scalar value (never a key) of the tree in place:
+ * errors at the scalar's place; an unset variable without a default is a
+ * warning (once per name) and becomes "". */
+void stack_interpolate_tree (struct node_arena *a, struct node *root, const struct stack_env *env,
+                             struct diags *d);
+
 #endif

@@ -46,6 +46,9 @@ struct node {
   size_t nitems;
   struct node_pair *pairs;
   size_t npairs;
+  /* capacities of items and pairs (node.c's growth; 0 = exactly n, grow
+   * by copying on the next push) */
+  size_t capitems, cappairs;
 };
 
 struct node_arena;   /* opaque; a chunked allocator */
@@ -59,6 +62,8 @@ struct node *node_copy (struct node_arena *a, const struct node *n); /* deep cop
 void node_seq_push (struct node_arena *a, struct node *seq, struct node *item);
 /* Append or replace key in map (replacing keeps the position). */
 void node_map_set (struct node_arena *a, struct node *map, struct node *key, struct node *value);
+/* Append without looking for key (the caller knows it is not there). */
+void node_map_append (struct node_arena *a, struct node *map, struct node *key, struct node *value);
 struct node *node_map_get (const struct node *map, const char *key);
 bool node_map_del (struct node *map, const char *key);
 

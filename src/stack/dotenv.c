@@ -1,0 +1,282 @@
+/* dotenv.c - .env files as Compose reads them (see files.h).
+ *
+ *   # comment                      blank lines are skipped
+ *   KEY=value                      unquoted: trimmed, " #..." dropped, interpolated
+ *   export KEY=value               "export " is ignored
+ *   KEY: value                     YAML-like separator (compose-go accepts it)
+ *   KEY='literal $X \n'            single quotes: nothing is expanded; may span lines
+ *   KEY="a\tb ${X:-d}"             double quotes: \n \r \t \\ \" \$ \' escapes and
+ *                                  interpolation; may span lines
+ *   KEY                            alone: takes the process environment's value, if any
+ *
+ * Names are [A-Za-z0-9_.-]+ (compose-go's); anything after a closing
+ * quote other than blanks and a comment is an error.  Interpolation reads
+ * the process environment, then the variables defined before.
+ */
+#include <config.h>
+#include "stack/files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/xalloc.h"
+
+#define DOTENV_MAX_BYTES (16u << 20)
+
+/* The lookup seen by interpolation inside the file: lookup over out. */
+static struct stack_env *
+dotenv_scope (const struct stack_env *lookup, const struct stack_env *out)
+{
+  struct stack_env *e = stack_env_new ();
+  size_t it = 0;
+  const char *n, *v;
+  while (stack_env_next (out, &it, &n, &v))
+    stack_env_set (e, n, v);
+  it = 0;
+  while (stack_env_next (lookup, &it, &n, &v))
+    stack_env_set (e, n, v);
+  return e;
+}
+
+static bool
+is_key_char (char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
+         || c == '.' || c == '-';
+}
+
+static bool
+is_blank (char c)
+{
+  return c == ' ' || c == '\t' || c == '\r';
+}
+
+int
+stack_dotenv_parse (struct stack_env *out, const char *file, const char *data, size_t len,
+                    const struct stack_env *lookup, struct diags *d)
+{
+  int ret = 0;
+  size_t i = 0, line = 1;
+  /* a BOM */
+  if (len >= 3 && memcmp (data, "\xef\xbb\xbf", 3) == 0)
+    i = 3;
+  if (memchr (data, '\0', len))
+    {
+      diag_addp (d, DIAG_ERROR, file, 0, 0, "not a text file: a NUL byte at offset %zu",
+                 (size_t) ((const char *) memchr (data, '\0', len) - data));
+      return -1;
+    }
+  while (i < len)
+    {
+      size_t lineno = line;
+      /* leading blanks */
+      while (i < len && is_blank (data[i]))
+        i++;
+      if (i >= len)
+        break;
+      if (data[i] == '\n')
+        {
+          i++, line++;
+          continue;
+        }
+      if (data[i] == '#')
+        {
+          while (i < len && data[i] != '\n')
+            i++;
+          continue;
+        }
+      if (len - i > 7 && memcmp (data + i, "export", 6) == 0 && is_blank (data[i + 6]))
+        {
+          i += 6;
+          while (i < len && is_blank (data[i]))
+            i++;
+        }
+      size_t k0 = i;
+      while (i < len && is_key_char (data[i]))
+        i++;
+      cleanup_free char *key = xstrndup (data + k0, i - k0);
+      while (i < len && is_blank (data[i]))
+        i++;
+      if (k0 == i || *key == '\0' || (i < len && data[i] != '=' && data[i] != ':' && data[i] != '\n'
+                                      && data[i] != '#'))
+        {
+          char c = i < len ? data[i] : ' ';
+          if (*key == '\0')
+            diag_addp (d, DIAG_ERROR, file, (int) lineno, 0,
+                       "expected a variable name, found '%c'", c);
+          else
+            diag_addp (d, DIAG_ERROR, file, (int) lineno, 0,
+                       "unexpected character '%c' after the variable name \"%s\" (expected '=')",
+                       c, key);
+          ret = -1;
+          while (i < len && data[i] != '\n')
+            i++;
+          continue;
+        }
+      if (i >= len || data[i] == '\n' || data[i] == '#')
+        {
+          /* KEY alone: inherited from the environment */
+          while (i < len && data[i] != '\n')
+            i++;
+          const char *v = stack_env_get (lookup, key);
+          if (v)
+            stack_env_set (out, key, v);
+          continue;
+        }
+      i++; /* = or : */
+      while (i < len && is_blank (data[i]) && data[i] != '\r')
+        i++;
+      cleanup_buf struct buf val = { 0 };
+      buf_adds (&val, "");
+      char q = i < len ? data[i] : 0;
+      bool expand = true;
+      if (q == '\'' || q == '"')
+        {
+          size_t j = i + 1;
+          bool closed = false;
+          for (; j < len; j++)
+            {
+              char c = data[j];
+              if (c == '\n')
+                line++;
+              if (c == q)
+                {
+                  closed = true;
+                  break;
+                }
+              if (q == '"' && c == '\\' && j + 1 < len)
+                {
+                  char e = data[++j];
+                  switch (e)
+                    {
+                    case 'n': buf_addc (&val, '\n'); break;
+                    case 'r': buf_addc (&val, '\r'); break;
+                    case 't': buf_addc (&val, '\t'); break;
+                    case '\\': buf_addc (&val, '\\'); break;
+                    case '"': buf_addc (&val, '"'); break;
+                    case '\'': buf_addc (&val, '\''); break;
+                    case '$': buf_adds (&val, "$$"); break; /* literal $ after interpolation */
+                    case '\n':
+                      line++;
+                      buf_addc (&val, '\\');
+                      buf_addc (&val, '\n');
+                      break;
+                    default:
+                      buf_addc (&val, '\\');
+                      buf_addc (&val, e);
+                      break;
+                    }
+                  continue;
+                }
+              if (q == '"' && c == '$')
+                {
+                  buf_addc (&val, '$');
+                  continue;
+                }
+              if (q == '\'' && c == '$')
+                {
+                  buf_adds (&val, "$$");
+                  continue;
+                }
+              buf_addc (&val, c);
+            }
+          if (!closed)
+            {
+              diag_addp (d, DIAG_ERROR, file, (int) lineno, 0,
+                         "the value of %s: unterminated %s-quoted string", key,
+                         q == '"' ? "double" : "single");
+              return -1;
+            }
+          i = j + 1;
+          while (i < len && is_blank (data[i]))
+            i++;
+          if (i < len && data[i] != '\n' && data[i] != '#')
+            {
+              diag_addp (d, DIAG_ERROR, file, (int) line, 0,
+                         "the value of %s: unexpected '%c' after the closing quote", key, data[i]);
+              ret = -1;
+              while (i < len && data[i] != '\n')
+                i++;
+              continue;
+            }
+          while (i < len && data[i] != '\n')
+            i++;
+          expand = true; /* single quotes were escaped as $$ above */
+        }
+      else
+        {
+          size_t j = i;
+          while (j < len && data[j] != '\n')
+            j++;
+          size_t end = j;
+          /* an inline comment needs a blank before the # */
+          for (size_t c = i; c < j; c++)
+            if (data[c] == '#' && c > i && is_blank (data[c - 1]))
+              {
+                end = c;
+                break;
+              }
+          while (end > i && is_blank (data[end - 1]))
+            end--;
+          buf_add (&val, data + i, end - i);
+          i = j;
+        }
+      if (expand)
+        {
+          struct stack_env *scope = dotenv_scope (lookup, out);
+          char *err = NULL;
+          size_t col = 0;
+          char *v = stack_interpolate (val.data, scope, &err, &col);
+          stack_env_free (scope);
+          if (v == NULL)
+            {
+              diag_addp (d, DIAG_ERROR, file, (int) lineno, 0, "the value of %s: %s", key, err);
+              free (err);
+              ret = -1;
+              continue;
+            }
+          stack_env_set (out, key, v);
+          free (v);
+        }
+    }
+  return ret;
+}
+
+int
+stack_dotenv_load (struct stack_env *out, const char *path, const struct stack_env *lookup,
+                   struct diags *d)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      diag_addp (d, DIAG_ERROR, path, 0, 0, "cannot open the env file: %s", strerror (errno));
+      return -1;
+    }
+  cleanup_buf struct buf b = { 0 };
+  char chunk[65536];
+  for (;;)
+    {
+      ssize_t r = read (fd, chunk, sizeof chunk);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          diag_addp (d, DIAG_ERROR, path, 0, 0, "cannot read the env file: %s", strerror (errno));
+          return -1;
+        }
+      if (r == 0)
+        break;
+      buf_add (&b, chunk, (size_t) r);
+      if (b.len > DOTENV_MAX_BYTES)
+        {
+          diag_addp (d, DIAG_ERROR, path, 0, 0, "env file larger than %u MiB",
+                     DOTENV_MAX_BYTES >> 20);
+          return -1;
+        }
+    }
+  return stack_dotenv_parse (out, path, b.data ? b.data : "", b.len, lookup, d);
+}

@@ -1,0 +1,695 @@
+/* yaml.c - libyaml events to the node tree (see files.h, node.h).
+ *
+ * One document per file.  Anchors are registered when their node starts
+ * (an alias to a node that is still open is a recursive alias: an error)
+ * and completed when it ends; an alias becomes a deep copy of its anchor's
+ * node, counted against STACK_YAML_MAX_ALIAS_NODES, and every node counts
+ * against YAML_MAX_NODES, so an alias bomb or a huge document ends with an
+ * error instead of exhausting memory.  Merge keys (<<) are resolved when
+ * their map ends: explicit keys win over merged ones, and in a list of
+ * maps an earlier map wins over a later one.
+ */
+#include <config.h>
+#include "stack/files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "util/xalloc.h"
+
+#define YAML_MAX_NODES 1000000
+
+static void
+cleanup_yaml_parser (yaml_parser_t *p)
+{
+  yaml_parser_delete (p);
+}
+static void
+cleanup_yaml_event (yaml_event_t *e)
+{
+  yaml_event_delete (e);
+}
+
+/* A set of strings for duplicate-key checks in big maps. */
+struct keyset {
+  const char **tab;
+  size_t size, n;
+};
+
+static size_t
+str_hash (const char *s)
+{
+  size_t h = 14695981039346656037u;
+  for (; *s; s++)
+    h = (h ^ (unsigned char) *s) * 1099511628211u;
+  return h;
+}
+
+/* Insert s; false when an equal string is already there. */
+static bool
+keyset_add (struct keyset *k, const char *s)
+{
+  if (2 * (k->n + 1) > k->size)
+    {
+      struct keyset nk = { .size = k->size ? k->size * 2 : 64 };
+      nk.tab = xcalloc (nk.size, sizeof *nk.tab);
+      for (size_t i = 0; i < k->size; i++)
+        if (k->tab[i])
+          keyset_add (&nk, k->tab[i]);
+      free (k->tab);
+      *k = nk;
+    }
+  size_t mask = k->size - 1;
+  for (size_t i = str_hash (s) & mask;; i = (i + 1) & mask)
+    {
+      if (k->tab[i] == NULL)
+        {
+          k->tab[i] = s;
+          k->n++;
+          return true;
+        }
+      if (strcmp (k->tab[i], s) == 0)
+        return false;
+    }
+}
+
+struct anchor {
+  char *name;
+  struct node *node; /* NULL while the anchored node is open */
+  size_t size;       /* nodes in its subtree */
+};
+
+struct frame {
+  struct node *node;
+  struct node *key;    /* map: the key waiting for its value */
+  size_t anchor;       /* index+1 into anchors, 0: none */
+  size_t count;        /* nodes created in this subtree so far */
+  struct keyset keys;  /* map with many keys */
+  bool merge;          /* map: has a << key */
+};
+
+struct yparse {
+  struct node_arena *a;
+  struct diags *d;
+  const char *file;
+  const char *data;
+  size_t len;
+  struct frame *stack;
+  size_t depth, cap;
+  struct anchor *anchors;
+  size_t nanchors, capanchors;
+  size_t nodes, alias_nodes;
+  struct node *root;
+  int ndocs;
+  bool failed;
+};
+
+static size_t
+subtree_size (const struct node *n)
+{
+  if (n == NULL)
+    return 0;
+  size_t s = 1;
+  for (size_t i = 0; i < n->nitems; i++)
+    s += subtree_size (n->items[i]);
+  for (size_t i = 0; i < n->npairs; i++)
+    s += 1 + subtree_size (n->pairs[i].value);
+  return s;
+}
+
+static const char *
+mark_line_start (const struct yparse *p, size_t line0)
+{
+  const char *s = p->data, *end = p->data + p->len;
+  for (size_t l = 0; l < line0 && s < end; l++)
+    {
+      const char *nl = memchr (s, '\n', (size_t) (end - s));
+      if (nl == NULL)
+        return NULL;
+      s = nl + 1;
+    }
+  return s < end ? s : NULL;
+}
+
+/* Turn libyaml's error into ours, with a readable message for the usual
+ * culprits (tabs, truncation). */
+static void
+report_parser_error (struct yparse *p, const yaml_parser_t *yp)
+{
+  p->failed = true;
+  int line = (int) yp->problem_mark.line + 1, col = (int) yp->problem_mark.column + 1;
+  const char *problem = yp->problem ? yp->problem : "unknown error";
+  /* a tab in the indentation of the problem line or of the line before */
+  for (size_t back = 0; back < 2 && yp->problem_mark.line >= back; back++)
+    {
+      size_t l0 = yp->problem_mark.line - back;
+      const char *s = mark_line_start (p, l0), *end = p->data + p->len;
+      if (s == NULL)
+        continue;
+      for (const char *c = s; c < end && (*c == ' ' || *c == '\t'); c++)
+        if (*c == '\t')
+          {
+            int tl = (int) l0 + 1, tc = (int) (c - s) + 1;
+            diag_addp (p->d, DIAG_ERROR, p->file, tl, tc,
+                       "tabs are not allowed for indentation, line %d column %d", tl, tc);
+            return;
+          }
+    }
+  if (yp->error == YAML_READER_ERROR)
+    {
+      diag_addp (p->d, DIAG_ERROR, p->file, 0, 0, "not a text file: %s at offset %zu", problem,
+                 yp->problem_offset);
+      return;
+    }
+  if (strstr (problem, "end of stream") || yp->problem_mark.index >= p->len)
+    {
+      diag_addp (p->d, DIAG_ERROR, p->file, line, col,
+                 "unexpected end of file (is the file truncated?): %s%s%s", problem,
+                 yp->context ? " " : "", yp->context ? yp->context : "");
+      return;
+    }
+  if (yp->context)
+    diag_addp (p->d, DIAG_ERROR, p->file, line, col, "YAML syntax error: %s %s (line %d column %d)",
+               problem, yp->context, (int) yp->context_mark.line + 1,
+               (int) yp->context_mark.column + 1);
+  else
+    diag_addp (p->d, DIAG_ERROR, p->file, line, col, "YAML syntax error: %s", problem);
+}
+
+__attribute__ ((format (printf, 3, 4))) static void
+fail_at (struct yparse *p, const yaml_mark_t *m, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  cleanup_free char *msg = xvasprintf (fmt, ap);
+  va_end (ap);
+  diag_addp (p->d, DIAG_ERROR, p->file, (int) m->line + 1, (int) m->column + 1, "%s", msg);
+  p->failed = true;
+}
+
+static bool
+count_nodes (struct yparse *p, size_t n, const yaml_mark_t *m)
+{
+  p->nodes += n;
+  for (size_t i = 0; i < p->depth; i++)
+    p->stack[i].count += n;
+  if (p->nodes > YAML_MAX_NODES)
+    {
+      fail_at (p, m, "the document has more than %d nodes", YAML_MAX_NODES);
+      return false;
+    }
+  return true;
+}
+
+static bool
+is_null_scalar (const char *s)
+{
+  return *s == '\0' || strcmp (s, "~") == 0 || strcmp (s, "null") == 0
+         || strcmp (s, "Null") == 0 || strcmp (s, "NULL") == 0;
+}
+
+/* Tags: the YAML core ones are accepted (!!str makes a scalar a string);
+ * anything else is rejected. */
+static bool
+check_tag (struct yparse *p, const yaml_char_t *tag, const yaml_mark_t *m, bool *quoted)
+{
+  if (tag == NULL)
+    return true;
+  const char *t = (const char *) tag;
+  static const char core[] = "tag:yaml.org,2002:";
+  if (strncmp (t, core, sizeof core - 1) == 0)
+    {
+      if (strcmp (t + sizeof core - 1, "str") == 0 && quoted)
+        *quoted = true;
+      return true;
+    }
+  fail_at (p, m, "YAML tag \"%s\" is not supported", t);
+  return false;
+}
+
+/* Define (or redefine: the later one is used from here on) an anchor,
+ * open until its node ends.  Returns its index. */
+static size_t
+set_anchor (struct yparse *p, const yaml_char_t *name)
+{
+  for (size_t i = 0; i < p->nanchors; i++)
+    if (strcmp (p->anchors[i].name, (const char *) name) == 0)
+      {
+        p->anchors[i].node = NULL;
+        p->anchors[i].size = 0;
+        return i;
+      }
+  p->anchors = xgrow (p->anchors, &p->capanchors, p->nanchors + 1, sizeof *p->anchors);
+  p->anchors[p->nanchors] = (struct anchor){ .name = xstrdup ((const char *) name) };
+  return p->nanchors++;
+}
+
+static bool
+keyset_has (const struct keyset *k, const char *s)
+{
+  if (k->size == 0)
+    return false;
+  size_t mask = k->size - 1;
+  for (size_t i = str_hash (s) & mask; k->tab[i]; i = (i + 1) & mask)
+    if (strcmp (k->tab[i], s) == 0)
+      return true;
+  return false;
+}
+
+static bool
+is_merge_key (const struct node *k)
+{
+  return k->plain && strcmp (k->scalar, "<<") == 0;
+}
+
+static void
+add_merge (struct yparse *p, const struct keyset *explicit, struct keyset *seen,
+           const struct node *src, struct node *out)
+{
+  for (size_t i = 0; i < src->npairs; i++)
+    {
+      const char *k = src->pairs[i].key->scalar;
+      if (keyset_has (explicit, k) || !keyset_add (seen, k))
+        continue;
+      node_map_append (p->a, out, src->pairs[i].key, src->pairs[i].value);
+    }
+}
+
+/* Resolve << in a finished map: merged keys take the place of the <<. */
+static void
+resolve_merge (struct yparse *p, struct frame *f)
+{
+  struct node *map = f->node;
+  struct node *out = node_new (p->a, NODE_MAP, map->file, map->line, map->col);
+  struct keyset explicit = { 0 }, seen = { 0 };
+  for (size_t i = 0; i < map->npairs; i++)
+    if (!is_merge_key (map->pairs[i].key))
+      keyset_add (&explicit, map->pairs[i].key->scalar);
+  for (size_t i = 0; i < map->npairs; i++)
+    {
+      struct node_pair *pr = &map->pairs[i];
+      if (!is_merge_key (pr->key))
+        {
+          node_map_append (p->a, out, pr->key, pr->value);
+          continue;
+        }
+      struct node *v = pr->value;
+      if (v->kind == NODE_MAP)
+        add_merge (p, &explicit, &seen, v, out);
+      else if (v->kind == NODE_SEQ)
+        {
+          for (size_t j = 0; j < v->nitems; j++)
+            {
+              if (v->items[j]->kind != NODE_MAP)
+                {
+                  diag_add (p->d, DIAG_ERROR, v->items[j],
+                            "merge key \"<<\": item %zu of the list is not a map", j + 1);
+                  p->failed = true;
+                  continue;
+                }
+              add_merge (p, &explicit, &seen, v->items[j], out);
+            }
+        }
+      else
+        {
+          diag_add (p->d, DIAG_ERROR, v, "merge key \"<<\" needs a map or a list of maps");
+          p->failed = true;
+        }
+    }
+  free (explicit.tab);
+  free (seen.tab);
+  *map = *out;
+}
+
+/* Attach a finished node to its parent (or make it the root). */
+static void
+attach (struct yparse *p, struct node *n, const yaml_mark_t *m)
+{
+  if (p->depth == 0)
+    {
+      p->root = n;
+      return;
+    }
+  struct frame *f = &p->stack[p->depth - 1];
+  if (f->node->kind == NODE_SEQ)
+    {
+      node_seq_push (p->a, f->node, n);
+      return;
+    }
+  if (f->key == NULL)
+    {
+      if (n->kind != NODE_SCALAR)
+        {
+          fail_at (p, m, "a map key must be a string, not a %s",
+                   n->kind == NODE_MAP ? "map" : n->kind == NODE_SEQ ? "list" : "null");
+          /* keep going with a placeholder so the value is consumed */
+          n = node_new (p->a, NODE_SCALAR, n->file, n->line, n->col);
+          n->scalar = node_strdup (p->a, "");
+        }
+      f->key = n;
+      return;
+    }
+  struct node *key = f->key;
+  f->key = NULL;
+  if (is_merge_key (key))
+    {
+      if (f->merge)
+        {
+          diag_add (p->d, DIAG_ERROR, key, "duplicate merge key \"<<\" (use a list of maps)");
+          p->failed = true;
+          return;
+        }
+      f->merge = true;
+      node_map_append (p->a, f->node, key, n);
+      return;
+    }
+  /* duplicates: a linear scan for small maps, a hash set beyond */
+  bool dup = false;
+  if (f->node->npairs < 16)
+    {
+      for (size_t i = 0; i < f->node->npairs && !dup; i++)
+        {
+          struct node *k = f->node->pairs[i].key;
+          dup = !is_merge_key (k) && strcmp (k->scalar, key->scalar) == 0;
+        }
+      if (!dup && f->node->npairs == 15)
+        for (size_t i = 0; i < f->node->npairs; i++)
+          if (!is_merge_key (f->node->pairs[i].key))
+            keyset_add (&f->keys, f->node->pairs[i].key->scalar);
+      if (!dup && f->keys.size)
+        keyset_add (&f->keys, key->scalar);
+    }
+  else
+    dup = !keyset_add (&f->keys, key->scalar);
+  if (dup)
+    {
+      const struct node *first = NULL;
+      for (size_t i = 0; i < f->node->npairs && !first; i++)
+        if (!is_merge_key (f->node->pairs[i].key)
+            && strcmp (f->node->pairs[i].key->scalar, key->scalar) == 0)
+          first = f->node->pairs[i].key;
+      diag_add (p->d, DIAG_ERROR, key, "duplicate key \"%s\" (first defined at line %d column %d)",
+                key->scalar, first ? first->line : 0, first ? first->col : 0);
+      p->failed = true;
+      return;
+    }
+  node_map_append (p->a, f->node, key, n);
+}
+
+static void
+push_frame (struct yparse *p, struct node *n)
+{
+  p->stack = xgrow (p->stack, &p->cap, p->depth + 1, sizeof *p->stack);
+  p->stack[p->depth++] = (struct frame){ .node = n };
+}
+
+static int
+handle_event (struct yparse *p, yaml_event_t *ev)
+{
+  const yaml_mark_t *m = &ev->start_mark;
+  int line = (int) m->line + 1, col = (int) m->column + 1;
+  switch (ev->type)
+    {
+    case YAML_STREAM_START_EVENT:
+    case YAML_STREAM_END_EVENT:
+    case YAML_NO_EVENT:
+      return 0;
+    case YAML_DOCUMENT_START_EVENT:
+      if (++p->ndocs > 1)
+        {
+          fail_at (p, m,
+                   "a stack file holds one YAML document; a second one starts here (use "
+                   "several -f files instead)");
+          return -1;
+        }
+      return 0;
+    case YAML_DOCUMENT_END_EVENT:
+      return 0;
+    case YAML_ALIAS_EVENT:
+      {
+        const char *name = (const char *) ev->data.alias.anchor;
+        struct anchor *an = NULL;
+        for (size_t i = 0; i < p->nanchors; i++)
+          if (strcmp (p->anchors[i].name, name) == 0)
+            an = &p->anchors[i];
+        if (an == NULL)
+          {
+            fail_at (p, m, "unknown anchor \"%s\" (aliases must follow their &%s)", name, name);
+            return -1;
+          }
+        if (an->node == NULL)
+          {
+            fail_at (p, m, "alias *%s refers to a node that contains it (recursive alias)", name);
+            return -1;
+          }
+        p->alias_nodes += an->size;
+        if (p->alias_nodes > STACK_YAML_MAX_ALIAS_NODES)
+          {
+            fail_at (p, m, "aliases expand to more than %d nodes (an alias bomb?)",
+                     STACK_YAML_MAX_ALIAS_NODES);
+            return -1;
+          }
+        if (!count_nodes (p, an->size, m))
+          return -1;
+        attach (p, node_copy (p->a, an->node), m);
+        return 0;
+      }
+    case YAML_SCALAR_EVENT:
+      {
+        if (!count_nodes (p, 1, m))
+          return -1;
+        bool quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+        if (!check_tag (p, ev->data.scalar.tag, m, &quoted))
+          return -1;
+        const char *v = (const char *) ev->data.scalar.value;
+        /* a key is never null: "~: x" has the key "~" */
+        bool is_key = p->depth > 0 && p->stack[p->depth - 1].node->kind == NODE_MAP
+                      && p->stack[p->depth - 1].key == NULL;
+        struct node *n;
+        if (!quoted && !is_key && is_null_scalar (v))
+          n = node_new (p->a, NODE_NULL, p->file, line, col);
+        else
+          {
+            n = node_new (p->a, NODE_SCALAR, p->file, line, col);
+            n->scalar = node_strdup (p->a, v);
+            n->plain = !quoted;
+          }
+        if (ev->data.scalar.anchor)
+          {
+            size_t ai = set_anchor (p, ev->data.scalar.anchor);
+            p->anchors[ai].node = n;
+            p->anchors[ai].size = 1;
+          }
+        attach (p, n, m);
+        return 0;
+      }
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+      {
+        if (p->depth >= STACK_YAML_MAX_DEPTH)
+          {
+            fail_at (p, m, "nesting deeper than %d levels", STACK_YAML_MAX_DEPTH);
+            return -1;
+          }
+        if (!count_nodes (p, 1, m))
+          return -1;
+        bool is_seq = ev->type == YAML_SEQUENCE_START_EVENT;
+        const yaml_char_t *tag = is_seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag;
+        const yaml_char_t *anchor
+          = is_seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor;
+        if (!check_tag (p, tag, m, NULL))
+          return -1;
+        struct node *n = node_new (p->a, is_seq ? NODE_SEQ : NODE_MAP, p->file, line, col);
+        push_frame (p, n);
+        /* count_nodes above counted n in the parents only */
+        p->stack[p->depth - 1].count = 1;
+        if (anchor)
+          p->stack[p->depth - 1].anchor = set_anchor (p, anchor) + 1;
+        return 0;
+      }
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+      {
+        struct frame f = p->stack[--p->depth];
+        if (f.merge)
+          resolve_merge (p, &f);
+        free (f.keys.tab);
+        if (f.anchor)
+          {
+            p->anchors[f.anchor - 1].node = f.node;
+            p->anchors[f.anchor - 1].size = f.merge ? subtree_size (f.node) : f.count;
+          }
+        attach (p, f.node, m);
+        return 0;
+      }
+    }
+  return 0;
+}
+
+/* NUL bytes and invalid UTF-8 mean this is no text file. */
+static bool
+check_text (const char *data, size_t len, size_t *bad, const char **why)
+{
+  const unsigned char *s = (const unsigned char *) data;
+  size_t i = 0;
+  while (i < len)
+    {
+      unsigned char c = s[i];
+      if (c == 0)
+        {
+          *bad = i;
+          *why = "a NUL byte";
+          return false;
+        }
+      if (c < 0x80)
+        {
+          i++;
+          continue;
+        }
+      size_t n;
+      uint32_t cp;
+      if (c >= 0xc2 && c <= 0xdf)
+        n = 1, cp = c & 0x1f;
+      else if (c >= 0xe0 && c <= 0xef)
+        n = 2, cp = c & 0x0f;
+      else if (c >= 0xf0 && c <= 0xf4)
+        n = 3, cp = c & 0x07;
+      else
+        goto bad;
+      if (len - i <= n)
+        goto bad;
+      for (size_t k = 1; k <= n; k++)
+        {
+          if ((s[i + k] & 0xc0) != 0x80)
+            goto bad;
+          cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+      if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff))
+          || (cp >= 0xd800 && cp <= 0xdfff))
+        goto bad;
+      i += n + 1;
+      continue;
+    bad:
+      *bad = i;
+      *why = "invalid UTF-8";
+      return false;
+    }
+  return true;
+}
+
+struct node *
+stack_yaml_parse (struct node_arena *a, const char *file, const char *data, size_t len,
+                  struct diags *d)
+{
+  file = node_intern (a, file);
+  if (len > STACK_YAML_MAX_BYTES)
+    {
+      diag_addp (d, DIAG_ERROR, file, 0, 0, "file is %zu MB; stack files are limited to %u MiB",
+                 (len + (1u << 20) - 1) >> 20, STACK_YAML_MAX_BYTES >> 20);
+      return NULL;
+    }
+  size_t bad;
+  const char *why;
+  if (!check_text (data, len, &bad, &why))
+    {
+      /* line and column of the offset, for editors */
+      int line = 1, col = 1;
+      for (size_t i = 0; i < bad; i++)
+        if (data[i] == '\n')
+          line++, col = 1;
+        else if (((unsigned char) data[i] & 0xc0) != 0x80)
+          col++;
+      diag_addp (d, DIAG_ERROR, file, line, col, "not a text file: %s at offset %zu", why, bad);
+      return NULL;
+    }
+
+  __attribute__ ((cleanup (cleanup_yaml_parser))) yaml_parser_t yp;
+  if (!yaml_parser_initialize (&yp))
+    oom ();
+  yaml_parser_set_input_string (&yp, (const unsigned char *) data, len);
+  yaml_parser_set_encoding (&yp, YAML_UTF8_ENCODING);
+
+  struct yparse p = { .a = a, .d = d, .file = file, .data = data, .len = len };
+  for (;;)
+    {
+      __attribute__ ((cleanup (cleanup_yaml_event))) yaml_event_t ev;
+      if (!yaml_parser_parse (&yp, &ev))
+        {
+          if (yp.error == YAML_MEMORY_ERROR)
+            oom ();
+          report_parser_error (&p, &yp);
+          memset (&ev, 0, sizeof ev);
+          break;
+        }
+      int r = handle_event (&p, &ev);
+      bool end = ev.type == YAML_STREAM_END_EVENT;
+      if (r < 0 || end)
+        break;
+    }
+  for (size_t i = 0; i < p.depth; i++)
+    free (p.stack[i].keys.tab);
+  free (p.stack);
+  for (size_t i = 0; i < p.nanchors; i++)
+    free (p.anchors[i].name);
+  free (p.anchors);
+  if (p.failed)
+    return NULL;
+  if (p.root == NULL)
+    return node_new (a, NODE_NULL, file, 1, 1);
+  return p.root;
+}
+
+struct node *
+stack_yaml_load (struct node_arena *a, const char *path, struct diags *d)
+{
+  const char *file = node_intern (a, path);
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      diag_addp (d, DIAG_ERROR, file, 0, 0, "cannot open: %s", strerror (errno));
+      return NULL;
+    }
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    {
+      diag_addp (d, DIAG_ERROR, file, 0, 0, "cannot read: %s", strerror (errno));
+      return NULL;
+    }
+  if (S_ISDIR (st.st_mode))
+    {
+      diag_addp (d, DIAG_ERROR, file, 0, 0, "is a directory, not a stack file");
+      return NULL;
+    }
+  if (S_ISREG (st.st_mode) && (uintmax_t) st.st_size > STACK_YAML_MAX_BYTES)
+    {
+      diag_addp (d, DIAG_ERROR, file, 0, 0, "file is %ju MB; stack files are limited to %u MiB",
+                 ((uintmax_t) st.st_size + (1u << 20) - 1) >> 20, STACK_YAML_MAX_BYTES >> 20);
+      return NULL;
+    }
+  /* read at most the limit + 1 (a pipe or a growing file) */
+  cleanup_buf struct buf b = { 0 };
+  char chunk[65536];
+  for (;;)
+    {
+      ssize_t r = read (fd, chunk, sizeof chunk);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          diag_addp (d, DIAG_ERROR, file, 0, 0, "cannot read: %s", strerror (errno));
+          return NULL;
+        }
+      if (r == 0)
+        break;
+      buf_add (&b, chunk, (size_t) r);
+      if (b.len > STACK_YAML_MAX_BYTES)
+        break;
+    }
+  return stack_yaml_parse (a, file, b.data ? b.data : "", b.len, d);
+}
