@@ -4,7 +4,7 @@
  *   fake-engine --socket PATH [--tcp PORT] [--dir DIR] [--api VERSION]
  *               [--mode normal|chunked|close|garbage|hang|empty]
  *               [--slice N] [--delay-ms MS] [--fault PATH]
- *               [--requests N] [--lifetime SECONDS]
+ *               [--requests N] [--lifetime SECONDS] [--fork]
  *
  * Listens on a unix socket (created under a temporary name and renamed
  * into place once listening, so that a client never sees it half ready)
@@ -23,6 +23,9 @@
  * body, then close), garbage (not HTTP at all), hang (never answer),
  * empty (close without a byte).  --slice N writes in slices of N bytes
  * with --delay-ms between them.
+ *
+ * With --fork each connection gets a process of its own (clients that keep
+ * connections open in parallel), and --requests counts connections.
  *
  * It always ends by itself: after --requests requests (default 100) or
  * --lifetime seconds (default 30), whichever comes first. */
@@ -236,7 +239,16 @@ respond (int fd, const char *method, const char *path)
       line = eol + 1;
     }
   bool chunked = strcmp (m, "chunked") == 0;
-  if (chunked)
+  int status = 0;
+  sscanf (data, "HTTP/%*s %d", &status);
+  if (status == 204 || status == 304)
+    {
+      /* no body, no framing */
+      chunked = false;
+      body_len = 0;
+      h += (size_t) snprintf (hdr + h, sizeof hdr - h, "\r\n");
+    }
+  else if (chunked)
     h += (size_t) snprintf (hdr + h, sizeof hdr - h, "Transfer-Encoding: chunked\r\n\r\n");
   else
     h += (size_t) snprintf (hdr + h, sizeof hdr - h, "Content-Length: %zu\r\n\r\n", body_len);
@@ -330,10 +342,12 @@ main (int argc, char **argv)
     { "mode", required_argument, NULL, 'm' },   { "slice", required_argument, NULL, 'n' },
     { "delay-ms", required_argument, NULL, 'w' }, { "fault", required_argument, NULL, 'f' },
     { "requests", required_argument, NULL, 'r' }, { "lifetime", required_argument, NULL, 'l' },
+    { "fork", no_argument, NULL, 'F' },
     { NULL, 0, NULL, 0 },
   };
   const char *sock_path = NULL;
   int tcp_port = 0, opt;
+  bool forking = false;
   long requests = 100, lifetime = 30;
 
   while ((opt = getopt_long (argc, argv, "", opts, NULL)) != -1)
@@ -349,6 +363,7 @@ main (int argc, char **argv)
       case 'f': fault = optarg; break;
       case 'r': requests = atol (optarg); break;
       case 'l': lifetime = atol (optarg); break;
+      case 'F': forking = true; break;
       default:
         fprintf (stderr, "usage: fake-engine --socket PATH [--tcp PORT] [--dir DIR] [--api V] "
                          "[--mode M] [--slice N] [--delay-ms MS] [--fault NAME] [--requests N] "
@@ -361,7 +376,12 @@ main (int argc, char **argv)
       return 2;
     }
   signal (SIGPIPE, SIG_IGN);
-  alarm ((unsigned) (lifetime > 0 ? lifetime : 30)); /* SIGALRM ends us: never linger */
+  if (lifetime <= 0)
+    lifetime = 30;
+  alarm ((unsigned) lifetime); /* SIGALRM ends us: never linger */
+  time_t t_end = time (NULL) + lifetime;
+  if (forking)
+    signal (SIGCHLD, SIG_IGN);
 
   struct pollfd lfd[2];
   int nl = 0;
@@ -411,6 +431,21 @@ main (int argc, char **argv)
           int c = accept (lfd[i].fd, NULL, NULL);
           if (c < 0)
             continue;
+          if (forking)
+            {
+              pid_t pid = fork ();
+              if (pid != 0)
+                {
+                  close (c);
+                  served++;
+                  continue;
+                }
+              /* the child: serve this connection, then go */
+              alarm ((unsigned) (t_end > time (NULL) ? t_end - time (NULL) : 1));
+              for (int k = 0; k < nl; k++)
+                close (lfd[k].fd);
+              requests = 1L << 30;
+            }
           size_t have = 0;
           for (;;)
             {
@@ -426,6 +461,8 @@ main (int argc, char **argv)
                 break;
             }
           close (c);
+          if (forking)
+            _exit (0);
         }
     }
   if (sock_path)

@@ -493,7 +493,9 @@ transfer_error (struct engine *e, const struct engine_call *c, struct call_state
                    e->endpoint, detail);
       return itm_err_hint (err, "check the host name in -H or DOCKER_HOST");
     case CURLE_OPERATION_TIMEDOUT:
-      if (connect_time == 0 && !s->started)
+      if (!s->started && (contains (s->errbuf, "Connection timed out")
+                          || contains (s->errbuf, "Failed to connect")
+                          || (connect_time == 0 && !contains (s->errbuf, "Operation timed out"))))
         {
           itm_err_set (err, ITM_EXIT_CONNECT, "cannot reach the engine at %s: connect timed out",
                        e->endpoint);
