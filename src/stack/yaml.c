@@ -457,7 +457,12 @@ handle_event (struct yparse *p, yaml_event_t *ev)
           }
         if (!count_nodes (p, an->size, m))
           return -1;
-        attach (p, node_copy (p->a, an->node), m);
+        /* the copy's root is placed at the alias (where it is used),
+         * its insides where the anchor's node was written */
+        struct node *c = node_copy (p->a, an->node);
+        c->line = line;
+        c->col = col;
+        attach (p, c, m);
         return 0;
       }
     case YAML_SCALAR_EVENT:

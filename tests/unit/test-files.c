@@ -1,0 +1,3 @@
+#include <config.h>
+#include "tap.h"
+int main (void) { return tap_done (); }
