@@ -539,20 +539,19 @@ transfer_error (struct engine *e, const struct engine_call *c, struct call_state
                    e->endpoint, what);
       return itm_err_hint (err, "is %s really a Docker engine?", e->host);
     case CURLE_GOT_NOTHING:
-      if (tls_alert)
-        goto client_cert;
-      itm_err_set (err, ITM_EXIT_ENGINE, "the engine at %s closed the connection without answering (%s)",
-                   e->endpoint, what);
-      return itm_err_hint (err, "is %s really a Docker engine? Its log may say more", e->host);
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
-      if (tls_alert)
+      /* Over TLS, a connection dropped before any answer is the engine
+       * refusing our client certificate (TLS 1.3 checks it after the
+       * handshake, so curl sees a dead connection, often with the alert). */
+      if (tls_alert || (e->tls && !s->started && s->status == 0))
         goto client_cert;
-      if (!s->started && s->status == 0 && rc == CURLE_RECV_ERROR && e->tls)
+      if (rc == CURLE_GOT_NOTHING)
         {
-          itm_err_set (err, ITM_EXIT_CONNECT, "TLS connection to %s failed: %s", e->endpoint, detail);
-          return itm_err_hint (err, "the engine may have refused our client certificate; "
-                                    "check DOCKER_CERT_PATH");
+          itm_err_set (err, ITM_EXIT_ENGINE,
+                       "the engine at %s closed the connection without answering (%s)",
+                       e->endpoint, what);
+          return itm_err_hint (err, "is %s really a Docker engine? Its log may say more", e->host);
         }
       /* fall through */
     case CURLE_PARTIAL_FILE:
@@ -566,9 +565,14 @@ transfer_error (struct engine *e, const struct engine_call *c, struct call_state
     }
 
 client_cert:
-  itm_err_set (err, ITM_EXIT_CONNECT,
-               "TLS handshake with %s failed: the engine refused our client certificate (%s)",
-               e->endpoint, detail);
+  if (tls_alert)
+    itm_err_set (err, ITM_EXIT_CONNECT,
+                 "TLS handshake with %s failed: the engine refused our client certificate (%s)",
+                 e->endpoint, detail);
+  else
+    itm_err_set (err, ITM_EXIT_CONNECT,
+                 "TLS handshake with %s failed: the engine refused our client certificate",
+                 e->endpoint);
   return itm_err_hint (err, "the engine must trust the CA that signed %s; check DOCKER_CERT_PATH",
                        e->cert);
 }
