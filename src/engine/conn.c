@@ -329,6 +329,7 @@ struct call_state {
   struct jsonl jl;
   struct mux mx;
   bool stopped;            /* a callback stopped the stream */
+  bool cancelled;          /* *c->cancel was seen */
   struct itm_err perr;     /* an error found while reading the body */
   char api_version[32];    /* the Api-Version header */
   char errbuf[CURL_ERROR_SIZE];
@@ -424,8 +425,10 @@ on_read (char *buf, size_t size, size_t nitems, void *ud)
 static int
 on_progress (void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
-  const struct engine_call *c = ud;
-  return c->cancel && *c->cancel ? 1 : 0;
+  struct call_state *s = ud;
+  if (s->c->cancel && *s->c->cancel)
+    s->cancelled = true;
+  return s->cancelled ? 1 : 0;
 }
 
 /* "GET /containers/x/json" without the query string, for messages. */
@@ -668,7 +671,7 @@ call_perform (struct engine *e, const struct engine_call *c, json_object **out,
     {
       curl_easy_setopt (h, CURLOPT_NOPROGRESS, 0L);
       curl_easy_setopt (h, CURLOPT_XFERINFOFUNCTION, on_progress);
-      curl_easy_setopt (h, CURLOPT_XFERINFODATA, (void *) c);
+      curl_easy_setopt (h, CURLOPT_XFERINFODATA, &s);
     }
   if (e->tls)
     {
@@ -775,9 +778,16 @@ call_perform (struct engine *e, const struct engine_call *c, json_object **out,
       itm_err_move (err, &s.perr);
       goto out;
     }
-  if (cancelled || rc == CURLE_ABORTED_BY_CALLBACK || (s.stopped && rc == CURLE_WRITE_ERROR))
+  if (cancelled || (rc == CURLE_ABORTED_BY_CALLBACK && s.cancelled)
+      || (s.stopped && rc == CURLE_WRITE_ERROR))
     {
       ret = s.status ? s.status : 200;
+      goto out;
+    }
+  if (rc == CURLE_ABORTED_BY_CALLBACK)
+    {
+      cleanup_free char *what = call_name (c);
+      itm_err_set (err, ITM_EXIT_FAILURE, "%s: the request body was aborted", what);
       goto out;
     }
   if (rc != CURLE_OK)

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+
+#define CURL_READFUNC_ABORT_VALUE 0x10000000 /* CURL_READFUNC_ABORT */
 #include "tap.h"
 #include "util/xalloc.h"
 
@@ -279,6 +281,25 @@ slurp (const char *name, size_t *len)
   return buf_steal (&b);
 }
 
+struct upload {
+  size_t left;
+  bool abort_midway;
+};
+
+static size_t
+upload_cb (char *buf, size_t size, void *ctx)
+{
+  struct upload *u = ctx;
+  if (u->abort_midway && u->left < 50000)
+    return CURL_READFUNC_ABORT_VALUE;
+  size_t n = u->left < size ? u->left : size;
+  if (n > 1000)
+    n = 1000;
+  memset (buf, 'x', n);
+  u->left -= n;
+  return n;
+}
+
 static void
 streams (const char *label, struct fake *f)
 {
@@ -302,6 +323,21 @@ streams (const char *label, struct fake *f)
             && strncmp (err.engine_msg, "pull access denied", 18) == 0,
           "%s: an errorDetail line ends the call with its message: %s", label,
           err.msg ? err.msg : "(none)");
+  itm_err_clear (&err);
+
+  /* a body pulled from a callback, sent chunked; and one aborted */
+  memset (&c, 0, sizeof c);
+  struct upload up = { .left = 100000 };
+  struct engine_call upl = { .method = "POST", .path = "/build?t=x", .read_cb = upload_cb,
+                             .read_ctx = &up, .on_json = count_cb, .ctx = &c };
+  st = engine_call (e, &upl, NULL, &err);
+  tap_ok (st == 200 && up.left == 0 && c.values == 2,
+          "%s: a 100000-byte chunked upload from a callback (%s)", label, err.msg ? err.msg : "ok");
+  itm_err_clear (&err);
+  up = (struct upload) { .left = 100000, .abort_midway = true };
+  st = engine_call (e, &upl, NULL, &err);
+  tap_ok (st < 0 && err.code == ITM_EXIT_FAILURE && strstr (err.msg, "aborted"),
+          "%s: ... aborted by the callback: an error (%s)", label, err.msg ? err.msg : "none");
   itm_err_clear (&err);
 
   memset (&c, 0, sizeof c);
