@@ -1,6 +1,167 @@
-/* cmd-config.c - placeholder */
+/* cmd-config.c - itm-env config: load, validate and print the normalized
+ * stack. */
 #include <config.h>
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cmd.h"
-static int config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
-{ (void) ctx; (void) argc; (void) argv; return itm_err_set (err, ITM_EXIT_FAILURE, "not yet"); }
-const struct itm_cmd cmd_config = { .name = "config", .usage = "", .summary = "config", .help = "", .fn = config_main };
+#include "stack/stack.h"
+#include "util/xalloc.h"
+
+enum {
+  OPT_FORMAT = OPT_FIRST_COMMAND_OPT,
+  OPT_SERVICES,
+  OPT_VOLUMES,
+  OPT_NETWORKS,
+  OPT_PROFILES,
+  OPT_HASH,
+};
+
+static void
+print_names (struct json_object *list, bool json)
+{
+  if (json)
+    print_json (list);
+  else
+    for (size_t i = 0; i < json_object_array_length (list); i++)
+      puts (json_object_get_string (json_object_array_get_idx (list, i)));
+}
+
+static int
+config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  static const struct option longopts[] = {
+    ITM_STACK_LONGOPTS,
+    { "format", required_argument, NULL, OPT_FORMAT },
+    { "services", no_argument, NULL, OPT_SERVICES },
+    { "volumes", no_argument, NULL, OPT_VOLUMES },
+    { "networks", no_argument, NULL, OPT_NETWORKS },
+    { "profiles", no_argument, NULL, OPT_PROFILES },
+    { "hash", required_argument, NULL, OPT_HASH },
+    { "quiet", no_argument, NULL, 'q' },
+    { NULL, 0, NULL, 0 },
+  };
+  bool json = false, quiet = false;
+  int list = 0;
+  const char *hash = NULL;
+  int opt;
+
+  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
+    {
+      if (ctx_stack_option (ctx, opt, optarg))
+        continue;
+      switch (opt)
+        {
+        case OPT_FORMAT:
+          if (strcmp (optarg, "json") == 0)
+            json = true;
+          else if (strcmp (optarg, "yaml") != 0)
+            return itm_err_set (err, ITM_EXIT_USAGE,
+                                "config: unknown format '%s' (expected yaml or json)", optarg);
+          break;
+        case OPT_SERVICES:
+        case OPT_VOLUMES:
+        case OPT_NETWORKS:
+        case OPT_PROFILES:
+          if (list && list != opt)
+            return itm_err_set (err, ITM_EXIT_USAGE,
+                                "config: --services, --volumes, --networks and --profiles "
+                                "exclude each other");
+          list = opt;
+          break;
+        case OPT_HASH:
+          hash = optarg;
+          break;
+        case 'q':
+          quiet = true;
+          break;
+        default:
+          return cmd_bad_option (&cmd_config, argv, opt, err);
+        }
+    }
+
+  struct stack_opts o = {
+    .files = ctx->files, .nfiles = ctx->nfiles, .project_dir = ctx->project_dir,
+    .env_files = ctx->env_files, .nenv_files = ctx->nenv_files,
+    .profiles = ctx->profiles, .nprofiles = ctx->nprofiles,
+    .services = (const char *const *) argv + optind, .nservices = (size_t) (argc - optind),
+  };
+  struct stack_diags diags = { 0 };
+  cleanup_stack struct stack *st = NULL;
+  int ret = stack_load (&o, &st, &diags, err);
+  fflush (stdout);
+  stack_diags_print (&diags, stderr);
+  stack_diags_free (&diags);
+  if (ret < 0)
+    return -1;
+  if (quiet)
+    return 0;
+
+  if (hash)
+    {
+      bool all = strcmp (hash, "*") == 0;
+      if (!all && stack_service (st, hash) == NULL)
+        return itm_err_set (err, ITM_EXIT_NOT_FOUND, "config: no such service: '%s'", hash);
+      for (size_t i = 0; i < st->nservices; i++)
+        if (all || strcmp (st->services[i].name, hash) == 0)
+          {
+            cleanup_free char *h = stack_service_hash (&st->services[i]);
+            printf ("%s %s\n", st->services[i].name, h);
+          }
+      return 0;
+    }
+  if (list)
+    {
+      struct json_object *a = json_object_new_array ();
+      if (list == OPT_SERVICES)
+        {
+          /* start order: wave by wave, by name within a wave */
+          struct stack_wave *w;
+          size_t nw = stack_waves (st, &w);
+          for (size_t i = 0; i < nw; i++)
+            for (size_t k = 0; k < w[i].n; k++)
+              json_object_array_add (a, json_object_new_string (w[i].services[k]->name));
+          stack_waves_free (w, nw);
+        }
+      else if (list == OPT_VOLUMES)
+        for (size_t i = 0; i < st->nvolumes; i++)
+          json_object_array_add (a, json_object_new_string (st->volumes[i].key));
+      else if (list == OPT_NETWORKS)
+        for (size_t i = 0; i < st->nnetworks; i++)
+          json_object_array_add (a, json_object_new_string (st->networks[i].key));
+      else
+        for (size_t i = 0; i < st->nprofiles; i++)
+          json_object_array_add (a, json_object_new_string (st->profiles[i]));
+      print_names (a, json);
+      json_object_put (a);
+      return 0;
+    }
+  struct json_object *tree = stack_to_json (st);
+  if (json)
+    print_json (tree);
+  else
+    stack_print_yaml (tree, stdout);
+  json_object_put (tree);
+  fflush (stdout);
+  return 0;
+}
+
+const struct itm_cmd cmd_config = {
+  .name = "config",
+  .usage = "[-f FILE]... [--format yaml|json] [--services|--volumes|--networks|--profiles] "
+           "[--hash SERVICE|'*'] [-q] [SERVICE...]",
+  .summary = "validate the stack and print it normalized",
+  .help = ITM_STACK_HELP
+          "      --format yaml|json     output format (default yaml)\n"
+          "      --services             list the active services, in start order\n"
+          "      --volumes              list the volume keys\n"
+          "      --networks             list the network keys\n"
+          "      --profiles             list every profile the stack names\n"
+          "      --hash SERVICE         print \"SERVICE HASH\" (config hash; '*': every service)\n"
+          "  -q, --quiet                only validate: print nothing but diagnostics\n"
+          "  SERVICE...                 activate these services whatever their profiles\n",
+  .fn = config_main,
+};

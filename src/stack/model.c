@@ -286,7 +286,7 @@ get_duration (struct mctx *m, const struct node *n, int64_t *out)
     }
   if (stack_parse_duration (n->scalar, out, &why) < 0)
     {
-      merr (m, n, "invalid duration '%s': %s (expected e.g. 10s, 1m30s, 500ms, 1h)", n->scalar,
+      merr (m, n, "invalid duration '%s': %s (e.g. 10s, 1m30s, 500ms)", n->scalar,
             why);
       return false;
     }
@@ -306,7 +306,7 @@ get_size (struct mctx *m, const struct node *n, uint64_t *out)
     }
   if (stack_parse_size (n->scalar, out, &why) < 0)
     {
-      merr (m, n, "invalid size '%s': %s (expected bytes or e.g. 512m, 1g)", n->scalar, why);
+      merr (m, n, "invalid size '%s': %s", n->scalar, why);
       return false;
     }
   return true;
@@ -423,6 +423,44 @@ get_dict (struct mctx *m, const struct node *n, const char *seps, struct stack_k
         }
       kvs_set (m, out, n->nitems, name, it->scalar[k] ? it->scalar + k + 1 : NULL);
     }
+}
+
+
+/* The same, for map[key], with ".key" in the path of any message. */
+#define KEYED(call)                                     \
+  ({                                                    \
+    size_t mk_ = path_push (m, ".%s", key);             \
+    __auto_type r_ = (call);                            \
+    path_pop (m, mk_);                                  \
+    r_;                                                 \
+  })
+static char *
+kstr (struct mctx *m, const struct node *map, const char *key)
+{
+  return KEYED (get_str (m, node_map_get (map, key)));
+}
+static bool
+kbool (struct mctx *m, const struct node *map, const char *key, bool *out)
+{
+  return KEYED (get_bool (m, node_map_get (map, key), out));
+}
+static bool
+kint (struct mctx *m, const struct node *map, const char *key, long long min, long long max,
+      long long *out)
+{
+  return KEYED (get_int (m, node_map_get (map, key), min, max, out));
+}
+static bool
+ksize (struct mctx *m, const struct node *map, const char *key, uint64_t *out)
+{
+  return KEYED (get_size (m, node_map_get (map, key), out));
+}
+static void
+kdict (struct mctx *m, const struct node *map, const char *key, struct stack_kvs *out)
+{
+  size_t mk = path_push (m, ".%s", key);
+  get_dict (m, node_map_get (map, key), "=", out);
+  path_pop (m, mk);
 }
 
 /* ---- key tables */
@@ -785,8 +823,8 @@ parse_env_files (struct mctx *m, const struct node *n, struct stack_env *into)
       merr (m, n, "expected a path or a list of paths, got %s", got (n));
       return;
     }
-  /* later files win: load them last-first into a set that keeps the first */
-  for (size_t j = nitems; j-- > 0;)
+  /* later files win */
+  for (size_t j = 0; j < nitems; j++)
     {
       const struct node *it = items[j];
       const char *path = NULL;
@@ -795,9 +833,9 @@ parse_env_files (struct mctx *m, const struct node *n, struct stack_env *into)
       if (it->kind == NODE_MAP)
         {
           check_keys (m, it, env_file_keys);
-          path = get_str (m, node_map_get (it, "path"));
-          get_bool (m, node_map_get (it, "required"), &required);
-          const char *fmt = get_str (m, node_map_get (it, "format"));
+          path = kstr (m, it, "path");
+          kbool (m, it, "required", &required);
+          const char *fmt = kstr (m, it, "format");
           if (fmt && strcmp (fmt, "raw") != 0)
             merr (m, node_map_get (it, "format"), "unknown format '%s' (itm-env reads env files "
                   "with Compose's rules; 'raw' is not supported either)", fmt);
@@ -817,7 +855,15 @@ parse_env_files (struct mctx *m, const struct node *n, struct stack_env *into)
                 merr (m, it, "env file '%s' not found", abs);
             }
           else
-            stack_dotenv_load (into, abs, m->env, m->d);
+            {
+              struct stack_env *one = stack_env_new ();
+              size_t iter = 0;
+              const char *name, *value;
+              stack_dotenv_load (one, abs, m->env, m->d);
+              while (stack_env_next (one, &iter, &name, &value))
+                stack_env_set (into, name, value);
+              stack_env_free (one);
+            }
         }
       path_pop (m, mk);
     }
@@ -896,8 +942,7 @@ parse_ports (struct mctx *m, const struct node *n, struct stack_service *s)
       if (it->kind == NODE_SCALAR)
         {
           if (stack_parse_port (it->scalar, &p, &why) < 0)
-            merr (m, it, "invalid port '%s': %s (expected [[HOST_IP:]HOST_PORT:]CONTAINER_PORT[/PROTOCOL])",
-                  it->scalar, why);
+            merr (m, it, "invalid port '%s': %s", it->scalar, why);
           else
             {
               struct stack_port *q = &s->ports[s->nports++];
@@ -947,22 +992,22 @@ parse_ports (struct mctx *m, const struct node *n, struct stack_service *s)
             }
           else if (pub && pub->kind != NODE_NULL)
             merr (m, pub, "published: expected a port or a range, got %s", got (pub)), ok = false;
-          q->host_ip = get_str (m, node_map_get (it, "host_ip"));
-          q->protocol = get_str (m, node_map_get (it, "protocol"));
+          q->host_ip = kstr (m, it, "host_ip");
+          q->protocol = kstr (m, it, "protocol");
           if (q->protocol == NULL)
             q->protocol = sa_strdup (m->a, "tcp");
           else if (strcmp (q->protocol, "tcp") && strcmp (q->protocol, "udp")
                    && strcmp (q->protocol, "sctp"))
             merr (m, node_map_get (it, "protocol"), "protocol: expected tcp, udp or sctp, got '%s'",
                   q->protocol), ok = false;
-          q->mode = get_str (m, node_map_get (it, "mode"));
+          q->mode = kstr (m, it, "mode");
           if (q->mode == NULL)
             q->mode = sa_strdup (m->a, "ingress");
           else if (strcmp (q->mode, "host") && strcmp (q->mode, "ingress"))
             merr (m, node_map_get (it, "mode"), "mode: expected host or ingress, got '%s'",
                   q->mode), ok = false;
-          q->name = get_str (m, node_map_get (it, "name"));
-          q->app_protocol = get_str (m, node_map_get (it, "app_protocol"));
+          q->name = kstr (m, it, "name");
+          q->app_protocol = kstr (m, it, "app_protocol");
           if (ok)
             s->nports++;
         }
@@ -1113,8 +1158,8 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
       *ok = false;
       return;
     }
-  const char *src = get_str (m, node_map_get (it, "source"));
-  v->target = get_str (m, node_map_get (it, "target"));
+  const char *src = kstr (m, it, "source");
+  v->target = kstr (m, it, "target");
   if (v->target == NULL)
     merr (m, it, "a volume needs 'target'");
   else if (v->target[0] != '/')
@@ -1132,8 +1177,8 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
     }
   else
     v->source = sa_strdup (m->a, src);
-  get_bool (m, node_map_get (it, "read_only"), &v->read_only);
-  v->consistency = get_str (m, node_map_get (it, "consistency"));
+  kbool (m, it, "read_only", &v->read_only);
+  v->consistency = kstr (m, it, "consistency");
   const struct node *b = node_map_get (it, "bind");
   if (b && b->kind != NODE_NULL)
     {
@@ -1143,9 +1188,9 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
       else if (expect_map (m, b, "a map"))
         {
           check_keys (m, b, mount_bind_keys);
-          get_bool (m, node_map_get (b, "create_host_path"), &v->create_host_path);
-          v->propagation = get_str (m, node_map_get (b, "propagation"));
-          v->selinux = get_str (m, node_map_get (b, "selinux"));
+          kbool (m, b, "create_host_path", &v->create_host_path);
+          v->propagation = kstr (m, b, "propagation");
+          v->selinux = kstr (m, b, "selinux");
           if (v->selinux && strcmp (v->selinux, "z") && strcmp (v->selinux, "Z"))
             merr (m, node_map_get (b, "selinux"), "selinux: expected z or Z");
           if (v->propagation && !is_mount_option (v->propagation))
@@ -1162,8 +1207,8 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
       else if (expect_map (m, vo, "a map"))
         {
           check_keys (m, vo, mount_volume_keys);
-          get_bool (m, node_map_get (vo, "nocopy"), &v->nocopy);
-          v->subpath = get_str (m, node_map_get (vo, "subpath"));
+          kbool (m, vo, "nocopy", &v->nocopy);
+          v->subpath = kstr (m, vo, "subpath");
         }
       path_pop (m, mk);
     }
@@ -1177,7 +1222,7 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
         {
           long long mode;
           check_keys (m, tf, mount_tmpfs_keys);
-          get_size (m, node_map_get (tf, "size"), &v->tmpfs_size);
+          ksize (m, tf, "size", &v->tmpfs_size);
           const struct node *mn = node_map_get (tf, "mode");
           if (mn && mn->kind == NODE_SCALAR && mn->scalar[0] == '0')
             {
@@ -1283,9 +1328,9 @@ parse_svc_networks (struct mctx *m, const struct node *n, struct stack_service *
                   get_strv (m, al, false, &sn->aliases);
                   path_pop (m, m2);
                 }
-              sn->ipv4_address = get_str (m, node_map_get (v, "ipv4_address"));
-              sn->ipv6_address = get_str (m, node_map_get (v, "ipv6_address"));
-              if (get_int (m, node_map_get (v, "priority"), -1000000, 1000000, &prio))
+              sn->ipv4_address = kstr (m, v, "ipv4_address");
+              sn->ipv6_address = kstr (m, v, "ipv6_address");
+              if (kint (m, v, "priority", -1000000, 1000000, &prio))
                 sn->priority = (int) prio;
             }
           else if (v->kind != NODE_NULL)
@@ -1346,8 +1391,8 @@ parse_depends_on (struct mctx *m, const struct node *n, struct stack_service *s)
               else
                 merr (m, c, "condition: expected service_started, service_healthy or "
                       "service_completed_successfully, got '%s'", cs);
-              get_bool (m, node_map_get (v, "required"), &dp->required);
-              get_bool (m, node_map_get (v, "restart"), &dp->restart);
+              kbool (m, v, "required", &dp->required);
+              kbool (m, v, "restart", &dp->restart);
             }
           else if (v->kind != NODE_NULL)
             merr (m, v, "expected a map with 'condition', got %s", got (v));
@@ -1409,10 +1454,10 @@ parse_healthcheck (struct mctx *m, const struct node *n, struct stack_healthchec
     }
   long long r;
   size_t mk = path_push (m, ".retries");
-  if (get_int (m, node_map_get (n, "retries"), 0, 1000000, &r))
+  if (kint (m, n, "retries", 0, 1000000, &r))
     h->retries = (int) r;
   path_pop (m, mk);
-  get_bool (m, node_map_get (n, "disable"), &h->disable);
+  kbool (m, n, "disable", &h->disable);
   if (h->disable && h->test.n > 0 && strcmp (h->test.v[0], "NONE") != 0)
     merr (m, node_map_get (n, "disable"), "'disable' and 'test' cannot both be set");
   if (h->test.n > 0 && strcmp (h->test.v[0], "NONE") == 0)
@@ -1449,7 +1494,7 @@ parse_ulimits (struct mctx *m, const struct node *n, struct stack_service *s)
             u->soft = x;
           if (get_int (m, ha, -1, INT64_MAX, &x))
             u->hard = x;
-          if (u->hard != -1 && u->soft > u->hard)
+          if (so && ha && u->hard != -1 && u->soft > u->hard)
             merr (m, v, "soft limit %lld is above the hard limit %lld", (long long) u->soft,
                   (long long) u->hard);
         }
@@ -1483,10 +1528,10 @@ parse_filerefs (struct mctx *m, const struct node *n, bool secrets, struct stack
       else if (it->kind == NODE_MAP)
         {
           check_keys (m, it, fileref_keys);
-          r->source = get_str (m, node_map_get (it, "source"));
-          r->target = get_str (m, node_map_get (it, "target"));
-          r->uid = get_str (m, node_map_get (it, "uid"));
-          r->gid = get_str (m, node_map_get (it, "gid"));
+          r->source = kstr (m, it, "source");
+          r->target = kstr (m, it, "target");
+          r->uid = kstr (m, it, "uid");
+          r->gid = kstr (m, it, "gid");
           const struct node *mn = node_map_get (it, "mode");
           if (mn && mn->kind == NODE_SCALAR)
             {
@@ -1557,9 +1602,7 @@ parse_resources (struct mctx *m, const struct node *n, struct stack_resources *r
   size_t mk = path_push (m, ".cpus");
   get_double (m, node_map_get (n, "cpus"), &r->cpus);
   path_pop (m, mk);
-  mk = path_push (m, ".memory");
-  get_size (m, node_map_get (n, "memory"), &r->memory);
-  path_pop (m, mk);
+  ksize (m, n, "memory", &r->memory);
 }
 
 /* One service; returns false when the tree is not a map. */
@@ -1604,29 +1647,23 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
     else if (expect_map (m, v, "a context path or a map"))
       {
         check_keys (m, v, build_keys);
-        const char *ctxs = get_str (m, node_map_get (v, "context"));
+        const char *ctxs = kstr (m, v, "context");
         s->build.context = ctxs == NULL ? abs_path (m, ".")
                            : is_url (ctxs) ? sa_strdup (m->a, ctxs) : abs_path (m, ctxs);
-        s->build.dockerfile = get_str (m, node_map_get (v, "dockerfile"));
-        s->build.target = get_str (m, node_map_get (v, "target"));
-        s->build.network = get_str (m, node_map_get (v, "network"));
-        size_t mk = path_push (m, ".args");
-        get_dict (m, node_map_get (v, "args"), "=", &s->build.args);
-        path_pop (m, mk);
-        mk = path_push (m, ".labels");
-        get_dict (m, node_map_get (v, "labels"), "=", &s->build.labels);
-        path_pop (m, mk);
+        s->build.dockerfile = kstr (m, v, "dockerfile");
+        s->build.target = kstr (m, v, "target");
+        s->build.network = kstr (m, v, "network");
+        kdict (m, v, "args", &s->build.args);
+        kdict (m, v, "labels", &s->build.labels);
         const struct node *eh = node_map_get (v, "extra_hosts");
         if (eh)
           {
-            mk = path_push (m, ".extra_hosts");
+            size_t mk = path_push (m, ".extra_hosts");
             parse_extra_hosts (m, eh, &s->build.extra_hosts);
             path_pop (m, mk);
           }
-        mk = path_push (m, ".shm_size");
-        get_size (m, node_map_get (v, "shm_size"), &s->build.shm_size);
-        path_pop (m, mk);
-      }
+        ksize (m, v, "shm_size", &s->build.shm_size);
+        }
   });
   SUB ("command", parse_command (m, v, &s->command));
   SUB ("entrypoint", parse_command (m, v, &s->entrypoint));
@@ -1776,7 +1813,7 @@ parse_external (struct mctx *m, const struct node *map, bool *external, char **n
     {
       check_keys (m, e, external_keys);
       *external = true;
-      char *n = get_str (m, node_map_get (e, "name"));
+      char *n = kstr (m, e, "name");
       if (n)
         {
           mwarn (m, e, "'external.name' is deprecated: use 'name'");
@@ -1806,29 +1843,23 @@ parse_network (struct mctx *m, const char *key, const struct node *n, struct sta
   if (n->kind == NODE_NULL || !expect_map (m, n, "a map or null"))
     return;
   check_keys (m, n, network_keys);
-  nw->name = get_str (m, node_map_get (n, "name"));
+  nw->name = kstr (m, n, "name");
   parse_external (m, n, &nw->external, &nw->name);
-  nw->driver = get_str (m, node_map_get (n, "driver"));
-  size_t mk = path_push (m, ".driver_opts");
-  get_dict (m, node_map_get (n, "driver_opts"), "=", &nw->driver_opts);
-  path_pop (m, mk);
-  mk = path_push (m, ".labels");
-  get_dict (m, node_map_get (n, "labels"), "=", &nw->labels);
-  path_pop (m, mk);
-  get_bool (m, node_map_get (n, "internal"), &nw->internal);
-  get_bool (m, node_map_get (n, "attachable"), &nw->attachable);
-  get_bool (m, node_map_get (n, "enable_ipv6"), &nw->enable_ipv6);
+  nw->driver = kstr (m, n, "driver");
+  kdict (m, n, "driver_opts", &nw->driver_opts);
+  kdict (m, n, "labels", &nw->labels);
+  kbool (m, n, "internal", &nw->internal);
+  kbool (m, n, "attachable", &nw->attachable);
+  kbool (m, n, "enable_ipv6", &nw->enable_ipv6);
   const struct node *ipam = node_map_get (n, "ipam");
   if (ipam && ipam->kind != NODE_NULL)
     {
-      mk = path_push (m, ".ipam");
+      size_t mk = path_push (m, ".ipam");
       if (expect_map (m, ipam, "a map"))
         {
           check_keys (m, ipam, ipam_keys);
-          nw->ipam_driver = get_str (m, node_map_get (ipam, "driver"));
-          size_t m2 = path_push (m, ".options");
-          get_dict (m, node_map_get (ipam, "options"), "=", &nw->ipam_options);
-          path_pop (m, m2);
+          nw->ipam_driver = kstr (m, ipam, "driver");
+          kdict (m, ipam, "options", &nw->ipam_options);
           const struct node *cfg = node_map_get (ipam, "config");
           if (cfg && cfg->kind == NODE_SEQ)
             {
@@ -1836,15 +1867,15 @@ parse_network (struct mctx *m, const char *key, const struct node *n, struct sta
               for (size_t i = 0; i < cfg->nitems; i++)
                 {
                   const struct node *c = cfg->items[i];
-                  m2 = path_push (m, ".config[%zu]", i);
+                  size_t m2 = path_push (m, ".config[%zu]", i);
                   if (expect_map (m, c, "a map"))
                     {
                       struct stack_ipam_config *ic = &nw->ipam_config[nw->nipam_config++];
                       check_keys (m, c, ipam_config_keys);
-                      ic->subnet = get_str (m, node_map_get (c, "subnet"));
-                      ic->ip_range = get_str (m, node_map_get (c, "ip_range"));
-                      ic->gateway = get_str (m, node_map_get (c, "gateway"));
-                      get_dict (m, node_map_get (c, "aux_addresses"), "=", &ic->aux_addresses);
+                      ic->subnet = kstr (m, c, "subnet");
+                      ic->ip_range = kstr (m, c, "ip_range");
+                      ic->gateway = kstr (m, c, "gateway");
+                      kdict (m, c, "aux_addresses", &ic->aux_addresses);
                     }
                   path_pop (m, m2);
                 }
@@ -1869,15 +1900,11 @@ parse_volume (struct mctx *m, const char *key, const struct node *n, struct stac
   if (n->kind == NODE_NULL || !expect_map (m, n, "a map or null"))
     return;
   check_keys (m, n, volume_keys);
-  v->name = get_str (m, node_map_get (n, "name"));
+  v->name = kstr (m, n, "name");
   parse_external (m, n, &v->external, &v->name);
-  v->driver = get_str (m, node_map_get (n, "driver"));
-  size_t mk = path_push (m, ".driver_opts");
-  get_dict (m, node_map_get (n, "driver_opts"), "=", &v->driver_opts);
-  path_pop (m, mk);
-  mk = path_push (m, ".labels");
-  get_dict (m, node_map_get (n, "labels"), "=", &v->labels);
-  path_pop (m, mk);
+  v->driver = kstr (m, n, "driver");
+  kdict (m, n, "driver_opts", &v->driver_opts);
+  kdict (m, n, "labels", &v->labels);
   if (v->external)
     {
       static const char *const bad[] = { "driver", "driver_opts", "labels", NULL };
@@ -1892,12 +1919,12 @@ parse_object (struct mctx *m, const char *key, const struct node *n, struct stac
   if (!expect_map (m, n, "a map with file, environment, content or external"))
     return;
   check_keys (m, n, object_keys);
-  o->name = get_str (m, node_map_get (n, "name"));
+  o->name = kstr (m, n, "name");
   parse_external (m, n, &o->external, &o->name);
-  const char *f = get_str (m, node_map_get (n, "file"));
+  const char *f = kstr (m, n, "file");
   o->file = abs_path (m, f);
-  o->environment = get_str (m, node_map_get (n, "environment"));
-  o->content = get_str (m, node_map_get (n, "content"));
+  o->environment = kstr (m, n, "environment");
+  o->content = kstr (m, n, "content");
   int nsrc = (o->file != NULL) + (o->environment != NULL) + (o->content != NULL) + o->external;
   if (nsrc == 0)
     merr (m, n, "expected one of 'file', 'environment', 'content' or 'external'");
