@@ -73,6 +73,8 @@ stack_dotenv_parse (struct stack_env *out, const char *file, const char *data, s
   while (i < len)
     {
       size_t lineno = line;
+      size_t line_start = i;
+#define COL(at) ((int) ((at) - line_start) + 1)
       /* leading blanks */
       while (i < len && is_blank (data[i]))
         i++;
@@ -106,10 +108,10 @@ stack_dotenv_parse (struct stack_env *out, const char *file, const char *data, s
         {
           char c = i < len ? data[i] : ' ';
           if (*key == '\0')
-            diag_addp (d, DIAG_ERROR, file, (int) lineno, 0,
+            diag_addp (d, DIAG_ERROR, file, (int) lineno, COL (i),
                        "expected a variable name, found '%c'", c);
           else
-            diag_addp (d, DIAG_ERROR, file, (int) lineno, 0,
+            diag_addp (d, DIAG_ERROR, file, (int) lineno, COL (i),
                        "unexpected character '%c' after the variable name \"%s\" (expected '=')",
                        c, key);
           ret = -1;
@@ -186,7 +188,7 @@ stack_dotenv_parse (struct stack_env *out, const char *file, const char *data, s
             }
           if (!closed)
             {
-              diag_addp (d, DIAG_ERROR, file, (int) lineno, 0,
+              diag_addp (d, DIAG_ERROR, file, (int) lineno, COL (i),
                          "the value of %s: unterminated %s-quoted string", key,
                          q == '"' ? "double" : "single");
               return -1;
@@ -196,7 +198,7 @@ stack_dotenv_parse (struct stack_env *out, const char *file, const char *data, s
             i++;
           if (i < len && data[i] != '\n' && data[i] != '#')
             {
-              diag_addp (d, DIAG_ERROR, file, (int) line, 0,
+              diag_addp (d, DIAG_ERROR, file, (int) line, line == lineno ? COL (i) : 0,
                          "the value of %s: unexpected '%c' after the closing quote", key, data[i]);
               ret = -1;
               while (i < len && data[i] != '\n')
@@ -234,7 +236,8 @@ stack_dotenv_parse (struct stack_env *out, const char *file, const char *data, s
           stack_env_free (scope);
           if (v == NULL)
             {
-              diag_addp (d, DIAG_ERROR, file, (int) lineno, 0, "the value of %s: %s", key, err);
+              diag_addp (d, DIAG_ERROR, file, (int) lineno, COL (k0), "the value of %s: %s", key,
+                         err);
               free (err);
               ret = -1;
               continue;

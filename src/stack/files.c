@@ -890,14 +890,14 @@ include_one (struct loader *l, struct node *root, const struct node *item, const
           if (is_scalar (envf->items[i]))
             {
               cleanup_free char *ep = resolve_path (l, dir, envf->items[i]->scalar);
-              stack_dotenv_load (env, ep, l->procenv, l->d);
+              stack_dotenv_load (env, node_intern (l->a, ep), l->procenv, l->d);
             }
       }
     else
       {
         cleanup_free char *ep = path_abs (proj, ".env");
         if (file_exists (ep))
-          stack_dotenv_load (env, ep, l->procenv, l->d);
+          stack_dotenv_load (env, node_intern (l->a, ep), l->procenv, l->d);
       }
     it = 0;
     while (stack_env_next (l->procenv, &it, &n, &v))
@@ -1088,13 +1088,13 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
     for (size_t i = 0; i < o->nenv_files; i++)
       {
         cleanup_free char *p = cwd_abs (o->env_files[i]);
-        if (stack_dotenv_load (env, p, procenv, d) < 0)
+        if (stack_dotenv_load (env, node_intern (a, p), procenv, d) < 0)
           ret = -1;
       }
   else
     {
       cleanup_free char *p = path_abs (proj, ".env");
-      if (file_exists (p) && stack_dotenv_load (env, p, procenv, d) < 0)
+      if (file_exists (p) && stack_dotenv_load (env, node_intern (a, p), procenv, d) < 0)
         ret = -1;
     }
   {

@@ -80,7 +80,8 @@ void stack_env_import (struct stack_env *env, char *const *envp);
 /* Parse a .env file's text into out, adding or replacing its variables
  * (several --env-file: later files win).  References ${X} look in `lookup`
  * first (the process environment, which wins anyway), then in out (the
- * variables of earlier lines and earlier files).
+ * variables of earlier lines and earlier files).  The diagnostics keep
+ * `file`/`path`: it must live as long as d (node_intern it).
  * Errors name file and line; returns -1 when there was one. */
 int stack_dotenv_parse (struct stack_env *out, const char *file, const char *data, size_t len,
                         const struct stack_env *lookup, struct diags *d);
