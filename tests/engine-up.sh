@@ -8,7 +8,9 @@
 # $ITM_TEST_STATE, default /var/tmp/itm-env-test) and waits up to
 # $ITM_ENGINE_WAIT seconds (60) for /_ping.  Concurrent callers are
 # serialized with flock; the engine it starts outlives it on purpose (the
-# whole test run shares it).  Exit 0 when the engine answers.
+# whole test run shares it).  $ITM_DOCKERD_ARGS adds dockerd options (a
+# second engine beside the system's: --data-root, --exec-root,
+# --bridge=none ...).  Exit 0 when the engine answers.
 set -eu
 
 state=${ITM_TEST_STATE:-/var/tmp/itm-env-test}
@@ -68,21 +70,23 @@ else
   # A socket file left behind by a dead engine makes dockerd refuse to start.
   [ -S "$sock" ] && rm -f "$sock"
   echo "engine-up: starting dockerd (log: $log)" >&2
-  setsid dockerd --host "unix://$sock" --pidfile "$state/dockerd.dpid" \
+  # shellcheck disable=SC2086
+  setsid dockerd --host "unix://$sock" --pidfile "$state/dockerd.dpid" ${ITM_DOCKERD_ARGS:-} 9>&- \
     </dev/null >>"$log" 2>&1 &
   echo $! >"$pidfile"
 fi
 
 i=0
+why="no answer from $sock after ${wait_s}s"
 while [ $i -lt $((wait_s * 4)) ]; do
   ping && { echo "engine-up: engine answers at $sock" >&2; exit 0; }
   if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    echo "engine-up: dockerd exited" >&2
+    why="dockerd exited"
     break
   fi
   sleep 0.25
   i=$((i + 1))
 done
-echo "engine-up: no answer from $sock after ${wait_s}s; dockerd log (tail):" >&2
+echo "engine-up: $why; dockerd log (tail):" >&2
 tail -n 30 "$log" >&2 || true
 exit 1
