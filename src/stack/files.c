@@ -26,6 +26,8 @@
  *   depends_on           list form turned into {condition: service_started};
  *                        merged by name
  *   build                string form turned into {context: ...}
+ *   !reset VALUE         drops the key (from earlier files, or extends' base)
+ *   !override VALUE      replaces the earlier value instead of merging
  */
 #include <config.h>
 #include "stack/files.h"
@@ -202,6 +204,46 @@ node_equal (const struct node *x, const struct node *y)
 /* ---- override merge */
 
 static struct node *merge_generic (struct loader *l, struct node *base, struct node *over);
+
+/* Compose's !reset (drop what came before) and !override (replace, do not
+ * merge) on a value of an override map: true when handled. */
+static bool
+merge_tagged (struct loader *l, struct node *base, struct node *key, struct node *o)
+{
+  if (o->merge_tag == NODE_TAG_RESET)
+    {
+      node_map_del (base, key->scalar);
+      return true;
+    }
+  if (o->merge_tag == NODE_TAG_OVERRIDE)
+    {
+      o->merge_tag = NODE_TAG_NONE;
+      node_map_set (l->a, base, key, o);
+      return true;
+    }
+  return false;
+}
+
+/* What is left tagged !reset in the final tree is dropped. */
+static void
+strip_reset (struct node *n)
+{
+  if (n == NULL)
+    return;
+  for (size_t i = 0; i < n->npairs;)
+    {
+      if (n->pairs[i].value->merge_tag == NODE_TAG_RESET)
+        {
+          node_map_del (n, n->pairs[i].key->scalar);
+          continue;
+        }
+      n->pairs[i].value->merge_tag = NODE_TAG_NONE;
+      strip_reset (n->pairs[i].value);
+      i++;
+    }
+  for (size_t i = 0; i < n->nitems; i++)
+    strip_reset (n->items[i]);
+}
 
 /* A scalar becomes a one-item list (dns: 8.8.8.8, env_file: .env). */
 static struct node *
@@ -386,6 +428,8 @@ merge_build (struct loader *l, struct node *base, struct node *over)
     return over;
   for (size_t i = 0; i < over->npairs; i++)
     {
+      if (merge_tagged (l, base, over->pairs[i].key, over->pairs[i].value))
+        continue;
       const char *k = over->pairs[i].key->scalar;
       struct node *o = over->pairs[i].value, *b = node_map_get (base, k);
       struct node *r;
@@ -411,6 +455,8 @@ merge_healthcheck (struct loader *l, struct node *base, struct node *over)
     return over->kind == NODE_NULL ? base : over;
   for (size_t i = 0; i < over->npairs; i++)
     {
+      if (merge_tagged (l, base, over->pairs[i].key, over->pairs[i].value))
+        continue;
       const char *k = over->pairs[i].key->scalar;
       struct node *o = over->pairs[i].value, *b = node_map_get (base, k);
       node_map_set (l->a, base, over->pairs[i].key,
@@ -441,6 +487,8 @@ merge_service (struct loader *l, struct node *base, struct node *over)
     return over->kind == NODE_NULL ? base : over;
   for (size_t i = 0; i < over->npairs; i++)
     {
+      if (merge_tagged (l, base, over->pairs[i].key, over->pairs[i].value))
+        continue;
       const char *k = over->pairs[i].key->scalar;
       struct node *o = over->pairs[i].value, *b = node_map_get (base, k);
       struct node *r;
@@ -491,6 +539,8 @@ merge_generic (struct loader *l, struct node *base, struct node *over)
     {
       for (size_t i = 0; i < over->npairs; i++)
         {
+          if (merge_tagged (l, base, over->pairs[i].key, over->pairs[i].value))
+            continue;
           struct node *b = node_map_get (base, over->pairs[i].key->scalar);
           node_map_set (l->a, base, over->pairs[i].key,
                         b ? merge_generic (l, b, over->pairs[i].value) : over->pairs[i].value);
@@ -512,6 +562,8 @@ merge_roots (struct loader *l, struct node *base, struct node *over)
 {
   for (size_t i = 0; i < over->npairs; i++)
     {
+      if (merge_tagged (l, base, over->pairs[i].key, over->pairs[i].value))
+        continue;
       const char *k = over->pairs[i].key->scalar;
       struct node *o = over->pairs[i].value, *b = node_map_get (base, k);
       struct node *r;
@@ -521,6 +573,8 @@ merge_roots (struct loader *l, struct node *base, struct node *over)
         {
           for (size_t j = 0; j < o->npairs; j++)
             {
+              if (merge_tagged (l, b, o->pairs[j].key, o->pairs[j].value))
+                continue;
               struct node *bs = node_map_get (b, o->pairs[j].key->scalar);
               node_map_set (l->a, b, o->pairs[j].key,
                             bs ? merge_service (l, bs, o->pairs[j].value) : o->pairs[j].value);
@@ -532,6 +586,8 @@ merge_roots (struct loader *l, struct node *base, struct node *over)
         {
           for (size_t j = 0; j < o->npairs; j++)
             {
+              if (merge_tagged (l, b, o->pairs[j].key, o->pairs[j].value))
+                continue;
               struct node *bn = node_map_get (b, o->pairs[j].key->scalar);
               struct node *on = o->pairs[j].value;
               struct node *rn = on;
@@ -1158,7 +1214,10 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
     }
   (void) from_stdin;
   if (root)
-    resolve_paths (&l, root, proj);
+    {
+      strip_reset (root);
+      resolve_paths (&l, root, proj);
+    }
   if (l.fatal)
     ret = -1;
   out->root = root;

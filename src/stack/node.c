@@ -132,6 +132,7 @@ node_copy (struct node_arena *a, const struct node *n)
   struct node *c = node_new (a, n->kind, n->file, n->line, n->col);
   c->scalar = n->scalar;
   c->plain = n->plain;
+  c->merge_tag = n->merge_tag;
   if (n->nitems)
     {
       c->items = arena_alloc (a, n->nitems * sizeof *c->items);

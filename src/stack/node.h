@@ -41,6 +41,10 @@ struct node {
    * model layer; a quoted one is always a string. */
   char *scalar;
   bool plain;
+  /* Compose's merge tags, for override files: !reset drops the key from
+   * what came before (and from the final tree), !override replaces the
+   * value instead of merging it.  Consumed by files.c. */
+  enum { NODE_TAG_NONE, NODE_TAG_RESET, NODE_TAG_OVERRIDE } merge_tag;
   /* NODE_SEQ: items; NODE_MAP: pairs in document order, keys unique */
   struct node **items;
   size_t nitems;

@@ -214,14 +214,20 @@ is_null_scalar (const char *s)
          || strcmp (s, "Null") == 0 || strcmp (s, "NULL") == 0;
 }
 
-/* Tags: the YAML core ones are accepted (!!str makes a scalar a string);
- * anything else is rejected. */
+/* Tags: the YAML core ones are accepted (!!str makes a scalar a string),
+ * and Compose's !reset and !override; anything else is rejected. */
 static bool
-check_tag (struct yparse *p, const yaml_char_t *tag, const yaml_mark_t *m, bool *quoted)
+check_tag (struct yparse *p, const yaml_char_t *tag, const yaml_mark_t *m, bool *quoted,
+           int *merge_tag)
 {
   if (tag == NULL)
     return true;
   const char *t = (const char *) tag;
+  if (strcmp (t, "!reset") == 0 || strcmp (t, "!override") == 0)
+    {
+      *merge_tag = t[1] == 'r' ? NODE_TAG_RESET : NODE_TAG_OVERRIDE;
+      return true;
+    }
   static const char core[] = "tag:yaml.org,2002:";
   if (strncmp (t, core, sizeof core - 1) == 0)
     {
@@ -324,6 +330,7 @@ resolve_merge (struct yparse *p, struct frame *f)
     }
   free (explicit.tab);
   free (seen.tab);
+  out->merge_tag = map->merge_tag;
   *map = *out;
 }
 
@@ -470,7 +477,8 @@ handle_event (struct yparse *p, yaml_event_t *ev)
         if (!count_nodes (p, 1, m))
           return -1;
         bool quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-        if (!check_tag (p, ev->data.scalar.tag, m, &quoted))
+        int mtag = NODE_TAG_NONE;
+        if (!check_tag (p, ev->data.scalar.tag, m, &quoted, &mtag))
           return -1;
         const char *v = (const char *) ev->data.scalar.value;
         /* a key is never null: "~: x" has the key "~" */
@@ -485,6 +493,7 @@ handle_event (struct yparse *p, yaml_event_t *ev)
             n->scalar = node_strdup (p->a, v);
             n->plain = !quoted;
           }
+        n->merge_tag = mtag;
         if (ev->data.scalar.anchor)
           {
             size_t ai = set_anchor (p, ev->data.scalar.anchor);
@@ -508,9 +517,11 @@ handle_event (struct yparse *p, yaml_event_t *ev)
         const yaml_char_t *tag = is_seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag;
         const yaml_char_t *anchor
           = is_seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor;
-        if (!check_tag (p, tag, m, NULL))
+        int mtag = NODE_TAG_NONE;
+        if (!check_tag (p, tag, m, NULL, &mtag))
           return -1;
         struct node *n = node_new (p->a, is_seq ? NODE_SEQ : NODE_MAP, p->file, line, col);
+        n->merge_tag = mtag;
         push_frame (p, n);
         /* count_nodes above counted n in the parents only */
         p->stack[p->depth - 1].count = 1;

@@ -267,6 +267,34 @@ test_merge (void)
 }
 
 static void
+test_reset (void)
+{
+  struct load x;
+  cleanup_free char *b = fxp ("merge/base.yaml");
+  cleanup_free char *r = fxp ("merge/reset.yaml");
+  const char *files[] = { b, r };
+  load (&x, NULL, files, 2, NULL, 0, NULL);
+  if (ok_load (&x, "!reset/!override"))
+    {
+      tap_ok (nget (x.l.root, "services.app.ports") == NULL, "!reset drops ports");
+      tap_ok (nget (x.l.root, "services.app.labels") == NULL, "!reset null drops labels");
+      tap_is_int (count (&x, "services.app.environment"), 1, "!override replaces environment");
+      tap_is_str (sget (&x, "services.app.environment.ONLY"), "x", "!override: the new value");
+      tap_ok (nget (x.l.root, "services.app.healthcheck.interval") == NULL,
+              "!override healthcheck: nothing merged");
+      tap_ok (nget (x.l.root, "services.db") == NULL, "!reset drops a service");
+      tap_is_str (sget (&x, "services.app.image"), "app:1", "the rest kept");
+    }
+  load_free (&x);
+  /* in a single file, !reset values are dropped */
+  const char *one[] = { r };
+  load (&x, NULL, one, 1, NULL, 0, NULL);
+  tap_ok (nget (x.l.root, "services.app.ports") == NULL && nget (x.l.root, "services.db") == NULL,
+          "!reset in a single file: dropped");
+  load_free (&x);
+}
+
+static void
 test_extends (void)
 {
   struct load x;
@@ -476,6 +504,7 @@ main (void)
     }
   test_lookup ();
   test_merge ();
+  test_reset ();
   test_extends ();
   test_include ();
   test_paths ();

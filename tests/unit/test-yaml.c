@@ -173,8 +173,13 @@ test_errors (void)
   r = parse ("? [a]\n: 1\n");
   has_error ("a map key must be a string", 0, 0, "complex key");
 
-  r = parse ("a: !reset []\n");
-  has_error ("YAML tag \"!reset\" is not supported", 1, 4, "custom tag");
+  r = parse ("a: !custom []\n");
+  has_error ("YAML tag \"!custom\" is not supported", 1, 4, "custom tag");
+  r = parse ("a: !reset []\nb: !override {x: 1}\nc: !reset\n");
+  tap_ok (r && node_map_get (r, "a")->merge_tag == NODE_TAG_RESET
+            && node_map_get (r, "b")->merge_tag == NODE_TAG_OVERRIDE
+            && node_map_get (r, "c")->merge_tag == NODE_TAG_RESET,
+          "!reset and !override are kept as merge tags");
 
   r = parse ("services:\n  web:\n\timage: x\n");
   has_error ("tabs are not allowed for indentation, line 3 column 1", 3, 1, "tab indentation");
