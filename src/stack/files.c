@@ -1104,7 +1104,32 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
   size_t nfiles = 0;
   bool from_stdin = false;
   int ret = 0;
-  if (o->nfiles)
+  /* COMPOSE_FILE (separated by COMPOSE_PATH_SEPARATOR, default ':')
+   * stands for -f when there is none */
+  const char *cf = stack_env_get (procenv, "COMPOSE_FILE");
+  if (o->nfiles == 0 && cf && *cf)
+    {
+      const char *sep = stack_env_get (procenv, "COMPOSE_PATH_SEPARATOR");
+      char sc = sep && *sep ? *sep : ':';
+      size_t n = 1;
+      for (const char *c = cf; *c; c++)
+        n += *c == sc;
+      files = xcalloc (n, sizeof *files);
+      for (const char *c = cf; *c;)
+        {
+          const char *e = strchr (c, sc);
+          size_t len = e ? (size_t) (e - c) : strlen (c);
+          if (len)
+            {
+              cleanup_free char *one = xstrndup (c, len);
+              files[nfiles++] = cwd_abs (one);
+            }
+          c += len + (e != NULL);
+        }
+    }
+  if (nfiles)
+    ;
+  else if (o->nfiles)
     {
       files = xcalloc (o->nfiles, sizeof *files);
       for (size_t i = 0; i < o->nfiles; i++)

@@ -177,6 +177,17 @@ test_lookup (void)
       rmdir (tmp);
     }
 
+  /* COMPOSE_FILE stands for -f */
+  cleanup_free char *cfv = xasprintf ("COMPOSE_FILE=%s/lookup-multi/docker-compose.yml,%s/"
+                                      "lookup-docker/docker-compose.override.yml", fx, fx);
+  static char sepv[] = "COMPOSE_PATH_SEPARATOR=,";
+  char *cenv[] = { cfv, sepv, NULL };
+  load (&x, NULL, NULL, 0, NULL, 0, cenv);
+  tap_is_int (x.l.nfiles, 2, "COMPOSE_FILE: two files");
+  tap_is_str (sget (&x, "services.a.image"), "docker-override", "COMPOSE_FILE: merged in order");
+  tap_is_str (x.l.project_dir, multi, "COMPOSE_FILE: project dir of the first");
+  load_free (&x);
+
   cleanup_free char *missing = fxp ("lookup/nothere.yaml");
   const char *files[] = { missing };
   load (&x, NULL, files, 1, NULL, 0, NULL);
