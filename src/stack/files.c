@@ -34,6 +34,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -752,7 +753,7 @@ load_cached (struct loader *l, const char *path)
 }
 
 static struct node *resolve_extends (struct loader *l, const char *file, struct node *services,
-                                     const char *name, const struct node *ref);
+                                     size_t idx, const struct node *ref);
 
 static void
 apply_extends (struct loader *l, const char *file, struct node *root)
@@ -761,18 +762,27 @@ apply_extends (struct loader *l, const char *file, struct node *root)
   if (s == NULL || s->kind != NODE_MAP)
     return;
   for (size_t i = 0; i < s->npairs; i++)
-    resolve_extends (l, file, s, s->pairs[i].key->scalar, NULL);
+    if (s->pairs[i].value->kind == NODE_MAP && node_map_get (s->pairs[i].value, "extends"))
+      resolve_extends (l, file, s, i, NULL);
 }
 
-/* The service `name` of `services` (in file) with its extends applied (in
- * place).  NULL when it does not exist or cannot be resolved. */
+static size_t
+pair_index (const struct node *map, const char *key)
+{
+  for (size_t i = 0; i < map->npairs; i++)
+    if (strcmp (map->pairs[i].key->scalar, key) == 0)
+      return i;
+  return SIZE_MAX;
+}
+
+/* The service at idx of `services` (in file) with its extends applied (in
+ * place).  NULL when it cannot be resolved. */
 static struct node *
-resolve_extends (struct loader *l, const char *file, struct node *services, const char *name,
+resolve_extends (struct loader *l, const char *file, struct node *services, size_t idx,
                  const struct node *ref)
 {
-  struct node *svc = node_map_get (services, name);
-  if (svc == NULL)
-    return NULL;
+  const char *name = services->pairs[idx].key->scalar;
+  struct node *svc = services->pairs[idx].value;
   struct node *ext = node_map_get (svc, "extends");
   if (svc->kind != NODE_MAP || ext == NULL)
     return svc;
@@ -838,7 +848,9 @@ resolve_extends (struct loader *l, const char *file, struct node *services, cons
         }
       base_services = node_map_get (root, "services");
     }
-  if (base_services == NULL || node_map_get (base_services, base_name) == NULL)
+  size_t base_idx = base_services && base_services->kind == NODE_MAP
+                      ? pair_index (base_services, base_name) : SIZE_MAX;
+  if (base_idx == SIZE_MAX)
     {
       diag_add (l->d, DIAG_ERROR, ext, "extends: service \"%s\" not found in %s", base_name,
                 base_file);
@@ -847,7 +859,7 @@ resolve_extends (struct loader *l, const char *file, struct node *services, cons
     }
   l->chain = xgrow (l->chain, &l->capchain, l->nchain + 1, sizeof *l->chain);
   l->chain[l->nchain++] = (struct ext_frame){ file, name };
-  struct node *base = resolve_extends (l, base_file, base_services, base_name, ext);
+  struct node *base = resolve_extends (l, base_file, base_services, base_idx, ext);
   l->nchain--;
   node_map_del (svc, "extends");
   if (base == NULL)
@@ -862,9 +874,7 @@ resolve_extends (struct loader *l, const char *file, struct node *services, cons
     }
   struct node *merged = merge_service (l, base, svc);
   merged->file = svc->file, merged->line = svc->line, merged->col = svc->col;
-  for (size_t i = 0; i < services->npairs; i++)
-    if (strcmp (services->pairs[i].key->scalar, name) == 0)
-      services->pairs[i].value = merged;
+  services->pairs[idx].value = merged;
   return merged;
 }
 
