@@ -9,8 +9,8 @@
 # $ITM_ENGINE_WAIT seconds (60) for /_ping.  Concurrent callers are
 # serialized with flock; the engine it starts outlives it on purpose (the
 # whole test run shares it).  $ITM_DOCKERD_ARGS adds dockerd options (a
-# second engine beside the system's: --data-root, --exec-root,
-# --bridge=none ...).  Exit 0 when the engine answers.
+# second engine beside the system's: --data-root, --exec-root, --iptables=false;
+# never --bridge=none, which deletes the shared docker0).  Exit 0 when it answers.
 set -eu
 
 state=${ITM_TEST_STATE:-/var/tmp/itm-env-test}

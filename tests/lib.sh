@@ -107,7 +107,17 @@ $_cleanups"; }
 # engine_req METHOD PATH [CURL-ARGS...]: the body on stdout; fails on >= 400.
 engine_req () {
   _m=$1 _p=$2; shift 2
-  curl -sSf --max-time 60 --unix-socket "$ITM_SOCK" -X "$_m" "$@" "http://engine$_p"
+  _b=$(curl -sS --max-time 60 --unix-socket "$ITM_SOCK" -X "$_m" -w '\n%{http_code}' "$@" \
+         "http://engine$_p") || return 1
+  _code=${_b##*
+}
+  _b=${_b%
+*}
+  if [ "$_code" -ge 400 ] 2>/dev/null; then
+    echo "engine_req: $_m $_p: HTTP $_code: $_b" >&2
+    return 1
+  fi
+  [ -z "$_b" ] || printf '%s\n' "$_b"
 }
 engine_get () { engine_req GET "$1"; }
 # the url-encoded filter {"label":["io.itm-env.namespace=NS"]}
