@@ -123,11 +123,13 @@ cwd_abs (const char *path)
   return path_abs (cwd, path);
 }
 
+/* A regular file (include, extends, .env, the default lookup: never a
+ * FIFO or a device that could block or never end). */
 static bool
 file_exists (const char *path)
 {
   struct stat st;
-  return stat (path, &st) == 0 && !S_ISDIR (st.st_mode);
+  return stat (path, &st) == 0 && S_ISREG (st.st_mode);
 }
 
 /* ---- the loader */
@@ -1229,12 +1231,15 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
       else
         {
           out->files[out->nfiles++] = node_intern (a, files[i]);
-          if (!file_exists (files[i]))
+          /* -f may name a FIFO (-f <(generate)) */
+          struct stat st;
+          int sr = stat (files[i], &st);
+          if (sr < 0 || S_ISDIR (st.st_mode))
             {
-              struct stat st;
               diag_addp (d, DIAG_ERROR, node_intern (a, files[i]), 0, 0, "%s",
-                         stat (files[i], &st) == 0 ? "is a directory, not a stack file"
-                                                   : "stack file not found");
+                         sr == 0            ? "is a directory, not a stack file"
+                         : errno == ENOENT ? "stack file not found"
+                                           : strerror (errno));
               ret = -1;
               continue;
             }
