@@ -1001,10 +1001,13 @@ include_one (struct loader *l, struct node *root, const struct node *item, const
       for (size_t i = 0; i < src->npairs; i++)
         {
           const char *name = src->pairs[i].key->scalar;
-          struct node *have = NULL;
+          struct node *have = NULL, *have_value = NULL;
           for (size_t j = 0; j < dst->npairs; j++)
             if (strcmp (dst->pairs[j].key->scalar, name) == 0)
-              have = dst->pairs[j].key;
+              have = dst->pairs[j].key, have_value = dst->pairs[j].value;
+          /* the same definition twice (a file included by two others) is fine */
+          if (have && node_equal (have_value, src->pairs[i].value))
+            continue;
           if (have)
             {
               diag_add (l->d, DIAG_ERROR, have,

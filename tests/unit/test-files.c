@@ -384,6 +384,16 @@ test_include (void)
   expect_error (&x, "nothere.yaml not found", 0, 0, "include missing names the path");
   load_free (&x);
 
+  cleanup_free char *df = fxp ("include/diamond/compose.yaml");
+  const char *c4[] = { df };
+  load (&x, NULL, c4, 1, NULL, 0, NULL);
+  if (ok_load (&x, "include diamond"))
+    {
+      tap_is_str (sget (&x, "services.shared.image"), "shared", "include diamond: shared once");
+      tap_is_int (count (&x, "services"), 4, "include diamond: four services");
+    }
+  load_free (&x);
+
   cleanup_free char *sf = fxp ("include/conflict/self.yaml");
   const char *c3[] = { sf };
   load (&x, NULL, c3, 1, NULL, 0, NULL);
