@@ -388,7 +388,8 @@ tree_walk (struct tree_interp *t, struct node *n)
             int col = n->col;
             if (strchr (n->scalar, '\n') == NULL && col > 0)
               col += (int) st.errcol + (n->plain ? 0 : 1);
-            diag_addp (t->d, DIAG_ERROR, n->file, n->line, col, "%s", st.errmsg);
+            diag_addp (t->d, DIAG_ERROR, n->file, n->line, col, "%s%s", st.errmsg,
+                       strncmp (st.errmsg, "invalid", 7) == 0 ? " (write $$ for a literal $)" : "");
             free (st.errmsg);
             return;
           }
