@@ -1025,15 +1025,16 @@ parse_expose (struct mctx *m, const struct node *n, struct stack_service *s)
     {
       struct stack_port p;
       const char *why;
-      if (stack_parse_port (s->expose.v[i], &p, &why) < 0 || strchr (s->expose.v[i], ':'))
+      int r = stack_parse_port (s->expose.v[i], &p, &why);
+      if (r == 0)
+        free (p.host_ip), free (p.protocol), free (p.mode);
+      if (r < 0 || strchr (s->expose.v[i], ':'))
         {
           size_t mk = path_push (m, "[%zu]", i);
           merr (m, n->items[i], "invalid port '%s' (expected PORT[-PORT][/PROTOCOL])",
                 s->expose.v[i]);
           path_pop (m, mk);
         }
-      else
-        free (p.host_ip), free (p.protocol), free (p.mode);
     }
 }
 
@@ -1340,7 +1341,8 @@ parse_svc_networks (struct mctx *m, const struct node *n, struct stack_service *
     }
   else
     merr (m, n, "expected a list of network names or a map, got %s", got (n));
-  qsort (s->networks, s->nnetworks, sizeof *s->networks, cmp_svc_network);
+  if (s->nnetworks > 1)
+    qsort (s->networks, s->nnetworks, sizeof *s->networks, cmp_svc_network);
 }
 
 static void
@@ -2344,7 +2346,8 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
   for (size_t i = 0; i < st->nservices; i++)
     {
       struct stack_service *s = &st->services[i];
-      qsort (s->depends_on, s->ndepends_on, sizeof *s->depends_on, cmp_dep);
+      if (s->ndepends_on > 1)
+        qsort (s->depends_on, s->ndepends_on, sizeof *s->depends_on, cmp_dep);
     }
   if (d->nerrors == 0)
     stack_check_cycles (st, d);
