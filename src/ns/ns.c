@@ -1,0 +1,170 @@
+/* ns.c - see ns.h */
+#include <config.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "ns/ns.h"
+#include "util/xalloc.h"
+
+char *
+ns_normalize (const char *s)
+{
+  struct buf b = { 0 };
+  buf_adds (&b, "");
+  for (; *s; s++)
+    {
+      unsigned char c = (unsigned char) tolower ((unsigned char) *s);
+      if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
+        {
+          if (b.len == 0 && (c == '-' || c == '_'))
+            continue;
+          buf_addc (&b, (char) c);
+        }
+    }
+  if (b.len > NS_MAX_LEN)
+    b.data[b.len = NS_MAX_LEN] = '\0';
+  return buf_steal (&b);
+}
+
+int
+ns_check (const char *ns, const char *from, struct itm_err *err)
+{
+  size_t n = strlen (ns);
+  if (n == 0)
+    return itm_err_set (err, ITM_EXIT_USAGE, "empty namespace%s%s", from ? " from " : "",
+                        from ? from : "");
+  if (n > NS_MAX_LEN)
+    return itm_err_set (err, ITM_EXIT_USAGE,
+                        "namespace '%s'%s%s is %zu characters long; at most %d are allowed", ns,
+                        from ? " from " : "", from ? from : "", n, NS_MAX_LEN);
+  for (size_t i = 0; i < n; i++)
+    {
+      char c = ns[i];
+      bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                || (i > 0 && (c == '-' || c == '_'));
+      if (!ok)
+        {
+          itm_err_set (err, ITM_EXIT_USAGE, "invalid namespace '%s'%s%s: character %zu ('%c')", ns,
+                       from ? " from " : "", from ? from : "", i + 1, c);
+          return itm_err_hint (err, "use lowercase letters, digits, '-' and '_', starting with a "
+                                    "letter or digit");
+        }
+    }
+  return 0;
+}
+
+int
+ns_resolve (const char *flag, const char *stack_name, const char *project_dir, char **out,
+            struct itm_err *err)
+{
+  const char *env = getenv ("ITM_ENV_NAMESPACE");
+  if (flag && *flag)
+    {
+      if (ns_check (flag, "-p", err) < 0)
+        return -1;
+      *out = xstrdup (flag);
+      return 0;
+    }
+  if (env && *env)
+    {
+      if (ns_check (env, "ITM_ENV_NAMESPACE", err) < 0)
+        return -1;
+      *out = xstrdup (env);
+      return 0;
+    }
+  if (stack_name && *stack_name)
+    {
+      char *n = ns_normalize (stack_name);
+      if (*n)
+        {
+          *out = n;
+          return 0;
+        }
+      free (n);
+    }
+  if (project_dir && *project_dir)
+    {
+      const char *base = strrchr (project_dir, '/');
+      base = base ? base + 1 : project_dir;
+      char *n = ns_normalize (base);
+      if (*n)
+        {
+          *out = n;
+          return 0;
+        }
+      free (n);
+    }
+  itm_err_set (err, ITM_EXIT_USAGE, "no namespace: none given and none can be derived");
+  return itm_err_hint (err, "give one with -p NS or ITM_ENV_NAMESPACE");
+}
+
+char *
+ns_container_name (const char *ns, const char *service, int n)
+{
+  return xasprintf ("%s-%s-%d", ns, service, n);
+}
+
+char *
+ns_network_name (const char *ns, const char *key)
+{
+  return xasprintf ("%s_%s", ns, key);
+}
+
+char *
+ns_volume_name (const char *ns, const char *key)
+{
+  return xasprintf ("%s_%s", ns, key);
+}
+
+void
+ns_format_time (time_t t, char buf[32])
+{
+  struct tm tm;
+  gmtime_r (&t, &tm);
+  strftime (buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+ns_parse_time (const char *s, time_t *t)
+{
+  struct tm tm = { 0 };
+  const char *end = strptime (s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (end == NULL || *end != '\0')
+    return -1;
+  *t = timegm (&tm);
+  return 0;
+}
+
+json_object *
+ns_labels (const char *ns, long ttl)
+{
+  char host[256] = "", now[32], exp[32];
+  time_t t = time (NULL);
+  if (gethostname (host, sizeof host - 1) < 0)
+    strcpy (host, "unknown");
+  ns_format_time (t, now);
+  ns_format_time (t + (ttl > 0 ? ttl : NS_DEFAULT_TTL), exp);
+  json_object *o = json_object_new_object ();
+  json_object_object_add (o, ITM_LABEL_NAMESPACE, json_object_new_string (ns));
+  json_object_object_add (o, ITM_LABEL_CREATOR_HOST, json_object_new_string (host));
+  char pid[32];
+  snprintf (pid, sizeof pid, "%ld", (long) getpid ());
+  json_object_object_add (o, ITM_LABEL_CREATOR_PID, json_object_new_string (pid));
+  json_object_object_add (o, ITM_LABEL_CREATED, json_object_new_string (now));
+  json_object_object_add (o, ITM_LABEL_EXPIRES, json_object_new_string (exp));
+  json_object_object_add (o, ITM_LABEL_VERSION, json_object_new_string (PACKAGE_VERSION));
+  return o;
+}
+
+char *
+ns_filter_query (const char *ns)
+{
+  cleanup_free char *v = xasprintf ("%s=%s", ITM_LABEL_NAMESPACE, ns);
+  const char *vals[] = { v };
+  return engine_filters ("label", vals, 1);
+}

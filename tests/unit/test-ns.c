@@ -1,0 +1,83 @@
+/* test-ns.c - namespace names, validation and labels. */
+#include <config.h>
+
+#include <stdlib.h>
+
+#include "ns/ns.h"
+#include "tap.h"
+#include "util/xalloc.h"
+
+static void
+resolve (const char *flag, const char *name, const char *dir, const char *want, int code,
+         const char *what)
+{
+  struct itm_err err = { 0 };
+  char *got = NULL;
+  int r = ns_resolve (flag, name, dir, &got, &err);
+  if (want)
+    tap_ok (r == 0 && got && strcmp (got, want) == 0, "%s: %s (got %s%s%s)", what, want,
+            got ? got : "nothing", err.msg ? ": " : "", err.msg ? err.msg : "");
+  else
+    tap_ok (r < 0 && err.code == code, "%s: refused with code %d (%s)", what, code,
+            err.msg ? err.msg : "no error");
+  free (got);
+  itm_err_clear (&err);
+}
+
+int
+main (void)
+{
+  unsetenv ("ITM_ENV_NAMESPACE");
+  resolve ("ci-42", "stack", "/x/dir", "ci-42", 0, "-p wins");
+  resolve (NULL, "My Stack!", "/x/dir", "mystack", 0, "name: is normalized");
+  resolve (NULL, NULL, "/home/u/My_Project", "my_project", 0, "directory is normalized");
+  resolve (NULL, "---", "/x/dir", "dir", 0, "an empty normalized name falls through");
+  resolve ("Bad NS", NULL, NULL, NULL, ITM_EXIT_USAGE, "an invalid -p is an error");
+  resolve ("-x", NULL, NULL, NULL, ITM_EXIT_USAGE, "a leading dash is an error");
+  resolve (NULL, NULL, "/", NULL, ITM_EXIT_USAGE, "nothing to derive from");
+  setenv ("ITM_ENV_NAMESPACE", "from-env", 1);
+  resolve (NULL, "stack", "/x/dir", "from-env", 0, "ITM_ENV_NAMESPACE over name:");
+  resolve ("flag", "stack", "/x/dir", "flag", 0, "-p over ITM_ENV_NAMESPACE");
+  setenv ("ITM_ENV_NAMESPACE", "UPPER", 1);
+  resolve (NULL, "stack", "/x/dir", NULL, ITM_EXIT_USAGE, "an invalid ITM_ENV_NAMESPACE is an error");
+  unsetenv ("ITM_ENV_NAMESPACE");
+  char long_ns[NS_MAX_LEN + 2];
+  memset (long_ns, 'a', sizeof long_ns - 1);
+  long_ns[sizeof long_ns - 1] = '\0';
+  resolve (long_ns, NULL, NULL, NULL, ITM_EXIT_USAGE, "too long a namespace is an error");
+
+  char *s = ns_container_name ("ns", "db", 1);
+  tap_is_str (s, "ns-db-1", "container name");
+  free (s);
+  s = ns_network_name ("ns", "default");
+  tap_is_str (s, "ns_default", "network name");
+  free (s);
+  s = ns_volume_name ("ns", "data");
+  tap_is_str (s, "ns_data", "volume name");
+  free (s);
+
+  char buf[32];
+  time_t t;
+  ns_format_time (86400 * 365, buf);
+  tap_is_str (buf, "1971-01-01T00:00:00Z", "RFC 3339 format");
+  tap_ok (ns_parse_time (buf, &t) == 0 && t == 86400 * 365, "and back");
+  tap_ok (ns_parse_time ("yesterday", &t) < 0, "a malformed time is refused");
+
+  json_object *l = ns_labels ("ns1", 60);
+  json_object *v;
+  tap_ok (json_object_object_get_ex (l, ITM_LABEL_NAMESPACE, &v)
+            && strcmp (json_object_get_string (v), "ns1") == 0, "labels carry the namespace");
+  time_t c, e;
+  json_object *cv, *ev;
+  tap_ok (json_object_object_get_ex (l, ITM_LABEL_CREATED, &cv)
+            && json_object_object_get_ex (l, ITM_LABEL_EXPIRES, &ev)
+            && ns_parse_time (json_object_get_string (cv), &c) == 0
+            && ns_parse_time (json_object_get_string (ev), &e) == 0 && e - c == 60,
+          "expires is created + ttl");
+  tap_ok (json_object_object_get_ex (l, ITM_LABEL_CREATOR_PID, &v), "labels carry the pid");
+  json_object_put (l);
+  s = ns_filter_query ("ns1");
+  tap_is_str (s, "%7B%22label%22%3A%5B%22io.itm-env.namespace%3Dns1%22%5D%7D", "filter query");
+  free (s);
+  return tap_done ();
+}
