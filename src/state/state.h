@@ -1,0 +1,70 @@
+/* state.h - what a namespace is on the engine right now, read from labels
+ * alone (no stack file needed): its containers, networks and volumes.
+ *
+ * Used by down, ps, logs, exec, port, env, wait and the idempotent up.
+ * Ownership: state_load() returns a struct that owns all its strings;
+ * state_free() releases it.
+ */
+#ifndef ITM_STATE_H
+#define ITM_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+struct engine;
+
+struct state_port {
+  char *host_ip;        /* "127.0.0.1" */
+  unsigned host_port;   /* 0 when not published */
+  unsigned container_port;
+  char *protocol;       /* "tcp", "udp", "sctp" */
+};
+
+struct state_container {
+  char *id;
+  char *name;           /* without the leading '/' */
+  char *service;        /* io.itm-env.service */
+  int number;           /* io.itm-env.number */
+  char *image;
+  char *config_hash;    /* io.itm-env.config-hash, may be NULL */
+  char *state;          /* "created", "running", "exited", "restarting", "paused", "dead" */
+  char *health;         /* "starting", "healthy", "unhealthy", or NULL (no healthcheck) */
+  int exit_code;        /* meaningful when state is "exited" */
+  long long started_at; /* unix ns, 0 when never */
+  struct state_port *ports;
+  size_t nports;
+  char **networks;      /* engine network names it is attached to */
+  size_t nnetworks;
+};
+
+struct state_resource { /* a network or volume */
+  char *id;             /* volumes: the name */
+  char *name;
+  char *key;            /* io.itm-env.network / io.itm-env.volume, may be NULL */
+};
+
+struct state {
+  char *ns;
+  struct state_container *containers;   /* sorted by service, then number */
+  size_t ncontainers;
+  struct state_resource *networks, *volumes;
+  size_t nnetworks, nvolumes;
+};
+
+/* List everything labelled io.itm-env.namespace=<ns>, with containers
+ * inspected (health, exit code, ports, networks).  An absent namespace is
+ * not an error: the lists are empty. */
+int state_load (struct engine *e, const char *ns, struct state **out, struct itm_err *err);
+void state_free (struct state *st);
+#define cleanup_state __attribute__ ((cleanup (state_freep)))
+void state_freep (struct state **st);
+bool state_empty (const struct state *st);
+
+/* The containers of one service (n of them, in number order), or NULL. */
+struct state_container *state_service (const struct state *st, const char *service, size_t *n);
+/* A NOT_FOUND error naming the service and the namespace's services. */
+int state_no_service (const struct state *st, const char *service, struct itm_err *err);
+
+#endif
