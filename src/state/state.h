@@ -21,6 +21,10 @@ struct state_port {
   unsigned container_port;
   char *protocol;       /* "tcp", "udp", "sctp" */
 };
+/* A container's ports are sorted by container port, protocol, host address;
+ * one entry per host binding (IPv4 and IPv6 bindings are two entries); an
+ * exposed but unpublished port has host_port 0 and host_ip NULL.  Ports are
+ * only known while the container runs (the engine's NetworkSettings). */
 
 struct state_container {
   char *id;
@@ -35,8 +39,13 @@ struct state_container {
   long long started_at; /* unix ns, 0 when never */
   struct state_port *ports;
   size_t nports;
-  char **networks;      /* engine network names it is attached to */
+  char **networks;      /* engine network names it is attached to, sorted */
   size_t nnetworks;
+  bool tty;             /* Config.Tty: logs and attach are raw, not multiplexed */
+  char **env;           /* Config.Env, "NAME=value", as the engine has it */
+  size_t nenv;
+  char *project_dir;    /* io.itm-env.project-dir, may be NULL */
+  char *stack_files;    /* io.itm-env.stack-files, may be NULL */
 };
 
 struct state_resource { /* a network or volume */
@@ -66,5 +75,15 @@ bool state_empty (const struct state *st);
 struct state_container *state_service (const struct state *st, const char *service, size_t *n);
 /* A NOT_FOUND error naming the service and the namespace's services. */
 int state_no_service (const struct state *st, const char *service, struct itm_err *err);
+/* The distinct service names, sorted; *out is a new array (free it, not the
+ * strings, which point into st).  Returns how many. */
+size_t state_services (const struct state *st, const char ***out);
+/* The published binding of container_port/protocol (NULL protocol: "tcp"),
+ * preferring IPv4 when the engine bound both; NULL when not published. */
+struct state_port *state_port (const struct state_container *c, unsigned container_port,
+                               const char *protocol);
+/* An engine timestamp (RFC 3339 with nanoseconds) as unix ns; 0 for the
+ * zero time "0001-01-01T00:00:00Z" or a malformed one. */
+long long state_parse_time (const char *s);
 
 #endif
