@@ -4,12 +4,13 @@
 # installed are skipped, so a second run costs a dpkg query and nothing else.
 #
 #   tests/install-deps.sh            build + test dependencies
-#   tests/install-deps.sh --build    build dependencies and the engine only
+#   tests/install-deps.sh --build    build dependencies, the engine, and busybox
+#                                    (for the image doctor's round trip uses)
 set -eu
 
 build_pkgs="gcc make autoconf automake libtool pkg-config ca-certificates
   libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev libyaml-dev
-  docker.io curl"
+  docker.io curl busybox-static"
 test_pkgs="busybox-static mmdebstrap socat openssl xz-utils libxml2-utils jq
   libarchive-tools docker-compose postgresql-client redis-tools util-linux passwd procps iproute2 valgrind"
 
