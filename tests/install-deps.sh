@@ -11,7 +11,7 @@ set -eu
 build_pkgs="gcc make autoconf automake libtool pkg-config ca-certificates
   libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev libyaml-dev
   docker.io curl busybox-static"
-test_pkgs="busybox-static mmdebstrap socat openssl xz-utils libxml2-utils jq
+test_pkgs="mmdebstrap socat openssl xz-utils libxml2-utils jq
   libarchive-tools docker-compose postgresql-client redis-tools util-linux passwd procps iproute2 valgrind"
 
 case "${1:-}" in
