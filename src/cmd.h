@@ -46,7 +46,7 @@ struct itm_cmd {
   bool passthrough;          /* takes a command line of its own (exec, run) */
 };
 
-extern const struct itm_cmd cmd_version, cmd_doctor, cmd_help, cmd_config;
+extern const struct itm_cmd cmd_version, cmd_doctor, cmd_help, cmd_config, cmd_ps;
 
 /* Look a command up: exact name or alias, else a unique prefix.  NULL with
  * err set (usage) when unknown or ambiguous. */
@@ -90,6 +90,32 @@ int ctx_stack_option (struct itm_ctx *ctx, int opt, const char *arg);
   "      --project-directory D  base directory for relative paths and .env\n"  \
   "      --env-file FILE        variables for interpolation (repeatable)\n"    \
   "      --profile NAME         enable a profile (repeatable)\n"
+
+/* ---- cmd-common.c: what the namespace commands share ---- */
+struct stack;
+struct state;
+/* Load the stack with the shared options (-f, --project-directory,
+ * --env-file, --profile), printing its diagnostics on stderr.  services:
+ * named on the command line (active whatever their profiles). */
+int ctx_stack_load (struct itm_ctx *ctx, const char *const *services, size_t nservices,
+                    struct stack **out, struct itm_err *err);
+/* The namespace for this command: -p > $ITM_ENV_NAMESPACE > the stack's
+ * name: > its project directory (ns_resolve).  Without -p or the variable
+ * the stack is loaded (an error when there is none).  With one of them:
+ * CTX_STACK_NONE reads no file, CTX_STACK_WANTED loads one quietly when
+ * there is one (no stack file: *stackp NULL; a broken one: a warning),
+ * CTX_STACK_REQUIRED loads it (an error when it cannot be).  *ns is a new
+ * string; *stackp (stackp may be NULL) the stack when one was loaded, for
+ * the caller to stack_free(). */
+enum ctx_stack_need { CTX_STACK_NONE, CTX_STACK_WANTED, CTX_STACK_REQUIRED };
+int ctx_namespace (struct itm_ctx *ctx, enum ctx_stack_need need, char **ns,
+                   struct stack **stackp, struct itm_err *err);
+/* The namespace's engine state (state_load on ctx_engine).  must_exist: no
+ * container is ITM_EXIT_NOT_FOUND ("namespace 'x' has no containers"). */
+int ctx_state (struct itm_ctx *ctx, const char *ns, bool must_exist, struct state **out,
+               struct itm_err *err);
+/* Colour on fd: a TTY, $NO_COLOR unset or empty, $TERM not "dumb". */
+bool ctx_want_color (int fd);
 
 /* Print a JSON value on stdout (pretty when stdout is a TTY), then newline. */
 struct json_object;

@@ -18,6 +18,7 @@ static const struct itm_cmd *const commands[] = {
   &cmd_config,
   &cmd_doctor,
   &cmd_help,
+  &cmd_ps,
   &cmd_version,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,143 @@
+/* cmd-common.c - what the namespace commands share: the namespace for this
+ * command (flag, variable, stack), loading the stack with the shared
+ * options, and the namespace's engine state. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "ns/ns.h"
+#include "stack/stack.h"
+#include "state/state.h"
+#include "util/xalloc.h"
+
+int
+ctx_stack_load (struct itm_ctx *ctx, const char *const *services, size_t nservices,
+                struct stack **out, struct itm_err *err)
+{
+  struct stack_opts o = {
+    .files = ctx->files, .nfiles = ctx->nfiles, .project_dir = ctx->project_dir,
+    .env_files = ctx->env_files, .nenv_files = ctx->nenv_files,
+    .profiles = ctx->profiles, .nprofiles = ctx->nprofiles,
+    .services = services, .nservices = nservices,
+  };
+  struct stack_diags diags = { 0 };
+  int ret = stack_load (&o, out, &diags, err);
+  fflush (stdout);
+  stack_diags_print (&diags, stderr);
+  stack_diags_free (&diags);
+  return ret;
+}
+
+static bool
+explicit_namespace (const struct itm_ctx *ctx)
+{
+  const char *env = getenv ("ITM_ENV_NAMESPACE");
+  return (ctx->namespace && *ctx->namespace) || (env && *env);
+}
+
+/* With -p or $ITM_ENV_NAMESPACE, a stack is optional: load it quietly when
+ * one is found; "no stack file found" is not an error, and a broken one is
+ * a warning. */
+static struct stack *
+optional_stack (struct itm_ctx *ctx)
+{
+  struct stack_opts o = {
+    .files = ctx->files, .nfiles = ctx->nfiles, .project_dir = ctx->project_dir,
+    .env_files = ctx->env_files, .nenv_files = ctx->nenv_files,
+    .profiles = ctx->profiles, .nprofiles = ctx->nprofiles,
+  };
+  struct stack_diags diags = { 0 };
+  struct itm_err err = { 0 };
+  struct stack *st = NULL;
+  if (stack_load (&o, &st, &diags, &err) < 0)
+    {
+      bool none = ctx->nfiles == 0 && diags.nerrors == 1 && diags.v
+                  && strstr (diags.v[diags.n - 1].msg, "no stack file found") != NULL;
+      if (!none)
+        {
+          fflush (stdout);
+          stack_diags_print (&diags, stderr);
+          fprintf (stderr, "itm-env: warning: %s; going on without the stack file\n",
+                   err.msg ? err.msg : "the stack file cannot be loaded");
+        }
+      st = NULL;
+    }
+  stack_diags_free (&diags);
+  itm_err_clear (&err);
+  return st;
+}
+
+int
+ctx_namespace (struct itm_ctx *ctx, enum ctx_stack_need need, char **ns, struct stack **stackp,
+               struct itm_err *err)
+{
+  struct stack *st = NULL;
+
+  *ns = NULL;
+  if (stackp)
+    *stackp = NULL;
+  if (explicit_namespace (ctx))
+    {
+      if (ns_resolve (ctx->namespace, NULL, NULL, ns, err) < 0)
+        return -1;
+      if (need == CTX_STACK_WANTED && stackp)
+        *stackp = optional_stack (ctx);
+      else if (need == CTX_STACK_REQUIRED && ctx_stack_load (ctx, NULL, 0, &st, err) < 0)
+        {
+          free (*ns);
+          *ns = NULL;
+          return -1;
+        }
+    }
+  else
+    {
+      if (ctx_stack_load (ctx, NULL, 0, &st, err) < 0)
+        return itm_err_hint (err, "give the namespace with -p NS (or $ITM_ENV_NAMESPACE) "
+                                  "to work without a stack file");
+      if (ns_resolve (NULL, st->name, st->project_dir, ns, err) < 0)
+        {
+          stack_free (st);
+          return -1;
+        }
+    }
+  if (stackp && *stackp == NULL)
+    *stackp = st;
+  else
+    stack_free (st);
+  return 0;
+}
+
+int
+ctx_state (struct itm_ctx *ctx, const char *ns, bool must_exist, struct state **out,
+           struct itm_err *err)
+{
+  struct engine *e = ctx_engine (ctx, err);
+  *out = NULL;
+  if (e == NULL)
+    return -1;
+  if (state_load (e, ns, out, err) < 0)
+    return -1;
+  if (must_exist && (*out)->ncontainers == 0)
+    {
+      state_free (*out);
+      *out = NULL;
+      itm_err_set (err, ITM_EXIT_NOT_FOUND, "namespace '%s' has no containers", ns);
+      return itm_err_hint (err, "is it up? ('itm-env up -p %s')", ns);
+    }
+  return 0;
+}
+
+bool
+ctx_want_color (int fd)
+{
+  const char *nc = getenv ("NO_COLOR"), *term = getenv ("TERM");
+  if (nc && *nc)
+    return false;
+  if (term && strcmp (term, "dumb") == 0)
+    return false;
+  return isatty (fd);
+}

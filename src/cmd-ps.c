@@ -1,0 +1,230 @@
+/* cmd-ps.c - itm-env ps: a namespace's containers, from the engine's labels
+ * alone (no stack file needed with -p). */
+#include <config.h>
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "ns/ns.h"
+#include "stack/stack.h"
+#include "state/state.h"
+#include "util/xalloc.h"
+
+enum { OPT_JSON = OPT_FIRST_COMMAND_OPT };
+
+/* An IPv6 binding that repeats an IPv4 one (the engine binds both for
+ * 0.0.0.0) is not shown twice. */
+static bool
+v6_duplicate (const struct state_container *c, size_t i)
+{
+  const struct state_port *p = &c->ports[i];
+  if (p->host_ip == NULL || strchr (p->host_ip, ':') == NULL)
+    return false;
+  for (size_t k = 0; k < c->nports; k++)
+    if (k != i && c->ports[k].container_port == p->container_port
+        && c->ports[k].host_port == p->host_port
+        && strcmp (c->ports[k].protocol, p->protocol) == 0 && c->ports[k].host_ip
+        && strchr (c->ports[k].host_ip, ':') == NULL)
+      return true;
+  return false;
+}
+
+/* "127.0.0.1:32768->5432/tcp, 8080/tcp" */
+static char *
+ports_text (const struct state_container *c)
+{
+  struct buf b = { 0 };
+  for (size_t i = 0; i < c->nports; i++)
+    {
+      const struct state_port *p = &c->ports[i];
+      if (v6_duplicate (c, i))
+        continue;
+      if (b.len)
+        buf_adds (&b, ", ");
+      if (p->host_port)
+        {
+          bool v6 = p->host_ip && strchr (p->host_ip, ':');
+          buf_addf (&b, "%s%s%s:%u->", v6 ? "[" : "", p->host_ip ? p->host_ip : "0.0.0.0",
+                    v6 ? "]" : "", p->host_port);
+        }
+      buf_addf (&b, "%u/%s", p->container_port, p->protocol);
+    }
+  return b.data ? buf_steal (&b) : xstrdup ("");
+}
+
+static bool
+has_exit_code (const struct state_container *c)
+{
+  return strcmp (c->state, "exited") == 0 || strcmp (c->state, "dead") == 0;
+}
+
+static json_object *
+container_json (const struct state_container *c)
+{
+  json_object *o = json_object_new_object ();
+  json_object_object_add (o, "service", json_object_new_string (c->service));
+  json_object_object_add (o, "number", json_object_new_int (c->number));
+  json_object_object_add (o, "container", json_object_new_string (c->name));
+  json_object_object_add (o, "id", json_object_new_string (c->id));
+  json_object_object_add (o, "image", c->image ? json_object_new_string (c->image) : NULL);
+  json_object_object_add (o, "state", json_object_new_string (c->state));
+  json_object_object_add (o, "health", c->health ? json_object_new_string (c->health) : NULL);
+  json_object_object_add (o, "exit_code",
+                          has_exit_code (c) ? json_object_new_int (c->exit_code) : NULL);
+  json_object *started = NULL;
+  if (c->started_at > 0)
+    {
+      char buf[32];
+      ns_format_time ((time_t) (c->started_at / 1000000000LL), buf);
+      started = json_object_new_string (buf);
+    }
+  json_object_object_add (o, "started_at", started);
+  json_object *ports = json_object_new_array ();
+  for (size_t i = 0; i < c->nports; i++)
+    {
+      const struct state_port *p = &c->ports[i];
+      json_object *po = json_object_new_object ();
+      json_object_object_add (po, "container_port", json_object_new_int ((int) p->container_port));
+      json_object_object_add (po, "protocol", json_object_new_string (p->protocol));
+      json_object_object_add (po, "host_ip", p->host_ip ? json_object_new_string (p->host_ip)
+                                                        : NULL);
+      json_object_object_add (po, "host_port",
+                              p->host_port ? json_object_new_int ((int) p->host_port) : NULL);
+      json_object_array_add (ports, po);
+    }
+  json_object_object_add (o, "ports", ports);
+  json_object *nets = json_object_new_array ();
+  for (size_t i = 0; i < c->nnetworks; i++)
+    json_object_array_add (nets, json_object_new_string (c->networks[i]));
+  json_object_object_add (o, "networks", nets);
+  json_object_object_add (o, "config_hash",
+                          c->config_hash ? json_object_new_string (c->config_hash) : NULL);
+  return o;
+}
+
+static bool
+selected (const struct state_container *c, char **services, size_t n)
+{
+  if (n == 0)
+    return true;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (services[i], c->service) == 0)
+      return true;
+  return false;
+}
+
+static void
+print_table (const struct state *st, char **services, size_t nservices)
+{
+  static const char *const head[] = { "SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS",
+                                      "EXIT" };
+  enum { NCOL = 6 };
+  size_t rows = 0, w[NCOL];
+  char **cells = xcalloc ((st->ncontainers + 1) * NCOL, sizeof *cells);
+
+  for (size_t k = 0; k < NCOL; k++)
+    cells[k] = xstrdup (head[k]);
+  rows = 1;
+  for (size_t i = 0; i < st->ncontainers; i++)
+    {
+      const struct state_container *c = &st->containers[i];
+      if (!selected (c, services, nservices))
+        continue;
+      char **r = &cells[rows * NCOL];
+      r[0] = xstrdup (c->service);
+      r[1] = xstrdup (c->name);
+      r[2] = xstrdup (c->state);
+      r[3] = xstrdup (c->health ? c->health : "-");
+      r[4] = ports_text (c);
+      if (!*r[4])
+        {
+          free (r[4]);
+          r[4] = xstrdup ("-");
+        }
+      r[5] = has_exit_code (c) ? xasprintf ("%d", c->exit_code) : xstrdup ("-");
+      rows++;
+    }
+  for (size_t k = 0; k < NCOL; k++)
+    {
+      w[k] = 0;
+      for (size_t r = 0; r < rows; r++)
+        if (strlen (cells[r * NCOL + k]) > w[k])
+          w[k] = strlen (cells[r * NCOL + k]);
+    }
+  for (size_t r = 0; r < rows; r++)
+    {
+      for (size_t k = 0; k < NCOL; k++)
+        if (k + 1 < NCOL)
+          printf ("%-*s  ", (int) w[k], cells[r * NCOL + k]);
+        else
+          printf ("%s\n", cells[r * NCOL + k]);
+    }
+  for (size_t i = 0; i < rows * NCOL; i++)
+    free (cells[i]);
+  free (cells);
+}
+
+static int
+ps_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  static const struct option longopts[] = {
+    ITM_STACK_LONGOPTS,
+    { "json", no_argument, NULL, OPT_JSON },
+    { NULL, 0, NULL, 0 },
+  };
+  bool json = false;
+  int opt;
+
+  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
+    {
+      if (ctx_stack_option (ctx, opt, optarg))
+        continue;
+      if (opt == OPT_JSON)
+        json = ctx->json_errors = true;
+      else
+        return cmd_bad_option (&cmd_ps, argv, opt, err);
+    }
+  char **services = argv + optind;
+  size_t nservices = (size_t) (argc - optind);
+
+  cleanup_free char *ns = NULL;
+  if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0)
+    return -1;
+  cleanup_state struct state *st = NULL;
+  if (ctx_state (ctx, ns, false, &st, err) < 0)
+    return -1;
+  for (size_t i = 0; i < nservices; i++)
+    {
+      size_t n;
+      if (state_service (st, services[i], &n) == NULL)
+        return state_no_service (st, services[i], err);
+    }
+
+  if (st->ncontainers == 0)
+    fprintf (stderr, "itm-env: namespace '%s' has no containers\n", ns);
+  if (json)
+    {
+      json_object *a = json_object_new_array ();
+      for (size_t i = 0; i < st->ncontainers; i++)
+        if (selected (&st->containers[i], services, nservices))
+          json_object_array_add (a, container_json (&st->containers[i]));
+      print_json (a);
+      json_object_put (a);
+    }
+  else
+    print_table (st, services, nservices);
+  return 0;
+}
+
+const struct itm_cmd cmd_ps = {
+  .name = "ps",
+  .usage = "[-p NS] [--json] [SERVICE...]",
+  .summary = "list the namespace's containers",
+  .help = ITM_STACK_HELP
+          "      --json                 a JSON array of objects instead of the table\n",
+  .fn = ps_main,
+};
