@@ -13,24 +13,24 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 sh "$here/config-gen.sh" "${BENCH_SERVICES:-1000}" > "$tmp/compose.yaml"
 echo "stack: $(grep -c '^  svc' "$tmp/compose.yaml") services, $(wc -c < "$tmp/compose.yaml") bytes"
 
-# median wall time (ms, from date +%s%N) and the largest peak RSS (MB, from
-# /usr/bin/time) of a command over N runs
+# median wall time (ms, from date +%s%N around the bare command) over N runs,
+# and the peak RSS (MB) of one more run under /usr/bin/time
 median_ms () {
   n=$1; shift
-  : > "$tmp/ms"; : > "$tmp/rss"
+  : > "$tmp/ms"
+  /usr/bin/time -f '%M' -o "$tmp/rss" "$@" > /dev/null 2> "$tmp/err" || {
+    echo "failed: $*" >&2; head -5 "$tmp/err" >&2; return 1; }
   i=0
   while [ $i -lt "$n" ]; do
     t0=$(date +%s%N)
-    /usr/bin/time -f '%M' -o "$tmp/one" "$@" > /dev/null 2> "$tmp/err" || {
-      echo "failed: $*" >&2; head -5 "$tmp/err" >&2; return 1; }
+    "$@" > /dev/null 2>&1
     t1=$(date +%s%N)
     echo $(( (t1 - t0) / 1000 )) >> "$tmp/ms"
-    cat "$tmp/one" >> "$tmp/rss"
     i=$((i + 1))
   done
   sort -n "$tmp/ms" | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }'
   printf ' '
-  sort -n "$tmp/rss" | tail -1 | awk '{ printf "%.1f\n", $1 / 1024 }'
+  awk '{ printf "%.1f\n", $1 / 1024 }' "$tmp/rss"
 }
 
 cd "$tmp"
@@ -48,3 +48,4 @@ else
 fi
 awk -v t="$itm_ms" -v m="$itm_mb" 'BEGIN {
   printf "goals: < 50 ms: %s; < 20 MB: %s\n", (t < 50 ? "met" : "MISSED"), (m < 20 ? "met" : "MISSED") }'
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) (figures are wall times; a busy machine inflates them)"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "stack/stack.h"
@@ -139,12 +140,23 @@ config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       json_object_put (a);
       return 0;
     }
-  struct json_object *tree = stack_to_json (st);
-  if (json)
-    print_json (tree);
-  else
-    stack_print_yaml (tree, stdout);
-  json_object_put (tree);
+  if (json && isatty (STDOUT_FILENO))
+    {
+      struct json_object *tree = stack_to_json (st);
+      print_json (tree);   /* pretty */
+      json_object_put (tree);
+      return 0;
+    }
+  /* one write at the end rather than one per line (stdout is line-buffered) */
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream (&text, &len);
+  if (mem == NULL)
+    oom ();
+  stack_print (st, mem, json);
+  fclose (mem);
+  fwrite (text, 1, len, stdout);
+  free (text);
   fflush (stdout);
   return 0;
 }

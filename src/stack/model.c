@@ -642,7 +642,7 @@ check_keys (struct mctx *m, const struct node *map, const struct keyspec *ks)
       if (strncmp (name, "x-", 2) == 0)
         continue;
       for (const struct keyspec *s = ks; s->name; s++)
-        if (strcmp (s->name, name) == 0)
+        if (s->name[0] == name[0] && strcmp (s->name, name) == 0)
           {
             hit = s;
             break;
@@ -2049,6 +2049,36 @@ service_active (const struct stack_service *s, const struct stack_profiles *p,
   return false;
 }
 
+struct name_index {
+  const char *name;
+  size_t i;
+};
+
+static int
+cmp_name_index (const void *a, const void *b)
+{
+  return strcmp (((const struct name_index *) a)->name, ((const struct name_index *) b)->name);
+}
+
+/* The index of a service by name, or n. */
+static size_t
+find_service (const struct name_index *v, size_t n, const char *name)
+{
+  size_t lo = 0, hi = n;
+  while (lo < hi)
+    {
+      size_t mid = (lo + hi) / 2;
+      int c = strcmp (v[mid].name, name);
+      if (c == 0)
+        return v[mid].i;
+      if (c < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return n;
+}
+
 /* Build the model from the merged tree; every problem goes to d. */
 int stack_model_build (const struct node *root, const struct stack_loaded *l,
                        const struct stack_opts *o, struct stack *st, struct diags *d);
@@ -2107,6 +2137,7 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
 
   const struct node *sv = node_map_get (root, "services");
   struct stack_service *all = NULL;
+  const struct node **allnodes = NULL;
   size_t nall = 0;
   if (sv == NULL || sv->kind == NODE_NULL)
     diag_add (d, DIAG_ERROR, root, "no 'services' in the stack");
@@ -2115,6 +2146,7 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
   else
     {
       all = sa_alloc (m.a, (sv->npairs + 1) * sizeof *all);
+      allnodes = sa_alloc (m.a, (sv->npairs + 1) * sizeof *allnodes);
       for (size_t i = 0; i < sv->npairs; i++)
         {
           const char *name = sv->pairs[i].key->scalar;
@@ -2124,6 +2156,7 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
           if (!valid_name (name, false))
             merr (&m, sv->pairs[i].key, "invalid service name '%s' (letters, digits, '.', '_', '-')",
                   name);
+          allnodes[nall] = sv->pairs[i].value;
           parse_service (&m, name, sv->pairs[i].value, &all[nall++]);
           path_pop (&m, mk);
         }
@@ -2186,13 +2219,18 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
 
   /* active services; references */
   bool *active = xcalloc (nall + 1, sizeof (bool));
+  struct name_index *byname = xcalloc (nall + 1, sizeof *byname);
+  for (size_t i = 0; i < nall; i++)
+    byname[i] = (struct name_index) { all[i].name, i };
+  if (nall > 1)
+    qsort (byname, nall, sizeof *byname, cmp_name_index);
   for (size_t i = 0; i < nall; i++)
     active[i] = service_active (&all[i], &prof, o);
   bool need_default = false;
   for (size_t i = 0; i < nall; i++)
     {
       struct stack_service *s = &all[i];
-      const struct node *sn = node_map_get (sv, s->name);
+      const struct node *sn = allnodes[i];
       size_t mk = path_push (&m, "services.%s", s->name);
       /* dependencies */
       size_t k = 0;
@@ -2205,10 +2243,7 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
             dn = sn;
           if (dn->kind == NODE_MAP && node_map_get (dn, dp->service))
             dn = node_map_get (dn, dp->service);
-          size_t target = nall;
-          for (size_t t = 0; t < nall; t++)
-            if (strcmp (all[t].name, dp->service) == 0)
-              target = t;
+          size_t target = find_service (byname, nall, dp->service);
           if (target == nall)
             {
               merr (&m, dn, "depends on undefined service '%s'", dp->service);
@@ -2326,18 +2361,12 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
   for (size_t i = 0; i < nall; i++)
     if (active[i])
       st->services[st->nservices++] = all[i];
+    else if (all[i].x)
+      json_object_put (all[i].x);   /* x-* json of inactive services */
   free (active);
+  free (byname);
   if (prof.v != (const char **) (o ? o->profiles : NULL))
     free (prof.v);
-  /* x-* json of inactive services */
-  for (size_t i = 0; i < nall; i++)
-    {
-      bool kept = false;
-      for (size_t j = 0; j < st->nservices; j++)
-        kept = kept || st->services[j].x == all[i].x;
-      if (!kept && all[i].x)
-        json_object_put (all[i].x);
-    }
   qsort (st->services, st->nservices, sizeof *st->services, cmp_svc);
   qsort (st->networks, st->nnetworks, sizeof *st->networks, cmp_key_net);
   qsort (st->volumes, st->nvolumes, sizeof *st->volumes, cmp_key_vol);

@@ -386,15 +386,19 @@ object_json (const struct stack_object *ob)
   return o;
 }
 
-struct json_object *
-stack_to_json (const struct stack *st)
+/* The top level; services only when with_services. */
+static jo *
+top_json (const struct stack *st, bool with_services)
 {
   jo *o = json_object_new_object ();
-  add_str (o, "name", st->name);
-  jo *svcs = json_object_new_object ();
-  for (size_t i = 0; i < st->nservices; i++)
-    add (svcs, st->services[i].name, stack_service_to_json (&st->services[i]));
-  add (o, "services", svcs);
+  if (with_services)
+    {
+      add_str (o, "name", st->name);
+      jo *svcs = json_object_new_object ();
+      for (size_t i = 0; i < st->nservices; i++)
+        add (svcs, st->services[i].name, stack_service_to_json (&st->services[i]));
+      add (o, "services", svcs);
+    }
   if (st->nnetworks)
     {
       jo *ns = json_object_new_object ();
@@ -475,6 +479,12 @@ stack_to_json (const struct stack *st)
   return o;
 }
 
+struct json_object *
+stack_to_json (const struct stack *st)
+{
+  return top_json (st, true);
+}
+
 /* ---- YAML */
 
 static bool
@@ -486,13 +496,18 @@ needs_quotes (const char *s)
     return true;
   if (strchr ("-?:,[]{}#&*!|>'\"%@` \t", s[0]))
     return true;
-  for (size_t i = 0; words[i]; i++)
-    if (strcasecmp (s, words[i]) == 0)
-      return true;
-  char *end;
-  (void) strtod (s, &end);
-  if (*end == '\0')
-    return true;
+  if (strchr ("tfynoTFYNO~", s[0]) && strlen (s) <= 5)
+    for (size_t i = 0; words[i]; i++)
+      if (strcasecmp (s, words[i]) == 0)
+        return true;
+  if (strchr ("0123456789.+-", s[0]) || strncasecmp (s, "inf", 3) == 0
+      || strncasecmp (s, "nan", 3) == 0)
+    {
+      char *end;
+      (void) strtod (s, &end);
+      if (*end == '\0')
+        return true;
+    }
   size_t l = strlen (s);
   if (s[l - 1] == ' ' || s[l - 1] == ':' || s[l - 1] == '\t')
     return true;
@@ -637,4 +652,77 @@ stack_print_yaml (struct json_object *v, FILE *out)
       return;
     }
   yaml_node (out, v, 0);
+}
+
+/* ---- streaming: one service's tree at a time (bounded memory) */
+
+static void
+json_key (FILE *out, const char *k)
+{
+  jo *ks = json_object_new_string (k);
+  fputs (json_object_to_json_string_ext (ks, JSON_C_TO_STRING_PLAIN
+                                               | JSON_C_TO_STRING_NOSLASHESCAPE), out);
+  json_object_put (ks);
+  fputc (':', out);
+}
+
+void
+stack_print (const struct stack *st, FILE *out, bool json)
+{
+  const int fl = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+  jo *rest = top_json (st, false);
+  if (json)
+    {
+      fputc ('{', out);
+      if (st->name)
+        {
+          json_key (out, "name");
+          jo *n = json_object_new_string (st->name);
+          fputs (json_object_to_json_string_ext (n, fl), out);
+          json_object_put (n);
+          fputc (',', out);
+        }
+      json_key (out, "services");
+      fputc ('{', out);
+      for (size_t i = 0; i < st->nservices; i++)
+        {
+          jo *s = stack_service_to_json (&st->services[i]);
+          if (i)
+            fputc (',', out);
+          json_key (out, st->services[i].name);
+          fputs (json_object_to_json_string_ext (s, fl), out);
+          json_object_put (s);
+        }
+      fputc ('}', out);
+      json_object_object_foreach (rest, k, v)
+        {
+          fputc (',', out);
+          json_key (out, k);
+          fputs (v ? json_object_to_json_string_ext (v, fl) : "null", out);
+        }
+      fputs ("}\n", out);
+    }
+  else
+    {
+      if (st->name)
+        {
+          fputs ("name: ", out);
+          yaml_str (out, st->name);
+          fputc ('\n', out);
+        }
+      if (st->nservices == 0)
+        fputs ("services: {}\n", out);
+      else
+        fputs ("services:\n", out);
+      for (size_t i = 0; i < st->nservices; i++)
+        {
+          jo *one = json_object_new_object ();
+          add (one, st->services[i].name, stack_service_to_json (&st->services[i]));
+          yaml_map (out, one, 2, false);
+          json_object_put (one);
+        }
+      if (json_object_object_length (rest))
+        yaml_map (out, rest, 0, false);
+    }
+  json_object_put (rest);
 }

@@ -302,7 +302,11 @@ char *stack_service_hash (const struct stack_service *svc);
  * prints).  A new reference: the caller json_object_put()s it. */
 struct json_object *stack_to_json (const struct stack *st);
 struct json_object *stack_service_to_json (const struct stack_service *svc);
-/* Canonical YAML of a JSON tree from stack_to_json (used by config). */
+/* Print the normalized stack, one service at a time (memory stays bounded
+ * by the largest service): canonical YAML, or compact JSON on one line
+ * (the same tree as stack_to_json). */
+void stack_print (const struct stack *st, FILE *out, bool json);
+/* Canonical YAML of a JSON tree from stack_to_json. */
 void stack_print_yaml (struct json_object *v, FILE *out);
 
 /* Parsers, exposed for the unit tests and later modules.  Each returns 0,
