@@ -2,7 +2,8 @@
 # every tests/integration/*.sh:
 #
 #   . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
-#   need_engine                # start or find the engine, or skip the test
+#                              # (this finds or starts the engine, or skips
+#                              # the test: ITM_TEST_NEEDS_ENGINE=0 opts out)
 #   need_fixtures              # (optional) build/reuse the fixture images
 #   run "$ITM_ENV" doctor      # sets $rc, $out (stdout), $err (stderr)
 #   is "$rc" 0 "doctor passes"
@@ -203,3 +204,7 @@ _lib_exit () {
 }
 trap _lib_exit EXIT
 trap 'exit 130' INT TERM HUP
+
+# Every test gets an engine (started if need be), unless it opts out by
+# setting ITM_TEST_NEEDS_ENGINE=0 before sourcing this file.
+[ "${ITM_TEST_NEEDS_ENGINE:-1}" = 0 ] || need_engine

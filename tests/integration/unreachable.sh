@@ -3,6 +3,7 @@
 # file nobody listens on, a TCP port nobody listens on, a server that
 # answers garbage or closes mid-response.  Each gives one clear line (plus
 # perhaps a hint) and a documented exit code, quickly: no crash, no hang.
+ITM_TEST_NEEDS_ENGINE=0 # none of this talks to the real engine
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 need_cmd socat
 
