@@ -141,3 +141,56 @@ ctx_want_color (int fd)
     return false;
   return isatty (fd);
 }
+
+struct state_container *
+ctx_pick_container (const struct state *st, const char *service, int index, struct itm_err *err)
+{
+  size_t n = 0;
+  struct state_container *c = state_service (st, service, &n);
+  if (c == NULL)
+    {
+      state_no_service (st, service, err);
+      return NULL;
+    }
+  if (index <= 0)
+    {
+      /* The first running one, else the first. */
+      for (size_t i = 0; i < n; i++)
+        if (strcmp (c[i].state, "running") == 0)
+          return &c[i];
+      return c;
+    }
+  for (size_t i = 0; i < n; i++)
+    if (c[i].number == index)
+      return &c[i];
+  struct buf b = { 0 };
+  for (size_t i = 0; i < n; i++)
+    buf_addf (&b, "%s%d", i ? ", " : "", c[i].number);
+  itm_err_set (err, ITM_EXIT_NOT_FOUND, "service '%s' has no container number %d", service,
+               index);
+  itm_err_hint (err, "its containers: %s", b.data);
+  buf_free (&b);
+  return NULL;
+}
+
+const char *
+ctx_connect_host (const char *host_ip)
+{
+  if (host_ip == NULL || *host_ip == '\0' || strcmp (host_ip, "0.0.0.0") == 0)
+    return "127.0.0.1";
+  if (strcmp (host_ip, "::") == 0)
+    return "::1";
+  return host_ip;
+}
+
+int
+ctx_parse_index (const char *arg, int *index, struct itm_err *err)
+{
+  char *end;
+  long v = strtol (arg, &end, 10);
+  if (*arg == '\0' || *end != '\0' || v < 1 || v > 100000)
+    return itm_err_set (err, ITM_EXIT_USAGE, "--index: '%s' is not a container number (1, 2...)",
+                        arg);
+  *index = (int) v;
+  return 0;
+}

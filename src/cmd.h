@@ -46,7 +46,8 @@ struct itm_cmd {
   bool passthrough;          /* takes a command line of its own (exec, run) */
 };
 
-extern const struct itm_cmd cmd_version, cmd_doctor, cmd_help, cmd_config, cmd_ps;
+extern const struct itm_cmd cmd_version, cmd_doctor, cmd_help, cmd_config, cmd_ps,
+  cmd_port, cmd_env;
 
 /* Look a command up: exact name or alias, else a unique prefix.  NULL with
  * err set (usage) when unknown or ambiguous. */
@@ -114,6 +115,16 @@ int ctx_namespace (struct itm_ctx *ctx, enum ctx_stack_need need, char **ns,
  * container is ITM_EXIT_NOT_FOUND ("namespace 'x' has no containers"). */
 int ctx_state (struct itm_ctx *ctx, const char *ns, bool must_exist, struct state **out,
                struct itm_err *err);
+/* The container of service to act on: number index (--index), or with
+ * index <= 0 the first running one (else the first).  NULL with a
+ * NOT_FOUND error naming the services or the numbers there are. */
+struct state_container *ctx_pick_container (const struct state *st, const char *service,
+                                            int index, struct itm_err *err);
+/* Where to connect to a published port: the binding's address, with the
+ * wildcards 0.0.0.0 and :: (or none) as 127.0.0.1 and ::1. */
+const char *ctx_connect_host (const char *host_ip);
+/* --index N: 1..100000, else a usage error. */
+int ctx_parse_index (const char *arg, int *index, struct itm_err *err);
 /* Colour on fd: a TTY, $NO_COLOR unset or empty, $TERM not "dumb". */
 bool ctx_want_color (int fd);
 

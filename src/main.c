@@ -17,7 +17,9 @@
 static const struct itm_cmd *const commands[] = {
   &cmd_config,
   &cmd_doctor,
+  &cmd_env,
   &cmd_help,
+  &cmd_port,
   &cmd_ps,
   &cmd_version,
 };
