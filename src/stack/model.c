@@ -748,25 +748,58 @@ extensions (const struct node *map, struct json_object **x_itm)
 
 /* ---- paths */
 
+/* Drop "." and empty segments, resolve ".." lexically (as Compose does). */
+static char *
+clean_path (struct mctx *m, const char *p)
+{
+  size_t l = strlen (p);
+  char *out = sa_alloc (m->a, l + 2);
+  size_t o = 0;
+  const char *s = p;
+  while (*s)
+    {
+      while (*s == '/')
+        s++;
+      const char *e = strchrnul (s, '/');
+      size_t n = (size_t) (e - s);
+      if (n == 0 || (n == 1 && s[0] == '.'))
+        ;
+      else if (n == 2 && s[0] == '.' && s[1] == '.')
+        {
+          while (o > 0 && out[o - 1] != '/')
+            o--;
+          if (o > 0)
+            o--;
+        }
+      else
+        {
+          out[o++] = '/';
+          memcpy (out + o, s, n);
+          o += n;
+        }
+      s = e;
+    }
+  if (o == 0)
+    out[o++] = '/';
+  out[o] = '\0';
+  return out;
+}
+
 static char *
 abs_path (struct mctx *m, const char *p)
 {
   if (p == NULL)
     return NULL;
   if (p[0] == '/')
-    return sa_strdup (m->a, p);
+    return clean_path (m, p);
   if (p[0] == '~' && (p[1] == '/' || p[1] == '\0'))
     {
       const char *home = m->env ? stack_env_get (m->env, "HOME") : NULL;
       if (home == NULL)
         home = getenv ("HOME");
-      return sa_printf (m->a, "%s%s", home ? home : "", p + 1);
+      return clean_path (m, sa_printf (m->a, "%s%s", home ? home : "", p + 1));
     }
-  while (p[0] == '.' && p[1] == '/')
-    p += 2;
-  if (strcmp (p, ".") == 0 || *p == '\0')
-    return sa_strdup (m->a, m->project_dir);
-  return sa_printf (m->a, "%s/%s", m->project_dir, p);
+  return clean_path (m, sa_printf (m->a, "%s/%s", m->project_dir, p));
 }
 
 static bool
@@ -836,9 +869,9 @@ parse_env_files (struct mctx *m, const struct node *n, struct stack_env *into)
           path = kstr (m, it, "path");
           kbool (m, it, "required", &required);
           const char *fmt = kstr (m, it, "format");
-          if (fmt && strcmp (fmt, "raw") != 0)
-            merr (m, node_map_get (it, "format"), "unknown format '%s' (itm-env reads env files "
-                  "with Compose's rules; 'raw' is not supported either)", fmt);
+          if (fmt && strcmp (fmt, "dotenv") != 0)
+            merr (m, node_map_get (it, "format"), "format '%s' is not supported (env files are "
+                  "read with the .env rules: leave 'format' out)", fmt);
           if (path == NULL)
             merr (m, it, "an env_file entry needs 'path'");
         }
@@ -1932,8 +1965,13 @@ parse_object (struct mctx *m, const char *key, const struct node *n, struct stac
     merr (m, n, "expected one of 'file', 'environment', 'content' or 'external'");
   else if (nsrc > 1)
     merr (m, n, "only one of 'file', 'environment', 'content' and 'external' may be set");
-  if (o->environment && m->env && stack_env_get (m->env, o->environment) == NULL)
-    merr (m, node_map_get (n, "environment"), "variable '%s' is not set", o->environment);
+  if (o->environment)
+    {
+      const char *v = m->env ? stack_env_get (m->env, o->environment) : getenv (o->environment);
+      if (v == NULL)
+        merr (m, node_map_get (n, "environment"), "variable '%s' is not set", o->environment);
+      o->env_value = sa_strdup (m->a, v);
+    }
 }
 
 /* A top-level section (networks, volumes, secrets, configs): a map of

@@ -210,6 +210,7 @@ struct stack_object {          /* a top-level secret or config */
   bool external;
   char *file;                  /* absolute path, or NULL */
   char *environment;           /* variable name, or NULL */
+  char *env_value;             /* that variable's value at load time; never printed */
   char *content;               /* inline content (configs), or NULL */
 };
 
