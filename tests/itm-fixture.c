@@ -254,7 +254,7 @@ cmd_build (struct engine *e, int argc, char **argv, struct itm_err *err)
       return -1;
     }
   if (st < 0)
-    return itm_err_prefix (err, "build %s: ", tag);
+    return itm_err_prefix (err, "build %s", tag);
   return 0;
 }
 
@@ -316,7 +316,7 @@ cmd_import (struct engine *e, int argc, char **argv, struct itm_err *err)
   close (fd);
   buf_free (&q);
   if (st < 0)
-    return itm_err_prefix (err, "import %s: ", ref);
+    return itm_err_prefix (err, "import %s", ref);
   return 0;
 }
 

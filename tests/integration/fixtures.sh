@@ -95,7 +95,32 @@ create other "{\"Image\": \"itm-fixture/debian-data:bookworm\", \"Tty\": true, $
 engine_req POST "/containers/$cid/wait" >/dev/null
 is "$(engine_get "/containers/$cid/logs?stdout=1" | tr -d '\r')" 3 "debian-data: other commands run as given; clients are there"
 
+# itm-fixture build: the context is tarred as it is sent (files, a symlink,
+# a file bigger than a pipe's buffer), and a failing build gives exit 5
+# with the engine's message.
+ctx=$tmp/ctx
+mkdir -p "$ctx/data/sub"
+echo hello >"$ctx/data/sub/file"
+ln -s sub/file "$ctx/data/link"
+head -c 3000000 /dev/urandom >"$ctx/data/big"
+printf '%s\n' 'FROM itm-fixture/busybox:latest' 'COPY data /data' >"$ctx/Dockerfile"
+img=$ITM_NS-ctx:1
+run "$tool" build "$img" "$ctx" --label "io.itm-env.namespace=$ITM_NS"
+is "$rc" 0 "itm-fixture build: a context with a symlink and a 3 MB file"
+create ctx "{\"Image\": \"$img\", \"Tty\": true, $labels,
+  \"Cmd\": [\"sh\", \"-c\", \"cat /data/link; readlink /data/link; md5sum /data/big\"]}"
+engine_req POST "/containers/$cid/wait" >/dev/null
+got=$(engine_get "/containers/$cid/logs?stdout=1" | tr -d '\r')
+want=$(printf 'hello\nsub/file\n%s  /data/big' "$(md5sum <"$ctx/data/big" | cut -d' ' -f1)")
+is "$got" "$want" "itm-fixture build: the files arrive whole, the symlink as a symlink"
+printf '%s\n' 'FROM itm-fixture/busybox:latest' 'RUN echo step-one && false' >"$ctx/Dockerfile"
+run "$tool" build "$ITM_NS-fail:1" "$ctx"
+is "$rc" 5 "itm-fixture build: a failing step exits 5"
+like "$err" "returned a non-zero code: 1" "itm-fixture build: with the engine's message"
+like "$out" "step-one" "itm-fixture build: progress is printed as it arrives"
+
 for c in $ctrs; do
   engine_req DELETE "/containers/$c?force=1&v=1" >/dev/null || true
 done
+engine_req DELETE "/images/$img?force=1" >/dev/null || true
 done_testing
