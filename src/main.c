@@ -17,11 +17,14 @@
 static const struct itm_cmd *const commands[] = {
   &cmd_config,
   &cmd_doctor,
+  &cmd_down,
   &cmd_env,
   &cmd_help,
   &cmd_port,
   &cmd_ps,
+  &cmd_up,
   &cmd_version,
+  &cmd_wait,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

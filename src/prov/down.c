@@ -1,0 +1,242 @@
+/* down.c - a namespace removed from its labels alone: containers (killed
+ * when the volumes go too, stopped with a grace otherwise, in reverse
+ * dependency order), then networks, then volumes; each group in parallel. */
+#include <config.h>
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "ns/ns.h"
+#include "prov/prov.h"
+#include "util/xalloc.h"
+
+struct rm_job {
+  const char *const *names;
+  const char *kind;             /* "container", "network", "volume" */
+  bool kill;
+  int grace_s;
+};
+
+static int
+rm_one (struct engine *e, size_t i, void *ctx, struct itm_err *err)
+{
+  struct rm_job *j = ctx;
+  const char *id = j->names[i];
+  cleanup_free char *enc = engine_urlencode (id);
+  cleanup_free char *p = NULL;
+  if (strcmp (j->kind, "container") == 0)
+    {
+      if (!j->kill)
+        {
+          cleanup_free char *sp = j->grace_s >= 0
+                                    ? xasprintf ("/containers/%s/stop?t=%d", enc, j->grace_s)
+                                    : xasprintf ("/containers/%s/stop", enc);
+          struct engine_call c = { .method = "POST", .path = sp, .timeout_ms = -1 };
+          if (engine_call (e, &c, NULL, err) < 0 && err->code != ITM_EXIT_NOT_FOUND)
+            return itm_err_prefix (err, "stopping container %s", id);
+          itm_err_clear (err);
+        }
+      p = xasprintf ("/containers/%s?force=1&v=1", enc);
+    }
+  else if (strcmp (j->kind, "network") == 0)
+    p = xasprintf ("/networks/%s", enc);
+  else
+    p = xasprintf ("/volumes/%s", enc);
+  if (engine_delete (e, p, err) < 0)
+    {
+      if (err->code == ITM_EXIT_NOT_FOUND)
+        {
+          itm_err_clear (err);
+          return 0;
+        }
+      return itm_err_prefix (err, "removing %s %s", j->kind, id);
+    }
+  return 0;
+}
+
+static int
+rm_group (struct engine *e, const char *kind, const char *const *names, size_t n, bool kill,
+          int grace_s, struct itm_err *err)
+{
+  if (n == 0)
+    return 0;
+  struct rm_job j = { .names = names, .kind = kind, .kill = kill, .grace_s = grace_s };
+  struct itm_err *errs = xcalloc (n, sizeof *errs);
+  cleanup_err struct itm_err perr = { 0 };
+  int ret = engine_parallel (e, n, 8, rm_one, &j, errs, &perr);
+  for (size_t i = 0; i < n; i++)
+    if (itm_err_isset (&errs[i]))
+      {
+        fprintf (stderr, "itm-env: warning: %s\n", errs[i].msg);
+        if (!itm_err_isset (err))
+          itm_err_move (err, &errs[i]);
+        itm_err_clear (&errs[i]);
+      }
+  free (errs);
+  return ret;
+}
+
+int
+prov_remove (struct engine *e, const char *const *containers, size_t nc,
+             const char *const *networks, size_t nn, const char *const *volumes, size_t nv,
+             bool kill, int grace_s, struct itm_err *err)
+{
+  int ret = 0;
+  if (rm_group (e, "container", containers, nc, kill, grace_s, err) < 0)
+    ret = -1;
+  if (rm_group (e, "network", networks, nn, kill, grace_s, err) < 0)
+    ret = -1;
+  if (rm_group (e, "volume", volumes, nv, kill, grace_s, err) < 0)
+    ret = -1;
+  return ret;
+}
+
+static const char *
+label (json_object *o, const char *name)
+{
+  json_object *l, *v;
+  if (!json_object_object_get_ex (o, "Labels", &l) || !json_object_object_get_ex (l, name, &v))
+    return NULL;
+  return json_object_get_string (v);
+}
+
+static json_object *
+list (struct engine *e, const char *what, const char *ns, struct itm_err *err)
+{
+  cleanup_free char *q = ns_filter_query (ns);
+  cleanup_free char *p = xasprintf ("/%s%sfilters=%s", what,
+                                    strcmp (what, "containers/json") == 0 ? "?all=1&" : "?", q);
+  json_object *res = NULL;
+  if (engine_get (e, p, &res, err) < 0)
+    return NULL;
+  if (strcmp (what, "volumes") == 0)
+    {
+      json_object *v = NULL;
+      json_object_object_get_ex (res, "Volumes", &v);
+      v = v && json_object_is_type (v, json_type_array) ? json_object_get (v)
+                                                        : json_object_new_array ();
+      json_object_put (res);
+      return v;
+    }
+  return res;
+}
+
+/* Graceful order: a container stops after every container that depends on
+ * it (io.itm-env.depends-on); its level is 1 + the highest level of its
+ * dependents. */
+static int
+level_of (json_object *cs, size_t i, int *lv, int depth)
+{
+  if (lv[i] >= 0)
+    return lv[i];
+  if (depth > 64)
+    return 0;
+  const char *svc = label (json_object_array_get_idx (cs, i), ITM_LABEL_SERVICE);
+  int best = 0;
+  for (size_t k = 0; svc && k < json_object_array_length (cs); k++)
+    {
+      const char *deps = label (json_object_array_get_idx (cs, k), ITM_LABEL_DEPENDS_ON);
+      if (k == i || deps == NULL)
+        continue;
+      cleanup_free char *d = xstrdup (deps);
+      char *save = NULL;
+      for (char *t = strtok_r (d, ",", &save); t; t = strtok_r (NULL, ",", &save))
+        if (strcmp (t, svc) == 0)
+          {
+            int l = 1 + level_of (cs, k, lv, depth + 1);
+            if (l > best)
+              best = l;
+          }
+    }
+  return lv[i] = best;
+}
+
+int
+prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err)
+{
+  int64_t t0 = prov_now ();
+  json_object *cs = list (e, "containers/json", o->ns, err);
+  if (cs == NULL)
+    return -1;
+  json_object *ns_ = list (e, "networks", o->ns, err);
+  json_object *vs = ns_ ? list (e, "volumes", o->ns, err) : NULL;
+  if (vs == NULL)
+    {
+      json_object_put (cs);
+      json_object_put (ns_);
+      return -1;
+    }
+  size_t nc = json_object_array_length (cs), nn = json_object_array_length (ns_);
+  size_t nv = o->keep_volumes ? 0 : json_object_array_length (vs);
+  const char **cids = xcalloc (nc + 1, sizeof *cids);
+  const char **nids = xcalloc (nn + 1, sizeof *nids);
+  const char **vids = xcalloc (nv + 1, sizeof *vids);
+  for (size_t i = 0; i < nc; i++)
+    {
+      json_object *id;
+      json_object_object_get_ex (json_object_array_get_idx (cs, i), "Id", &id);
+      cids[i] = json_object_get_string (id);
+    }
+  for (size_t i = 0; i < nn; i++)
+    {
+      json_object *id;
+      json_object_object_get_ex (json_object_array_get_idx (ns_, i), "Id", &id);
+      nids[i] = json_object_get_string (id);
+    }
+  for (size_t i = 0; i < nv; i++)
+    {
+      json_object *id;
+      json_object_object_get_ex (json_object_array_get_idx (vs, i), "Name", &id);
+      vids[i] = json_object_get_string (id);
+    }
+  int ret = 0;
+  if (nc + nn + json_object_array_length (vs) == 0)
+    prov_out_note ("itm-env: namespace %s does not exist: nothing to remove", o->ns);
+  else
+    {
+      if (o->keep_volumes && nc)
+        {
+          /* graceful: stop level by level, dependents first */
+          int *lv = xcalloc (nc, sizeof *lv);
+          int maxl = 0;
+          for (size_t i = 0; i < nc; i++)
+            lv[i] = -1;
+          for (size_t i = 0; i < nc; i++)
+            if (level_of (cs, i, lv, 0) > maxl)
+              maxl = lv[i];
+          const char **grp = xcalloc (nc + 1, sizeof *grp);
+          for (int l = 0; l <= maxl; l++)
+            {
+              size_t g = 0;
+              for (size_t i = 0; i < nc; i++)
+                if (lv[i] == l)
+                  grp[g++] = cids[i];
+              if (rm_group (e, "container", grp, g, false, o->grace_s, err) < 0)
+                ret = -1;
+            }
+          free (grp);
+          free (lv);
+          if (prov_remove (e, NULL, 0, nids, nn, NULL, 0, false, 0, err) < 0)
+            ret = -1;
+        }
+      else if (prov_remove (e, cids, nc, nids, nn, vids, nv, true, 0, err) < 0)
+        ret = -1;
+      if (ret == 0)
+        {
+          char d[64];
+          snprintf (d, sizeof d, "%zu containers, %zu networks, %zu volumes%s", nc, nn, nv,
+                    o->keep_volumes && json_object_array_length (vs) ? " (volumes kept)" : "");
+          prov_out_event (NULL, "removed", prov_now () - t0, d);
+        }
+    }
+  free (cids);
+  free (nids);
+  free (vids);
+  json_object_put (cs);
+  json_object_put (ns_);
+  json_object_put (vs);
+  return ret;
+}

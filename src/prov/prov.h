@@ -1,0 +1,110 @@
+/* prov.h - the provisioner: a loaded stack brought up on the engine in
+ * dependency order and gated on readiness (up, wait), and a namespace torn
+ * down from its labels alone (down).
+ *
+ * Ownership: json_objects returned by prov_*_spec() are new references the
+ * caller json_object_put()s; everything passed in is borrowed.
+ *
+ * Output: progress goes to stderr (plain timestamped lines, or one live line
+ * per service on a TTY), --json event lines to stdout, both through
+ * struct prov_out.
+ */
+#ifndef ITM_PROV_H
+#define ITM_PROV_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct engine;
+struct stack;
+struct stack_service;
+struct stack_network;
+struct stack_volume;
+
+/* Labels of its own the provisioner adds to containers (with ns.h's). */
+#define ITM_LABEL_DEPENDS_ON "io.itm-env.depends-on" /* services it depends on, joined by ',' */
+
+/* ---- output (out.c) ---- */
+enum prov_out_mode { PROV_OUT_PLAIN, PROV_OUT_TTY, PROV_OUT_QUIET };
+void prov_out_init (enum prov_out_mode mode, bool json);
+/* One progress event of a service (service may be NULL for the namespace).
+ * event: "created", "started", "waiting", "ready", "failed", "removed"...;
+ * elapsed_ns < 0: not shown; detail may be NULL. */
+void prov_out_event (const char *service, const char *event, int64_t elapsed_ns,
+                     const char *detail);
+/* A free-form note (stderr, not in quiet mode; a "note" JSON event). */
+void prov_out_note (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+/* Redraw live lines (a TTY); no-op otherwise. */
+void prov_out_tick (void);
+void prov_out_finish (void);
+/* Monotonic clock, ns. */
+int64_t prov_now (void);
+
+/* ---- engine request bodies (spec.c) ---- */
+/* POST /containers/create body for a service (without the networks past
+ * the first, see prov_service_networks). */
+json_object *prov_container_spec (struct engine *e, const struct stack *st,
+                                  const struct stack_service *svc, const char *ns, long ttl,
+                                  const char *hash);
+/* The engine names of the networks the service joins, in attach order
+ * (first: given at create, the rest connected before start); *n of them.
+ * New array of new strings. */
+char **prov_service_networks (const struct stack *st, const struct stack_service *svc,
+                              const char *ns, size_t *n);
+/* The EndpointsConfig entry for one of the service's networks. */
+json_object *prov_endpoint_spec (const struct stack_service *svc, size_t i);
+json_object *prov_network_spec (const struct stack *st, const struct stack_network *n,
+                                const char *ns, long ttl);
+json_object *prov_volume_spec (const struct stack *st, const struct stack_volume *v,
+                               const char *ns, long ttl);
+/* The service's secrets and configs as a tar archive in memory (paths
+ * relative to /); *len 0 when there are none.  New buffer. */
+int prov_files_tar (const struct stack *st, const struct stack_service *svc, char **data,
+                    size_t *len, struct itm_err *err);
+/* The probe command (exec argv) for a healthcheck test (["CMD", ...] or
+ * ["CMD-SHELL", "..."]); NULL when none.  New NULL-terminated array. */
+char **prov_probe_argv (json_object *test);
+void prov_strv_free (char **v);
+
+/* ---- up, wait, down ---- */
+struct prov_opts {
+  const char *ns;
+  long ttl;                     /* seconds, 0: NS_DEFAULT_TTL */
+  int64_t timeout_ns;           /* overall, 0: none */
+  bool keep_on_failure;
+  const char *const *services;  /* wait: only these (none: all) */
+  size_t nservices;
+};
+/* Returns 0 when every service is ready; -1 with err set otherwise
+ * (ITM_EXIT_IMAGE, ITM_EXIT_READINESS, ITM_EXIT_INTERRUPTED, ...). */
+int prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o,
+             struct itm_err *err);
+/* The readiness gate alone on a namespace already up (st may be NULL: the
+ * gates then come from the containers' labels and healthchecks). */
+int prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
+               struct itm_err *err);
+
+struct prov_down_opts {
+  const char *ns;
+  bool keep_volumes;
+  int grace_s;                  /* stop grace with keep_volumes; <0: each container's own */
+};
+int prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err);
+/* Remove containers (kill: force-remove at once; else stop with grace_s,
+ * <0: each one's own, then remove; anonymous volumes go too), then
+ * networks, then volumes, each group in parallel.  Warns and goes on; err
+ * holds the first failure. */
+int prov_remove (struct engine *e, const char *const *containers, size_t nc,
+                 const char *const *networks, size_t nn, const char *const *volumes, size_t nv,
+                 bool kill, int grace_s, struct itm_err *err);
+
+/* Signals: SIGINT/SIGTERM set a flag that up and wait poll; a second
+ * SIGINT exits at once after printing `msg`. */
+void prov_signals_install (const char *ns);
+int prov_interrupted (void);
+
+#endif

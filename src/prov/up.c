@@ -1,0 +1,1240 @@
+/* up.c - up and wait: networks, volumes and containers created from the
+ * stack, each service started the moment its last depends_on condition
+ * holds (one thread per service, each with its own engine handle), and
+ * readiness read from one live /events stream of the namespace, with the
+ * service's own healthcheck run through exec while Docker's first probe is
+ * still an interval away. */
+#include <config.h>
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "ns/ns.h"
+#include "prov/prov.h"
+#include "stack/stack.h"
+#include "util/xalloc.h"
+
+enum gate_kind { GATE_RUNNING, GATE_HEALTHY, GATE_COMPLETED };
+enum phase { P_PENDING, P_CREATED, P_STARTED, P_READY, P_FAILED, P_SKIPPED };
+
+#define NPROBE_OUT 3
+#define PROBE_MIN_NS (50 * 1000000LL)
+#define PROBE_MAX_NS (1000 * 1000000LL)
+
+struct run;
+struct svc {
+  struct run *r;
+  const struct stack_service *ss;   /* NULL for wait without a stack */
+  char *name;
+  char *cname;
+  char *image;
+  char *hash;
+  char *id;                          /* the container, once created or found */
+  char *old_id;                      /* an existing container to replace */
+  bool keep;                         /* an existing container is used as is */
+  bool created;                      /* created by this run */
+  bool tty;
+  enum gate_kind gate;
+  char **probe;                      /* exec argv of the healthcheck test, or NULL */
+  int64_t probe_timeout_ns;
+  int64_t timeout_ns;                /* x-itm.timeout, 0: none */
+  size_t *deps;
+  enum stack_condition *conds;
+  size_t ndeps;
+  /* from events (run.mu) */
+  bool ev_started, ev_healthy, ev_unhealthy, ev_died, ev_oom;
+  int exit_code;
+  enum phase phase;
+  char *reason;
+  int64_t t_start, t_ready;
+  char *probe_out[NPROBE_OUT];
+  int probe_rc[NPROBE_OUT];
+  unsigned nprobes;
+  pthread_t th;
+  bool th_started;
+  struct itm_err err;                /* why it failed */
+};
+
+struct run {
+  struct engine *e;
+  const struct stack *st;
+  const struct prov_opts *o;
+  const char *ns;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct svc *s;
+  size_t n;
+  bool failed;
+  volatile int abort;                /* runners and calls stop */
+  volatile int stop_events;
+  int64_t t0;
+  pthread_t events_th;
+  bool events_started;
+  struct itm_err events_err;
+  char **nets, **vols;               /* created by this run */
+  size_t nnets, nvols;
+};
+
+/* ---- small JSON helpers ---- */
+static json_object *
+jget (json_object *o, const char *path)
+{
+  char key[128];
+  while (o && *path)
+    {
+      const char *dot = strchr (path, '.');
+      size_t n = dot ? (size_t) (dot - path) : strlen (path);
+      if (n >= sizeof key)
+        return NULL;
+      memcpy (key, path, n);
+      key[n] = '\0';
+      if (!json_object_object_get_ex (o, key, &o))
+        return NULL;
+      path += n + (dot ? 1 : 0);
+    }
+  return o;
+}
+static const char *
+jlabel (json_object *o, const char *name)
+{
+  json_object *l = jget (o, "Labels"), *v;
+  if (l == NULL || !json_object_object_get_ex (l, name, &v))
+    return NULL;
+  return json_object_get_string (v);
+}
+static const char *
+jstr (json_object *o, const char *path)
+{
+  json_object *v = jget (o, path);
+  return v && json_object_is_type (v, json_type_string) ? json_object_get_string (v) : NULL;
+}
+
+/* ---- signals ---- */
+static volatile sig_atomic_t sig_count;
+static char sig_msg[256];
+
+static void
+on_signal (int sig)
+{
+  sig_count++;
+  if (sig_count >= 2 && sig == SIGINT)
+    {
+      ssize_t r = write (2, sig_msg, strlen (sig_msg));
+      (void) r;
+      _exit (ITM_EXIT_INTERRUPTED);
+    }
+}
+
+void
+prov_signals_install (const char *ns)
+{
+  snprintf (sig_msg, sizeof sig_msg,
+            "\nitm-env: interrupted again: stopping at once; what was created is left in "
+            "namespace %s ('itm-env down -p %s' removes it)\n", ns, ns);
+  struct sigaction sa = { 0 };
+  sa.sa_handler = on_signal;
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+}
+
+int
+prov_interrupted (void)
+{
+  return sig_count > 0;
+}
+
+/* ---- failure ---- */
+
+/* Mark s failed (mu held) and wake everyone. */
+static void
+fail_locked (struct run *r, struct svc *s, int code, const char *fmt, ...)
+  __attribute__ ((format (printf, 4, 5)));
+static void
+fail_locked (struct run *r, struct svc *s, int code, const char *fmt, ...)
+{
+  if (s->phase == P_FAILED)
+    return;
+  va_list ap;
+  va_start (ap, fmt);
+  free (s->reason);
+  s->reason = xvasprintf (fmt, ap);
+  va_end (ap);
+  s->phase = P_FAILED;
+  if (!itm_err_isset (&s->err))
+    itm_err_set (&s->err, code, "%s: %s", s->name, s->reason);
+  r->failed = true;
+  r->abort = 1;
+  pthread_cond_broadcast (&r->cv);
+}
+
+/* ---- events ---- */
+static struct svc *
+svc_by_id (struct run *r, const char *id)
+{
+  for (size_t i = 0; i < r->n; i++)
+    if (r->s[i].id && strcmp (r->s[i].id, id) == 0)
+      return &r->s[i];
+  return NULL;
+}
+
+static int
+on_event (json_object *ev, void *ctx)
+{
+  struct run *r = ctx;
+  const char *action = jstr (ev, "Action");
+  if (action == NULL)
+    action = jstr (ev, "status");
+  const char *id = jstr (ev, "Actor.ID");
+  if (id == NULL)
+    id = jstr (ev, "id");
+  if (action == NULL || id == NULL)
+    return 0;
+  pthread_mutex_lock (&r->mu);
+  struct svc *s = svc_by_id (r, id);
+  if (s)
+    {
+      if (strcmp (action, "start") == 0)
+        s->ev_started = true;
+      else if (strcmp (action, "die") == 0)
+        {
+          const char *code = jstr (ev, "Actor.Attributes.exitCode");
+          s->ev_died = true;
+          s->exit_code = code ? atoi (code) : -1;
+        }
+      else if (strcmp (action, "oom") == 0)
+        s->ev_oom = true;
+      else if (strcmp (action, "health_status: healthy") == 0)
+        s->ev_healthy = true;
+      else if (strcmp (action, "health_status: unhealthy") == 0)
+        s->ev_unhealthy = true;
+      pthread_cond_broadcast (&r->cv);
+    }
+  pthread_mutex_unlock (&r->mu);
+  return 0;
+}
+
+static void *
+events_main (void *arg)
+{
+  struct run *r = arg;
+  cleanup_engine struct engine *e = engine_dup (r->e);
+  json_object *f = json_object_new_object ();
+  json_object *l = json_object_new_array ();
+  cleanup_free char *lv = xasprintf (ITM_LABEL_NAMESPACE "=%s", r->ns);
+  json_object_array_add (l, json_object_new_string (lv));
+  json_object_object_add (f, "label", l);
+  json_object *t = json_object_new_array ();
+  json_object_array_add (t, json_object_new_string ("container"));
+  json_object_object_add (f, "type", t);
+  long long since = (long long) time (NULL) - 1;
+  int rc = engine_events (e, f, since, 0, on_event, r, &r->stop_events, &r->events_err);
+  json_object_put (f);
+  if (rc < 0 && !r->stop_events)
+    {
+      pthread_mutex_lock (&r->mu);
+      r->failed = true;
+      r->abort = 1;
+      pthread_cond_broadcast (&r->cv);
+      pthread_mutex_unlock (&r->mu);
+    }
+  return NULL;
+}
+
+/* ---- probes ---- */
+static int
+probe_collect (int stream, const char *data, size_t len, void *ctx)
+{
+  struct buf *b = ctx;
+  if (b->len < 4096)
+    buf_add (b, data, len < 4096 - b->len ? len : 4096 - b->len);
+  return 0;
+}
+
+/* Run the healthcheck test once: its exit code, or -1 when it could not run. */
+static int
+probe_once (struct engine *e, struct run *r, struct svc *s, struct buf *out)
+{
+  cleanup_err struct itm_err err = { 0 };
+  json_object *body = json_object_new_object ();
+  json_object *cmd = json_object_new_array ();
+  for (char **p = s->probe; *p; p++)
+    json_object_array_add (cmd, json_object_new_string (*p));
+  json_object_object_add (body, "Cmd", cmd);
+  json_object_object_add (body, "AttachStdout", json_object_new_boolean (1));
+  json_object_object_add (body, "AttachStderr", json_object_new_boolean (1));
+  json_object *res = NULL;
+  cleanup_free char *path = xasprintf ("/containers/%s/exec", s->id);
+  int rc = engine_post (e, path, body, &res, &err);
+  json_object_put (body);
+  if (rc < 0)
+    {
+      buf_adds (out, err.msg ? err.msg : "exec failed");
+      return -1;
+    }
+  cleanup_free char *eid = xstrdup (jstr (res, "Id") ? jstr (res, "Id") : "");
+  json_object_put (res);
+  json_object *sb = json_object_new_object ();
+  json_object_object_add (sb, "Detach", json_object_new_boolean (0));
+  json_object_object_add (sb, "Tty", json_object_new_boolean (0));
+  cleanup_free char *spath = xasprintf ("/exec/%s/start", eid);
+  struct engine_call c = {
+    .method = "POST", .path = spath, .body = sb, .on_frame = probe_collect, .ctx = out,
+    .timeout_ms = (long) (s->probe_timeout_ns / 1000000) + 1000, .cancel = &r->abort,
+  };
+  long st = engine_call (e, &c, NULL, &err);
+  json_object_put (sb);
+  if (st < 0)
+    {
+      buf_adds (out, err.msg ? err.msg : "exec start failed");
+      return -1;
+    }
+  cleanup_free char *ipath = xasprintf ("/exec/%s/json", eid);
+  if (engine_get (e, ipath, &res, &err) < 0)
+    return -1;
+  json_object *code = jget (res, "ExitCode");
+  int ec = code ? json_object_get_int (code) : -1;
+  json_object_put (res);
+  return ec;
+}
+
+static void
+keep_probe_output (struct svc *s, int rc, struct buf *out)
+{
+  unsigned k = s->nprobes % NPROBE_OUT;
+  free (s->probe_out[k]);
+  s->probe_out[k] = xstrdup (out->data ? out->data : "");
+  s->probe_rc[k] = rc;
+  s->nprobes++;
+}
+
+static void
+timed_wait (struct run *r, int64_t ns)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  int64_t t = (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec + ns;
+  ts.tv_sec = (time_t) (t / 1000000000LL);
+  ts.tv_nsec = (long) (t % 1000000000LL);
+  pthread_cond_timedwait (&r->cv, &r->mu, &ts);
+}
+
+static void
+fmt_secs (char *buf, size_t n, int64_t ns)
+{
+  char d[32];
+  stack_format_duration (ns, d, sizeof d);
+  snprintf (buf, n, "%s", d);
+}
+
+/* ---- one service's runner ---- */
+
+static bool
+dep_holds (struct svc *dep, enum stack_condition c)
+{
+  if (c == STACK_COND_STARTED)
+    return dep->phase == P_STARTED || dep->phase == P_READY;
+  return dep->phase == P_READY;
+}
+
+static int
+create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err *err)
+{
+  const struct stack_service *ss = s->ss;
+  if (s->old_id)
+    {
+      cleanup_free char *p = xasprintf ("/containers/%s?force=1&v=1", s->old_id);
+      if (engine_delete (e, p, err) < 0 && err->code != ITM_EXIT_NOT_FOUND)
+        return itm_err_prefix (err, "removing the old container");
+      itm_err_clear (err);
+      prov_out_event (s->name, "removed", -1, "its configuration changed");
+    }
+  json_object *spec = prov_container_spec (e, r->st, ss, r->ns, r->o->ttl, s->hash);
+  cleanup_free char *enc = engine_urlencode (s->cname);
+  cleanup_free char *path = xasprintf ("/containers/create?name=%s", enc);
+  json_object *res = NULL;
+  int rc = engine_post (e, path, spec, &res, err);
+  json_object_put (spec);
+  if (rc < 0)
+    return itm_err_prefix (err, "creating container %s", s->cname);
+  pthread_mutex_lock (&r->mu);
+  s->id = xstrdup (jstr (res, "Id") ? jstr (res, "Id") : "");
+  s->created = true;
+  if (s->phase == P_PENDING)
+    s->phase = P_CREATED;
+  pthread_mutex_unlock (&r->mu);
+  json_object_put (res);
+
+  size_t nnet = 0;
+  char **nets = prov_service_networks (r->st, ss, r->ns, &nnet);
+  for (size_t i = 1; i < nnet && rc == 0; i++)
+    {
+      json_object *b = json_object_new_object ();
+      json_object_object_add (b, "Container", json_object_new_string (s->id));
+      json_object_object_add (b, "EndpointConfig", prov_endpoint_spec (ss, i));
+      cleanup_free char *np = xasprintf ("/networks/%s/connect", nets[i]);
+      rc = engine_post (e, np, b, NULL, err);
+      json_object_put (b);
+      if (rc < 0)
+        itm_err_prefix (err, "connecting %s to network %s", s->cname, nets[i]);
+    }
+  prov_strv_free (nets);
+  if (rc < 0)
+    return -1;
+
+  char *tar = NULL;
+  size_t tlen = 0;
+  if (prov_files_tar (r->st, ss, &tar, &tlen, err) < 0)
+    return itm_err_prefix (err, "%s", s->name);
+  if (tlen)
+    {
+      cleanup_free char *ap = xasprintf ("/containers/%s/archive?path=/", s->id);
+      struct engine_call c = { .method = "PUT", .path = ap, .raw = tar, .raw_len = tlen };
+      long st = engine_call (e, &c, NULL, err);
+      free (tar);
+      if (st < 0)
+        return itm_err_prefix (err, "copying secrets and configs into %s", s->cname);
+    }
+  prov_out_event (s->name, "created", -1, NULL);
+  return 0;
+}
+
+static void
+gate (struct engine *e, struct run *r, struct svc *s)
+{
+  int64_t backoff = PROBE_MIN_NS;
+  int64_t deadline = s->timeout_ns ? s->t_start + s->timeout_ns : 0;
+  bool said_waiting = false;
+  cleanup_buf struct buf out = { 0 };
+
+  pthread_mutex_lock (&r->mu);
+  for (;;)
+    {
+      if (r->abort || s->phase == P_FAILED)
+        break;
+      if (s->ev_oom)
+        {
+          fail_locked (r, s, ITM_EXIT_READINESS, "killed: out of memory");
+          break;
+        }
+      if (s->ev_died)
+        {
+          if (s->exit_code == 0 && s->gate != GATE_HEALTHY)
+            {
+              s->phase = P_READY;
+              break;
+            }
+          if (s->gate == GATE_COMPLETED || s->exit_code != 0)
+            fail_locked (r, s, ITM_EXIT_READINESS, "exited with code %d%s", s->exit_code,
+                         s->gate == GATE_COMPLETED ? " (service_completed_successfully needs 0)"
+                                                   : " while it was awaited");
+          else
+            fail_locked (r, s, ITM_EXIT_READINESS, "exited with code 0 before it was healthy");
+          break;
+        }
+      if (s->gate == GATE_RUNNING)
+        {
+          s->phase = P_READY;
+          break;
+        }
+      if (s->gate == GATE_HEALTHY && s->ev_healthy)
+        {
+          s->phase = P_READY;
+          break;
+        }
+      if (s->gate == GATE_HEALTHY && s->ev_unhealthy)
+        {
+          fail_locked (r, s, ITM_EXIT_READINESS, "the engine reports it unhealthy");
+          break;
+        }
+      int64_t now = prov_now ();
+      if (deadline && now >= deadline)
+        {
+          char d[32];
+          fmt_secs (d, sizeof d, s->timeout_ns);
+          fail_locked (r, s, ITM_EXIT_READINESS, "not %s within its timeout (x-itm.timeout %s)",
+                       s->gate == GATE_HEALTHY ? "healthy" : "completed", d);
+          break;
+        }
+      if (!said_waiting)
+        {
+          said_waiting = true;
+          pthread_mutex_unlock (&r->mu);
+          prov_out_event (s->name, "waiting", -1,
+                          s->gate == GATE_HEALTHY ? "for health" : "for its exit");
+          pthread_mutex_lock (&r->mu);
+          continue;
+        }
+      if (s->gate == GATE_HEALTHY && s->probe)
+        {
+          pthread_mutex_unlock (&r->mu);
+          buf_reset (&out);
+          buf_adds (&out, "");
+          int rc = probe_once (e, r, s, &out);
+          pthread_mutex_lock (&r->mu);
+          keep_probe_output (s, rc, &out);
+          if (rc == 0)
+            {
+              s->phase = P_READY;
+              break;
+            }
+          if (r->abort || s->ev_died || s->ev_healthy)
+            continue;
+        }
+      int64_t w = s->gate == GATE_HEALTHY && s->probe ? backoff : 100 * 1000000LL;
+      if (deadline && deadline - now < w)
+        w = deadline - now;
+      timed_wait (r, w > 0 ? w : 1000000);
+      if (backoff < PROBE_MAX_NS)
+        backoff = backoff * 2 > PROBE_MAX_NS ? PROBE_MAX_NS : backoff * 2;
+    }
+  bool ready = s->phase == P_READY;
+  if (ready)
+    s->t_ready = prov_now ();
+  pthread_cond_broadcast (&r->cv);
+  pthread_mutex_unlock (&r->mu);
+  if (ready)
+    prov_out_event (s->name, "ready", s->t_ready - s->t_start, NULL);
+}
+
+static void *
+runner (void *arg)
+{
+  struct svc *s = arg;
+  struct run *r = s->r;
+  cleanup_engine struct engine *e = engine_dup (r->e);
+  cleanup_err struct itm_err err = { 0 };
+
+  if (!s->keep && create_container (e, r, s, &err) < 0)
+    {
+      pthread_mutex_lock (&r->mu);
+      itm_err_move (&s->err, &err);
+      fail_locked (r, s, s->err.code, "%s", s->err.msg);
+      pthread_mutex_unlock (&r->mu);
+      return NULL;
+    }
+
+  /* wait for the last condition */
+  pthread_mutex_lock (&r->mu);
+  for (;;)
+    {
+      if (r->abort)
+        {
+          pthread_mutex_unlock (&r->mu);
+          return NULL;
+        }
+      bool all = true;
+      for (size_t i = 0; i < s->ndeps && all; i++)
+        all = dep_holds (&r->s[s->deps[i]], s->conds[i]);
+      if (all)
+        break;
+      timed_wait (r, 200 * 1000000LL);
+    }
+  pthread_mutex_unlock (&r->mu);
+
+  s->t_start = prov_now ();
+  if (!s->keep)
+    {
+      cleanup_free char *p = xasprintf ("/containers/%s/start", s->id);
+      if (engine_post (e, p, NULL, NULL, &err) < 0)
+        {
+          pthread_mutex_lock (&r->mu);
+          itm_err_prefix (&err, "starting %s", s->cname);
+          itm_err_move (&s->err, &err);
+          fail_locked (r, s, s->err.code, "%s", s->err.msg);
+          pthread_mutex_unlock (&r->mu);
+          return NULL;
+        }
+      prov_out_event (s->name, "started", -1, NULL);
+    }
+  pthread_mutex_lock (&r->mu);
+  if (s->phase != P_FAILED)
+    s->phase = P_STARTED;
+  pthread_cond_broadcast (&r->cv);
+  pthread_mutex_unlock (&r->mu);
+  gate (e, r, s);
+  return NULL;
+}
+
+/* ---- failure report ---- */
+struct logctx {
+  struct buf b;
+};
+static int
+log_collect (int stream, const char *data, size_t len, void *ctx)
+{
+  buf_add (&((struct logctx *) ctx)->b, data, len);
+  return 0;
+}
+
+static void
+print_failure (struct run *r, struct svc *s)
+{
+  fprintf (stderr, "itm-env: %s failed: %s\n", s->name, s->reason ? s->reason : "failed");
+  if (s->id && s->phase == P_FAILED)
+    {
+      cleanup_err struct itm_err err = { 0 };
+      cleanup_free char *p = xasprintf ("/containers/%s/logs?stdout=1&stderr=1&tail=40", s->id);
+      struct logctx lc = { { 0 } };
+      struct engine_call c = { .method = "GET", .path = p, .on_frame = log_collect,
+                               .frames_raw = s->tty, .ctx = &lc, .timeout_ms = 10000 };
+      if (engine_call (r->e, &c, NULL, &err) >= 0 && lc.b.len)
+        {
+          fprintf (stderr, "itm-env: last log lines of %s:\n", s->name);
+          char *line = lc.b.data, *nl;
+          while (line && *line)
+            {
+              nl = strchr (line, '\n');
+              if (nl)
+                *nl = '\0';
+              fprintf (stderr, "  %s | %s\n", s->name, line);
+              line = nl ? nl + 1 : NULL;
+            }
+        }
+      buf_free (&lc.b);
+    }
+  if (s->nprobes)
+    {
+      fprintf (stderr, "itm-env: last probes of %s (%u run):\n", s->name, s->nprobes);
+      unsigned first = s->nprobes > NPROBE_OUT ? s->nprobes - NPROBE_OUT : 0;
+      for (unsigned i = first; i < s->nprobes; i++)
+        {
+          unsigned k = i % NPROBE_OUT;
+          const char *o = s->probe_out[k];
+          size_t n = strlen (o);
+          while (n && (o[n - 1] == '\n' || o[n - 1] == ' '))
+            n--;
+          fprintf (stderr, "  exit %d: %.*s\n", s->probe_rc[k], (int) n, o);
+        }
+    }
+}
+
+/* ---- setup ---- */
+static void
+run_free (struct run *r)
+{
+  for (size_t i = 0; i < r->n; i++)
+    {
+      struct svc *s = &r->s[i];
+      free (s->name);
+      free (s->cname);
+      free (s->image);
+      free (s->hash);
+      free (s->id);
+      free (s->old_id);
+      prov_strv_free (s->probe);
+      free (s->deps);
+      free (s->conds);
+      free (s->reason);
+      for (int k = 0; k < NPROBE_OUT; k++)
+        free (s->probe_out[k]);
+      itm_err_clear (&s->err);
+    }
+  free (r->s);
+  for (size_t i = 0; i < r->nnets; i++)
+    free (r->nets[i]);
+  for (size_t i = 0; i < r->nvols; i++)
+    free (r->vols[i]);
+  free (r->nets);
+  free (r->vols);
+  itm_err_clear (&r->events_err);
+  pthread_mutex_destroy (&r->mu);
+  pthread_cond_destroy (&r->cv);
+}
+
+static void
+alloc_deps (struct run *r, struct svc *s, size_t n)
+{
+  s->r = r;
+  s->deps = xcalloc (n + 1, sizeof *s->deps);
+  s->conds = xcalloc (n + 1, sizeof *s->conds);
+  s->ndeps = 0;
+}
+
+static int64_t
+x_itm_timeout (const struct stack_service *ss, struct itm_err *err)
+{
+  json_object *t = ss->x_itm ? jget (ss->x_itm, "timeout") : NULL;
+  if (t == NULL)
+    return 0;
+  if (json_object_is_type (t, json_type_int) || json_object_is_type (t, json_type_double))
+    return (int64_t) (json_object_get_double (t) * 1e9);
+  const char *why = NULL;
+  int64_t ns = 0;
+  if (stack_parse_duration (json_object_get_string (t), &ns, &why) < 0)
+    return itm_err_set (err, ITM_EXIT_STACK, "service %s: x-itm.timeout: %s", ss->name, why);
+  return ns;
+}
+
+/* Healthcheck test and timeout for a container from its inspect. */
+static void
+probe_from_config (struct svc *s, json_object *hc)
+{
+  json_object *test = jget (hc, "Test");
+  prov_strv_free (s->probe);
+  s->probe = prov_probe_argv (test);
+  json_object *to = jget (hc, "Timeout");
+  s->probe_timeout_ns = to && json_object_get_int64 (to) > 0 ? json_object_get_int64 (to)
+                                                             : 30000000000LL;
+}
+
+struct img_job {
+  struct run *r;
+  char **images;
+  json_object **hcs;
+  size_t n;
+};
+
+static int
+image_job (struct engine *e, size_t i, void *ctx, struct itm_err *err)
+{
+  struct img_job *j = ctx;
+  cleanup_free char *p = xasprintf ("/images/%s/json", j->images[i]);
+  json_object *res = NULL;
+  if (engine_get (e, p, &res, err) < 0)
+    return -1;
+  json_object *hc = jget (res, "Config.Healthcheck");
+  j->hcs[i] = hc ? json_object_get (hc) : NULL;
+  json_object_put (res);
+  return 0;
+}
+
+/* Check every image; fill each service's probe from its healthcheck or the image's. */
+static int
+check_images (struct run *r, struct itm_err *err)
+{
+  struct img_job j = { .r = r };
+  j.images = xcalloc (r->n + 1, sizeof *j.images);
+  size_t *which = xcalloc (r->n + 1, sizeof *which);
+  for (size_t i = 0; i < r->n; i++)
+    {
+      size_t k;
+      for (k = 0; k < j.n; k++)
+        if (strcmp (j.images[k], r->s[i].image) == 0)
+          break;
+      if (k == j.n)
+        j.images[j.n++] = r->s[i].image;
+      which[i] = k;
+    }
+  j.hcs = xcalloc (j.n + 1, sizeof *j.hcs);
+  struct itm_err *errs = xcalloc (j.n + 1, sizeof *errs);
+  cleanup_err struct itm_err perr = { 0 };
+  int ret = engine_parallel (r->e, j.n, 4, image_job, &j, errs, &perr);
+  if (ret < 0)
+    {
+      for (size_t i = 0; i < r->n; i++)
+        {
+          struct itm_err *ie = &errs[which[i]];
+          if (!itm_err_isset (ie))
+            continue;
+          if (ie->code == ITM_EXIT_NOT_FOUND)
+            {
+              itm_err_set (err, ITM_EXIT_IMAGE,
+                           "service %s: image %s is not on the engine", r->s[i].name,
+                           r->s[i].image);
+              itm_err_hint (err, "build or load it first (docker build/load); itm-env does not "
+                                 "pull or build images yet");
+            }
+          else
+            {
+              itm_err_move (err, ie);
+              itm_err_prefix (err, "service %s: image %s", r->s[i].name, r->s[i].image);
+            }
+          break;
+        }
+    }
+  else
+    for (size_t i = 0; i < r->n; i++)
+      {
+        struct svc *s = &r->s[i];
+        const struct stack_healthcheck *h = &s->ss->healthcheck;
+        json_object *ihc = j.hcs[which[i]];
+        if (h->disable)
+          continue;
+        json_object *t = NULL;
+        if (h->test.n >= 1)
+          {
+            t = json_object_new_array ();
+            for (size_t k = 0; k < h->test.n; k++)
+              json_object_array_add (t, json_object_new_string (h->test.v[k]));
+          }
+        else if (ihc && jget (ihc, "Test"))
+          t = json_object_get (jget (ihc, "Test"));
+        if (t)
+          {
+            prov_strv_free (s->probe);
+            s->probe = prov_probe_argv (t);
+            json_object_put (t);
+          }
+        json_object *ito = ihc ? jget (ihc, "Timeout") : NULL;
+        s->probe_timeout_ns = h->timeout ? h->timeout
+                              : ito && json_object_get_int64 (ito) > 0 ? json_object_get_int64 (ito)
+                                                                       : 30000000000LL;
+      }
+  for (size_t k = 0; k < j.n; k++)
+    {
+      json_object_put (j.hcs[k]);
+      itm_err_clear (&errs[k]);
+    }
+  free (errs);
+  free (j.hcs);
+  free (j.images);
+  free (which);
+  return ret;
+}
+
+/* Existing containers of the namespace: service -> inspect. */
+static json_object *
+list_containers (struct engine *e, const char *ns, struct itm_err *err)
+{
+  cleanup_free char *q = ns_filter_query (ns);
+  cleanup_free char *p = xasprintf ("/containers/json?all=1&filters=%s", q);
+  json_object *res = NULL;
+  if (engine_get (e, p, &res, err) < 0)
+    return NULL;
+  return res;
+}
+
+static json_object *
+find_service_container (json_object *list, const char *service)
+{
+  for (size_t i = 0; list && i < json_object_array_length (list); i++)
+    {
+      json_object *c = json_object_array_get_idx (list, i);
+      const char *sv = jlabel (c, ITM_LABEL_SERVICE);
+      const char *num = jlabel (c, ITM_LABEL_NUMBER);
+      if (sv && strcmp (sv, service) == 0 && (num == NULL || strcmp (num, "1") == 0))
+        return c;
+    }
+  return NULL;
+}
+
+/* Set a kept container's known state from its inspect. */
+static int
+adopt (struct engine *e, struct svc *s, struct itm_err *err)
+{
+  cleanup_free char *p = xasprintf ("/containers/%s/json", s->id);
+  json_object *res = NULL;
+  if (engine_get (e, p, &res, err) < 0)
+    return -1;
+  const char *status = jstr (res, "State.Status");
+  const char *health = jstr (res, "State.Health.Status");
+  json_object *ec = jget (res, "State.ExitCode");
+  s->ev_started = status && strcmp (status, "running") == 0;
+  if (status && (strcmp (status, "exited") == 0 || strcmp (status, "dead") == 0))
+    {
+      s->ev_died = true;
+      s->exit_code = ec ? json_object_get_int (ec) : -1;
+    }
+  s->ev_healthy = health && strcmp (health, "healthy") == 0;
+  s->tty = jget (res, "Config.Tty") && json_object_get_boolean (jget (res, "Config.Tty"));
+  if (s->probe == NULL)
+    probe_from_config (s, jget (res, "Config.Healthcheck"));
+  json_object_put (res);
+  return 0;
+}
+
+static int
+setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_err *err)
+{
+  const struct stack *st = r->st;
+  r->n = st->nservices;
+  r->s = xcalloc (r->n + 1, sizeof *r->s);
+  for (size_t i = 0; i < r->n; i++)
+    {
+      struct svc *s = &r->s[i];
+      const struct stack_service *ss = &st->services[i];
+      s->ss = ss;
+      s->name = xstrdup (ss->name);
+      s->cname = ss->container_name ? xstrdup (ss->container_name)
+                                    : ns_container_name (r->ns, ss->name, 1);
+      s->image = xstrdup (ss->image ? ss->image : "");
+      s->hash = stack_service_hash (ss);
+      s->tty = ss->tty;
+      s->gate = GATE_RUNNING;
+      int64_t t = x_itm_timeout (ss, err);
+      if (t < 0)
+        return -1;
+      s->timeout_ns = t;
+      if (ss->image == NULL)
+        return itm_err_set (err, ITM_EXIT_IMAGE, "service %s has no image (build: is not "
+                            "supported yet)", ss->name);
+    }
+  /* gates and dependencies */
+  for (size_t i = 0; i < r->n; i++)
+    {
+      struct svc *s = &r->s[i];
+      const struct stack_service *ss = s->ss;
+      alloc_deps (r, s, ss->ndepends_on);
+      for (size_t k = 0; k < ss->ndepends_on; k++)
+        {
+          const struct stack_dep *d = &ss->depends_on[k];
+          size_t j;
+          for (j = 0; j < r->n; j++)
+            if (strcmp (r->s[j].name, d->service) == 0)
+              break;
+          if (j == r->n)
+            continue; /* not active (optional, or another profile) */
+          s->deps[s->ndeps] = j;
+          s->conds[s->ndeps++] = d->condition;
+          struct svc *dep = &r->s[j];
+          if (d->condition == STACK_COND_COMPLETED)
+            dep->gate = GATE_COMPLETED;
+          else if (d->condition == STACK_COND_HEALTHY && dep->gate == GATE_RUNNING)
+            dep->gate = GATE_HEALTHY;
+        }
+    }
+  /* existing containers: keep the unchanged ones; a changed one is
+   * recreated with everything that depends on it */
+  struct stack_wave *w = NULL;
+  size_t nw = stack_waves (st, &w);
+  for (size_t wi = 0; wi < nw; wi++)
+    for (size_t k = 0; k < w[wi].n; k++)
+      {
+        size_t i;
+        for (i = 0; i < r->n; i++)
+          if (strcmp (r->s[i].name, w[wi].services[k]->name) == 0)
+            break;
+        if (i == r->n)
+          continue;
+        struct svc *s = &r->s[i];
+        json_object *c = find_service_container (existing, s->name);
+        if (c == NULL)
+          continue;
+        const char *h = jlabel (c, ITM_LABEL_CONFIG_HASH);
+        const char *state = jstr (c, "State");
+        const char *status = jstr (c, "Status");
+        bool ok_state = state && (strcmp (state, "running") == 0
+                                  || (strcmp (state, "exited") == 0 && status
+                                      && strncmp (status, "Exited (0)", 10) == 0));
+        bool dirty = !(h && strcmp (h, s->hash) == 0 && ok_state);
+        for (size_t d = 0; d < s->ndeps && !dirty; d++)
+          dirty = !r->s[s->deps[d]].keep;
+        if (for_wait)
+          dirty = false;
+        if (dirty)
+          s->old_id = xstrdup (jstr (c, "Id"));
+        else
+          {
+            s->keep = true;
+            s->id = xstrdup (jstr (c, "Id"));
+            if (adopt (r->e, s, err) < 0)
+              {
+                stack_waves_free (w, nw);
+                return -1;
+              }
+          }
+      }
+  stack_waves_free (w, nw);
+  return 0;
+}
+
+/* A service with a healthcheck is ready when healthy, whoever awaits it;
+ * one without is ready when running (Compose refuses service_healthy on
+ * it; we take running). */
+static void
+fix_gates (struct run *r)
+{
+  for (size_t i = 0; i < r->n; i++)
+    {
+      struct svc *s = &r->s[i];
+      bool hc = s->probe != NULL && !s->ss->healthcheck.disable;
+      if (s->gate == GATE_RUNNING && hc)
+        s->gate = GATE_HEALTHY;
+      if (s->gate == GATE_HEALTHY && !hc)
+        s->gate = GATE_RUNNING;
+    }
+}
+
+static void
+remember (char ***v, size_t *n, const char *s)
+{
+  *v = xrealloc (*v, (*n + 1) * sizeof **v);
+  (*v)[(*n)++] = xstrdup (s);
+}
+
+static int
+create_networks_volumes (struct run *r, struct itm_err *err)
+{
+  const struct stack *st = r->st;
+  for (size_t i = 0; i < st->nnetworks; i++)
+    {
+      const struct stack_network *n = &st->networks[i];
+      if (n->external)
+        continue;
+      json_object *spec = prov_network_spec (st, n, r->ns, r->o->ttl);
+      const char *name = jstr (spec, "Name");
+      cleanup_free char *p = xasprintf ("/networks/%s", name);
+      json_object *res = NULL;
+      cleanup_err struct itm_err e2 = { 0 };
+      if (engine_get (r->e, p, &res, &e2) == 0)
+        {
+          json_object_put (res);
+          json_object_put (spec);
+          continue;
+        }
+      if (e2.code != ITM_EXIT_NOT_FOUND)
+        {
+          json_object_put (spec);
+          itm_err_move (err, &e2);
+          return -1;
+        }
+      if (engine_post (r->e, "/networks/create", spec, NULL, err) < 0)
+        {
+          itm_err_prefix (err, "creating network %s", name);
+          json_object_put (spec);
+          return -1;
+        }
+      remember (&r->nets, &r->nnets, name);
+      prov_out_event (NULL, "network created", -1, name);
+      json_object_put (spec);
+    }
+  for (size_t i = 0; i < st->nvolumes; i++)
+    {
+      const struct stack_volume *v = &st->volumes[i];
+      if (v->external)
+        continue;
+      json_object *spec = prov_volume_spec (st, v, r->ns, r->o->ttl);
+      const char *name = jstr (spec, "Name");
+      cleanup_free char *p = xasprintf ("/volumes/%s", name);
+      json_object *res = NULL;
+      cleanup_err struct itm_err e2 = { 0 };
+      if (engine_get (r->e, p, &res, &e2) == 0)
+        {
+          json_object_put (res);
+          json_object_put (spec);
+          continue;
+        }
+      if (engine_post (r->e, "/volumes/create", spec, NULL, err) < 0)
+        {
+          itm_err_prefix (err, "creating volume %s", name);
+          json_object_put (spec);
+          return -1;
+        }
+      remember (&r->vols, &r->nvols, name);
+      prov_out_event (NULL, "volume created", -1, name);
+      json_object_put (spec);
+    }
+  return 0;
+}
+
+static void
+rollback (struct run *r)
+{
+  size_t n = 0;
+  char **ids = xcalloc (r->n + 1, sizeof *ids);
+  for (size_t i = 0; i < r->n; i++)
+    if (r->s[i].created && r->s[i].id)
+      ids[n++] = r->s[i].id;
+  cleanup_err struct itm_err err = { 0 };
+  prov_remove (r->e, (const char *const *) ids, n, (const char *const *) r->nets, r->nnets,
+               (const char *const *) r->vols, r->nvols, true, 0, &err);
+  if (itm_err_isset (&err))
+    fprintf (stderr, "itm-env: warning: removing what this up created: %s\n", err.msg);
+  else
+    prov_out_note ("itm-env: removed what this up created (%zu containers, %zu networks, "
+                   "%zu volumes)", n, r->nnets, r->nvols);
+  free (ids);
+}
+
+static int
+drive (struct run *r, bool for_wait, struct itm_err *err)
+{
+  int64_t overall = r->o->timeout_ns ? r->t0 + r->o->timeout_ns : 0;
+  int ret = 0;
+
+  if (pthread_create (&r->events_th, NULL, events_main, r) == 0)
+    r->events_started = true;
+  for (size_t i = 0; i < r->n; i++)
+    if (r->s[i].phase == P_READY)
+      continue;
+    else if (pthread_create (&r->s[i].th, NULL, runner, &r->s[i]) == 0)
+      r->s[i].th_started = true;
+    else
+      {
+        pthread_mutex_lock (&r->mu);
+        fail_locked (r, &r->s[i], ITM_EXIT_FAILURE, "cannot start a thread");
+        pthread_mutex_unlock (&r->mu);
+      }
+
+  bool interrupted = false, timed_out = false;
+  pthread_mutex_lock (&r->mu);
+  for (;;)
+    {
+      bool done = true;
+      for (size_t i = 0; i < r->n && done; i++)
+        done = r->s[i].phase == P_READY;
+      if (done || r->failed)
+        break;
+      if (prov_interrupted ())
+        {
+          interrupted = true;
+          r->abort = 1;
+          pthread_cond_broadcast (&r->cv);
+          break;
+        }
+      if (overall && prov_now () >= overall)
+        {
+          timed_out = true;
+          char d[32];
+          fmt_secs (d, sizeof d, r->o->timeout_ns);
+          for (size_t i = 0; i < r->n; i++)
+            if (r->s[i].phase != P_READY)
+              {
+                fail_locked (r, &r->s[i], ITM_EXIT_READINESS, "not ready within --timeout %s", d);
+                break;
+              }
+          break;
+        }
+      timed_wait (r, 100 * 1000000LL);
+      pthread_mutex_unlock (&r->mu);
+      prov_out_tick ();
+      pthread_mutex_lock (&r->mu);
+    }
+  pthread_mutex_unlock (&r->mu);
+  (void) timed_out;
+
+  for (size_t i = 0; i < r->n; i++)
+    if (r->s[i].th_started)
+      pthread_join (r->s[i].th, NULL);
+  if (!interrupted && !r->failed)
+    prov_out_event (NULL, "all ready", prov_now () - r->t0, r->ns);
+  r->stop_events = 1;
+  if (r->events_started)
+    pthread_join (r->events_th, NULL);
+
+  if (interrupted)
+    {
+      itm_err_set (err, ITM_EXIT_INTERRUPTED, "interrupted");
+      ret = -1;
+    }
+  else if (r->failed)
+    {
+      struct svc *first = NULL;
+      for (size_t i = 0; i < r->n; i++)
+        if (r->s[i].phase == P_FAILED)
+          {
+            first = &r->s[i];
+            break;
+          }
+      if (first)
+        {
+          prov_out_event (first->name, "failed", -1, first->reason);
+          prov_out_finish ();
+          print_failure (r, first);
+          itm_err_move (err, &first->err);
+        }
+      else
+        {
+          prov_out_finish ();
+          if (itm_err_isset (&r->events_err))
+            {
+              itm_err_move (err, &r->events_err);
+              itm_err_prefix (err, "watching the engine's events");
+            }
+          else
+            itm_err_set (err, ITM_EXIT_READINESS, "readiness failed");
+        }
+      ret = -1;
+    }
+  if (ret < 0 && !for_wait)
+    {
+      if (r->o->keep_on_failure && !interrupted)
+        prov_out_note ("itm-env: --keep-on-failure: namespace %s left as it is", r->ns);
+      else
+        rollback (r);
+    }
+  prov_out_finish ();
+  return ret;
+}
+
+int
+prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, struct itm_err *err)
+{
+  struct run r = { .e = e, .st = st, .o = o, .ns = o->ns, .t0 = prov_now () };
+  pthread_mutex_init (&r.mu, NULL);
+  pthread_cond_init (&r.cv, NULL);
+  int ret = -1;
+  json_object *existing = list_containers (e, o->ns, err);
+  if (existing == NULL)
+    goto out;
+  r.n = 0;
+  if (setup_services (&r, existing, false, err) < 0)
+    goto out;
+  /* images first: nothing is created when one is missing */
+  if (check_images (&r, err) < 0)
+    goto out;
+  fix_gates (&r);
+  if (create_networks_volumes (&r, err) < 0)
+    {
+      rollback (&r);
+      goto out;
+    }
+  ret = drive (&r, false, err);
+out:
+  json_object_put (existing);
+  run_free (&r);
+  return ret;
+}
+
+int
+prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
+           struct itm_err *err)
+{
+  struct run r = { .e = e, .st = st, .o = o, .ns = o->ns, .t0 = prov_now () };
+  pthread_mutex_init (&r.mu, NULL);
+  pthread_cond_init (&r.cv, NULL);
+  int ret = -1;
+  json_object *existing = list_containers (e, o->ns, err);
+  if (existing == NULL)
+    goto out;
+  if (json_object_array_length (existing) == 0)
+    {
+      itm_err_set (err, ITM_EXIT_NOT_FOUND, "namespace %s has no containers", o->ns);
+      goto out;
+    }
+  if (setup_services (&r, existing, true, err) < 0)
+    goto out;
+  /* only the named services (and nothing to create) */
+  for (size_t i = 0; i < r.n; i++)
+    {
+      struct svc *s = &r.s[i];
+      bool wanted = o->nservices == 0;
+      for (size_t k = 0; k < o->nservices && !wanted; k++)
+        wanted = strcmp (o->services[k], s->name) == 0;
+      s->ndeps = 0;
+      if (!wanted)
+        {
+          s->keep = true;
+          s->gate = GATE_RUNNING;
+          s->phase = P_READY;
+          continue;
+        }
+      if (!s->keep)
+        {
+          itm_err_set (err, ITM_EXIT_NOT_FOUND, "service %s has no container in namespace %s",
+                       s->name, o->ns);
+          goto out;
+        }
+    }
+  fix_gates (&r);
+  for (size_t k = 0; k < o->nservices; k++)
+    if (stack_service (st, o->services[k]) == NULL)
+      {
+        itm_err_set (err, ITM_EXIT_NOT_FOUND, "no such service: %s", o->services[k]);
+        goto out;
+      }
+  ret = drive (&r, true, err);
+out:
+  json_object_put (existing);
+  run_free (&r);
+  return ret;
+}
