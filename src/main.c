@@ -19,6 +19,7 @@ static const struct itm_cmd *const commands[] = {
   &cmd_doctor,
   &cmd_down,
   &cmd_env,
+  &cmd_exec,
   &cmd_help,
   &cmd_port,
   &cmd_ps,

@@ -1,0 +1,497 @@
+/* cmd-exec.c - itm-env exec SERVICE [--] CMD...: run a command in a
+ * service's container, with its exit code.
+ *
+ * Without stdin the output is streamed through engine_call (multiplexed
+ * frames, raw with a TTY).  With stdin (a TTY session, or stdin piped in)
+ * POST /exec/{id}/start is hijacked: the engine answers 101 and the
+ * connection becomes a raw bidirectional stream.  libcurl cannot hand that
+ * over, so this file speaks that one request itself on its own socket
+ * (unix:// and plain tcp:// engines; with TLS, stdin is not attached and a
+ * warning says so). */
+#include <config.h>
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "engine/engine.h"
+#include "state/state.h"
+#include "util/xalloc.h"
+
+enum { OPT_INDEX = OPT_FIRST_COMMAND_OPT, OPT_PRIVILEGED };
+
+static int
+write_all (int fd, const char *data, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t w = write (fd, data, len);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return -1;
+      data += w;
+      len -= (size_t) w;
+    }
+  return 0;
+}
+
+static int
+on_frame (int stream, const char *data, size_t len, void *ctx)
+{
+  (void) ctx;
+  /* A closed stdout (exec ... | head) is not an error of the command. */
+  write_all (stream == 2 ? STDERR_FILENO : STDOUT_FILENO, data, len);
+  return 0;
+}
+
+/* ---- the hijacked connection ---- */
+
+static int
+dial (const char *endpoint, struct itm_err *err)
+{
+  if (strncmp (endpoint, "unix://", 7) == 0)
+    {
+      struct sockaddr_un sa = { .sun_family = AF_UNIX };
+      const char *path = endpoint + 7;
+      if (strlen (path) >= sizeof sa.sun_path)
+        return itm_err_set (err, ITM_EXIT_CONNECT, "socket path too long: %s", path);
+      strcpy (sa.sun_path, path);
+      int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0)
+        return itm_err_errno (err, ITM_EXIT_CONNECT, "socket");
+      if (connect (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+        {
+          itm_err_errno (err, ITM_EXIT_CONNECT, "connecting to %s", path);
+          close (fd);
+          return -1;
+        }
+      return fd;
+    }
+  /* "tcp://host:port" (plain) */
+  cleanup_free char *hp = xstrdup (endpoint + 6);
+  char *colon = strrchr (hp, ':');
+  if (colon == NULL)
+    return itm_err_set (err, ITM_EXIT_CONNECT, "cannot parse %s", endpoint);
+  *colon = '\0';
+  char *host = hp;
+  if (*host == '[')
+    {
+      host++;
+      char *rb = strchr (host, ']');
+      if (rb)
+        *rb = '\0';
+    }
+  struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+  int rc = getaddrinfo (host, colon + 1, &hints, &res);
+  if (rc != 0)
+    return itm_err_set (err, ITM_EXIT_CONNECT, "%s: %s", endpoint, gai_strerror (rc));
+  int fd = -1;
+  for (struct addrinfo *a = res; a; a = a->ai_next)
+    {
+      fd = socket (a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+      if (fd >= 0 && connect (fd, a->ai_addr, a->ai_addrlen) == 0)
+        break;
+      if (fd >= 0)
+        close (fd);
+      fd = -1;
+    }
+  freeaddrinfo (res);
+  if (fd < 0)
+    return itm_err_errno (err, ITM_EXIT_CONNECT, "connecting to %s", endpoint);
+  return fd;
+}
+
+static volatile sig_atomic_t winch;
+
+static void
+on_winch (int sig)
+{
+  (void) sig;
+  winch = 1;
+}
+
+static void
+resize (struct engine *e, const char *exec_id)
+{
+  struct winsize ws;
+  if (ioctl (STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0)
+    return;
+  cleanup_free char *path = xasprintf ("/exec/%s/resize?h=%u&w=%u", exec_id, ws.ws_row,
+                                       ws.ws_col);
+  struct itm_err err = { 0 };
+  engine_post (e, path, NULL, NULL, &err);
+  itm_err_clear (&err);
+}
+
+/* POST /exec/{id}/start on our own connection, then copy stdin to the
+ * connection and the connection (demultiplexed unless tty) to stdout and
+ * stderr until the engine closes it. */
+static int
+start_hijacked (struct engine *e, const char *exec_id, bool tty, struct itm_err *err)
+{
+  int fd = dial (engine_endpoint (e), err);
+  if (fd < 0)
+    return -1;
+  const char *body = tty ? "{\"Detach\":false,\"Tty\":true}" : "{\"Detach\":false,\"Tty\":false}";
+  const char *api = engine_api_version (e);
+  cleanup_free char *req = xasprintf ("POST %s%s/exec/%s/start HTTP/1.1\r\n"
+                                      "Host: docker\r\n"
+                                      "User-Agent: itm-env/" PACKAGE_VERSION "\r\n"
+                                      "Content-Type: application/json\r\n"
+                                      "Connection: Upgrade\r\n"
+                                      "Upgrade: tcp\r\n"
+                                      "Content-Length: %zu\r\n\r\n%s",
+                                      api ? "/v" : "", api ? api : "", exec_id, strlen (body),
+                                      body);
+  if (write_all (fd, req, strlen (req)) < 0)
+    {
+      close (fd);
+      return itm_err_errno (err, ITM_EXIT_CONNECT, "starting the exec");
+    }
+
+  /* The answer's head. */
+  struct buf in = { 0 };
+  char chunk[16384];
+  char *eoh = NULL;
+  while ((eoh = in.data ? strstr (in.data, "\r\n\r\n") : NULL) == NULL)
+    {
+      ssize_t r = read (fd, chunk, sizeof chunk);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        {
+          buf_free (&in);
+          close (fd);
+          return itm_err_set (err, ITM_EXIT_ENGINE, "the engine closed the exec connection");
+        }
+      buf_add (&in, chunk, (size_t) r);
+    }
+  int status = 0;
+  sscanf (in.data, "HTTP/%*s %d", &status);
+  size_t head = (size_t) (eoh + 4 - in.data);
+  if (status >= 400 || status < 100)
+    {
+      /* Read what is left of a short error body. */
+      for (int i = 0; i < 50; i++)
+        {
+          struct pollfd p = { .fd = fd, .events = POLLIN };
+          if (poll (&p, 1, 100) <= 0)
+            break;
+          ssize_t r = read (fd, chunk, sizeof chunk);
+          if (r <= 0)
+            break;
+          buf_add (&in, chunk, (size_t) r);
+        }
+      json_object *msg = json_tokener_parse (in.data + head);
+      json_object *m = NULL;
+      const char *text = msg && json_object_object_get_ex (msg, "message", &m)
+                           ? json_object_get_string (m) : NULL;
+      itm_err_set (err, status == 404 ? ITM_EXIT_NOT_FOUND : ITM_EXIT_ENGINE,
+                   "starting the exec: HTTP %d%s%s", status, text ? ": " : "", text ? text : "");
+      err->http_status = status;
+      if (text)
+        err->engine_msg = xstrdup (text);
+      json_object_put (msg);
+      buf_free (&in);
+      close (fd);
+      return -1;
+    }
+
+  struct mux mux;
+  mux_init (&mux, tty, on_frame, NULL);
+  int ret = 0;
+  if (in.len > head && mux_feed (&mux, in.data + head, in.len - head, err) < 0)
+    ret = -1;
+  buf_free (&in);
+
+  struct termios saved;
+  bool raw = false;
+  struct sigaction sa = { .sa_handler = on_winch }, old_winch;
+  if (tty && isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved) == 0)
+    {
+      struct termios t = saved;
+      cfmakeraw (&t);
+      raw = tcsetattr (STDIN_FILENO, TCSANOW, &t) == 0;
+      sigaction (SIGWINCH, &sa, &old_winch);
+      resize (e, exec_id);
+    }
+
+  bool stdin_open = true;
+  while (ret == 0)
+    {
+      struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+                             { .fd = STDIN_FILENO, .events = POLLIN } };
+      int n = poll (p, stdin_open ? 2 : 1, -1);
+      if (n < 0 && errno == EINTR)
+        {
+          if (winch)
+            {
+              winch = 0;
+              resize (e, exec_id);
+            }
+          continue;
+        }
+      if (n < 0)
+        {
+          ret = itm_err_errno (err, ITM_EXIT_FAILURE, "poll");
+          break;
+        }
+      if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+        {
+          ssize_t r = read (fd, chunk, sizeof chunk);
+          if (r < 0 && errno == EINTR)
+            continue;
+          if (r <= 0)
+            break; /* the command ended */
+          if (mux_feed (&mux, chunk, (size_t) r, err) < 0)
+            ret = -1;
+        }
+      if (stdin_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+        {
+          ssize_t r = read (STDIN_FILENO, chunk, sizeof chunk);
+          if (r < 0 && errno == EINTR)
+            continue;
+          if (r <= 0 || write_all (fd, chunk, (size_t) r) < 0)
+            {
+              /* End of input: the command's stdin closes, its output goes on. */
+              stdin_open = false;
+              shutdown (fd, SHUT_WR);
+            }
+        }
+    }
+  if (raw)
+    {
+      tcsetattr (STDIN_FILENO, TCSANOW, &saved);
+      sigaction (SIGWINCH, &old_winch, NULL);
+    }
+  close (fd);
+  return ret;
+}
+
+/* ---- the command ---- */
+
+static int
+exec_exit_code (struct engine *e, const char *exec_id, struct itm_err *err)
+{
+  cleanup_free char *path = xasprintf ("/exec/%s/json", exec_id);
+  for (int i = 0; i < 500; i++)
+    {
+      json_object *o = NULL, *running = NULL, *code = NULL;
+      if (engine_get (e, path, &o, err) < 0)
+        return -1;
+      json_object_object_get_ex (o, "Running", &running);
+      json_object_object_get_ex (o, "ExitCode", &code);
+      bool still = running && json_object_get_boolean (running);
+      int rc = code ? json_object_get_int (code) : -1;
+      json_object_put (o);
+      if (!still && code)
+        return rc;
+      struct timespec ts = { 0, 10 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+  return itm_err_set (err, ITM_EXIT_ENGINE, "the exec still runs after its output ended");
+}
+
+static int
+exec_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  static const struct option longopts[] = {
+    ITM_STACK_LONGOPTS,
+    { "no-tty", no_argument, NULL, 'T' },
+    { "user", required_argument, NULL, 'u' },
+    { "workdir", required_argument, NULL, 'w' },
+    { "env", required_argument, NULL, 'e' },
+    { "index", required_argument, NULL, OPT_INDEX },
+    { "privileged", no_argument, NULL, OPT_PRIVILEGED },
+    { NULL, 0, NULL, 0 },
+  };
+  bool no_tty = false, privileged = false;
+  const char *user = NULL, *workdir = NULL;
+  int opt, index = 0;
+  json_object *env = json_object_new_array ();
+
+  while ((opt = getopt_long (argc, argv, "+:" ITM_STACK_SHORTOPTS "H:Tu:w:e:", longopts, NULL))
+         != -1)
+    {
+      if (ctx_stack_option (ctx, opt, optarg))
+        continue;
+      switch (opt)
+        {
+        case 'T':
+          no_tty = true;
+          break;
+        case 'u':
+          user = optarg;
+          break;
+        case 'w':
+          workdir = optarg;
+          break;
+        case 'e':
+          if (strchr (optarg, '=') == NULL)
+            {
+              /* -e NAME: the value from our environment, as docker exec. */
+              const char *v = getenv (optarg);
+              if (v == NULL)
+                continue;
+              cleanup_free char *kv = xasprintf ("%s=%s", optarg, v);
+              json_object_array_add (env, json_object_new_string (kv));
+            }
+          else
+            json_object_array_add (env, json_object_new_string (optarg));
+          break;
+        case OPT_INDEX:
+          if (ctx_parse_index (optarg, &index, err) < 0)
+            {
+              json_object_put (env);
+              return -1;
+            }
+          break;
+        case OPT_PRIVILEGED:
+          privileged = true;
+          break;
+        default:
+          json_object_put (env);
+          return cmd_bad_option (&cmd_exec, argv, opt, err);
+        }
+    }
+  if (optind < argc && strcmp (argv[optind], "--") == 0)
+    optind++;
+  if (optind >= argc)
+    {
+      json_object_put (env);
+      itm_err_set (err, ITM_EXIT_USAGE, "exec: expected SERVICE COMMAND...");
+      return itm_err_hint (err, "'itm-env help exec'");
+    }
+  const char *service = argv[optind++];
+  if (optind < argc && strcmp (argv[optind], "--") == 0)
+    optind++;
+  if (optind >= argc)
+    {
+      json_object_put (env);
+      itm_err_set (err, ITM_EXIT_USAGE, "exec: no command to run in '%s'", service);
+      return itm_err_hint (err, "itm-env exec %s -- sh", service);
+    }
+
+  cleanup_free char *ns = NULL;
+  cleanup_state struct state *st = NULL;
+  struct state_container *c;
+  if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0
+      || ctx_state (ctx, ns, true, &st, err) < 0
+      || (c = ctx_pick_container (st, service, index, err)) == NULL)
+    {
+      json_object_put (env);
+      return -1;
+    }
+  if (strcmp (c->state, "running") != 0)
+    {
+      json_object_put (env);
+      itm_err_set (err, ITM_EXIT_FAILURE, "exec: container %s of service '%s' is %s, not running",
+                   c->name, service, c->state);
+      return itm_err_hint (err, "'itm-env logs %s' says why", service);
+    }
+
+  struct engine *e = ctx->engine;
+  bool tty = !no_tty && isatty (STDIN_FILENO) && isatty (STDOUT_FILENO);
+  bool attach_stdin = tty || !isatty (STDIN_FILENO);
+  bool hijack_ok = strncmp (engine_endpoint (e), "unix://", 7) == 0
+                   || (strncmp (engine_endpoint (e), "tcp://", 6) == 0
+                       && strstr (engine_endpoint (e), "(TLS)") == NULL);
+  if (attach_stdin && !hijack_ok)
+    {
+      if (tty)
+        fprintf (stderr, "itm-env: warning: no interactive exec over %s yet: "
+                         "running without a TTY or stdin\n", engine_endpoint (e));
+      tty = attach_stdin = false;
+    }
+
+  json_object *body = json_object_new_object ();
+  json_object *cmd = json_object_new_array ();
+  for (int i = optind; i < argc; i++)
+    json_object_array_add (cmd, json_object_new_string (argv[i]));
+  json_object_object_add (body, "Cmd", cmd);
+  json_object_object_add (body, "AttachStdin", json_object_new_boolean (attach_stdin));
+  json_object_object_add (body, "AttachStdout", json_object_new_boolean (1));
+  json_object_object_add (body, "AttachStderr", json_object_new_boolean (1));
+  json_object_object_add (body, "Tty", json_object_new_boolean (tty));
+  if (json_object_array_length (env))
+    json_object_object_add (body, "Env", json_object_get (env));
+  if (user)
+    json_object_object_add (body, "User", json_object_new_string (user));
+  if (workdir)
+    json_object_object_add (body, "WorkingDir", json_object_new_string (workdir));
+  if (privileged)
+    json_object_object_add (body, "Privileged", json_object_new_boolean (1));
+  if (tty)
+    {
+      const char *term = getenv ("TERM");
+      cleanup_free char *t = xasprintf ("TERM=%s", term && *term ? term : "xterm");
+      if (!json_object_object_get_ex (body, "Env", NULL))
+        json_object_object_add (body, "Env", json_object_get (env));
+      json_object_array_add (env, json_object_new_string (t));
+    }
+  json_object_put (env);
+
+  cleanup_free char *path = xasprintf ("/containers/%s/exec", c->id);
+  json_object *created = NULL, *idv = NULL;
+  int r = engine_post (e, path, body, &created, err);
+  json_object_put (body);
+  if (r < 0)
+    return itm_err_prefix (err, "exec in %s", c->name);
+  if (!json_object_object_get_ex (created, "Id", &idv))
+    {
+      json_object_put (created);
+      return itm_err_set (err, ITM_EXIT_ENGINE, "exec in %s: the engine gave no exec id",
+                          c->name);
+    }
+  cleanup_free char *exec_id = xstrdup (json_object_get_string (idv));
+  json_object_put (created);
+
+  fflush (stdout);
+  if (attach_stdin)
+    r = start_hijacked (e, exec_id, tty, err);
+  else
+    {
+      cleanup_free char *spath = xasprintf ("/exec/%s/start", exec_id);
+      json_object *sbody = json_object_new_object ();
+      json_object_object_add (sbody, "Detach", json_object_new_boolean (0));
+      json_object_object_add (sbody, "Tty", json_object_new_boolean (tty));
+      struct engine_call call = {
+        .method = "POST", .path = spath, .body = sbody,
+        .on_frame = on_frame, .frames_raw = tty, .timeout_ms = -1,
+      };
+      r = engine_call (e, &call, NULL, err) < 0 ? -1 : 0;
+      json_object_put (sbody);
+    }
+  if (r < 0)
+    return itm_err_prefix (err, "exec in %s", c->name);
+  return exec_exit_code (e, exec_id, err);
+}
+
+const struct itm_cmd cmd_exec = {
+  .name = "exec",
+  .usage = "[-p NS] [-T] [-u USER] [-w DIR] [-e NAME[=VALUE]]... [--index N] SERVICE [--] "
+           "COMMAND [ARG...]",
+  .summary = "run a command in a service's container; its exit code is ours",
+  .help = ITM_STACK_HELP
+          "  -T, --no-tty               no TTY even when stdin and stdout are terminals\n"
+          "  -u, --user USER            run as USER (name or uid[:gid])\n"
+          "  -w, --workdir DIR          run in DIR\n"
+          "  -e, --env NAME[=VALUE]     set a variable (repeatable; NAME alone: ours)\n"
+          "      --index N              the service's container number N (default: the first running)\n"
+          "      --privileged           extended privileges for the command\n",
+  .fn = exec_main,
+  .passthrough = true,
+};
