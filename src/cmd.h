@@ -47,7 +47,7 @@ struct itm_cmd {
 };
 
 extern const struct itm_cmd cmd_version, cmd_doctor, cmd_help, cmd_config, cmd_ps,
-  cmd_port, cmd_env, cmd_exec;
+  cmd_port, cmd_env, cmd_exec, cmd_logs;
 extern const struct itm_cmd cmd_up, cmd_down, cmd_wait;
 
 /* Look a command up: exact name or alias, else a unique prefix.  NULL with

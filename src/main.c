@@ -21,6 +21,7 @@ static const struct itm_cmd *const commands[] = {
   &cmd_env,
   &cmd_exec,
   &cmd_help,
+  &cmd_logs,
   &cmd_port,
   &cmd_ps,
   &cmd_up,

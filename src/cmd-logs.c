@@ -1,0 +1,285 @@
+/* cmd-logs.c - itm-env logs: the containers' output, demultiplexed, each
+ * line prefixed by its service (padded as Compose pads), one thread per
+ * container writing whole lines under one lock, so that lines from several
+ * containers interleave but never mix. */
+#include <config.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "engine/engine.h"
+#include "state/state.h"
+#include "util/xalloc.h"
+
+enum { OPT_TAIL = OPT_FIRST_COMMAND_OPT, OPT_NO_COLOR, OPT_NO_PREFIX, OPT_FILE };
+
+#define LINE_MAX_BYTES (64 * 1024)  /* longer lines are cut in pieces */
+
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile int interrupted;
+
+static void
+on_sigint (int sig)
+{
+  (void) sig;
+  interrupted = 1;
+}
+
+struct follower {
+  const struct engine *e;
+  const struct state_container *c;
+  char *prefix;              /* "db    | ", coloured or not */
+  const char *query;         /* "stdout=1&stderr=1&..." */
+  struct buf line[3];        /* partial lines of stdout and stderr */
+  struct itm_err err;
+  pthread_t tid;
+  bool started;
+};
+
+static void
+emit (struct follower *f, const char *data, size_t len)
+{
+  struct buf b = { 0 };
+  buf_adds (&b, f->prefix);
+  buf_add (&b, data, len);
+  buf_addc (&b, '\n');
+  pthread_mutex_lock (&out_lock);
+  fwrite (b.data, 1, b.len, stdout);
+  fflush (stdout);
+  pthread_mutex_unlock (&out_lock);
+  buf_free (&b);
+}
+
+static int
+on_frame (int stream, const char *data, size_t len, void *ctx)
+{
+  struct follower *f = ctx;
+  struct buf *l = &f->line[stream == 2 ? 2 : 1];
+  buf_add (l, data, len);
+  for (;;)
+    {
+      char *nl = memchr (l->data, '\n', l->len);
+      if (nl == NULL)
+        {
+          if (l->len >= LINE_MAX_BYTES)
+            {
+              emit (f, l->data, l->len);
+              buf_reset (l);
+            }
+          break;
+        }
+      size_t n = (size_t) (nl - l->data);
+      emit (f, l->data, n > 0 && l->data[n - 1] == '\r' ? n - 1 : n);
+      buf_consume (l, n + 1);
+    }
+  return 0;
+}
+
+static void *
+follow (void *arg)
+{
+  struct follower *f = arg;
+  struct engine *e = engine_dup (f->e);
+  cleanup_free char *path = xasprintf ("/containers/%s/logs?%s", f->c->id, f->query);
+  struct engine_call call = {
+    .method = "GET", .path = path, .on_frame = on_frame, .frames_raw = f->c->tty, .ctx = f,
+    .timeout_ms = -1, .cancel = &interrupted,
+  };
+  if (engine_call (e, &call, NULL, &f->err) < 0 && f->err.http_status == 404)
+    itm_err_clear (&f->err); /* removed meanwhile: its logs are gone */
+  for (int s = 1; s <= 2; s++)
+    {
+      if (f->line[s].len)
+        emit (f, f->line[s].data, f->line[s].len);
+      buf_free (&f->line[s]);
+    }
+  engine_close (e);
+  return NULL;
+}
+
+/* Compose's palette for prefixes. */
+static const char *const colors[] = { "36", "33", "32", "35", "34", "96", "93", "92", "95", "94" };
+
+static bool
+selected (const char *service, char **services, size_t n)
+{
+  if (n == 0)
+    return true;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (services[i], service) == 0)
+      return true;
+  return false;
+}
+
+static int
+logs_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  static const struct option longopts[] = {
+    /* the shared options, but -f is --follow here (as in Compose): the
+     * stack file is --file, or -f before the command name */
+    { "file", required_argument, NULL, OPT_FILE },
+    { "namespace", required_argument, NULL, 'p' },
+    { "project-directory", required_argument, NULL, OPT_PROJECT_DIR },
+    { "env-file", required_argument, NULL, OPT_ENV_FILE },
+    { "profile", required_argument, NULL, OPT_PROFILE },
+    { "host", required_argument, NULL, 'H' },
+    { "follow", no_argument, NULL, 'F' },
+    { "tail", required_argument, NULL, OPT_TAIL },
+    { "timestamps", no_argument, NULL, 't' },
+    { "no-color", no_argument, NULL, OPT_NO_COLOR },
+    { "no-log-prefix", no_argument, NULL, OPT_NO_PREFIX },
+    { NULL, 0, NULL, 0 },
+  };
+  bool follow_opt = false, timestamps = false, color = ctx_want_color (STDOUT_FILENO);
+  bool prefix = true;
+  const char *tail = "all";
+  int opt;
+
+  while ((opt = getopt_long (argc, argv, ":p:H:ftn:", longopts, NULL)) != -1)
+    {
+      if (opt == OPT_FILE)
+        opt = ctx_stack_option (ctx, 'f', optarg) ? 0 : opt;
+      else if (opt != 'f' && ctx_stack_option (ctx, opt, optarg))
+        continue;
+      if (opt == 0)
+        continue;
+      switch (opt)
+        {
+        case 'f':
+        case 'F':
+          follow_opt = true;
+          break;
+        case 't':
+          timestamps = true;
+          break;
+        case 'n':
+        case OPT_TAIL:
+          {
+            char *end;
+            long v = strtol (optarg, &end, 10);
+            if (strcmp (optarg, "all") != 0 && (*optarg == '\0' || *end || v < 0))
+              return itm_err_set (err, ITM_EXIT_USAGE,
+                                  "logs: --tail wants a number of lines or 'all', not '%s'",
+                                  optarg);
+            tail = optarg;
+          }
+          break;
+        case OPT_NO_COLOR:
+          color = false;
+          break;
+        case OPT_NO_PREFIX:
+          prefix = false;
+          break;
+        default:
+          return cmd_bad_option (&cmd_logs, argv, opt, err);
+        }
+    }
+  char **services = argv + optind;
+  size_t nservices = (size_t) (argc - optind);
+
+  cleanup_free char *ns = NULL;
+  cleanup_state struct state *st = NULL;
+  if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0
+      || ctx_state (ctx, ns, true, &st, err) < 0)
+    return -1;
+  for (size_t i = 0; i < nservices; i++)
+    {
+      size_t n;
+      if (state_service (st, services[i], &n) == NULL)
+        return state_no_service (st, services[i], err);
+    }
+
+  /* Prefixes: the service, or service-N when it has several containers. */
+  size_t n = 0, width = 0;
+  struct follower *fs = xcalloc (st->ncontainers, sizeof *fs);
+  char **labels = xcalloc (st->ncontainers, sizeof *labels);
+  const char **names = NULL;
+  size_t nnames = state_services (st, &names);
+  for (size_t i = 0; i < st->ncontainers; i++)
+    {
+      const struct state_container *c = &st->containers[i];
+      if (!selected (c->service, services, nservices))
+        continue;
+      size_t count;
+      state_service (st, c->service, &count);
+      labels[n] = count > 1 ? xasprintf ("%s-%d", c->service, c->number) : xstrdup (c->service);
+      if (strlen (labels[n]) > width)
+        width = strlen (labels[n]);
+      size_t k = 0;
+      while (k < nnames && strcmp (names[k], c->service) != 0)
+        k++;
+      fs[n].c = c;
+      fs[n].prefix = (char *) colors[k % (sizeof colors / sizeof colors[0])];
+      n++;
+    }
+  free (names);
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *col = fs[i].prefix;
+      if (!prefix)
+        fs[i].prefix = xstrdup ("");
+      else if (color)
+        fs[i].prefix = xasprintf ("\033[%sm%-*s |\033[0m ", col, (int) width, labels[i]);
+      else
+        fs[i].prefix = xasprintf ("%-*s | ", (int) width, labels[i]);
+      free (labels[i]);
+    }
+  free (labels);
+
+  cleanup_free char *query = xasprintf ("stdout=1&stderr=1&follow=%d&timestamps=%d&tail=%s",
+                                        follow_opt, timestamps, tail);
+  struct sigaction sa = { .sa_handler = on_sigint }, old_int, old_term;
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, &old_int);
+  sigaction (SIGTERM, &sa, &old_term);
+  interrupted = 0;
+  fflush (stdout);
+
+  for (size_t i = 0; i < n; i++)
+    {
+      fs[i].e = ctx->engine;
+      fs[i].query = query;
+      fs[i].started = pthread_create (&fs[i].tid, NULL, follow, &fs[i]) == 0;
+      if (!fs[i].started)
+        follow (&fs[i]);
+    }
+  int ret = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      if (fs[i].started)
+        pthread_join (fs[i].tid, NULL);
+      if (itm_err_isset (&fs[i].err) && ret == 0 && !interrupted)
+        {
+          itm_err_move (err, &fs[i].err);
+          itm_err_prefix (err, "logs of %s", fs[i].c->name);
+          ret = -1;
+        }
+      itm_err_clear (&fs[i].err);
+      free (fs[i].prefix);
+    }
+  free (fs);
+  sigaction (SIGINT, &old_int, NULL);
+  sigaction (SIGTERM, &old_term, NULL);
+  if (ret == 0 && interrupted)
+    return ITM_EXIT_INTERRUPTED;
+  return ret;
+}
+
+const struct itm_cmd cmd_logs = {
+  .name = "logs",
+  .usage = "[-p NS] [-f] [--tail N] [-t] [--no-color] [--no-log-prefix] [SERVICE...]",
+  .summary = "print the output of the namespace's containers",
+  .help = "  -p, --namespace NS         namespace (default: $ITM_ENV_NAMESPACE, name:, directory)\n"
+          "      --file FILE            stack file (to find the namespace; -f is --follow here)\n"
+          "  -f, --follow               go on until every container stops (or SIGINT)\n"
+          "  -n, --tail N               only the last N lines of each container ('all')\n"
+          "  -t, --timestamps           the engine's timestamp before each line\n"
+          "      --no-color             no colour (colour only on a terminal anyway)\n"
+          "      --no-log-prefix        no 'service | ' prefix\n",
+  .fn = logs_main,
+};
