@@ -578,7 +578,6 @@ log_collect (int stream, const char *data, size_t len, void *ctx)
 static void
 print_failure (struct run *r, struct svc *s)
 {
-  fprintf (stderr, "itm-env: %s failed: %s\n", s->name, s->reason ? s->reason : "failed");
   if (s->id && s->phase == P_FAILED)
     {
       cleanup_err struct itm_err err = { 0 };
