@@ -2376,14 +2376,26 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
               s->network_mode);
       path_pop (&m, mk);
     }
-  /* container_name collisions */
-  for (size_t i = 0; i < nall; i++)
-    for (size_t j = i + 1; j < nall; j++)
-      if (all[i].container_name && all[j].container_name
-          && strcmp (all[i].container_name, all[j].container_name) == 0)
-        diag_add (d, DIAG_ERROR, node_map_get (node_map_get (sv, all[j].name), "container_name"),
-                  "services.%s.container_name: '%s' is also the container name of '%s'",
-                  all[j].name, all[j].container_name, all[i].name);
+  /* container_name collisions: sort the services that have one */
+  {
+    struct name_index *cn = xcalloc (nall + 1, sizeof *cn);
+    size_t ncn = 0;
+    for (size_t i = 0; i < nall; i++)
+      if (all[i].container_name)
+        cn[ncn++] = (struct name_index) { all[i].container_name, i };
+    if (ncn > 1)
+      qsort (cn, ncn, sizeof *cn, cmp_name_index);
+    for (size_t k = 1; k < ncn; k++)
+      if (strcmp (cn[k - 1].name, cn[k].name) == 0)
+        {
+          size_t i = cn[k - 1].i < cn[k].i ? cn[k - 1].i : cn[k].i;
+          size_t j = cn[k - 1].i < cn[k].i ? cn[k].i : cn[k - 1].i;
+          diag_add (d, DIAG_ERROR, node_map_get (allnodes[j], "container_name"),
+                    "services.%s.container_name: '%s' is also the container name of '%s'",
+                    all[j].name, all[j].container_name, all[i].name);
+        }
+    free (cn);
+  }
 
   if (need_default)
     {
