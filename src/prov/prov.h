@@ -70,6 +70,14 @@ int prov_files_tar (const struct stack *st, const struct stack_service *svc, cha
 char **prov_probe_argv (json_object *test);
 void prov_strv_free (char **v);
 
+/* ---- the commands' shared bits (cmdutil.c) ---- */
+/* A duration on the command line: Go syntax ("30s", "1m30s") or plain
+ * seconds ("1.5").  A usage error naming cmd and opt otherwise. */
+int prov_parse_secs (const char *cmd, const char *opt, const char *s, int64_t *ns,
+                     struct itm_err *err);
+/* --quiet, a TTY on stderr (live lines) or plain lines; --json. */
+void prov_out_auto (bool quiet, bool json);
+
 /* ---- up, wait, down ---- */
 struct prov_opts {
   const char *ns;

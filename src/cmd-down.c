@@ -1,0 +1,89 @@
+/* cmd-down.c - itm-env down: remove a namespace from its labels alone. */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "ns/ns.h"
+#include "prov/prov.h"
+#include "stack/stack.h"
+#include "util/xalloc.h"
+
+enum {
+  OPT_TIMEOUT = OPT_FIRST_COMMAND_OPT,
+  OPT_KEEP_ON_FAILURE,
+  OPT_JSON,
+  OPT_TTL,
+};
+
+static int
+down_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  static const struct option longopts[] = {
+    ITM_STACK_LONGOPTS,
+    { "keep-volumes", no_argument, NULL, 'k' },
+    { "timeout", required_argument, NULL, 't' },
+    { "quiet", no_argument, NULL, 'q' },
+    { "json", no_argument, NULL, OPT_JSON },
+    { NULL, 0, NULL, 0 },
+  };
+  struct prov_down_opts o = { .grace_s = -1 };
+  bool quiet = false, json = false;
+  int opt;
+  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:kqt:", longopts, NULL)) != -1)
+    {
+      if (ctx_stack_option (ctx, opt, optarg))
+        continue;
+      switch (opt)
+        {
+        case 'k':
+          o.keep_volumes = true;
+          break;
+        case 't':
+          {
+            int64_t t;
+            if (prov_parse_secs ("down", "--timeout", optarg, &t, err) < 0)
+              return -1;
+            o.grace_s = (int) (t / 1000000000LL);
+            break;
+          }
+        case 'q':
+          quiet = true;
+          break;
+        case OPT_JSON:
+          json = true;
+          ctx->json_errors = true;
+          break;
+        default:
+          return cmd_bad_option (&cmd_down, argv, opt, err);
+        }
+    }
+  if (optind < argc)
+    return itm_err_set (err, ITM_EXIT_USAGE, "down: unexpected argument '%s'", argv[optind]);
+  cleanup_free char *ns = NULL;
+  if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0)
+    return -1;
+  struct engine *e = ctx_engine (ctx, err);
+  if (e == NULL)
+    return -1;
+  o.ns = ns;
+  prov_out_auto (quiet, json);
+  if (!quiet && !json)
+    prov_out_init (PROV_OUT_PLAIN, false);
+  return prov_down (e, &o, err);
+}
+
+const struct itm_cmd cmd_down = {
+  .name = "down",
+  .usage = "[-p NAMESPACE] [--keep-volumes] [--timeout DURATION] [--quiet] [--json]",
+  .summary = "remove the namespace's containers, networks and volumes",
+  .help = ITM_STACK_HELP
+  "  -k, --keep-volumes         keep volumes (containers are then stopped gracefully)\n"
+  "  -t, --timeout DURATION     stop grace with --keep-volumes (default: each one's own)\n"
+  "  -q, --quiet                print nothing on success\n"
+  "      --json                 the summary as a JSON event line on stdout\n",
+  .fn = down_main,
+};
+
