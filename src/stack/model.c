@@ -162,6 +162,22 @@ mwarn (struct mctx *m, const struct node *at, const char *fmt, ...)
   va_end (ap);
 }
 
+/* node_map_get with a first-character test before strcmp: the model looks
+ * up every key of every service. */
+static const struct node *
+mget (const struct node *map, const char *key)
+{
+  if (map == NULL || map->kind != NODE_MAP)
+    return NULL;
+  for (size_t i = 0; i < map->npairs; i++)
+    {
+      const char *k = map->pairs[i].key->scalar;
+      if (k[0] == key[0] && strcmp (k, key) == 0)
+        return map->pairs[i].value;
+    }
+  return NULL;
+}
+
 /* ---- types */
 
 static bool
@@ -437,29 +453,29 @@ get_dict (struct mctx *m, const struct node *n, const char *seps, struct stack_k
 static char *
 kstr (struct mctx *m, const struct node *map, const char *key)
 {
-  return KEYED (get_str (m, node_map_get (map, key)));
+  return KEYED (get_str (m, mget (map, key)));
 }
 static bool
 kbool (struct mctx *m, const struct node *map, const char *key, bool *out)
 {
-  return KEYED (get_bool (m, node_map_get (map, key), out));
+  return KEYED (get_bool (m, mget (map, key), out));
 }
 static bool
 kint (struct mctx *m, const struct node *map, const char *key, long long min, long long max,
       long long *out)
 {
-  return KEYED (get_int (m, node_map_get (map, key), min, max, out));
+  return KEYED (get_int (m, mget (map, key), min, max, out));
 }
 static bool
 ksize (struct mctx *m, const struct node *map, const char *key, uint64_t *out)
 {
-  return KEYED (get_size (m, node_map_get (map, key), out));
+  return KEYED (get_size (m, mget (map, key), out));
 }
 static void
 kdict (struct mctx *m, const struct node *map, const char *key, struct stack_kvs *out)
 {
   size_t mk = path_push (m, ".%s", key);
-  get_dict (m, node_map_get (map, key), "=", out);
+  get_dict (m, mget (map, key), "=", out);
   path_pop (m, mk);
 }
 
@@ -870,7 +886,7 @@ parse_env_files (struct mctx *m, const struct node *n, struct stack_env *into)
           kbool (m, it, "required", &required);
           const char *fmt = kstr (m, it, "format");
           if (fmt && strcmp (fmt, "dotenv") != 0)
-            merr (m, node_map_get (it, "format"), "format '%s' is not supported (env files are "
+            merr (m, mget (it, "format"), "format '%s' is not supported (env files are "
                   "read with the .env rules: leave 'format' out)", fmt);
           if (path == NULL)
             merr (m, it, "an env_file entry needs 'path'");
@@ -905,8 +921,8 @@ parse_env_files (struct mctx *m, const struct node *n, struct stack_env *into)
 static void
 parse_environment (struct mctx *m, const struct node *svc, struct stack_service *s)
 {
-  const struct node *ef = node_map_get (svc, "env_file");
-  const struct node *en = node_map_get (svc, "environment");
+  const struct node *ef = mget (svc, "env_file");
+  const struct node *en = mget (svc, "environment");
   struct stack_kvs env = { 0 };
   size_t cap = 0;
   struct stack_env *fromfiles = NULL;
@@ -992,7 +1008,7 @@ parse_ports (struct mctx *m, const struct node *n, struct stack_service *s)
           struct stack_port *q = &s->ports[s->nports];
           memset (q, 0, sizeof *q);
           bool ok = true;
-          const struct node *t = node_map_get (it, "target");
+          const struct node *t = mget (it, "target");
           if (t == NULL || t->kind == NODE_NULL)
             merr (m, it, "a port needs 'target'"), ok = false;
           else
@@ -1003,7 +1019,7 @@ parse_ports (struct mctx *m, const struct node *n, struct stack_service *s)
               ok = ok && m->d->nerrors == before;
               path_pop (m, m2);
             }
-          const struct node *pub = node_map_get (it, "published");
+          const struct node *pub = mget (it, "published");
           if (pub && pub->kind == NODE_SCALAR)
             {
               struct stack_port tmp;
@@ -1031,13 +1047,13 @@ parse_ports (struct mctx *m, const struct node *n, struct stack_service *s)
             q->protocol = sa_strdup (m->a, "tcp");
           else if (strcmp (q->protocol, "tcp") && strcmp (q->protocol, "udp")
                    && strcmp (q->protocol, "sctp"))
-            merr (m, node_map_get (it, "protocol"), "protocol: expected tcp, udp or sctp, got '%s'",
+            merr (m, mget (it, "protocol"), "protocol: expected tcp, udp or sctp, got '%s'",
                   q->protocol), ok = false;
           q->mode = kstr (m, it, "mode");
           if (q->mode == NULL)
             q->mode = sa_strdup (m->a, "ingress");
           else if (strcmp (q->mode, "host") && strcmp (q->mode, "ingress"))
-            merr (m, node_map_get (it, "mode"), "mode: expected host or ingress, got '%s'",
+            merr (m, mget (it, "mode"), "mode: expected host or ingress, got '%s'",
                   q->mode), ok = false;
           q->name = kstr (m, it, "name");
           q->app_protocol = kstr (m, it, "app_protocol");
@@ -1164,7 +1180,7 @@ static void
 parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, bool *ok)
 {
   check_keys (m, it, mount_keys);
-  const struct node *tn = node_map_get (it, "type");
+  const struct node *tn = mget (it, "type");
   const char *type = get_str (m, tn);
   unsigned before = m->d->nerrors;
   if (type == NULL)
@@ -1197,7 +1213,7 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
   if (v->target == NULL)
     merr (m, it, "a volume needs 'target'");
   else if (v->target[0] != '/')
-    merr (m, node_map_get (it, "target"), "target: '%s' is not an absolute path", v->target);
+    merr (m, mget (it, "target"), "target: '%s' is not an absolute path", v->target);
   if (v->type == STACK_MOUNT_BIND)
     {
       if (src == NULL)
@@ -1207,13 +1223,13 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
   else if (v->type == STACK_MOUNT_TMPFS)
     {
       if (src)
-        merr (m, node_map_get (it, "source"), "a tmpfs mount has no 'source'");
+        merr (m, mget (it, "source"), "a tmpfs mount has no 'source'");
     }
   else
     v->source = sa_strdup (m->a, src);
   kbool (m, it, "read_only", &v->read_only);
   v->consistency = kstr (m, it, "consistency");
-  const struct node *b = node_map_get (it, "bind");
+  const struct node *b = mget (it, "bind");
   if (b && b->kind != NODE_NULL)
     {
       size_t mk = path_push (m, ".bind");
@@ -1226,13 +1242,13 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
           v->propagation = kstr (m, b, "propagation");
           v->selinux = kstr (m, b, "selinux");
           if (v->selinux && strcmp (v->selinux, "z") && strcmp (v->selinux, "Z"))
-            merr (m, node_map_get (b, "selinux"), "selinux: expected z or Z");
+            merr (m, mget (b, "selinux"), "selinux: expected z or Z");
           if (v->propagation && !is_mount_option (v->propagation))
-            merr (m, node_map_get (b, "propagation"), "propagation: unknown '%s'", v->propagation);
+            merr (m, mget (b, "propagation"), "propagation: unknown '%s'", v->propagation);
         }
       path_pop (m, mk);
     }
-  const struct node *vo = node_map_get (it, "volume");
+  const struct node *vo = mget (it, "volume");
   if (vo && vo->kind != NODE_NULL)
     {
       size_t mk = path_push (m, ".volume");
@@ -1246,7 +1262,7 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
         }
       path_pop (m, mk);
     }
-  const struct node *tf = node_map_get (it, "tmpfs");
+  const struct node *tf = mget (it, "tmpfs");
   if (tf && tf->kind != NODE_NULL)
     {
       size_t mk = path_push (m, ".tmpfs");
@@ -1257,7 +1273,7 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
           long long mode;
           check_keys (m, tf, mount_tmpfs_keys);
           ksize (m, tf, "size", &v->tmpfs_size);
-          const struct node *mn = node_map_get (tf, "mode");
+          const struct node *mn = mget (tf, "mode");
           if (mn && mn->kind == NODE_SCALAR && mn->scalar[0] == '0')
             {
               char *end;
@@ -1355,7 +1371,7 @@ parse_svc_networks (struct mctx *m, const struct node *n, struct stack_service *
             {
               long long prio;
               check_keys (m, v, svc_network_keys);
-              const struct node *al = node_map_get (v, "aliases");
+              const struct node *al = mget (v, "aliases");
               if (al)
                 {
                   size_t m2 = path_push (m, ".aliases");
@@ -1415,7 +1431,7 @@ parse_depends_on (struct mctx *m, const struct node *n, struct stack_service *s)
           if (v->kind == NODE_MAP)
             {
               check_keys (m, v, dep_keys);
-              const struct node *c = node_map_get (v, "condition");
+              const struct node *c = mget (v, "condition");
               const char *cs = get_str (m, c);
               if (cs == NULL || strcmp (cs, "service_started") == 0)
                 dp->condition = STACK_COND_STARTED;
@@ -1448,7 +1464,7 @@ parse_healthcheck (struct mctx *m, const struct node *n, struct stack_healthchec
     return;
   h->set = true;
   check_keys (m, n, healthcheck_keys);
-  const struct node *t = node_map_get (n, "test");
+  const struct node *t = mget (n, "test");
   if (t && t->kind == NODE_SCALAR)
     {
       h->test.v = sa_alloc (m->a, 3 * sizeof (char *));
@@ -1484,7 +1500,7 @@ parse_healthcheck (struct mctx *m, const struct node *n, struct stack_healthchec
   for (size_t i = 0; i < 4; i++)
     {
       size_t mk = path_push (m, ".%s", dk[i]);
-      get_duration (m, node_map_get (n, dk[i]), dv[i]);
+      get_duration (m, mget (n, dk[i]), dv[i]);
       path_pop (m, mk);
     }
   long long r;
@@ -1494,7 +1510,7 @@ parse_healthcheck (struct mctx *m, const struct node *n, struct stack_healthchec
   path_pop (m, mk);
   kbool (m, n, "disable", &h->disable);
   if (h->disable && h->test.n > 0 && strcmp (h->test.v[0], "NONE") != 0)
-    merr (m, node_map_get (n, "disable"), "'disable' and 'test' cannot both be set");
+    merr (m, mget (n, "disable"), "'disable' and 'test' cannot both be set");
   if (h->test.n > 0 && strcmp (h->test.v[0], "NONE") == 0)
     h->disable = true;
 }
@@ -1522,7 +1538,7 @@ parse_ulimits (struct mctx *m, const struct node *n, struct stack_service *s)
       else if (v->kind == NODE_MAP)
         {
           check_keys (m, v, ulimit_keys);
-          const struct node *so = node_map_get (v, "soft"), *ha = node_map_get (v, "hard");
+          const struct node *so = mget (v, "soft"), *ha = mget (v, "hard");
           if (so == NULL || ha == NULL)
             merr (m, v, "expected both 'soft' and 'hard'");
           if (get_int (m, so, -1, INT64_MAX, &x))
@@ -1567,7 +1583,7 @@ parse_filerefs (struct mctx *m, const struct node *n, bool secrets, struct stack
           r->target = kstr (m, it, "target");
           r->uid = kstr (m, it, "uid");
           r->gid = kstr (m, it, "gid");
-          const struct node *mn = node_map_get (it, "mode");
+          const struct node *mn = mget (it, "mode");
           if (mn && mn->kind == NODE_SCALAR)
             {
               char *end;
@@ -1635,7 +1651,7 @@ parse_resources (struct mctx *m, const struct node *n, struct stack_resources *r
     return;
   check_keys (m, n, ks);
   size_t mk = path_push (m, ".cpus");
-  get_double (m, node_map_get (n, "cpus"), &r->cpus);
+  get_double (m, mget (n, "cpus"), &r->cpus);
   path_pop (m, mk);
   ksize (m, n, "memory", &r->memory);
 }
@@ -1663,7 +1679,7 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
 #define SUB(key, stmt)                                  \
   do                                                    \
     {                                                   \
-      const struct node *v_ = node_map_get (n, key);    \
+      const struct node *v_ = mget (n, key);    \
       if (v_)                                           \
         {                                               \
           size_t mk_ = path_push (m, "." key);          \
@@ -1690,7 +1706,7 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
         s->build.network = kstr (m, v, "network");
         kdict (m, v, "args", &s->build.args);
         kdict (m, v, "labels", &s->build.labels);
-        const struct node *eh = node_map_get (v, "extra_hosts");
+        const struct node *eh = mget (v, "extra_hosts");
         if (eh)
           {
             size_t mk = path_push (m, ".extra_hosts");
@@ -1780,7 +1796,7 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
     if (v->kind != NODE_NULL && expect_map (m, v, "a map"))
       {
         check_keys (m, v, deploy_keys);
-        const struct node *r = node_map_get (v, "resources");
+        const struct node *r = mget (v, "resources");
         if (r && r->kind != NODE_NULL)
           {
             size_t mk = path_push (m, ".resources");
@@ -1788,10 +1804,10 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
               {
                 check_keys (m, r, resources_keys);
                 size_t m2 = path_push (m, ".limits");
-                parse_resources (m, node_map_get (r, "limits"), &s->limits, limits_keys);
+                parse_resources (m, mget (r, "limits"), &s->limits, limits_keys);
                 path_pop (m, m2);
                 m2 = path_push (m, ".reservations");
-                parse_resources (m, node_map_get (r, "reservations"), &s->reservations,
+                parse_resources (m, mget (r, "reservations"), &s->reservations,
                                  reservations_keys);
                 path_pop (m, m2);
               }
@@ -1840,7 +1856,7 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
 static void
 parse_external (struct mctx *m, const struct node *map, bool *external, char **name)
 {
-  const struct node *e = node_map_get (map, "external");
+  const struct node *e = mget (map, "external");
   if (e == NULL)
     return;
   size_t mk = path_push (m, ".external");
@@ -1865,7 +1881,7 @@ conflicts_external (struct mctx *m, const struct node *map, const char *const *k
 {
   for (size_t i = 0; keys[i]; i++)
     {
-      const struct node *k = node_map_get (map, keys[i]);
+      const struct node *k = mget (map, keys[i]);
       if (k)
         merr (m, k, "'%s' cannot be set on an external resource", keys[i]);
     }
@@ -1886,7 +1902,7 @@ parse_network (struct mctx *m, const char *key, const struct node *n, struct sta
   kbool (m, n, "internal", &nw->internal);
   kbool (m, n, "attachable", &nw->attachable);
   kbool (m, n, "enable_ipv6", &nw->enable_ipv6);
-  const struct node *ipam = node_map_get (n, "ipam");
+  const struct node *ipam = mget (n, "ipam");
   if (ipam && ipam->kind != NODE_NULL)
     {
       size_t mk = path_push (m, ".ipam");
@@ -1895,7 +1911,7 @@ parse_network (struct mctx *m, const char *key, const struct node *n, struct sta
           check_keys (m, ipam, ipam_keys);
           nw->ipam_driver = kstr (m, ipam, "driver");
           kdict (m, ipam, "options", &nw->ipam_options);
-          const struct node *cfg = node_map_get (ipam, "config");
+          const struct node *cfg = mget (ipam, "config");
           if (cfg && cfg->kind == NODE_SEQ)
             {
               nw->ipam_config = sa_alloc (m->a, (cfg->nitems + 1) * sizeof *nw->ipam_config);
@@ -1969,7 +1985,7 @@ parse_object (struct mctx *m, const char *key, const struct node *n, struct stac
     {
       const char *v = m->env ? stack_env_get (m->env, o->environment) : getenv (o->environment);
       if (v == NULL)
-        merr (m, node_map_get (n, "environment"), "variable '%s' is not set", o->environment);
+        merr (m, mget (n, "environment"), "variable '%s' is not set", o->environment);
       o->env_value = sa_strdup (m->a, v);
     }
 }
@@ -1982,7 +1998,7 @@ static void *
 parse_section (struct mctx *m, const struct node *root, const char *sect, size_t elsize,
                size_t extra, size_t *count, entry_fn fn)
 {
-  const struct node *n = node_map_get (root, sect);
+  const struct node *n = mget (root, sect);
   char *arr;
   *count = 0;
   if (n == NULL || n->kind == NODE_NULL)
@@ -2141,12 +2157,12 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
     }
   check_keys (&m, root, top_keys);
   st->x = extensions (root, &st->x_itm);
-  const struct node *ver = node_map_get (root, "version");
+  const struct node *ver = mget (root, "version");
   if (ver)
     for (size_t i = 0; i < root->npairs; i++)
       if (strcmp (root->pairs[i].key->scalar, "version") == 0)
         diag_add (d, DIAG_NOTE, root->pairs[i].key, "'version' is obsolete and ignored");
-  const struct node *nm = node_map_get (root, "name");
+  const struct node *nm = mget (root, "name");
   if (nm)
     {
       size_t mk = path_push (&m, "name");
@@ -2173,7 +2189,7 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
   st->secrets = parse_section (&m, root, "secrets", sizeof *st->secrets, 0, &st->nsecrets, obj_fn);
   st->configs = parse_section (&m, root, "configs", sizeof *st->configs, 0, &st->nconfigs, obj_fn);
 
-  const struct node *sv = node_map_get (root, "services");
+  const struct node *sv = mget (root, "services");
   struct stack_service *all = NULL;
   const struct node **allnodes = NULL;
   size_t nall = 0;
@@ -2275,12 +2291,12 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
       for (size_t j = 0; j < s->ndepends_on; j++)
         {
           struct stack_dep *dp = &s->depends_on[j];
-          const struct node *dn = node_map_get (sn, s->depends_on[j].implicit ? "network_mode"
+          const struct node *dn = mget (sn, s->depends_on[j].implicit ? "network_mode"
                                                                                : "depends_on");
           if (dn == NULL)
             dn = sn;
-          if (dn->kind == NODE_MAP && node_map_get (dn, dp->service))
-            dn = node_map_get (dn, dp->service);
+          if (dn->kind == NODE_MAP && mget (dn, dp->service))
+            dn = mget (dn, dp->service);
           size_t target = find_service (byname, nall, dp->service);
           if (target == nall)
             {
@@ -2325,7 +2341,7 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
             }
           if (!found)
             {
-              const struct node *nn = node_map_get (sn, "networks");
+              const struct node *nn = mget (sn, "networks");
               merr (&m, nn ? nn : sn, "uses undefined network '%s'", s->networks[j].name);
             }
         }
@@ -2340,7 +2356,7 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
             found = found || strcmp (st->volumes[t].key, v->source) == 0;
           if (!found)
             {
-              const struct node *vn = node_map_get (sn, "volumes");
+              const struct node *vn = mget (sn, "volumes");
               if (vn && vn->kind == NODE_SEQ && j < vn->nitems)
                 vn = vn->items[j];
               merr (&m, vn ? vn : sn, "uses undefined volume '%s' (declare it under the "
@@ -2360,7 +2376,7 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
                 found = found || strcmp (objs[t].key, refs[j].source) == 0;
               if (!found)
                 {
-                  const struct node *rn = node_map_get (sn, w ? "configs" : "secrets");
+                  const struct node *rn = mget (sn, w ? "configs" : "secrets");
                   if (rn && rn->kind == NODE_SEQ && j < rn->nitems)
                     rn = rn->items[j];
                   merr (&m, rn ? rn : sn, "uses undefined %s '%s'", w ? "config" : "secret",
@@ -2371,7 +2387,7 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
       if (s->network_mode && strncmp (s->network_mode, "container:", 10) != 0
           && strncmp (s->network_mode, "service:", 8) != 0 && strcmp (s->network_mode, "none")
           && strcmp (s->network_mode, "host") && strcmp (s->network_mode, "bridge"))
-        merr (&m, node_map_get (sn, "network_mode"),
+        merr (&m, mget (sn, "network_mode"),
               "network_mode: expected none, host, bridge, service:NAME or container:NAME, got '%s'",
               s->network_mode);
       path_pop (&m, mk);
@@ -2390,7 +2406,7 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
         {
           size_t i = cn[k - 1].i < cn[k].i ? cn[k - 1].i : cn[k].i;
           size_t j = cn[k - 1].i < cn[k].i ? cn[k].i : cn[k - 1].i;
-          diag_add (d, DIAG_ERROR, node_map_get (allnodes[j], "container_name"),
+          diag_add (d, DIAG_ERROR, mget (allnodes[j], "container_name"),
                     "services.%s.container_name: '%s' is also the container name of '%s'",
                     all[j].name, all[j].container_name, all[i].name);
         }
