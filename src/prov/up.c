@@ -78,6 +78,9 @@ struct run {
   int64_t t0;
   pthread_t events_th;
   bool events_started;
+  bool detached;                     /* the events thread was left running */
+  struct engine *events_e;           /* its handle, and its copy of the namespace: */
+  char *events_ns;                   /* it may outlive the caller's */
   struct itm_err events_err;
   char **nets, **vols;               /* created by this run */
   size_t nnets, nvols;
@@ -226,10 +229,10 @@ static void *
 events_main (void *arg)
 {
   struct run *r = arg;
-  cleanup_engine struct engine *e = engine_dup (r->e);
+  struct engine *e = r->events_e;
   json_object *f = json_object_new_object ();
   json_object *l = json_object_new_array ();
-  cleanup_free char *lv = xasprintf (ITM_LABEL_NAMESPACE "=%s", r->ns);
+  cleanup_free char *lv = xasprintf (ITM_LABEL_NAMESPACE "=%s", r->events_ns);
   json_object_array_add (l, json_object_new_string (lv));
   json_object_object_add (f, "label", l);
   json_object *t = json_object_new_array ();
@@ -645,6 +648,9 @@ run_free (struct run *r)
   free (r->nets);
   free (r->vols);
   itm_err_clear (&r->events_err);
+  if (r->events_e)
+    engine_close (r->events_e);
+  free (r->events_ns);
   pthread_mutex_destroy (&r->mu);
   pthread_cond_destroy (&r->cv);
 }
@@ -1050,6 +1056,8 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
   int64_t overall = r->o->timeout_ns ? r->t0 + r->o->timeout_ns : 0;
   int ret = 0;
 
+  r->events_e = engine_dup (r->e);
+  r->events_ns = xstrdup (r->ns);
   if (pthread_create (&r->events_th, NULL, events_main, r) == 0)
     r->events_started = true;
   for (size_t i = 0; i < r->n; i++)
@@ -1107,7 +1115,11 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
   if (!interrupted && !r->failed)
     prov_out_event (NULL, "all ready", prov_now () - r->t0, r->ns);
   r->stop_events = 1;
-  if (r->events_started)
+  /* On success the events thread is left to notice the cancel by itself
+   * (up to 100 ms): the process is about to exit and the run is not freed. */
+  if (r->events_started && !interrupted && !r->failed)
+    r->detached = pthread_detach (r->events_th) == 0;
+  if (r->events_started && !r->detached)
     pthread_join (r->events_th, NULL);
 
   if (interrupted)
@@ -1158,29 +1170,33 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
 int
 prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, struct itm_err *err)
 {
-  struct run r = { .e = e, .st = st, .o = o, .ns = o->ns, .t0 = prov_now () };
-  pthread_mutex_init (&r.mu, NULL);
-  pthread_cond_init (&r.cv, NULL);
+  struct run *r = xzalloc (sizeof *r);
+  *r = (struct run){ .e = e, .st = st, .o = o, .ns = o->ns, .t0 = prov_now () };
+  pthread_mutex_init (&r->mu, NULL);
+  pthread_cond_init (&r->cv, NULL);
   int ret = -1;
   json_object *existing = list_containers (e, o->ns, err);
   if (existing == NULL)
     goto out;
-  r.n = 0;
-  if (setup_services (&r, existing, false, err) < 0)
+  r->n = 0;
+  if (setup_services (r, existing, false, err) < 0)
     goto out;
   /* images first: nothing is created when one is missing */
-  if (check_images (&r, err) < 0)
+  if (check_images (r, err) < 0)
     goto out;
-  fix_gates (&r);
-  if (create_networks_volumes (&r, err) < 0)
+  fix_gates (r);
+  if (create_networks_volumes (r, err) < 0)
     {
-      rollback (&r);
+      rollback (r);
       goto out;
     }
-  ret = drive (&r, false, err);
+  ret = drive (r, false, err);
 out:
   json_object_put (existing);
-  run_free (&r);
+  if (r->detached)
+    return ret; /* the events thread may still read it until exit */
+  run_free (r);
+  free (r);
   return ret;
 }
 
@@ -1188,9 +1204,10 @@ int
 prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
            struct itm_err *err)
 {
-  struct run r = { .e = e, .st = st, .o = o, .ns = o->ns, .t0 = prov_now () };
-  pthread_mutex_init (&r.mu, NULL);
-  pthread_cond_init (&r.cv, NULL);
+  struct run *r = xzalloc (sizeof *r);
+  *r = (struct run){ .e = e, .st = st, .o = o, .ns = o->ns, .t0 = prov_now () };
+  pthread_mutex_init (&r->mu, NULL);
+  pthread_cond_init (&r->cv, NULL);
   int ret = -1;
   json_object *existing = list_containers (e, o->ns, err);
   if (existing == NULL)
@@ -1200,12 +1217,12 @@ prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
       itm_err_set (err, ITM_EXIT_NOT_FOUND, "namespace %s has no containers", o->ns);
       goto out;
     }
-  if (setup_services (&r, existing, true, err) < 0)
+  if (setup_services (r, existing, true, err) < 0)
     goto out;
   /* only the named services (and nothing to create) */
-  for (size_t i = 0; i < r.n; i++)
+  for (size_t i = 0; i < r->n; i++)
     {
-      struct svc *s = &r.s[i];
+      struct svc *s = &r->s[i];
       bool wanted = o->nservices == 0;
       for (size_t k = 0; k < o->nservices && !wanted; k++)
         wanted = strcmp (o->services[k], s->name) == 0;
@@ -1224,16 +1241,19 @@ prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
           goto out;
         }
     }
-  fix_gates (&r);
+  fix_gates (r);
   for (size_t k = 0; k < o->nservices; k++)
     if (stack_service (st, o->services[k]) == NULL)
       {
         itm_err_set (err, ITM_EXIT_NOT_FOUND, "no such service: %s", o->services[k]);
         goto out;
       }
-  ret = drive (&r, true, err);
+  ret = drive (r, true, err);
 out:
   json_object_put (existing);
-  run_free (&r);
+  if (r->detached)
+    return ret; /* the events thread may still read it until exit */
+  run_free (r);
+  free (r);
   return ret;
 }
