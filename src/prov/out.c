@@ -104,8 +104,11 @@ prov_out_event (const char *service, const char *event, int64_t elapsed_ns, cons
       fflush (stdout);
       json_object_put (o);
     }
-  else if (out_mode == PROV_OUT_PLAIN)
+  else if (out_mode == PROV_OUT_PLAIN || (out_mode == PROV_OUT_TTY && service == NULL))
     {
+      /* on a TTY, namespace-wide lines go below the live block */
+      if (out_mode == PROV_OUT_TTY)
+        drawn = 0;
       fprintf (stderr, "%s %s %s", ts, service ? service : "-", event);
       if (elapsed_ns >= 0)
         fprintf (stderr, " (%.1f s)", (double) elapsed_ns / 1e9);
