@@ -9,8 +9,10 @@ need_fixtures
 need_cmd jq
 
 rs_net
-rs_ctr db 1 '{"Cmd":["sh","-c","for i in 1 2 3 4 5; do echo db-out$i; echo db-err$i >&2; done; printf no-newline"]}'
-rs_ctr long-name 1 '{"Cmd":["sh","-c","echo ln-out1; echo ln-err1 >&2; echo ln-out2"]}'
+# stdout and stderr reach the engine through two pipes: their relative
+# order is not kept, so stderr is written first and given time.
+rs_ctr db 1 '{"Cmd":["sh","-c","for i in 1 2 3 4 5; do echo db-err$i >&2; done; sleep 0.5; for i in 1 2 3 4 5; do echo db-out$i; done; printf no-newline"]}'
+rs_ctr long-name 1 '{"Cmd":["sh","-c","echo ln-err1 >&2; sleep 0.5; echo ln-out1; echo ln-out2"]}'
 rs_ctr term 1 '{"Tty":true,"Cmd":["sh","-c","echo tty-line"]}'
 ok "db exits" wait_for 20 rs_status db-1 exited
 ok "long-name exits" wait_for 20 rs_status long-name-1 exited
@@ -32,7 +34,7 @@ run "$ITM_ENV" logs
 like "$out" "term      \\| tty-line" "every service by default; a TTY container's raw stream"
 
 run "$ITM_ENV" logs --tail 2 db
-is "$out" "db | db-err5
+is "$out" "db | db-out5
 db | no-newline" "--tail 2: the last two lines"
 run "$ITM_ENV" logs --tail 0 db
 is "$out" "" "--tail 0: nothing"
