@@ -2,6 +2,8 @@
  * lookup, override merges, extends, include, paths, .env, interpolation. */
 #include <config.h>
 
+#include <errno.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -516,12 +518,14 @@ main (void)
   char cwd[4096];
   if (srcdir == NULL && getcwd (cwd, sizeof cwd))
     srcdir = cwd;
-  fx = xasprintf ("%s/tests/stack/files", srcdir);
-  if (fx[0] != '/')
+  /* The loader returns canonical paths; so must the expectations (make
+   * distcheck's srcdir is ".../_build/sub/..").  */
+  cleanup_free char *rel = xasprintf ("%s/tests/stack/files", srcdir);
+  fx = realpath (rel, NULL);
+  if (fx == NULL)
     {
-      char *abs = xasprintf ("%s/%s", getcwd (cwd, sizeof cwd), fx);
-      free (fx);
-      fx = abs;
+      printf ("Bail out! %s: %s\n", rel, strerror (errno));
+      return 1;
     }
   test_lookup ();
   test_merge ();
