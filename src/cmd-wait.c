@@ -53,11 +53,10 @@ wait_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           return cmd_bad_option (&cmd_wait, argv, opt, err);
         }
     }
+  /* the stack is optional with -p: without it, gates come from labels */
   cleanup_stack struct stack *st = NULL;
-  if (ctx_stack_load (ctx, NULL, 0, &st, err) < 0)
-    return -1;
   cleanup_free char *ns = NULL;
-  if (ns_resolve (ctx->namespace, st->name, st->project_dir, &ns, err) < 0)
+  if (ctx_namespace (ctx, CTX_STACK_WANTED, &ns, &st, err) < 0)
     return -1;
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL)

@@ -91,8 +91,9 @@ struct prov_opts {
  * (ITM_EXIT_IMAGE, ITM_EXIT_READINESS, ITM_EXIT_INTERRUPTED, ...). */
 int prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o,
              struct itm_err *err);
-/* The readiness gate alone on a namespace already up (st may be NULL: the
- * gates then come from the containers' labels and healthchecks). */
+/* The readiness gate alone on a namespace already up.  st may be NULL: one
+ * gate per container then, from its labels and inspect (a healthcheck:
+ * healthy; exited: exit 0; else running). */
 int prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
                struct itm_err *err);
 

@@ -951,7 +951,7 @@ fix_gates (struct run *r)
   for (size_t i = 0; i < r->n; i++)
     {
       struct svc *s = &r->s[i];
-      bool hc = s->probe != NULL && !s->ss->healthcheck.disable;
+      bool hc = s->probe != NULL && !(s->ss && s->ss->healthcheck.disable);
       if (s->gate == GATE_RUNNING && hc)
         s->gate = GATE_HEALTHY;
       if (s->gate == GATE_HEALTHY && !hc)
@@ -1200,6 +1200,47 @@ out:
   return ret;
 }
 
+/* wait without a stack file: one gate per container of the namespace, from
+ * its labels and inspect: a healthcheck -> healthy; exited -> it must have
+ * exited 0; otherwise running. */
+static void
+setup_from_labels (struct run *r, json_object *existing)
+{
+  size_t n = json_object_array_length (existing);
+  r->s = xcalloc (n + 1, sizeof *r->s);
+  r->n = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      json_object *c = json_object_array_get_idx (existing, i);
+      const char *svc = jlabel (c, ITM_LABEL_SERVICE);
+      const char *id = jstr (c, "Id");
+      if (svc == NULL || id == NULL)
+        continue;
+      struct svc *s = &r->s[r->n++];
+      json_object *names = jget (c, "Names");
+      const char *nm = names ? json_object_get_string (json_object_array_get_idx (names, 0)) : NULL;
+      s->name = xstrdup (svc);
+      s->cname = xstrdup (nm ? nm + (nm[0] == '/') : svc);
+      s->image = xstrdup (jstr (c, "Image") ? jstr (c, "Image") : "");
+      s->id = xstrdup (id);
+      s->keep = true;
+      alloc_deps (r, s, 0);
+      cleanup_err struct itm_err err = { 0 };
+      if (adopt (r->e, s, &err) < 0)
+        continue;
+      s->gate = s->ev_died ? GATE_COMPLETED : s->probe ? GATE_HEALTHY : GATE_RUNNING;
+    }
+}
+
+static bool
+has_service (struct run *r, const char *name)
+{
+  for (size_t i = 0; i < r->n; i++)
+    if (strcmp (r->s[i].name, name) == 0)
+      return true;
+  return false;
+}
+
 int
 prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
            struct itm_err *err)
@@ -1217,7 +1258,9 @@ prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
       itm_err_set (err, ITM_EXIT_NOT_FOUND, "namespace %s has no containers", o->ns);
       goto out;
     }
-  if (setup_services (r, existing, true, err) < 0)
+  if (st == NULL)
+    setup_from_labels (r, existing);
+  else if (setup_services (r, existing, true, err) < 0)
     goto out;
   /* only the named services (and nothing to create) */
   for (size_t i = 0; i < r->n; i++)
@@ -1243,7 +1286,7 @@ prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
     }
   fix_gates (r);
   for (size_t k = 0; k < o->nservices; k++)
-    if (stack_service (st, o->services[k]) == NULL)
+    if (st ? stack_service (st, o->services[k]) == NULL : !has_service (r, o->services[k]))
       {
         itm_err_set (err, ITM_EXIT_NOT_FOUND, "no such service: %s", o->services[k]);
         goto out;

@@ -82,6 +82,13 @@ is "$rc" 0 "wait SERVICE"
 like "$out" '"service":"web","event":"ready"' "wait --json: a ready event"
 run "$ITM_ENV" -f stack.yml wait nosuch
 is "$rc" 10 "wait on an unknown service: not found"
+cd /
+run "$ITM_ENV" -p "$ITM_NS" wait --json
+is "$rc" 0 "wait -p NS without a stack file: gates from labels"
+like "$out" '"service":"client","event":"ready"' "every container of the namespace gated"
+run "$ITM_ENV" -p "$ITM_NS-none" wait
+is "$rc" 10 "wait on an empty namespace: not found"
+cd "$tmp"
 
 run "$ITM_ENV" -f stack.yml -p "$ns2" up --quiet
 is "$rc" 0 "the same stack in a second namespace, side by side"
