@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/engine.h"
 #include "ns/ns.h"
@@ -45,7 +46,19 @@ rm_one (struct engine *e, size_t i, void *ctx, struct itm_err *err)
     p = xasprintf ("/networks/%s", enc);
   else
     p = xasprintf ("/volumes/%s", enc);
-  if (engine_delete (e, p, err) < 0)
+  int rc = engine_delete (e, p, err);
+  /* the engine may still be releasing the endpoint of a container it just
+   * removed: retry a network that has "active endpoints" for up to 2 s */
+  for (int tries = 0; rc < 0 && strcmp (j->kind, "network") == 0 && tries < 20
+                      && err->engine_msg && strstr (err->engine_msg, "active endpoints");
+       tries++)
+    {
+      struct timespec ts = { 0, 100 * 1000000L };
+      nanosleep (&ts, NULL);
+      itm_err_clear (err);
+      rc = engine_delete (e, p, err);
+    }
+  if (rc < 0)
     {
       if (err->code == ITM_EXIT_NOT_FOUND)
         {

@@ -123,4 +123,18 @@ set +e; wait "$pid"; rc=$?; set -e
 is "$rc" 130 "SIGINT mid-up: interrupted exit code"
 like "$(cat "$tmp/int.out")" 'removed what this up created' "says it removed what it created"
 is "$(left)" "" "nothing left"
+
+# A second SIGINT stops at once (rollback or not, depending on timing) and
+# says what is left; down then removes whatever remains.
+"$ITM_ENV" -f "$tmp/slow.yml" up >"$tmp/int2.out" 2>&1 &
+pid=$!
+wait_for 30 grep -q 'web waiting' "$tmp/int2.out" || true
+kill -INT "$pid"; kill -INT "$pid" 2>/dev/null || true
+set +e; wait "$pid"; rc=$?; set -e
+is "$rc" 130 "two SIGINTs: interrupted exit code"
+like "$(cat "$tmp/int2.out")" "interrupted again.*down -p $ITM_NS|removed what this up created" \
+  "says what is left (or that it was removed)"
+run "$ITM_ENV" down
+is "$rc" 0 "down after it"
+is "$(left)" "" "nothing left"
 done_testing
