@@ -104,6 +104,7 @@ struct mctx {
   const char *project_dir;
   char path[1024];
   size_t plen;
+  size_t nsuggest;             /* "did you mean" computed so far */
 };
 
 static size_t
@@ -370,20 +371,58 @@ get_strv (struct mctx *m, const struct node *n, bool allow_string, struct stack_
 }
 
 static void
-kvs_set (struct mctx *m, struct stack_kvs *kv, size_t cap, const char *name, const char *value)
+kvs_add (struct mctx *m, struct stack_kvs *kv, const char *name, const char *value)
 {
+  kv->v[kv->n].name = sa_strdup (m->a, name);
+  kv->v[kv->n].value = sa_strdup (m->a, value);
+  kv->n++;
+}
+
+struct kv_pos {
+  const char *name;
+  size_t i;
+};
+
+static int
+cmp_kv_pos (const void *a, const void *b)
+{
+  const struct kv_pos *x = a, *y = b;
+  int c = strcmp (x->name, y->name);
+  return c ? c : (x->i < y->i ? -1 : x->i > y->i);
+}
+
+/* A name given twice keeps its first place and takes its last value
+ * (O(n log n): lists may be long). */
+static void
+kvs_dedupe (struct stack_kvs *kv)
+{
+  if (kv->n < 2)
+    return;
+  struct kv_pos *p = xcalloc (kv->n, sizeof *p);
+  bool *drop = xcalloc (kv->n, sizeof *drop);
+  bool any = false;
   for (size_t i = 0; i < kv->n; i++)
-    if (strcmp (kv->v[i].name, name) == 0)
+    p[i] = (struct kv_pos) { kv->v[i].name, i };
+  qsort (p, kv->n, sizeof *p, cmp_kv_pos);
+  for (size_t k = 1; k < kv->n; k++)
+    if (strcmp (p[k - 1].name, p[k].name) == 0)
       {
-        kv->v[i].value = sa_strdup (m->a, value);
-        return;
+        size_t first = p[k - 1].i;   /* the group's first, carried along */
+        kv->v[first].value = kv->v[p[k].i].value;
+        drop[p[k].i] = true;
+        p[k].i = first;
+        any = true;
       }
-  if (kv->n < cap)
+  if (any)
     {
-      kv->v[kv->n].name = sa_strdup (m->a, name);
-      kv->v[kv->n].value = sa_strdup (m->a, value);
-      kv->n++;
+      size_t o = 0;
+      for (size_t i = 0; i < kv->n; i++)
+        if (!drop[i])
+          kv->v[o++] = kv->v[i];
+      kv->n = o;
     }
+  free (p);
+  free (drop);
 }
 
 /* A map, or a list of "NAME<sep>VALUE" strings.  Values of a map are
@@ -407,8 +446,7 @@ get_dict (struct mctx *m, const struct node *n, const char *seps, struct stack_k
               path_pop (m, mk);
               continue;
             }
-          kvs_set (m, out, n->npairs, n->pairs[i].key->scalar,
-                   v->kind == NODE_SCALAR ? v->scalar : NULL);
+          kvs_add (m, out, n->pairs[i].key->scalar, v->kind == NODE_SCALAR ? v->scalar : NULL);
         }
       return;
     }
@@ -437,8 +475,9 @@ get_dict (struct mctx *m, const struct node *n, const char *seps, struct stack_k
           path_pop (m, mk);
           continue;
         }
-      kvs_set (m, out, n->nitems, name, it->scalar[k] ? it->scalar + k + 1 : NULL);
+      kvs_add (m, out, name, it->scalar[k] ? it->scalar + k + 1 : NULL);
     }
+  kvs_dedupe (out);
 }
 
 
@@ -672,10 +711,11 @@ check_keys (struct mctx *m, const struct node *map, const struct keyspec *ks)
         continue;
       size_t nk = 0, bestd = 99;
       const char *best = NULL;
+      bool suggest = m->nsuggest++ < 100;   /* bounded time on hostile input */
       for (const struct keyspec *s = ks; s->name; s++)
         {
           nk++;
-          size_t dd = edit_distance (name, s->name);
+          size_t dd = suggest ? edit_distance (name, s->name) : 99;
           if (dd < bestd)
             bestd = dd, best = s->name;
         }
@@ -955,11 +995,12 @@ parse_environment (struct mctx *m, const struct node *svc, struct stack_service 
       size_t it = 0;
       const char *name, *value;
       while (stack_env_next (fromfiles, &it, &name, &value))
-        kvs_set (m, &s->environment, cap, name, value);
+        kvs_add (m, &s->environment, name, value);
       stack_env_free (fromfiles);
     }
   for (size_t i = 0; i < env.n; i++)
-    kvs_set (m, &s->environment, cap, env.v[i].name, env.v[i].value);
+    kvs_add (m, &s->environment, env.v[i].name, env.v[i].value);
+  kvs_dedupe (&s->environment);
 }
 
 static unsigned
@@ -1303,6 +1344,7 @@ parse_volumes (struct mctx *m, const struct node *n, struct stack_service *s)
       return;
     }
   s->volumes = sa_alloc (m->a, (n->nitems + 1) * sizeof *s->volumes);
+  const struct node **vnodes = xcalloc (n->nitems + 1, sizeof *vnodes);
   for (size_t i = 0; i < n->nitems; i++)
     {
       const struct node *it = n->items[i];
@@ -1317,18 +1359,26 @@ parse_volumes (struct mctx *m, const struct node *n, struct stack_service *s)
       else
         merr (m, it, "expected a volume string or a map, got %s", got (it)), ok = false;
       if (ok)
-        {
-          for (size_t j = 0; j < s->nvolumes; j++)
-            if (v->target && strcmp (s->volumes[j].target, v->target) == 0)
-              {
-                merr (m, it, "duplicate mount point '%s'", v->target);
-                ok = false;
-              }
-        }
-      if (ok)
-        s->nvolumes++;
+        vnodes[s->nvolumes++] = it;
       path_pop (m, mk);
     }
+  /* two mounts on one target: sort the targets */
+  if (s->nvolumes > 1)
+    {
+      struct kv_pos *p = xcalloc (s->nvolumes, sizeof *p);
+      for (size_t i = 0; i < s->nvolumes; i++)
+        p[i] = (struct kv_pos) { s->volumes[i].target, i };
+      qsort (p, s->nvolumes, sizeof *p, cmp_kv_pos);
+      for (size_t k = 1; k < s->nvolumes; k++)
+        if (strcmp (p[k - 1].name, p[k].name) == 0)
+          {
+            size_t mk = path_push (m, "[%zu]", p[k].i);
+            merr (m, vnodes[p[k].i], "duplicate mount point '%s'", p[k].name);
+            path_pop (m, mk);
+          }
+      free (p);
+    }
+  free (vnodes);
 }
 
 static int
@@ -2103,6 +2153,26 @@ service_active (const struct stack_service *s, const struct stack_profiles *p,
   return false;
 }
 
+/* Binary search in an array sorted by key, of structs whose first member
+ * is `char *key`. */
+static bool
+has_key (const void *arr, size_t n, size_t elsize, const char *key)
+{
+  size_t lo = 0, hi = n;
+  while (lo < hi)
+    {
+      size_t mid = (lo + hi) / 2;
+      int c = strcmp (*(char *const *) ((const char *) arr + mid * elsize), key);
+      if (c == 0)
+        return true;
+      if (c < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return false;
+}
+
 struct name_index {
   const char *name;
   size_t i;
@@ -2188,6 +2258,11 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
   st->volumes = parse_section (&m, root, "volumes", sizeof *st->volumes, 0, &st->nvolumes, vol_fn);
   st->secrets = parse_section (&m, root, "secrets", sizeof *st->secrets, 0, &st->nsecrets, obj_fn);
   st->configs = parse_section (&m, root, "configs", sizeof *st->configs, 0, &st->nconfigs, obj_fn);
+  /* sorted now, for the lookups below (every struct starts with its key) */
+  qsort (st->networks, st->nnetworks, sizeof *st->networks, cmp_key_net);
+  qsort (st->volumes, st->nvolumes, sizeof *st->volumes, cmp_key_vol);
+  qsort (st->secrets, st->nsecrets, sizeof *st->secrets, cmp_key_obj);
+  qsort (st->configs, st->nconfigs, sizeof *st->configs, cmp_key_obj);
 
   const struct node *sv = mget (root, "services");
   struct stack_service *all = NULL;
@@ -2256,9 +2331,15 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
   st->profiles = sa_alloc (m.a, (nprof + 1) * sizeof (char *));
   for (size_t i = 0; i < nall; i++)
     for (size_t j = 0; j < all[i].profiles.n; j++)
-      if (!in_list ((const char *const *) st->profiles, st->nprofiles, all[i].profiles.v[j]))
-        st->profiles[st->nprofiles++] = all[i].profiles.v[j];
+      st->profiles[st->nprofiles++] = all[i].profiles.v[j];
   qsort (st->profiles, st->nprofiles, sizeof (char *), cmp_str);
+  {
+    size_t u = 0;
+    for (size_t i = 0; i < st->nprofiles; i++)
+      if (u == 0 || strcmp (st->profiles[u - 1], st->profiles[i]) != 0)
+        st->profiles[u++] = st->profiles[i];
+    st->nprofiles = u;
+  }
 
   /* services named on the command line must exist */
   if (o)
@@ -2330,9 +2411,8 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
         }
       for (size_t j = 0; j < s->nnetworks; j++)
         {
-          bool found = false;
-          for (size_t t = 0; t < st->nnetworks; t++)
-            found = found || strcmp (st->networks[t].key, s->networks[j].name) == 0;
+          bool found = has_key (st->networks, st->nnetworks, sizeof *st->networks,
+                                s->networks[j].name);
           if (!found && strcmp (s->networks[j].name, "default") == 0)
             {
               found = true;
@@ -2351,9 +2431,7 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
           const struct stack_mount *v = &s->volumes[j];
           if (v->type != STACK_MOUNT_VOLUME || v->source == NULL)
             continue;
-          bool found = false;
-          for (size_t t = 0; t < st->nvolumes; t++)
-            found = found || strcmp (st->volumes[t].key, v->source) == 0;
+          bool found = has_key (st->volumes, st->nvolumes, sizeof *st->volumes, v->source);
           if (!found)
             {
               const struct node *vn = mget (sn, "volumes");
@@ -2371,9 +2449,7 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
           size_t nobjs = w ? st->nconfigs : st->nsecrets;
           for (size_t j = 0; j < nrefs; j++)
             {
-              bool found = false;
-              for (size_t t = 0; t < nobjs; t++)
-                found = found || strcmp (objs[t].key, refs[j].source) == 0;
+              bool found = has_key (objs, nobjs, sizeof *objs, refs[j].source);
               if (!found)
                 {
                   const struct node *rn = mget (sn, w ? "configs" : "secrets");
