@@ -22,6 +22,7 @@
 #include "stack/stack.h"
 #include "util/xalloc.h"
 
+
 enum gate_kind { GATE_RUNNING, GATE_HEALTHY, GATE_COMPLETED };
 enum phase { P_PENDING, P_CREATED, P_STARTED, P_READY, P_FAILED, P_SKIPPED };
 
@@ -85,6 +86,11 @@ struct run {
   char **nets, **vols;               /* created by this run */
   size_t nnets, nvols;
 };
+
+/* A run whose events thread was left to finish on its own after a
+ * successful up: it stays in use until the process exits, and this keeps
+ * it owned (and visible to LeakSanitizer as such). */
+static struct run *lingering_run;
 
 /* ---- small JSON helpers ---- */
 static json_object *
@@ -1194,7 +1200,10 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
 out:
   json_object_put (existing);
   if (r->detached)
-    return ret; /* the events thread may still read it until exit */
+    {
+      lingering_run = r; /* the events thread still reads it until exit */
+      return ret;
+    }
   run_free (r);
   free (r);
   return ret;
@@ -1295,7 +1304,10 @@ prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
 out:
   json_object_put (existing);
   if (r->detached)
-    return ret; /* the events thread may still read it until exit */
+    {
+      lingering_run = r; /* the events thread still reads it until exit */
+      return ret;
+    }
   run_free (r);
   free (r);
   return ret;
