@@ -2,6 +2,9 @@
 #include <config.h>
 
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,4 +170,85 @@ ns_filter_query (const char *ns)
   cleanup_free char *v = xasprintf ("%s=%s", ITM_LABEL_NAMESPACE, ns);
   const char *vals[] = { v };
   return engine_filters ("label", vals, 1);
+}
+
+static char *
+state_root (void)
+{
+  const char *v = getenv ("ITM_ENV_STATE_DIR");
+  if (v && *v)
+    return xstrdup (v);
+  v = getenv ("XDG_STATE_HOME");
+  if (v && *v == '/')
+    return xasprintf ("%s/itm-env", v);
+  v = getenv ("HOME");
+  return xasprintf ("%s/.local/state/itm-env", v && *v ? v : "/root");
+}
+
+static int
+mkdir_p (char *path, mode_t mode)
+{
+  for (char *p = path + 1; *p; p++)
+    if (*p == '/')
+      {
+        *p = '\0';
+        int r = mkdir (path, mode);
+        *p = '/';
+        if (r < 0 && errno != EEXIST)
+          return -1;
+      }
+  if (mkdir (path, mode) < 0 && errno != EEXIST)
+    return -1;
+  return 0;
+}
+
+char *
+ns_state_dir (const char *ns, bool create, struct itm_err *err)
+{
+  if (ns_check (ns, NULL, err) < 0)
+    return NULL;
+  cleanup_free char *root = state_root ();
+  char *dir = xasprintf ("%s/%s", root, ns);
+  if (create)
+    {
+      if (mkdir_p (dir, 0700) < 0)
+        {
+          itm_err_errno (err, ITM_EXIT_FAILURE, "cannot create the state directory %s", dir);
+          free (dir);
+          return NULL;
+        }
+      /* never world-readable, whatever the umask or an earlier mode */
+      if (chmod (dir, 0700) < 0)
+        {
+          itm_err_errno (err, ITM_EXIT_FAILURE, "chmod %s", dir);
+          free (dir);
+          return NULL;
+        }
+    }
+  return dir;
+}
+
+int
+ns_state_remove (const char *ns, struct itm_err *err)
+{
+  cleanup_free char *dir = ns_state_dir (ns, false, err);
+  if (dir == NULL)
+    return -1;
+  DIR *d = opendir (dir);
+  if (d == NULL)
+    return errno == ENOENT ? 0 : itm_err_errno (err, ITM_EXIT_FAILURE, "opendir %s", dir);
+  struct dirent *de;
+  int ret = 0;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      cleanup_free char *p = xasprintf ("%s/%s", dir, de->d_name);
+      if (unlink (p) < 0 && errno != ENOENT)
+        ret = itm_err_errno (err, ITM_EXIT_FAILURE, "removing %s", p);
+    }
+  closedir (d);
+  if (ret == 0 && rmdir (dir) < 0 && errno != ENOENT)
+    ret = itm_err_errno (err, ITM_EXIT_FAILURE, "removing %s", dir);
+  return ret;
 }

@@ -9,6 +9,7 @@
 #define ITM_NS_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -59,5 +60,15 @@ char *ns_filter_query (const char *ns);
 /* RFC 3339 UTC time, "2026-11-23T22:00:00Z"; parse returns -1 if malformed. */
 void ns_format_time (time_t t, char buf[32]);
 int ns_parse_time (const char *s, time_t *t);
+
+/* The namespace's private state directory, created (mode 0700, parents
+ * too) when create is true: $ITM_ENV_STATE_DIR/<ns>, else
+ * $XDG_STATE_HOME/itm-env/<ns>, else ~/.local/state/itm-env/<ns>.  Things
+ * kept "with the namespace" on this host live here (generated secrets, the
+ * engine snapshot taken before up); down removes it.  New string, or NULL
+ * with err set. */
+char *ns_state_dir (const char *ns, bool create, struct itm_err *err);
+/* Remove the namespace's state directory and what is in it (absent: 0). */
+int ns_state_remove (const char *ns, struct itm_err *err);
 
 #endif

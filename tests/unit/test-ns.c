@@ -2,6 +2,8 @@
 #include <config.h>
 
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ns/ns.h"
 #include "tap.h"
@@ -79,5 +81,29 @@ main (void)
   s = ns_filter_query ("ns1");
   tap_is_str (s, "%7B%22label%22%3A%5B%22io.itm-env.namespace%3Dns1%22%5D%7D", "filter query");
   free (s);
+
+  char tmpl[] = "/tmp/itm-ns-test-XXXXXX";
+  tap_ok (mkdtemp (tmpl) != NULL, "temporary root");
+  cleanup_free char *root = xasprintf ("%s/deep/er", tmpl);
+  setenv ("ITM_ENV_STATE_DIR", root, 1);
+  struct itm_err err = { 0 };
+  cleanup_free char *dir = ns_state_dir ("ns1", true, &err);
+  struct stat sb;
+  tap_ok (dir && stat (dir, &sb) == 0 && S_ISDIR (sb.st_mode) && (sb.st_mode & 0777) == 0700,
+          "state dir created with mode 0700");
+  cleanup_free char *f = xasprintf ("%s/secret", dir ? dir : "");
+  FILE *fp = fopen (f, "w");
+  if (fp)
+    fclose (fp);
+  tap_ok (ns_state_remove ("ns1", &err) == 0 && stat (dir, &sb) < 0, "state dir removed with its files");
+  tap_ok (ns_state_remove ("ns1", &err) == 0, "removing an absent state dir is fine");
+  tap_ok (ns_state_dir ("../x", true, &err) == NULL && err.code == ITM_EXIT_USAGE,
+          "a namespace with a path in it is refused");
+  itm_err_clear (&err);
+  rmdir (root);
+  cleanup_free char *mid = xasprintf ("%s/deep", tmpl);
+  rmdir (mid);
+  rmdir (tmpl);
+  unsetenv ("ITM_ENV_STATE_DIR");
   return tap_done ();
 }
