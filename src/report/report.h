@@ -1,0 +1,139 @@
+/* report.h - what a command did, collected as it happens and written at
+ * the end as a text, JSON or JUnit XML report (--report FILE,
+ * --report-format FMT), plus the failed services' logs as files
+ * (--logs-dir DIR) and GitHub Actions annotations.
+ *
+ * The command (up, down, run) creates the collector with report_new(),
+ * makes it current with report_set_current(), and writes it with
+ * report_write() whatever happened.  Modules deeper down (the provisioner,
+ * the data module, the verifier) report into report_current() and need not
+ * know whether a report was asked for: every report_* function accepts a
+ * NULL collector and then does nothing.  The collector is thread-safe
+ * (services are gated in parallel threads).
+ *
+ * Ownership: every string passed in is copied; nothing passed in is kept.
+ * Durations are nanoseconds; a negative duration means "not measured".
+ */
+#ifndef ITM_REPORT_H
+#define ITM_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct engine;
+struct report;
+
+enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_JUNIT };
+
+/* ---- the collector ---- */
+/* command: "up", "down", "run".  Starts the report's clock. */
+struct report *report_new (const char *command);
+void report_free (struct report *r);
+/* The process's current collector (NULL: none asked for). */
+void report_set_current (struct report *r);
+struct report *report_current (void);
+
+/* The engine: endpoint, version (the engine's own, "24.0.5"; may be NULL),
+ * negotiated API version. */
+void report_engine (struct report *r, const char *endpoint, const char *version,
+                    const char *api_version);
+/* The same from an open, negotiated engine (asks GET /version; a failure
+ * only leaves the version out). */
+void report_engine_from (struct report *r, struct engine *e);
+void report_namespace (struct report *r, const char *ns);
+/* The stack files (repeatable). */
+void report_stack_file (struct report *r, const char *path);
+/* The command's outcome: its exit code and, when it failed, the error's
+ * message (may be NULL).  Stops the report's clock. */
+void report_finish (struct report *r, int exit_code, const char *message);
+
+/* ---- what happened ---- */
+/* A service's readiness gate.  state: "ready", "failed", "timeout",
+ * "interrupted", "skipped" (a dependency failed), "running" (no gate).
+ * time_to_ready_ns: from its start to ready (<0: not ready); probe_ns: the
+ * successful probe's own response time (exec probe duration; <0: none);
+ * gate: "healthcheck", "probe", "running", "completed" (may be NULL);
+ * detail: why it failed, or NULL.  A second call for the same service
+ * updates it. */
+void report_service (struct report *r, const char *service, const char *state,
+                     int64_t time_to_ready_ns, int64_t probe_ns, const char *gate,
+                     const char *detail);
+/* A failure of a service, with its last log lines (may be NULL) and last
+ * probe outputs (may be NULL).  Also prints a GitHub annotation (see
+ * report_annotate). */
+void report_failure (struct report *r, const char *service, const char *reason,
+                     const char *last_logs, const char *probe_output);
+/* A seed step of a service: step is its description ("copy init.sql",
+ * "exec psql -f ..."); rows: rows loaded (<0: unknown); output: the step's
+ * output when it failed (may be NULL). */
+void report_seed (struct report *r, const char *service, const char *step, bool ok,
+                  int64_t duration_ns, long long rows, const char *output);
+/* A data check (x-itm.verify): name its description; expected/actual
+ * outputs (may be NULL). */
+void report_check (struct report *r, const char *service, const char *name, bool ok,
+                   int64_t duration_ns, const char *expected, const char *actual);
+
+/* Teardown: one call per resource.  kind: "container", "network",
+ * "volume", "image", "data-namespace"; status: created (by up), removed,
+ * left (still there after teardown), suspect (appeared since the snapshot,
+ * no owner; a warning).  detail may be NULL ("attached to ns_default"). */
+enum report_res { REPORT_RES_CREATED, REPORT_RES_REMOVED, REPORT_RES_LEFT, REPORT_RES_SUSPECT };
+void report_resource (struct report *r, const char *kind, const char *name,
+                      enum report_res status, const char *detail);
+/* The verifier's verdict: checked says what was checked (its one-line
+ * summary); clean: nothing left.  Without this call the report has no
+ * verification testcase. */
+void report_verify (struct report *r, bool clean, const char *checked);
+/* run: the command run and its exit status (-1: not run). */
+void report_command (struct report *r, const char *const *argv, int exit_code,
+                     int64_t duration_ns);
+/* A service's logs written to path (--logs-dir). */
+void report_logs_file (struct report *r, const char *service, const char *path);
+
+/* ---- writing ---- */
+/* "text", "json", "junit" (also "xml"); a usage error otherwise. */
+int report_format_parse (const char *s, enum report_format *fmt, struct itm_err *err);
+/* From the file name: .json: JSON, .xml: JUnit, else text. */
+enum report_format report_format_guess (const char *path);
+/* Write the report to path ("-": stdout), atomically (a temp file renamed). */
+int report_write (struct report *r, const char *path, enum report_format fmt,
+                  struct itm_err *err);
+/* The report in memory (a new string). */
+char *report_render (struct report *r, enum report_format fmt);
+
+/* ---- logs and annotations ---- */
+/* The container's logs (stdout and stderr, timestamps off) into path,
+ * created 0644 (parents not created).  -1 with err set. */
+int report_save_logs (struct engine *e, const char *container, const char *path,
+                      struct itm_err *err);
+/* With GITHUB_ACTIONS=true: "::error title=T::MESSAGE" on stdout, with %,
+ * CR and LF escaped (and : and , in the title) as GitHub requires.  No-op
+ * otherwise. */
+void report_annotate (const char *title, const char *message);
+
+/* ---- the commands' options ---- */
+/* --report FILE, --report-format FMT, --logs-dir DIR on up, down and run. */
+struct report_opts {
+  const char *path;         /* NULL: no report */
+  const char *format;       /* NULL: from the file's extension */
+  const char *logs_dir;     /* NULL: no log files */
+};
+#define REPORT_HELP                                                             \
+  "      --report FILE          write a report (text, JSON or JUnit XML) to FILE\n" \
+  "      --report-format FMT    text, json or junit (default: from FILE's extension)\n" \
+  "      --logs-dir DIR         write each service's logs to DIR/SERVICE.log\n"
+/* A collector for the command when --report or --logs-dir was given (made
+ * current), else NULL.  A bad --report-format is a usage error (-1). */
+int report_begin (const char *command, const struct report_opts *o, struct report **out,
+                  struct itm_err *err);
+/* Finish (exit code from err when set, else rc), write the report when
+ * asked, unset and free the collector.  A write failure is a warning on
+ * stderr when err is already set, else it sets err. */
+int report_end (struct report *r, const struct report_opts *o, int rc, struct itm_err *err);
+/* The directory for log files (--logs-dir), or NULL. */
+const char *report_logs_dir (struct report *r);
+
+#endif
