@@ -63,7 +63,7 @@ void report_service (struct report *r, const char *service, const char *state,
                      const char *detail);
 /* A failure of a service, with its last log lines (may be NULL) and last
  * probe outputs (may be NULL).  Also prints a GitHub annotation (see
- * report_annotate). */
+ * report_annotate), even when r is NULL.  service may be NULL (the stack). */
 void report_failure (struct report *r, const char *service, const char *reason,
                      const char *last_logs, const char *probe_output);
 /* A seed step of a service: step is its description ("copy init.sql",
@@ -83,6 +83,9 @@ void report_check (struct report *r, const char *service, const char *name, bool
 enum report_res { REPORT_RES_CREATED, REPORT_RES_REMOVED, REPORT_RES_LEFT, REPORT_RES_SUSPECT };
 void report_resource (struct report *r, const char *kind, const char *name,
                       enum report_res status, const char *detail);
+/* The resource of kind known by engine id is called name: later
+ * report_resource() calls may name it by its id. */
+void report_resource_id (struct report *r, const char *kind, const char *id, const char *name);
 /* The verifier's verdict: checked says what was checked (its one-line
  * summary); clean: nothing left.  Without this call the report has no
  * verification testcase. */
@@ -125,13 +128,16 @@ struct report_opts {
   "      --report FILE          write a report (text, JSON or JUnit XML) to FILE\n" \
   "      --report-format FMT    text, json or junit (default: from FILE's extension)\n" \
   "      --logs-dir DIR         write each service's logs to DIR/SERVICE.log\n"
-/* A collector for the command when --report or --logs-dir was given (made
- * current), else NULL.  A bad --report-format is a usage error (-1). */
+/* The command's collector, made current (always made: failures are
+ * annotated and --logs-dir honoured even without --report).  A bad
+ * --report-format or an unusable --logs-dir (created when missing) is a
+ * usage error (-1). */
 int report_begin (const char *command, const struct report_opts *o, struct report **out,
                   struct itm_err *err);
-/* Finish (exit code from err when set, else rc), write the report when
- * asked, unset and free the collector.  A write failure is a warning on
- * stderr when err is already set, else it sets err. */
+/* Finish (exit code from err when set, else rc), annotate err when no
+ * service failure was, write the report when asked, unset and free the
+ * collector.  Returns rc, or -1 when the report could not be written: a
+ * warning on stderr when err is already set, else err set. */
 int report_end (struct report *r, const struct report_opts *o, int rc, struct itm_err *err);
 /* The directory for log files (--logs-dir), or NULL. */
 const char *report_logs_dir (struct report *r);
