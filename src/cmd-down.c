@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
+#include "report/report.h"
 #include "stack/stack.h"
 #include "util/xalloc.h"
 
@@ -18,11 +19,14 @@ enum {
   OPT_TTL,
 };
 
+static struct report_opts down_report;
+
 static int
-down_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
   static const struct option longopts[] = {
     ITM_STACK_LONGOPTS,
+    REPORT_LONGOPTS,
     { "keep-volumes", no_argument, NULL, 'k' },
     { "timeout", required_argument, NULL, 't' },
     { "quiet", no_argument, NULL, 'q' },
@@ -35,6 +39,8 @@ down_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:kqt:", longopts, NULL)) != -1)
     {
       if (ctx_stack_option (ctx, opt, optarg))
+        continue;
+      if (report_option (&down_report, opt, optarg))
         continue;
       switch (opt)
         {
@@ -62,6 +68,8 @@ down_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     }
   if (optind < argc)
     return itm_err_set (err, ITM_EXIT_USAGE, "down: unexpected argument '%s'", argv[optind]);
+  if (report_begin ("down", &down_report, NULL, err) < 0)
+    return -1;
   cleanup_free char *ns = NULL;
   if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0)
     return -1;
@@ -75,11 +83,23 @@ down_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return prov_down (e, &o, err);
 }
 
+/* The report around the command (src/report/): begun once the options
+ * are read, written whatever happened. */
+static int
+down_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  int rc = down_command (ctx, argc, argv, err);
+  struct report *rep = report_current ();
+  for (size_t i = 0; i < ctx->nfiles; i++)
+    report_stack_file (rep, ctx->files[i]);
+  return report_end (rep, &down_report, rc, err);
+}
+
 const struct itm_cmd cmd_down = {
   .name = "down",
   .usage = "[-p NAMESPACE] [--keep-volumes] [--timeout DURATION] [--quiet] [--json]",
   .summary = "remove the namespace's containers, networks and volumes",
-  .help = ITM_STACK_HELP
+  .help = ITM_STACK_HELP REPORT_HELP
   "  -k, --keep-volumes         keep volumes (containers are then stopped gracefully)\n"
   "  -t, --timeout DURATION     stop grace with --keep-volumes (default: each one's own)\n"
   "  -q, --quiet                print nothing on success\n"

@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
+#include "report/report.h"
 #include "stack/stack.h"
 #include "util/xalloc.h"
 
@@ -19,11 +20,14 @@ enum {
   OPT_TTL,
 };
 
+static struct report_opts up_report;
+
 static int
-up_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
   static const struct option longopts[] = {
     ITM_STACK_LONGOPTS,
+    REPORT_LONGOPTS,
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "keep-on-failure", no_argument, NULL, OPT_KEEP_ON_FAILURE },
     { "quiet", no_argument, NULL, 'q' },
@@ -37,6 +41,8 @@ up_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
     {
       if (ctx_stack_option (ctx, opt, optarg))
+        continue;
+      if (report_option (&up_report, opt, optarg))
         continue;
       switch (opt)
         {
@@ -68,6 +74,8 @@ up_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     }
   if (optind < argc)
     return itm_err_set (err, ITM_EXIT_USAGE, "up: unexpected argument '%s'", argv[optind]);
+  if (report_begin ("up", &up_report, NULL, err) < 0)
+    return -1;
   cleanup_stack struct stack *st = NULL;
   if (ctx_stack_load (ctx, NULL, 0, &st, err) < 0)
     return -1;
@@ -83,11 +91,23 @@ up_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return prov_up (e, st, &po, err);
 }
 
+/* The report around the command (src/report/): begun once the options
+ * are read, written whatever happened. */
+static int
+up_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  int rc = up_command (ctx, argc, argv, err);
+  struct report *rep = report_current ();
+  for (size_t i = 0; i < ctx->nfiles; i++)
+    report_stack_file (rep, ctx->files[i]);
+  return report_end (rep, &up_report, rc, err);
+}
+
 const struct itm_cmd cmd_up = {
   .name = "up",
   .usage = "[--timeout DURATION] [--keep-on-failure] [--quiet] [--json] [--ttl DURATION]",
   .summary = "create and start the stack in its namespace, gated on readiness",
-  .help = ITM_STACK_HELP
+  .help = ITM_STACK_HELP REPORT_HELP
   "      --timeout DURATION     give up when not all ready by then (default 5m)\n"
   "      --keep-on-failure      leave what was created when a gate fails\n"
   "  -q, --quiet                no progress output\n"

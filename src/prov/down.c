@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
+#include "report/report.h"
 #include "util/xalloc.h"
 
 struct rm_job {
@@ -58,6 +59,10 @@ rm_one (struct engine *e, size_t i, void *ctx, struct itm_err *err)
       itm_err_clear (err);
       rc = engine_delete (e, p, err);
     }
+  if (rc < 0 && err->code != ITM_EXIT_NOT_FOUND)
+    report_resource (report_current (), j->kind, id, REPORT_RES_LEFT, err->msg);
+  else
+    report_resource (report_current (), j->kind, id, REPORT_RES_REMOVED, NULL);
   if (rc < 0)
     {
       if (err->code == ITM_EXIT_NOT_FOUND)
@@ -167,6 +172,64 @@ level_of (json_object *cs, size_t i, int *lv, int depth)
   return lv[i] = best;
 }
 
+/* The report (src/report/): what the namespace holds, by name (removals
+ * are reported by id in rm_one), and with --logs-dir each container's logs
+ * in DIR/SERVICE.log before it goes. */
+static void
+report_down (struct engine *e, const struct prov_down_opts *o, json_object *cs,
+             json_object *nets, json_object *vols)
+{
+  struct report *rep = report_current ();
+  if (rep == NULL)
+    return;
+  report_namespace (rep, o->ns);
+  report_engine_from (rep, e);
+  const char *dir = report_logs_dir (rep);
+  for (size_t i = 0; i < json_object_array_length (cs); i++)
+    {
+      json_object *c = json_object_array_get_idx (cs, i), *id = NULL, *names = NULL;
+      json_object_object_get_ex (c, "Id", &id);
+      json_object_object_get_ex (c, "Names", &names);
+      const char *name = names ? json_object_get_string (json_object_array_get_idx (names, 0))
+                                : NULL;
+      if (id == NULL || name == NULL)
+        continue;
+      name += name[0] == '/';
+      report_resource_id (rep, "container", json_object_get_string (id), name);
+      report_resource (rep, "container", name, REPORT_RES_CREATED, NULL);
+      const char *svc = label (c, ITM_LABEL_SERVICE);
+      if (dir)
+        {
+          cleanup_err struct itm_err err = { 0 };
+          cleanup_free char *path = xasprintf ("%s/%s.log", dir, svc ? svc : name);
+          if (report_save_logs (e, json_object_get_string (id), path, &err) < 0)
+            fprintf (stderr, "itm-env: warning: --logs-dir: %s\n", err.msg);
+          else
+            report_logs_file (rep, svc ? svc : name, path);
+        }
+    }
+  for (size_t i = 0; i < json_object_array_length (nets); i++)
+    {
+      json_object *n = json_object_array_get_idx (nets, i), *id = NULL, *name = NULL;
+      json_object_object_get_ex (n, "Id", &id);
+      json_object_object_get_ex (n, "Name", &name);
+      if (id == NULL || name == NULL)
+        continue;
+      report_resource_id (rep, "network", json_object_get_string (id),
+                          json_object_get_string (name));
+      report_resource (rep, "network", json_object_get_string (name), REPORT_RES_CREATED, NULL);
+    }
+  for (size_t i = 0; i < json_object_array_length (vols); i++)
+    {
+      json_object *name = NULL;
+      json_object_object_get_ex (json_object_array_get_idx (vols, i), "Name", &name);
+      if (name)
+        report_resource (rep, "volume", json_object_get_string (name),
+                         REPORT_RES_CREATED,
+                         o->keep_volumes ? "kept (--keep-volumes)" : NULL);
+    }
+}
+
 int
 prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err)
 {
@@ -205,6 +268,7 @@ prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err
       json_object_object_get_ex (json_object_array_get_idx (vs, i), "Name", &id);
       vids[i] = json_object_get_string (id);
     }
+  report_down (e, o, cs, ns_, vs);
   int ret = 0;
   if (nc + nn + json_object_array_length (vs) == 0)
     prov_out_note ("itm-env: namespace %s does not exist: nothing to remove", o->ns);

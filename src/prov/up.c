@@ -20,6 +20,7 @@
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "stack/stack.h"
+#include "report/report.h"
 #include "util/xalloc.h"
 
 
@@ -56,6 +57,7 @@ struct svc {
   enum phase phase;
   char *reason;
   int64_t t_start, t_ready;
+  int64_t probe_ns;                  /* the successful probe's duration, -1: none */
   char *probe_out[NPROBE_OUT];
   int probe_rc[NPROBE_OUT];
   unsigned nprobes;
@@ -487,11 +489,14 @@ gate (struct engine *e, struct run *r, struct svc *s)
           pthread_mutex_unlock (&r->mu);
           buf_reset (&out);
           buf_adds (&out, "");
+          int64_t tp = prov_now ();
           int rc = probe_once (e, r, s, &out);
+          tp = prov_now () - tp;
           pthread_mutex_lock (&r->mu);
           keep_probe_output (s, rc, &out);
           if (rc == 0)
             {
+              s->probe_ns = tp;
               s->phase = P_READY;
               break;
             }
@@ -623,6 +628,77 @@ print_failure (struct run *r, struct svc *s)
           fprintf (stderr, "  exit %d: %.*s\n", s->probe_rc[k], (int) n, o);
         }
     }
+}
+
+/* ---- the report (src/report/): every service's outcome, the failed
+ * ones' last log lines and probe outputs, what this run created, and with
+ * --logs-dir each service's logs in DIR/SERVICE.log ---- */
+static const char *
+gate_name (enum gate_kind g)
+{
+  return g == GATE_HEALTHY ? "healthcheck" : g == GATE_COMPLETED ? "completed" : "running";
+}
+
+static void
+report_run (struct run *r, bool interrupted)
+{
+  struct report *rep = report_current ();
+  const char *dir = report_logs_dir (rep);
+  if (rep)
+    {
+      report_namespace (rep, r->ns);
+      report_engine_from (rep, r->e);
+    }
+  for (size_t i = 0; i < r->n; i++)
+    {
+      struct svc *s = &r->s[i];
+      bool ready = s->phase == P_READY, failed = s->phase == P_FAILED;
+      const char *state = ready ? "ready" : failed ? "failed"
+                          : interrupted ? "interrupted" : "skipped";
+      report_service (rep, s->name, state, ready && s->t_ready ? s->t_ready - s->t_start : -1,
+                      ready && s->probe_ns > 0 ? s->probe_ns : -1, gate_name (s->gate),
+                      ready || failed ? NULL : "not started: a dependency failed");
+      if (s->created && s->id)
+        {
+          report_resource_id (rep, "container", s->id, s->cname);
+          report_resource (rep, "container", s->cname, REPORT_RES_CREATED, NULL);
+        }
+      if (failed)
+        {
+          cleanup_buf struct buf probes = { 0 };
+          unsigned first = s->nprobes > NPROBE_OUT ? s->nprobes - NPROBE_OUT : 0;
+          for (unsigned k = first; k < s->nprobes; k++)
+            buf_addf (&probes, "exit %d: %s%s", s->probe_rc[k % NPROBE_OUT],
+                      s->probe_out[k % NPROBE_OUT],
+                      strchr (s->probe_out[k % NPROBE_OUT], '\n') ? "" : "\n");
+          struct logctx lc = { { 0 } };
+          if (rep && s->id)
+            {
+              cleanup_err struct itm_err err = { 0 };
+              cleanup_free char *p = xasprintf ("/containers/%s/logs?stdout=1&stderr=1&tail=40",
+                                                s->id);
+              struct engine_call c = { .method = "GET", .path = p, .on_frame = log_collect,
+                                       .frames_raw = s->tty, .ctx = &lc, .timeout_ms = 10000 };
+              engine_call (r->e, &c, NULL, &err);
+            }
+          report_failure (rep, s->name, s->reason ? s->reason : s->err.msg, lc.b.data,
+                          probes.data);
+          buf_free (&lc.b);
+        }
+      if (dir && s->id)
+        {
+          cleanup_err struct itm_err err = { 0 };
+          cleanup_free char *path = xasprintf ("%s/%s.log", dir, s->name);
+          if (report_save_logs (r->e, s->id, path, &err) < 0)
+            fprintf (stderr, "itm-env: warning: --logs-dir: %s\n", err.msg);
+          else
+            report_logs_file (rep, s->name, path);
+        }
+    }
+  for (size_t i = 0; i < r->nnets; i++)
+    report_resource (rep, "network", r->nets[i], REPORT_RES_CREATED, NULL);
+  for (size_t i = 0; i < r->nvols; i++)
+    report_resource (rep, "volume", r->vols[i], REPORT_RES_CREATED, NULL);
 }
 
 /* ---- setup ---- */
@@ -1162,6 +1238,7 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
         }
       ret = -1;
     }
+  report_run (r, interrupted);
   if (ret < 0 && !for_wait)
     {
       if (r->o->keep_on_failure && !interrupted)

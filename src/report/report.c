@@ -1306,10 +1306,30 @@ report_annotate (const char *title, const char *message)
 /* ---- the commands' options ---- */
 
 int
+report_option (struct report_opts *o, int opt, const char *arg)
+{
+  switch (opt)
+    {
+    case REPORT_OPT_REPORT:
+      o->path = arg;
+      return 1;
+    case REPORT_OPT_FORMAT:
+      o->format = arg;
+      return 1;
+    case REPORT_OPT_LOGS_DIR:
+      o->logs_dir = arg;
+      return 1;
+    default:
+      return 0;
+    }
+}
+
+int
 report_begin (const char *command, const struct report_opts *o, struct report **out,
               struct itm_err *err)
 {
-  *out = NULL;
+  if (out)
+    *out = NULL;
   if (o->format)
     {
       enum report_format f;
@@ -1327,7 +1347,8 @@ report_begin (const char *command, const struct report_opts *o, struct report **
   struct report *r = report_new (command);
   r->logs_dir = o->logs_dir ? xstrdup (o->logs_dir) : NULL;
   report_set_current (r);
-  *out = r;
+  if (out)
+    *out = r;
   return 0;
 }
 
