@@ -76,6 +76,13 @@ struct report {
 };
 
 static struct report *current;
+static char *(*mask_fn) (const char *s);
+
+void
+report_set_mask (char *(*mask) (const char *s))
+{
+  mask_fn = mask;
+}
 
 static int64_t
 now_ns (void)
@@ -91,9 +98,10 @@ clean_dup (const char *s)
 {
   if (s == NULL)
     return NULL;
+  cleanup_free char *masked = mask_fn ? mask_fn (s) : NULL;
   struct buf b = { 0 };
   buf_adds (&b, "");
-  const unsigned char *p = (const unsigned char *) s;
+  const unsigned char *p = (const unsigned char *) (masked ? masked : s);
   while (*p)
     {
       size_t n = 0;
@@ -1287,14 +1295,16 @@ report_annotate (const char *title, const char *message)
   if (gh == NULL || strcmp (gh, "true") != 0)
     return;
   cleanup_buf struct buf b = { 0 };
+  cleanup_free char *t = clean_dup (title);
+  cleanup_free char *m = clean_dup (message ? message : "failed");
   buf_adds (&b, "::error");
-  if (title && *title)
+  if (t && *t)
     {
       buf_adds (&b, " title=");
-      gh_esc (&b, title, true);
+      gh_esc (&b, t, true);
     }
   buf_adds (&b, "::");
-  gh_esc (&b, message ? message : "failed", false);
+  gh_esc (&b, m, false);
   buf_addc (&b, '\n');
   pthread_mutex_lock (&annotate_mu);
   fflush (stdout);

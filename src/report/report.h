@@ -107,6 +107,11 @@ int report_write (struct report *r, const char *path, enum report_format fmt,
 /* The report in memory (a new string). */
 char *report_render (struct report *r, enum report_format fmt);
 
+/* Secrets: every string the report keeps, and every annotation, goes
+ * through mask first (a new malloc'd string; data_mask() of src/data/ fits);
+ * NULL: none.  Process-wide; set it before reporting. */
+void report_set_mask (char *(*mask) (const char *s));
+
 /* ---- logs and annotations ---- */
 /* The container's logs (stdout and stderr, timestamps off) into path,
  * created 0644 (parents not created).  -1 with err set. */
