@@ -1019,12 +1019,13 @@ render_junit (struct report *r, struct buf *b)
   host[sizeof host - 1] = '\0';
   const char *ns = r->ns ? r->ns : "itm-env";
 
-  struct jcase *c[4] = { NULL };
-  size_t n[4] = { 0 };
+  struct jcase *c[5] = { NULL };
+  size_t n[5] = { 0 };
   cleanup_free char *cls_ready = xasprintf ("itm-env.%s.readiness", ns);
   cleanup_free char *cls_seed = xasprintf ("itm-env.%s.seed", ns);
   cleanup_free char *cls_check = xasprintf ("itm-env.%s.check", ns);
   cleanup_free char *cls_td = xasprintf ("itm-env.%s.teardown", ns);
+  cleanup_free char *cls_run = xasprintf ("itm-env.%s.run", ns);
 
   for (size_t i = 0; i < r->nsvc; i++)
     {
@@ -1125,8 +1126,31 @@ render_junit (struct report *r, struct buf *b)
       jcase_add (&c[3], &n[3], k);
     }
 
-  size_t tests = n[0] + n[1] + n[2] + n[3], failures = 0;
-  for (int s = 0; s < 4; s++)
+  if (r->has_cmd)
+    {
+      struct buf cmd = { 0 };
+      buf_adds (&cmd, "");
+      for (char **a = r->argv; a && *a; a++)
+        buf_addf (&cmd, "%s%s", a == r->argv ? "" : " ", *a);
+      struct jcase k = { .name = buf_steal (&cmd), .classname = xstrdup (cls_run),
+                         .time = r->cmd_ns >= 0 ? secs (r->cmd_ns) : 0 };
+      if (r->cmd_exit < 0)
+        {
+          k.kind = 2;
+          k.message = xstrdup ("not run: the environment did not come up");
+        }
+      else if (r->cmd_exit != 0)
+        {
+          k.kind = 1;
+          k.message = xasprintf ("exit status %d", r->cmd_exit);
+          k.type = xstrdup ("command");
+          k.body = xasprintf ("%s exited with status %d\n", k.name, r->cmd_exit);
+        }
+      jcase_add (&c[4], &n[4], k);
+    }
+
+  size_t tests = n[0] + n[1] + n[2] + n[3] + n[4], failures = 0;
+  for (int s = 0; s < 5; s++)
     for (size_t i = 0; i < n[s]; i++)
       failures += c[s][i].kind == 1;
   buf_adds (b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -1135,9 +1159,9 @@ render_junit (struct report *r, struct buf *b)
   xml_esc (b, top, true);
   buf_addf (b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%.3f\">\n", tests,
             failures, secs (duration (r)));
-  static const char *const suffix[] = { "readiness", "seed", "check", "teardown" };
+  static const char *const suffix[] = { "readiness", "seed", "check", "teardown", "run" };
   bool props = true;
-  for (int s = 0; s < 4; s++)
+  for (int s = 0; s < 5; s++)
     if (n[s] || (s == 3 && tests == 0))
       {
         cleanup_free char *sn = xasprintf ("itm-env.%s.%s", ns, suffix[s]);
@@ -1145,7 +1169,7 @@ render_junit (struct report *r, struct buf *b)
         props = false;
       }
   buf_adds (b, "</testsuites>\n");
-  for (int s = 0; s < 4; s++)
+  for (int s = 0; s < 5; s++)
     jcases_free (c[s], n[s]);
 }
 
@@ -1371,6 +1395,13 @@ report_end (struct report *r, const struct report_opts *o, int rc, struct itm_er
   report_finish (r, failed ? err->code : rc, failed ? err->msg : NULL);
   if (failed && !r->annotated)
     report_annotate (r->command ? r->command : "itm-env", err->msg);
+  else if (!failed && rc > 0 && !r->annotated)
+    {
+      cleanup_free char *m = r->has_cmd && r->argv && r->argv[0]
+                               ? xasprintf ("%s exited with status %d", r->argv[0], rc)
+                               : xasprintf ("exit status %d", rc);
+      report_annotate (r->command, m);
+    }
   if (o->path)
     {
       enum report_format f = REPORT_TEXT;

@@ -170,6 +170,29 @@ test_junit (void)
 }
 
 static void
+test_run (void)
+{
+  struct report *r = report_new ("run");
+  report_namespace (r, "run-1");
+  const char *argv[] = { "make", "test", NULL };
+  report_command (r, argv, 2, SEC);
+  report_finish (r, 2, NULL);
+  cleanup_free char *x = report_render (r, REPORT_JUNIT);
+  tap_ok (strstr (x, "<testcase name=\"make test\" classname=\"itm-env.run-1.run\" "
+                     "time=\"1.000\">\n      <failure message=\"exit status 2\"")
+            != NULL, "JUnit: run's command as a testcase, failed");
+  cleanup_free char *j = report_render (r, REPORT_JSON);
+  json_object *o = json_tokener_parse (j);
+  tap_is_str (jpath (o, "run.argv.1"), "test", "JSON: run.argv");
+  tap_is_str (jpath (o, "run.exit_code"), "2", "JSON: run.exit_code");
+  tap_is_str (jpath (o, "run.duration_s"), "1.000", "JSON: run.duration_s");
+  json_object_put (o);
+  cleanup_free char *t = report_render (r, REPORT_TEXT);
+  tap_ok (strstr (t, "Command\n  make test\n  exit 2 after 1.000 s") != NULL, "text: the command");
+  report_free (r);
+}
+
+static void
 test_formats (void)
 {
   enum report_format f = REPORT_TEXT;
@@ -283,5 +306,6 @@ main (void)
   test_junit ();
   test_annotate ();
   test_mask ();
+  test_run ();
   return tap_done ();
 }
