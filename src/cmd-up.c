@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "image/image.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "report/report.h"
@@ -18,6 +19,9 @@ enum {
   OPT_KEEP_ON_FAILURE,
   OPT_JSON,
   OPT_TTL,
+  OPT_BUILD,
+  OPT_NO_BUILD,
+  OPT_PULL,
 };
 
 static struct report_opts up_report;
@@ -33,9 +37,13 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     { "quiet", no_argument, NULL, 'q' },
     { "json", no_argument, NULL, OPT_JSON },
     { "ttl", required_argument, NULL, OPT_TTL },
+    { "build", no_argument, NULL, OPT_BUILD },
+    { "no-build", no_argument, NULL, OPT_NO_BUILD },
+    { "pull", required_argument, NULL, OPT_PULL },
     { NULL, 0, NULL, 0 },
   };
   struct prov_opts po = { .timeout_ns = 300 * 1000000000LL };
+  struct image_opts io = { 0 };
   bool quiet = false, json = false;
   int opt;
   while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
@@ -64,6 +72,17 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         case 'q':
           quiet = true;
           break;
+        case OPT_BUILD:
+        case OPT_NO_BUILD:
+          if (io.build)
+            return itm_err_set (err, ITM_EXIT_USAGE, "up: --build and --no-build exclude each other");
+          io.build = opt == OPT_BUILD ? 1 : -1;
+          break;
+        case OPT_PULL:
+          if (image_check_policy (optarg, err) < 0)
+            return -1;
+          io.pull = optarg;
+          break;
         case OPT_JSON:
           json = true;
           ctx->json_errors = true;
@@ -86,6 +105,8 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   if (e == NULL)
     return -1;
   po.ns = ns;
+  io.progress = quiet ? IMAGE_PROGRESS_QUIET : json ? IMAGE_PROGRESS_JSON : IMAGE_PROGRESS_AUTO;
+  po.image = &io;
   prov_out_auto (quiet, json);
   prov_signals_install (ns);
   return prov_up (e, st, &po, err);
@@ -105,13 +126,16 @@ up_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
 const struct itm_cmd cmd_up = {
   .name = "up",
-  .usage = "[--timeout DURATION] [--keep-on-failure] [--quiet] [--json] [--ttl DURATION]",
+  .usage = "[--build|--no-build] [--pull POLICY] [--timeout DURATION] [--keep-on-failure] [--quiet] [--json] [--ttl DURATION]",
   .summary = "create and start the stack in its namespace, gated on readiness",
   .help = ITM_STACK_HELP REPORT_HELP
   "      --timeout DURATION     give up when not all ready by then (default 5m)\n"
   "      --keep-on-failure      leave what was created when a gate fails\n"
   "  -q, --quiet                no progress output\n"
   "      --json                 progress as JSON event lines on stdout\n"
+  "      --build                build images even when their build digest is unchanged\n"
+  "      --no-build             never build; an image that is missing is an error\n"
+  "      --pull POLICY          always, missing, never or build, over each pull_policy\n"
   "      --ttl DURATION         expiry label for gc (default 24h)\n",
   .fn = up_main,
 };

@@ -49,6 +49,7 @@ struct itm_cmd {
 extern const struct itm_cmd cmd_version, cmd_doctor, cmd_help, cmd_config, cmd_ps,
   cmd_port, cmd_env, cmd_exec, cmd_logs;
 extern const struct itm_cmd cmd_up, cmd_down, cmd_wait;
+extern const struct itm_cmd cmd_build, cmd_pull;
 
 /* Look a command up: exact name or alias, else a unique prefix.  NULL with
  * err set (usage) when unknown or ambiguous. */

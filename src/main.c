@@ -15,6 +15,7 @@
 
 /* The table: sorted by name, the order of `itm-env --help`. */
 static const struct itm_cmd *const commands[] = {
+  &cmd_build,
   &cmd_config,
   &cmd_doctor,
   &cmd_down,
@@ -24,6 +25,7 @@ static const struct itm_cmd *const commands[] = {
   &cmd_logs,
   &cmd_port,
   &cmd_ps,
+  &cmd_pull,
   &cmd_up,
   &cmd_version,
   &cmd_wait,

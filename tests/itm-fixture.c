@@ -2,9 +2,9 @@
  * client (so building the fixtures exercises it too).
  *
  *   itm-fixture build TAG DIR [--label K=V]...
- *       POST /build with DIR as the context, tarred with libarchive while it
- *       is sent (a writer thread feeds a pipe that curl's read callback
- *       drains: no temporary tar file, never the whole tar in memory).
+ *       POST /build with DIR as the context, streamed by itm-env's image
+ *       module (src/image/: libarchive while it is sent, .dockerignore
+ *       applied; no temporary tar file, never the whole tar in memory).
  *   itm-fixture import REF ROOTFS.tar [--change INSTR]...
  *       POST /images/create?fromSrc=- with the tar file (or stdin for "-")
  *       streamed as the body.
@@ -16,11 +16,8 @@
  */
 #include <config.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +25,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "image/image.h"
 #include "util/err.h"
 #include "util/xalloc.h"
 
@@ -56,117 +54,6 @@ on_progress (json_object *v, void *ctx)
     }
   fflush (stdout);
   return 0;
-}
-
-/* ---- the build context: a tar written by a thread into a pipe ---- */
-
-struct tarpipe {
-  int rfd, wfd;
-  const char *dir;
-  pthread_t thread;
-  char *error;              /* the writer's failure, or NULL */
-};
-
-static int
-tar_add_file (struct archive *w, struct archive_entry *ent, const char *src, struct tarpipe *tp)
-{
-  char buf[65536];
-  ssize_t n;
-  int fd = open (src, O_RDONLY | O_CLOEXEC);
-
-  if (fd < 0)
-    {
-      tp->error = xasprintf ("%s: %s", src, strerror (errno));
-      return -1;
-    }
-  if (archive_write_header (w, ent) != ARCHIVE_OK)
-    {
-      tp->error = xasprintf ("tar: %s", archive_error_string (w));
-      close (fd);
-      return -1;
-    }
-  while ((n = read (fd, buf, sizeof buf)) > 0)
-    if (archive_write_data (w, buf, (size_t) n) < 0)
-      {
-        tp->error = xasprintf ("tar: %s", archive_error_string (w));
-        close (fd);
-        return -1;
-      }
-  close (fd);
-  if (n < 0)
-    tp->error = xasprintf ("%s: %s", src, strerror (errno));
-  return n < 0 ? -1 : 0;
-}
-
-static void *
-tar_writer (void *arg)
-{
-  struct tarpipe *tp = arg;
-  struct archive *disk = archive_read_disk_new ();
-  struct archive *w = archive_write_new ();
-  size_t dlen = strlen (tp->dir);
-  int r;
-
-  archive_read_disk_set_symlink_physical (disk);
-  archive_read_disk_set_standard_lookup (disk);
-  archive_write_set_format_pax_restricted (w);
-  archive_write_set_bytes_in_last_block (w, 1);
-  if (archive_write_open_fd (w, tp->wfd) != ARCHIVE_OK
-      || archive_read_disk_open (disk, tp->dir) != ARCHIVE_OK)
-    {
-      tp->error = xasprintf ("tar %s: %s", tp->dir, archive_error_string (disk));
-      goto out;
-    }
-  for (;;)
-    {
-      struct archive_entry *ent = archive_entry_new ();
-      r = archive_read_next_header2 (disk, ent);
-      if (r == ARCHIVE_EOF)
-        {
-          archive_entry_free (ent);
-          break;
-        }
-      if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-        {
-          tp->error = xasprintf ("tar %s: %s", tp->dir, archive_error_string (disk));
-          archive_entry_free (ent);
-          break;
-        }
-      archive_read_disk_descend (disk);
-      /* The path inside the context: relative to DIR. */
-      const char *src = archive_entry_sourcepath (ent);
-      const char *rel = src + dlen;
-      while (*rel == '/')
-        rel++;
-      if (*rel == '\0')
-        {
-          archive_entry_free (ent);
-          continue;
-        }
-      char *srccopy = xstrdup (src);
-      archive_entry_set_pathname (ent, rel);
-      archive_entry_set_uid (ent, 0);
-      archive_entry_set_gid (ent, 0);
-      archive_entry_set_uname (ent, "root");
-      archive_entry_set_gname (ent, "root");
-      if (archive_entry_filetype (ent) == AE_IFREG && archive_entry_size (ent) > 0)
-        r = tar_add_file (w, ent, srccopy, tp);
-      else
-        r = archive_write_header (w, ent) == ARCHIVE_OK ? 0
-          : (tp->error = xasprintf ("tar: %s", archive_error_string (w)), -1);
-      free (srccopy);
-      archive_entry_free (ent);
-      if (r < 0)
-        break;
-    }
-  if (!tp->error && archive_write_close (w) != ARCHIVE_OK)
-    tp->error = xasprintf ("tar: %s", archive_error_string (w));
-out:
-  archive_read_free (disk);
-  archive_write_free (w);
-  close (tp->wfd); /* EOF for the reader, or EPIPE was why we stopped */
-  tp->wfd = -1;
-  return NULL;
 }
 
 static size_t
@@ -221,38 +108,28 @@ cmd_build (struct engine *e, int argc, char **argv, struct itm_err *err)
   json_object_put (labels);
   cleanup_free char *path = xasprintf ("/build?t=%s&labels=%s&rm=1&forcerm=1", etag, elabels);
 
-  struct tarpipe tp = { .dir = dir };
-  int fds[2];
-  if (pipe2 (fds, O_CLOEXEC) < 0)
-    return itm_err_errno (err, ITM_EXIT_FAILURE, "pipe");
-  tp.rfd = fds[0];
-  tp.wfd = fds[1];
-  if (pthread_create (&tp.thread, NULL, tar_writer, &tp) != 0)
-    {
-      close (fds[0]);
-      close (fds[1]);
-      return itm_err_set (err, ITM_EXIT_FAILURE, "cannot start the tar thread");
-    }
+  struct image_context *tc = image_context_open (dir, NULL, err);
+  if (tc == NULL)
+    return itm_err_prefix (err, "build %s", tag);
   struct engine_call c = {
     .method = "POST",
     .path = path,
-    .read_cb = fd_read_cb,
-    .read_ctx = &tp.rfd,
+    .read_cb = image_context_read,
+    .read_ctx = tc,
     .content_type = "application/x-tar",
     .on_json = on_progress,
     .stream_errors = true,
     .timeout_ms = -1,
   };
   long st = engine_call (e, &c, NULL, err);
-  /* Unblock the writer if the call ended before the tar did. */
-  close (tp.rfd);
-  pthread_join (tp.thread, NULL);
-  if (tp.error)
+  if (image_context_error (tc))
     {
-      itm_err_set (err, ITM_EXIT_IMAGE, "build %s: %s", tag, tp.error);
-      free (tp.error);
+      itm_err_clear (err);
+      itm_err_set (err, ITM_EXIT_IMAGE, "build %s: %s", tag, image_context_error (tc));
+      image_context_free (tc);
       return -1;
     }
+  image_context_free (tc);
   if (st < 0)
     return itm_err_prefix (err, "build %s", tag);
   return 0;

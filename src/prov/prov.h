@@ -24,6 +24,7 @@ struct stack;
 struct stack_service;
 struct stack_network;
 struct stack_volume;
+struct image_opts;
 
 /* Labels of its own the provisioner adds to containers (with ns.h's). */
 #define ITM_LABEL_DEPENDS_ON "io.itm-env.depends-on" /* services it depends on, joined by ',' */
@@ -86,6 +87,7 @@ struct prov_opts {
   bool keep_on_failure;
   const char *const *services;  /* wait: only these (none: all) */
   size_t nservices;
+  const struct image_opts *image; /* up: build and pull options (image.h); NULL: defaults */
 };
 /* Returns 0 when every service is ready; -1 with err set otherwise
  * (ITM_EXIT_IMAGE, ITM_EXIT_READINESS, ITM_EXIT_INTERRUPTED, ...). */

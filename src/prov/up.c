@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "image/image.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "stack/stack.h"
@@ -827,8 +828,7 @@ check_images (struct run *r, struct itm_err *err)
               itm_err_set (err, ITM_EXIT_IMAGE,
                            "service %s: image %s is not on the engine", r->s[i].name,
                            r->s[i].image);
-              itm_err_hint (err, "build or load it first (docker build/load); itm-env does not "
-                                 "pull or build images yet");
+              itm_err_hint (err, "'itm-env pull' or 'itm-env build' makes it");
             }
           else
             {
@@ -943,7 +943,7 @@ setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_
       s->name = xstrdup (ss->name);
       s->cname = ss->container_name ? xstrdup (ss->container_name)
                                     : ns_container_name (r->ns, ss->name, 1);
-      s->image = xstrdup (ss->image ? ss->image : "");
+      s->image = image_service_ref (ss, r->ns);
       s->hash = stack_service_hash (ss);
       s->tty = ss->tty;
       s->gate = GATE_RUNNING;
@@ -1264,7 +1264,11 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   r->n = 0;
   if (setup_services (r, existing, false, err) < 0)
     goto out;
-  /* images first: nothing is created when one is missing */
+  /* images first (built or pulled): nothing is created when one fails */
+  struct image_opts io = o->image ? *o->image : (struct image_opts){ 0 };
+  io.ns = o->ns;
+  if (image_ensure (e, st, &io, err) < 0)
+    goto out;
   if (check_images (r, err) < 0)
     goto out;
   fix_gates (r);

@@ -1,0 +1,76 @@
+/* cmd-pull.c - itm-env pull: pull the services' images with the registry
+ * credentials of the docker CLI's config (src/image/). */
+#include <config.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "image/image.h"
+#include "ns/ns.h"
+#include "stack/stack.h"
+#include "util/xalloc.h"
+
+enum {
+  OPT_JSON = OPT_FIRST_COMMAND_OPT,
+};
+
+static int
+pull_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  static const struct option longopts[] = {
+    ITM_STACK_LONGOPTS,
+    { "quiet", no_argument, NULL, 'q' },
+    { "json", no_argument, NULL, OPT_JSON },
+    { NULL, 0, NULL, 0 },
+  };
+  struct image_opts io = { 0 };
+  int opt;
+  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
+    {
+      if (ctx_stack_option (ctx, opt, optarg))
+        continue;
+      switch (opt)
+        {
+        case 'q':
+          io.progress = IMAGE_PROGRESS_QUIET;
+          break;
+        case OPT_JSON:
+          io.progress = IMAGE_PROGRESS_JSON;
+          ctx->json_errors = true;
+          break;
+        default:
+          return cmd_bad_option (&cmd_pull, argv, opt, err);
+        }
+    }
+  const char *const *services = (const char *const *) argv + optind;
+  size_t nservices = (size_t) (argc - optind);
+  cleanup_stack struct stack *st = NULL;
+  if (ctx_stack_load (ctx, services, nservices, &st, err) < 0)
+    return -1;
+  for (size_t i = 0; i < nservices; i++)
+    if (stack_service (st, services[i]) == NULL)
+      return itm_err_set (err, ITM_EXIT_NOT_FOUND, "pull: no service '%s' in the stack",
+                          services[i]);
+  cleanup_free char *ns = NULL;
+  if (ns_resolve (ctx->namespace, st->name, st->project_dir, &ns, err) < 0)
+    return -1;
+  struct engine *e = ctx_engine (ctx, err);
+  if (e == NULL)
+    return -1;
+  io.ns = ns;
+  io.pull_only = true;
+  io.services = services;
+  io.nservices = nservices;
+  return image_ensure (e, st, &io, err);
+}
+
+const struct itm_cmd cmd_pull = {
+  .name = "pull",
+  .usage = "[--quiet] [--json] [SERVICE...]",
+  .summary = "pull the services' images (services with build: are skipped)",
+  .help = ITM_STACK_HELP
+  "  -q, --quiet                no progress output\n"
+  "      --json                 progress as JSON event lines on stdout\n",
+  .fn = pull_main,
+};

@@ -1,0 +1,427 @@
+/* auth.c - image references and registry credentials as the docker CLI
+ * reads them: reference normalization, config.json (auths, credsStore,
+ * credHelpers), credential helpers, the X-Registry-Auth header value. */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "image/image.h"
+#include "util/xalloc.h"
+
+/* ---- references ---- */
+
+static bool
+is_domain_like (const char *s, size_t n)
+{
+  if (n == 9 && strncmp (s, "localhost", 9) == 0)
+    return true;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == '.' || s[i] == ':' || isupper ((unsigned char) s[i]))
+      return true;
+  return false;
+}
+
+int
+image_ref_parse (const char *name, struct image_ref *r, struct itm_err *err)
+{
+  *r = (struct image_ref){ 0 };
+  cleanup_free char *s = xstrdup (name);
+  char *at = strchr (s, '@');
+  if (at)
+    {
+      *at = '\0';
+      r->digest = xstrdup (at + 1);
+      if (strncmp (r->digest, "sha256:", 7) != 0 || strlen (r->digest) != 71)
+        goto bad;
+    }
+  char *slash = strrchr (s, '/');
+  char *colon = strrchr (slash ? slash : s, ':');
+  if (colon)
+    {
+      *colon = '\0';
+      r->tag = xstrdup (colon + 1);
+      if (*r->tag == '\0' || strlen (r->tag) > 128)
+        goto bad;
+      for (const char *q = r->tag; *q; q++)
+        if (!isalnum ((unsigned char) *q) && *q != '_' && *q != '.' && *q != '-')
+          goto bad;
+    }
+  else if (!r->digest)
+    r->tag = xstrdup ("latest");
+  char *first = strchr (s, '/');
+  const char *rest = s;
+  if (first && is_domain_like (s, (size_t) (first - s)))
+    {
+      r->domain = xstrndup (s, (size_t) (first - s));
+      rest = first + 1;
+    }
+  else
+    r->domain = xstrdup ("docker.io");
+  if (strcmp (r->domain, "index.docker.io") == 0 || strcmp (r->domain, "registry-1.docker.io") == 0)
+    {
+      free (r->domain);
+      r->domain = xstrdup ("docker.io");
+    }
+  if (strcmp (r->domain, "docker.io") == 0 && !strchr (rest, '/'))
+    r->path = xasprintf ("library/%s", rest);
+  else
+    r->path = xstrdup (rest);
+  if (*rest == '\0')
+    goto bad;
+  for (const char *q = r->path; *q; q++)
+    if (!(islower ((unsigned char) *q) || isdigit ((unsigned char) *q) || *q == '.' || *q == '_'
+          || *q == '-' || *q == '/'))
+      {
+        if (isupper ((unsigned char) *q))
+          {
+            image_ref_free (r);
+            return itm_err_set (err, ITM_EXIT_IMAGE,
+                                "invalid image reference '%s': repository name must be lowercase",
+                                name);
+          }
+        goto bad;
+      }
+  return 0;
+bad:
+  image_ref_free (r);
+  return itm_err_set (err, ITM_EXIT_IMAGE, "invalid image reference '%s'", name);
+}
+
+void
+image_ref_free (struct image_ref *r)
+{
+  free (r->domain);
+  free (r->path);
+  free (r->tag);
+  free (r->digest);
+  *r = (struct image_ref){ 0 };
+}
+
+char *
+image_ref_string (const struct image_ref *r)
+{
+  return xasprintf ("%s/%s%s%s%s%s", r->domain, r->path, r->tag ? ":" : "", r->tag ? r->tag : "",
+                    r->digest ? "@" : "", r->digest ? r->digest : "");
+}
+
+char *
+image_auth_key (const char *domain)
+{
+  if (strcmp (domain, "docker.io") == 0)
+    return xstrdup ("https://index.docker.io/v1/");
+  return xstrdup (domain);
+}
+
+char *
+image_auth_hostname (const char *key)
+{
+  const char *s = key;
+  if (strncmp (s, "http://", 7) == 0)
+    s += 7;
+  else if (strncmp (s, "https://", 8) == 0)
+    s += 8;
+  const char *sl = strchr (s, '/');
+  return sl ? xstrndup (s, (size_t) (sl - s)) : xstrdup (s);
+}
+
+/* ---- base64 ---- */
+
+static char *
+b64_encode (const char *s, size_t n, bool url)
+{
+  char *out = xmalloc (4 * ((n + 2) / 3) + 1);
+  EVP_EncodeBlock ((unsigned char *) out, (const unsigned char *) s, (int) n);
+  if (url)
+    for (char *q = out; *q; q++)
+      *q = *q == '+' ? '-' : *q == '/' ? '_' : *q;
+  return out;
+}
+
+static char *
+b64_decode (const char *s)
+{
+  size_t n = strlen (s);
+  if (n % 4)
+    return NULL;
+  unsigned char *out = xmalloc (3 * (n / 4) + 1);
+  int len = EVP_DecodeBlock (out, (const unsigned char *) s, (int) n);
+  if (len < 0)
+    {
+      free (out);
+      return NULL;
+    }
+  while (n > 0 && s[n - 1] == '=')
+    n--, len--;
+  out[len] = '\0';
+  return (char *) out;
+}
+
+/* ---- config.json ---- */
+
+static json_object *
+jget (json_object *o, const char *k)
+{
+  json_object *v = NULL;
+  return o && json_object_object_get_ex (o, k, &v) ? v : NULL;
+}
+
+static const char *
+jstr (json_object *o, const char *k)
+{
+  json_object *v = jget (o, k);
+  return v && json_object_is_type (v, json_type_string) ? json_object_get_string (v) : NULL;
+}
+
+static char *
+config_path (const char *config_dir)
+{
+  const char *d = config_dir ? config_dir : getenv ("DOCKER_CONFIG");
+  if (d && *d)
+    return xasprintf ("%s/config.json", d);
+  const char *home = getenv ("HOME");
+  return xasprintf ("%s/.docker/config.json", home && *home ? home : "/");
+}
+
+/* Run docker-credential-<helper> get with key on stdin: 1 found, 0 none. */
+static int
+helper_get (const char *helper, const char *key, char **user, char **secret,
+            struct itm_err *err)
+{
+  cleanup_free char *prog = xasprintf ("docker-credential-%s", helper);
+  int in[2], out[2];
+  if (pipe2 (in, O_CLOEXEC) < 0)
+    return itm_err_errno (err, ITM_EXIT_IMAGE, "pipe");
+  if (pipe2 (out, O_CLOEXEC) < 0)
+    {
+      close (in[0]);
+      close (in[1]);
+      return itm_err_errno (err, ITM_EXIT_IMAGE, "pipe");
+    }
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      close (in[0]);
+      close (in[1]);
+      close (out[0]);
+      close (out[1]);
+      return itm_err_errno (err, ITM_EXIT_IMAGE, "fork");
+    }
+  if (pid == 0)
+    {
+      dup2 (in[0], 0);
+      dup2 (out[1], 1);
+      dup2 (out[1], 2);
+      execlp (prog, prog, "get", (char *) NULL);
+      _exit (127);
+    }
+  close (in[0]);
+  close (out[1]);
+  void (*old) (int) = signal (SIGPIPE, SIG_IGN);
+  ssize_t wn = write (in[1], key, strlen (key));
+  (void) wn;
+  close (in[1]);
+  signal (SIGPIPE, old);
+  struct buf b = { 0 };
+  char tmp[4096];
+  ssize_t n;
+  while ((n = read (out[0], tmp, sizeof tmp)) != 0)
+    {
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      if (b.len < 1 << 20)
+        buf_add (&b, tmp, (size_t) n);
+    }
+  close (out[0]);
+  int status = 0;
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  const char *text = b.data ? b.data : "";
+  int ret;
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
+    {
+      ret = itm_err_set (err, ITM_EXIT_IMAGE, "credential helper %s not found", prog);
+      itm_err_hint (err, "install %s in PATH or fix credsStore/credHelpers in %s", prog,
+                    "config.json");
+    }
+  else if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    {
+      if (strstr (text, "credentials not found"))
+        ret = 0;
+      else
+        {
+          cleanup_free char *t = xstrdup (text);
+          size_t l = strlen (t);
+          while (l && (t[l - 1] == '\n' || t[l - 1] == '\r'))
+            t[--l] = '\0';
+          ret = itm_err_set (err, ITM_EXIT_IMAGE, "credential helper %s failed for %s: %s", prog,
+                             key, *t ? t : "no output");
+        }
+    }
+  else
+    {
+      json_object *o = json_tokener_parse (text);
+      if (o == NULL || !jstr (o, "Secret"))
+        ret = itm_err_set (err, ITM_EXIT_IMAGE, "credential helper %s: unexpected output", prog);
+      else
+        {
+          *user = jstr (o, "Username") ? xstrdup (jstr (o, "Username")) : xstrdup ("");
+          *secret = xstrdup (jstr (o, "Secret"));
+          ret = 1;
+        }
+      json_object_put (o);
+    }
+  buf_free (&b);
+  return ret;
+}
+
+int
+image_credentials (const char *config_dir, const char *domain, char **user, char **secret,
+                   char **token, struct itm_err *err)
+{
+  *user = *secret = *token = NULL;
+  cleanup_free char *path = config_path (config_dir);
+  cleanup_free char *key = image_auth_key (domain);
+  cleanup_free char *host = image_auth_hostname (key);
+  FILE *f = fopen (path, "re");
+  if (f == NULL)
+    {
+      if (errno == ENOENT || errno == ENOTDIR)
+        return 0;
+      return itm_err_errno (err, ITM_EXIT_IMAGE, "%s", path);
+    }
+  struct buf b = { 0 };
+  char tmp[4096];
+  size_t n;
+  while ((n = fread (tmp, 1, sizeof tmp, f)) > 0)
+    buf_add (&b, tmp, n);
+  fclose (f);
+  json_object *cfg = b.len ? json_tokener_parse (b.data) : json_object_new_object ();
+  buf_free (&b);
+  if (cfg == NULL || !json_object_is_type (cfg, json_type_object))
+    {
+      json_object_put (cfg);
+      return itm_err_set (err, ITM_EXIT_IMAGE, "%s is not valid JSON", path);
+    }
+  int ret = 0;
+  /* credHelpers[key], then credsStore, then auths */
+  json_object *helpers = jget (cfg, "credHelpers");
+  const char *helper = jstr (helpers, key);
+  if (!helper)
+    helper = jstr (helpers, host);
+  if (!helper)
+    helper = jstr (cfg, "credsStore");
+  if (helper && *helper)
+    {
+      char *u = NULL, *s = NULL;
+      ret = helper_get (helper, key, &u, &s, err);
+      if (ret > 0)
+        {
+          if (strcmp (u, "<token>") == 0)
+            {
+              *token = s;
+              free (u);
+            }
+          else
+            {
+              *user = u;
+              *secret = s;
+            }
+        }
+      if (ret != 0)
+        goto out;
+    }
+  json_object *auths = jget (cfg, "auths");
+  json_object *entry = jget (auths, key);
+  if (!entry && auths && json_object_is_type (auths, json_type_object))
+    {
+      json_object_object_foreach (auths, k, v)
+        {
+          cleanup_free char *h = image_auth_hostname (k);
+          if (strcmp (h, host) == 0)
+            {
+              entry = v;
+              break;
+            }
+        }
+    }
+  if (entry)
+    {
+      const char *a = jstr (entry, "auth");
+      if (a && *a)
+        {
+          char *dec = b64_decode (a);
+          char *c = dec ? strchr (dec, ':') : NULL;
+          if (c == NULL)
+            {
+              free (dec);
+              ret = itm_err_set (err, ITM_EXIT_IMAGE, "%s: auths[\"%s\"].auth is not "
+                                 "base64 of user:password", path, key);
+              goto out;
+            }
+          *c = '\0';
+          *user = xstrdup (dec);
+          *secret = xstrdup (c + 1);
+          free (dec);
+          ret = 1;
+        }
+      else if (jstr (entry, "username"))
+        {
+          *user = xstrdup (jstr (entry, "username"));
+          *secret = xstrdup (jstr (entry, "password") ? jstr (entry, "password") : "");
+          ret = 1;
+        }
+      const char *it = jstr (entry, "identitytoken");
+      if (it && *it)
+        {
+          *token = xstrdup (it);
+          ret = 1;
+        }
+    }
+out:
+  json_object_put (cfg);
+  return ret < 0 ? -1 : ret;
+}
+
+int
+image_registry_auth (const char *config_dir, const char *domain, char **out,
+                     struct itm_err *err)
+{
+  *out = NULL;
+  char *user = NULL, *secret = NULL, *token = NULL;
+  int r = image_credentials (config_dir, domain, &user, &secret, &token, err);
+  if (r <= 0)
+    return r;
+  json_object *o = json_object_new_object ();
+  if (user)
+    json_object_object_add (o, "username", json_object_new_string (user));
+  if (secret)
+    json_object_object_add (o, "password", json_object_new_string (secret));
+  if (token)
+    json_object_object_add (o, "identitytoken", json_object_new_string (token));
+  cleanup_free char *key = image_auth_key (domain);
+  json_object_object_add (o, "serveraddress", json_object_new_string (key));
+  const char *js = json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN
+                                                        | JSON_C_TO_STRING_NOSLASHESCAPE);
+  *out = b64_encode (js, strlen (js), true);
+  json_object_put (o);
+  if (secret)
+    explicit_bzero (secret, strlen (secret));
+  free (user);
+  free (secret);
+  free (token);
+  return 0;
+}

@@ -1,0 +1,306 @@
+/* build.c - one service's image built from its context: the digest cache
+ * (no build request when an image with the digest exists), then POST /build
+ * with the context streamed, its output followed. */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "image/private.h"
+#include "stack/stack.h"
+#include "util/xalloc.h"
+
+int
+image_inspect (struct engine *e, const char *name, json_object **out, struct itm_err *err)
+{
+  cleanup_free char *en = engine_urlencode (name);
+  cleanup_free char *path = xasprintf ("/images/%s/json", en);
+  json_object *res = NULL;
+  if (engine_get (e, path, &res, err) < 0)
+    {
+      if (err->code == ITM_EXIT_NOT_FOUND)
+        {
+          itm_err_clear (err);
+          return 0;
+        }
+      return -1;
+    }
+  if (out)
+    *out = res;
+  else
+    json_object_put (res);
+  return 1;
+}
+
+static const char *
+label_of (json_object *img, const char *key)
+{
+  json_object *cfg, *labels, *v;
+  if (img && json_object_object_get_ex (img, "Config", &cfg)
+      && json_object_object_get_ex (cfg, "Labels", &labels)
+      && json_object_object_get_ex (labels, key, &v) && json_object_is_type (v, json_type_string))
+    return json_object_get_string (v);
+  return NULL;
+}
+
+/* The build's inputs besides the context, canonical (part of the digest). */
+static char *
+build_inputs (const struct stack_service *svc, json_object **args)
+{
+  const struct stack_build *b = &svc->build;
+  struct buf x = { 0 };
+  *args = json_object_new_object ();
+  buf_adds (&x, "\n");
+  for (size_t i = 0; i < b->args.n; i++)
+    {
+      const char *v = b->args.v[i].value ? b->args.v[i].value : getenv (b->args.v[i].name);
+      if (v == NULL)
+        continue;   /* no value anywhere: not passed, as Compose */
+      json_object_object_add (*args, b->args.v[i].name, json_object_new_string (v));
+      buf_addf (&x, "arg %zu:%s=%zu:%s\n", strlen (b->args.v[i].name), b->args.v[i].name,
+                strlen (v), v);
+    }
+  if (b->target)
+    buf_addf (&x, "target %s\n", b->target);
+  for (size_t i = 0; i < b->labels.n; i++)
+    {
+      const char *v = b->labels.v[i].value ? b->labels.v[i].value : "";
+      buf_addf (&x, "label %zu:%s=%zu:%s\n", strlen (b->labels.v[i].name), b->labels.v[i].name,
+                strlen (v), v);
+    }
+  if (b->network)
+    buf_addf (&x, "network %s\n", b->network);
+  for (size_t i = 0; i < b->extra_hosts.n; i++)
+    buf_addf (&x, "host %s:%s\n", b->extra_hosts.v[i].name,
+              b->extra_hosts.v[i].value ? b->extra_hosts.v[i].value : "");
+  if (b->shm_size)
+    buf_addf (&x, "shm %llu\n", (unsigned long long) b->shm_size);
+  if (svc->platform)
+    buf_addf (&x, "platform %s\n", svc->platform);
+  return buf_steal (&x);
+}
+
+/* An image with this digest: by name first, then any image carrying it
+ * (tagged as name then).  1 found, 0 not, -1 error. */
+static int
+find_cached (struct engine *e, const char *name, const char *digest, struct itm_err *err)
+{
+  json_object *img = NULL;
+  int r = image_inspect (e, name, &img, err);
+  if (r < 0)
+    return -1;
+  const char *d = label_of (img, IMAGE_LABEL_BUILD_DIGEST);
+  bool same = d && strcmp (d, digest) == 0;
+  json_object_put (img);
+  if (same)
+    return 1;
+  cleanup_free char *lbl = xasprintf ("%s=%s", IMAGE_LABEL_BUILD_DIGEST, digest);
+  const char *vals[] = { lbl };
+  cleanup_free char *f = engine_filters ("label", vals, 1);
+  cleanup_free char *path = xasprintf ("/images/json?filters=%s", f);
+  json_object *list = NULL;
+  if (engine_get (e, path, &list, err) < 0)
+    return -1;
+  int found = 0;
+  if (json_object_is_type (list, json_type_array) && json_object_array_length (list) > 0)
+    {
+      json_object *id;
+      if (json_object_object_get_ex (json_object_array_get_idx (list, 0), "Id", &id))
+        {
+          struct itm_err perr = { 0 };
+          /* tag it: repo and tag as the name gives them */
+          const char *slash = strrchr (name, '/');
+          const char *colon = strrchr (slash ? slash : name, ':');
+          cleanup_free char *repo = colon ? xstrndup (name, (size_t) (colon - name))
+                                          : xstrdup (name);
+          const char *tag = colon ? colon + 1 : "latest";
+          cleanup_free char *erepo = engine_urlencode (repo);
+          cleanup_free char *etag = engine_urlencode (tag);
+          cleanup_free char *tp = xasprintf ("/images/%s/tag?repo=%s&tag=%s",
+                                             json_object_get_string (id), erepo, etag);
+          if (engine_post (e, tp, NULL, NULL, &perr) == 0)
+            found = 1;
+          itm_err_clear (&perr);
+        }
+    }
+  json_object_put (list);
+  return found;
+}
+
+struct build_ctx {
+  struct image_prog *p;
+  char *error;
+  char *error_detail;
+  char *id;
+};
+
+static int
+on_build (json_object *v, void *vctx)
+{
+  struct build_ctx *b = vctx;
+  json_object *s;
+  if (json_object_object_get_ex (v, "stream", &s) && json_object_is_type (s, json_type_string))
+    progress_build (b->p, json_object_get_string (s));
+  if (json_object_object_get_ex (v, "aux", &s))
+    {
+      json_object *id;
+      if (json_object_object_get_ex (s, "ID", &id) && !b->id)
+        b->id = xstrdup (json_object_get_string (id));
+    }
+  const char *msg = jsonl_stream_error (v);
+  if (msg && !b->error)
+    b->error = xstrdup (msg);
+  return 0;
+}
+
+int
+image_build_one (struct engine *e, const struct stack_service *svc, const char *name, int build,
+                 struct image_prog *p, struct itm_err *err)
+{
+  const struct stack_build *b = &svc->build;
+  if (build < 0)
+    {
+      int r = image_inspect (e, name, NULL, err);
+      if (r < 0)
+        return -1;
+      if (r == 0)
+        {
+          itm_err_set (err, ITM_EXIT_IMAGE, "service %s: image %s does not exist and --no-build "
+                       "forbids building it", svc->name, name);
+          return itm_err_hint (err, "run without --no-build, or 'itm-env build %s'", svc->name);
+        }
+      progress_event (p, "exists", NULL);
+      return 0;
+    }
+  if (strstr (b->context, "://") || strncmp (b->context, "git@", 4) == 0)
+    return itm_err_set (err, ITM_EXIT_IMAGE, "service %s: build context %s: remote contexts "
+                        "are not supported", svc->name, b->context);
+  struct image_context *c = image_context_open (b->context, b->dockerfile, err);
+  if (c == NULL)
+    return itm_err_prefix (err, "service %s", svc->name);
+  json_object *args = NULL;
+  cleanup_free char *inputs = build_inputs (svc, &args);
+  char digest[65];
+  int ret = -1;
+  struct build_ctx bc = { .p = p };
+  struct buf q = { 0 };
+  if (image_context_digest (c, inputs, digest, err) < 0)
+    {
+      itm_err_prefix (err, "service %s", svc->name);
+      goto out;
+    }
+  if (build == 0)
+    {
+      int r = find_cached (e, name, digest, err);
+      if (r < 0)
+        goto out;
+      if (r > 0)
+        {
+          progress_event (p, "cached", digest);
+          ret = 0;
+          goto out;
+        }
+    }
+  /* the request */
+  cleanup_free char *en = engine_urlencode (name);
+  cleanup_free char *edf = engine_urlencode (image_context_dockerfile (c));
+  buf_addf (&q, "/build?t=%s&dockerfile=%s&rm=1&forcerm=1", en, edf);
+  if (json_object_object_length (args) > 0)
+    {
+      char *ea = engine_urlencode (json_object_to_json_string_ext (args, JSON_C_TO_STRING_PLAIN));
+      buf_addf (&q, "&buildargs=%s", ea);
+      free (ea);
+    }
+  json_object *labels = json_object_new_object ();
+  for (size_t i = 0; i < b->labels.n; i++)
+    json_object_object_add (labels, b->labels.v[i].name,
+                            json_object_new_string (b->labels.v[i].value ? b->labels.v[i].value
+                                                                         : ""));
+  json_object_object_add (labels, IMAGE_LABEL_BUILD_DIGEST, json_object_new_string (digest));
+  char *el = engine_urlencode (json_object_to_json_string_ext (labels, JSON_C_TO_STRING_PLAIN));
+  buf_addf (&q, "&labels=%s", el);
+  free (el);
+  json_object_put (labels);
+  if (b->target)
+    {
+      char *t = engine_urlencode (b->target);
+      buf_addf (&q, "&target=%s", t);
+      free (t);
+    }
+  if (b->network)
+    {
+      char *t = engine_urlencode (b->network);
+      buf_addf (&q, "&networkmode=%s", t);
+      free (t);
+    }
+  if (b->extra_hosts.n)
+    {
+      struct buf h = { 0 };
+      for (size_t i = 0; i < b->extra_hosts.n; i++)
+        buf_addf (&h, "%s%s:%s", i ? "," : "", b->extra_hosts.v[i].name,
+                  b->extra_hosts.v[i].value ? b->extra_hosts.v[i].value : "");
+      char *t = engine_urlencode (h.data);
+      buf_addf (&q, "&extrahosts=%s", t);
+      free (t);
+      buf_free (&h);
+    }
+  if (b->shm_size)
+    buf_addf (&q, "&shmsize=%llu", (unsigned long long) b->shm_size);
+  if (svc->platform)
+    {
+      char *t = engine_urlencode (svc->platform);
+      buf_addf (&q, "&platform=%s", t);
+      free (t);
+    }
+  progress_event (p, "building", NULL);
+  struct engine_call call = {
+    .method = "POST",
+    .path = q.data,
+    .read_cb = image_context_read,
+    .read_ctx = c,
+    .content_type = "application/x-tar",
+    .on_json = on_build,
+    .ctx = &bc,
+    .timeout_ms = -1,
+  };
+  long st = engine_call (e, &call, NULL, err);
+  if (image_context_error (c))
+    {
+      itm_err_clear (err);
+      itm_err_set (err, ITM_EXIT_IMAGE, "service %s: build context %s: %s", svc->name,
+                   b->context, image_context_error (c));
+      goto fail;
+    }
+  if (st < 0)
+    {
+      err->code = ITM_EXIT_IMAGE;
+      itm_err_prefix (err, "service %s: building image %s", svc->name, name);
+      goto fail;
+    }
+  if (bc.error)
+    {
+      if (p->step)
+        itm_err_set (err, ITM_EXIT_IMAGE, "service %s: building image %s failed at %s: %s",
+                     svc->name, name, p->step, bc.error);
+      else
+        itm_err_set (err, ITM_EXIT_IMAGE, "service %s: building image %s failed: %s", svc->name,
+                     name, bc.error);
+      free (err->engine_msg);
+      err->engine_msg = xstrdup (bc.error);
+      goto fail;
+    }
+  progress_event (p, "built", bc.id);
+  ret = 0;
+  goto out;
+fail:
+  progress_event (p, "failed", NULL);
+out:
+  buf_free (&q);
+  json_object_put (args);
+  image_context_free (c);
+  free (bc.error);
+  free (bc.error_detail);
+  free (bc.id);
+  return ret;
+}

@@ -1,0 +1,57 @@
+/* private.h - what the files of src/image/ share among themselves (not a
+ * module interface: other modules include image.h only). */
+#ifndef ITM_IMAGE_PRIVATE_H
+#define ITM_IMAGE_PRIVATE_H
+
+#include <json-c/json.h>
+#include <pthread.h>
+
+#include "image/image.h"
+#include "util/xalloc.h"
+
+struct stack_build;
+
+/* Progress of one image job (progress.c); fields after `mu` under the
+ * printer's lock. */
+struct layer {
+  char *id;
+  int64_t cur, total;
+  bool done;
+};
+struct image_prog {
+  const char *label;           /* "db" or "db, cache" (services) */
+  const char *image;
+  const char *verb;            /* "pull", "build" */
+  int64_t t0, t_last;          /* ns */
+  struct layer *l;
+  size_t nl, capl;
+  char *status;                /* last status / output line */
+  bool finished, failed;
+  /* build output kept for a failure report */
+  char *lines[40];
+  size_t nlines;
+  struct buf partial;          /* an output line not yet ended */
+  char *step;                  /* the last "Step N/M : ..." line */
+};
+
+void progress_start (enum image_progress mode, struct image_prog *jobs, size_t n);
+/* A pull progress message (status, id, progressDetail). */
+void progress_pull (struct image_prog *p, json_object *v);
+/* Build output text (from "stream"). */
+void progress_build (struct image_prog *p, const char *text);
+/* A one-off event: "cached", "exists", "pulled", "built", "failed"... */
+void progress_event (struct image_prog *p, const char *event, const char *detail);
+void progress_finish (void);
+int64_t progress_now (void);
+
+/* build.c: build svc's image as name (digest cache unless force); 
+ * *built says whether a build request was made. */
+int image_build_one (struct engine *e, const struct stack_service *svc, const char *name,
+                     int build, struct image_prog *p, struct itm_err *err);
+/* pull.c */
+int image_pull_one (struct engine *e, const char *name, const char *platform,
+                    struct image_prog *p, struct itm_err *err);
+/* GET /images/NAME/json: 1 exists (*out labels ref kept when out), 0 not, -1 error. */
+int image_inspect (struct engine *e, const char *name, json_object **out, struct itm_err *err);
+
+#endif
