@@ -115,10 +115,50 @@ path_push (struct mctx *m, const char *fmt, ...)
   size_t mark = m->plen;
   va_list ap;
   va_start (ap, fmt);
-  int n = vsnprintf (m->path + m->plen, sizeof m->path - m->plen, fmt, ap);
+  /* the common forms without vsnprintf (called for every key and item);
+   * the same text and the same truncation */
+  char num[3 * sizeof (size_t) + 3];
+  const char *pre = NULL, *str = NULL;
+  size_t prelen = 0, slen = 0;
+  if (strcmp (fmt, ".%s") == 0)
+    {
+      pre = ".", prelen = 1;
+      str = va_arg (ap, const char *);
+      slen = strlen (str);
+    }
+  else if (strcmp (fmt, "[%zu]") == 0)
+    {
+      size_t v = va_arg (ap, size_t);
+      char *e = num + sizeof num, *q = e;
+      *--q = ']';
+      do
+        *--q = (char) ('0' + v % 10);
+      while ((v /= 10) != 0);
+      *--q = '[';
+      str = q, slen = (size_t) (e - q);
+    }
+  else if (strchr (fmt, '%') == NULL)
+    str = fmt, slen = strlen (fmt);
+  if (str)
+    {
+      size_t avail = sizeof m->path - m->plen - 1;
+      char *d = m->path + m->plen;
+      size_t k = prelen < avail ? prelen : avail;
+      if (k)
+        memcpy (d, pre, k);
+      d += k, avail -= k;
+      k = slen < avail ? slen : avail;
+      memcpy (d, str, k);
+      d[k] = '\0';
+      m->plen += prelen + slen;
+    }
+  else
+    {
+      int n = vsnprintf (m->path + m->plen, sizeof m->path - m->plen, fmt, ap);
+      if (n > 0)
+        m->plen += (size_t) n;
+    }
   va_end (ap);
-  if (n > 0)
-    m->plen += (size_t) n;
   if (m->plen >= sizeof m->path)
     m->plen = sizeof m->path - 1;
   return mark;

@@ -20,8 +20,15 @@ struct arena_chunk {
   max_align_t data[];
 };
 
+/* Arrays of items and pairs grow by doubling (below); a block left
+ * behind by a growth is kept here, by size (a power of two, 2^i bytes),
+ * for the next array of that size: most maps and lists are small, so the
+ * blocks of 4 and 8 are taken again at once. */
+#define ARENA_NFREE 24
+
 struct node_arena {
   struct arena_chunk *chunks;
+  void *freeblocks[ARENA_NFREE];
   /* interned paths: a small open list (few distinct files per load) */
   const char **interned;
   size_t ninterned, capinterned;
@@ -49,15 +56,19 @@ node_arena_free (struct node_arena *a)
   free (a);
 }
 
+/* Everything in a node arena is pointers, sizes and ints (8-byte
+ * alignment) or text (none): max_align_t's 16 bytes made each node 96
+ * bytes instead of 88 and each string 8 bytes longer on average. */
+#define ARENA_ALIGN _Alignof (void *)
+
 static void *
-arena_alloc (struct node_arena *a, size_t n)
+arena_alloc_aligned (struct node_arena *a, size_t n, size_t align)
 {
-  const size_t align = _Alignof (max_align_t);
-  n = (n + align - 1) & ~(align - 1);
   if (n == 0)
-    n = align;
+    n = 1;
   struct arena_chunk *c = a->chunks;
-  if (c == NULL || c->size - c->used < n)
+  size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
+  if (c == NULL || c->size < at || c->size - at < n)
     {
       size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
       c = xmalloc (sizeof *c + size);
@@ -74,10 +85,17 @@ arena_alloc (struct node_arena *a, size_t n)
           c->next = a->chunks;
           a->chunks = c;
         }
+      at = 0;
     }
-  void *p = (char *) c->data + c->used;
-  c->used += n;
+  void *p = (char *) c->data + at;
+  c->used = at + n;
   return p;
+}
+
+static void *
+arena_alloc (struct node_arena *a, size_t n)
+{
+  return arena_alloc_aligned (a, n, ARENA_ALIGN);
 }
 
 static void *
@@ -103,7 +121,7 @@ char *
 node_strdup (struct node_arena *a, const char *s)
 {
   size_t len = strlen (s);
-  char *p = arena_alloc (a, len + 1);
+  char *p = arena_alloc_aligned (a, len + 1, 1);
   memcpy (p, s, len + 1);
   return p;
 }
@@ -123,7 +141,8 @@ node_intern (struct node_arena *a, const char *path)
 }
 
 /* Scalar strings are shared between a node and its copies: nothing
- * changes a node's scalar in place (interpolation stores a new string). */
+ * changes a node's scalar in place (interpolation stores a new string).
+ * Key nodes are shared too (see below). */
 struct node *
 node_copy (struct node_arena *a, const struct node *n)
 {
@@ -145,7 +164,9 @@ node_copy (struct node_arena *a, const struct node *n)
       c->pairs = arena_alloc (a, n->npairs * sizeof *c->pairs);
       for (size_t i = 0; i < n->npairs; i++)
         {
-          c->pairs[i].key = node_copy (a, n->pairs[i].key);
+          /* keys are shared: nothing changes a key node after parsing
+           * (files.c's merges already share them between trees) */
+          c->pairs[i].key = n->pairs[i].key;
           c->pairs[i].value = node_copy (a, n->pairs[i].value);
         }
       c->npairs = c->cappairs = n->npairs;
@@ -153,17 +174,55 @@ node_copy (struct node_arena *a, const struct node *n)
   return c;
 }
 
+/* The free-list index of a block of n bytes, or -1 when n is no power
+ * of two in range. */
+static int
+block_class (size_t n)
+{
+  if (n < sizeof (void *) || (n & (n - 1)) != 0)
+    return -1;
+  int c = 0;
+  while ((n >>= 1) != 0)
+    c++;
+  return c < ARENA_NFREE ? c : -1;
+}
+
+static void *
+array_alloc (struct node_arena *a, size_t n)
+{
+  int c = block_class (n);
+  if (c >= 0 && a->freeblocks[c])
+    {
+      void *p = a->freeblocks[c];
+      memcpy (&a->freeblocks[c], p, sizeof (void *));
+      return p;
+    }
+  return arena_alloc (a, n);
+}
+
+/* old, n bytes, is no longer referenced (only its node pointed to it) */
+static void
+array_release (struct node_arena *a, void *old, size_t n)
+{
+  int c = block_class (n);
+  if (old == NULL || c < 0)
+    return;
+  memcpy (old, &a->freeblocks[c], sizeof (void *));
+  a->freeblocks[c] = old;
+}
+
 /* Arrays grow by doubling inside the arena: the old block is left behind
- * (at most as much again as the live data). */
+ * for the next array of its size (see freeblocks). */
 void
 node_seq_push (struct node_arena *a, struct node *seq, struct node *item)
 {
   if (seq->nitems >= seq->capitems)
     {
       size_t cap = seq->nitems < 2 ? 4 : seq->nitems * 2;
-      struct node **v = arena_alloc (a, cap * sizeof *v);
+      struct node **v = array_alloc (a, cap * sizeof *v);
       if (seq->nitems)
         memcpy (v, seq->items, seq->nitems * sizeof *v);
+      array_release (a, seq->items, seq->capitems * sizeof *v);
       seq->items = v;
       seq->capitems = cap;
     }
@@ -188,9 +247,10 @@ node_map_append (struct node_arena *a, struct node *map, struct node *key, struc
   if (map->npairs >= map->cappairs)
     {
       size_t cap = map->npairs < 2 ? 4 : map->npairs * 2;
-      struct node_pair *v = arena_alloc (a, cap * sizeof *v);
+      struct node_pair *v = array_alloc (a, cap * sizeof *v);
       if (map->npairs)
         memcpy (v, map->pairs, map->npairs * sizeof *v);
+      array_release (a, map->pairs, map->cappairs * sizeof *v);
       map->pairs = v;
       map->cappairs = cap;
     }

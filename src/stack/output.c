@@ -487,8 +487,79 @@ stack_to_json (const struct stack *st)
 
 /* ---- YAML */
 
+/* The YAML text goes to a buffer of our own, handed to the FILE in large
+ * blocks: one stdio call per character or token was most of the time of
+ * `config` on a big stack. */
+struct obuf {
+  FILE *out;
+  size_t n;
+  char b[64 * 1024];
+};
+
+static void
+ob_flush (struct obuf *o)
+{
+  if (o->n)
+    fwrite (o->b, 1, o->n, o->out);
+  o->n = 0;
+}
+
+static void
+ob_write (struct obuf *o, const char *s, size_t len)
+{
+  if (len > sizeof o->b - o->n)
+    {
+      ob_flush (o);
+      if (len > sizeof o->b)
+        {
+          fwrite (s, 1, len, o->out);
+          return;
+        }
+    }
+  memcpy (o->b + o->n, s, len);
+  o->n += len;
+}
+
+static inline void
+ob_putc (struct obuf *o, char c)
+{
+  if (o->n == sizeof o->b)
+    ob_flush (o);
+  o->b[o->n++] = c;
+}
+
+static void
+ob_puts (struct obuf *o, const char *s)
+{
+  ob_write (o, s, strlen (s));
+}
+
+static void
+ob_spaces (struct obuf *o, int n)
+{
+  static const char sp[] = "                                                                ";
+  while (n > 0)
+    {
+      int k = n < (int) sizeof sp - 1 ? n : (int) sizeof sp - 1;
+      ob_write (o, sp, (size_t) k);
+      n -= k;
+    }
+}
+
+/* Whether strtod could read all of s: it stops at the first character
+ * outside these (it skips white space only before the number). */
 static bool
-needs_quotes (const char *s)
+may_be_number (const char *s)
+{
+  for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+    if (!(isalnum (*p) || *p == '.' || *p == '+' || *p == '-' || *p == '(' || *p == ')'
+          || *p == '_'))
+      return false;
+  return true;
+}
+
+static bool
+needs_quotes (const char *s, size_t *lenp)
 {
   static const char *const words[] = { "true", "false", "yes", "no", "on", "off", "y", "n",
                                        "null", "~", NULL };
@@ -496,19 +567,21 @@ needs_quotes (const char *s)
     return true;
   if (strchr ("-?:,[]{}#&*!|>'\"%@` \t", s[0]))
     return true;
-  if (strchr ("tfynoTFYNO~", s[0]) && strlen (s) <= 5)
+  size_t l = strlen (s);
+  *lenp = l;
+  if (l <= 5 && strchr ("tfynoTFYNO~", s[0]))
     for (size_t i = 0; words[i]; i++)
       if (strcasecmp (s, words[i]) == 0)
         return true;
-  if (strchr ("0123456789.+-", s[0]) || strncasecmp (s, "inf", 3) == 0
-      || strncasecmp (s, "nan", 3) == 0)
+  if ((strchr ("0123456789.+-", s[0]) || strncasecmp (s, "inf", 3) == 0
+       || strncasecmp (s, "nan", 3) == 0)
+      && may_be_number (s))
     {
       char *end;
       (void) strtod (s, &end);
       if (*end == '\0')
         return true;
     }
-  size_t l = strlen (s);
   if (s[l - 1] == ' ' || s[l - 1] == ':' || s[l - 1] == '\t')
     return true;
   for (const char *p = s; *p; p++)
@@ -527,29 +600,34 @@ needs_quotes (const char *s)
 }
 
 static void
-yaml_str (FILE *out, const char *s)
+yaml_str (struct obuf *out, const char *s)
 {
-  if (!needs_quotes (s))
+  size_t len = 0;
+  if (!needs_quotes (s, &len))
     {
-      fputs (s, out);
+      ob_write (out, s, len);
       return;
     }
-  fputc ('"', out);
+  ob_putc (out, '"');
   for (const unsigned char *p = (const unsigned char *) s; *p; p++)
     switch (*p)
       {
-      case '"': fputs ("\\\"", out); break;
-      case '\\': fputs ("\\\\", out); break;
-      case '\n': fputs ("\\n", out); break;
-      case '\t': fputs ("\\t", out); break;
-      case '\r': fputs ("\\r", out); break;
+      case '"': ob_write (out, "\\\"", 2); break;
+      case '\\': ob_write (out, "\\\\", 2); break;
+      case '\n': ob_write (out, "\\n", 2); break;
+      case '\t': ob_write (out, "\\t", 2); break;
+      case '\r': ob_write (out, "\\r", 2); break;
       default:
         if (*p < 0x20 || *p == 0x7f)
-          fprintf (out, "\\x%02x", *p);
+          {
+            static const char hex[] = "0123456789abcdef";
+            char e[4] = { '\\', 'x', hex[*p >> 4], hex[*p & 15] };
+            ob_write (out, e, 4);
+          }
         else
-          fputc (*p, out);
+          ob_putc (out, (char) *p);
       }
-  fputc ('"', out);
+  ob_putc (out, '"');
 }
 
 static bool
@@ -569,52 +647,57 @@ is_inline (jo *v)
 }
 
 static void
-yaml_scalar (FILE *out, jo *v)
+yaml_scalar (struct obuf *out, jo *v)
 {
   if (v == NULL)
     {
-      fputs ("null", out);
+      ob_write (out, "null", 4);
       return;
     }
   switch (json_object_get_type (v))
     {
-    case json_type_object: fputs ("{}", out); break;
-    case json_type_array: fputs ("[]", out); break;
+    case json_type_object: ob_write (out, "{}", 2); break;
+    case json_type_array: ob_write (out, "[]", 2); break;
     case json_type_string: yaml_str (out, json_object_get_string (v)); break;
-    case json_type_boolean: fputs (json_object_get_boolean (v) ? "true" : "false", out); break;
-    default: fputs (json_object_to_json_string_ext (v, JSON_C_TO_STRING_PLAIN), out); break;
+    case json_type_boolean:
+      if (json_object_get_boolean (v))
+        ob_write (out, "true", 4);
+      else
+        ob_write (out, "false", 5);
+      break;
+    default: ob_puts (out, json_object_to_json_string_ext (v, JSON_C_TO_STRING_PLAIN)); break;
     }
 }
 
-static void yaml_node (FILE *out, jo *v, int indent);
+static void yaml_node (struct obuf *out, jo *v, int indent);
 
 static void
-yaml_map (FILE *out, jo *v, int indent, bool first_inline)
+yaml_map (struct obuf *out, jo *v, int indent, bool first_inline)
 {
   bool first = true;
   json_object_object_foreach (v, k, val)
     {
       if (!(first && first_inline))
-        fprintf (out, "%*s", indent, "");
+        ob_spaces (out, indent);
       first = false;
       yaml_str (out, k);
-      fputc (':', out);
+      ob_putc (out, ':');
       if (is_inline (val))
         {
-          fputc (' ', out);
+          ob_putc (out, ' ');
           yaml_scalar (out, val);
-          fputc ('\n', out);
+          ob_putc (out, '\n');
         }
       else
         {
-          fputc ('\n', out);
+          ob_putc (out, '\n');
           yaml_node (out, val, json_object_get_type (val) == json_type_array ? indent : indent + 2);
         }
     }
 }
 
 static void
-yaml_node (FILE *out, jo *v, int indent)
+yaml_node (struct obuf *out, jo *v, int indent)
 {
   if (json_object_get_type (v) == json_type_object)
     yaml_map (out, v, indent, false);
@@ -624,18 +707,19 @@ yaml_node (FILE *out, jo *v, int indent)
       for (size_t i = 0; i < n; i++)
         {
           jo *it = json_object_array_get_idx (v, i);
-          fprintf (out, "%*s- ", indent, "");
+          ob_spaces (out, indent);
+          ob_write (out, "- ", 2);
           if (is_inline (it))
             {
               yaml_scalar (out, it);
-              fputc ('\n', out);
+              ob_putc (out, '\n');
             }
           else if (json_object_get_type (it) == json_type_object)
             yaml_map (out, it, indent + 2, true);
           else
             {
               /* a list in a list */
-              fputc ('\n', out);
+              ob_putc (out, '\n');
               yaml_node (out, it, indent + 2);
             }
         }
@@ -645,13 +729,18 @@ yaml_node (FILE *out, jo *v, int indent)
 void
 stack_print_yaml (struct json_object *v, FILE *out)
 {
+  struct obuf *o = xmalloc (sizeof *o);
+  o->out = out;
+  o->n = 0;
   if (is_inline (v))
     {
-      yaml_scalar (out, v);
-      fputc ('\n', out);
-      return;
+      yaml_scalar (o, v);
+      ob_putc (o, '\n');
     }
-  yaml_node (out, v, 0);
+  else
+    yaml_node (o, v, 0);
+  ob_flush (o);
+  free (o);
 }
 
 /* ---- streaming: one service's tree at a time (bounded memory) */
@@ -704,25 +793,30 @@ stack_print (const struct stack *st, FILE *out, bool json)
     }
   else
     {
+      struct obuf *ob = xmalloc (sizeof *ob);
+      ob->out = out;
+      ob->n = 0;
       if (st->name)
         {
-          fputs ("name: ", out);
-          yaml_str (out, st->name);
-          fputc ('\n', out);
+          ob_write (ob, "name: ", 6);
+          yaml_str (ob, st->name);
+          ob_putc (ob, '\n');
         }
       if (st->nservices == 0)
-        fputs ("services: {}\n", out);
+        ob_puts (ob, "services: {}\n");
       else
-        fputs ("services:\n", out);
+        ob_puts (ob, "services:\n");
       for (size_t i = 0; i < st->nservices; i++)
         {
           jo *one = json_object_new_object ();
           add (one, st->services[i].name, stack_service_to_json (&st->services[i]));
-          yaml_map (out, one, 2, false);
+          yaml_map (ob, one, 2, false);
           json_object_put (one);
         }
       if (json_object_object_length (rest))
-        yaml_map (out, rest, 0, false);
+        yaml_map (ob, rest, 0, false);
+      ob_flush (ob);
+      free (ob);
     }
   json_object_put (rest);
 }

@@ -292,7 +292,10 @@ static void
 resolve_merge (struct yparse *p, struct frame *f)
 {
   struct node *map = f->node;
-  struct node *out = node_new (p->a, NODE_MAP, map->file, map->line, map->col);
+  /* built aside and copied over map at the end: only its pairs array need
+   * be in the arena */
+  struct node outn = { .kind = NODE_MAP, .file = map->file, .line = map->line, .col = map->col };
+  struct node *out = &outn;
   struct keyset explicit = { 0 }, seen = { 0 };
   for (size_t i = 0; i < map->npairs; i++)
     if (!is_merge_key (map->pairs[i].key))
