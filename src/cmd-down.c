@@ -11,12 +11,14 @@
 #include "report/report.h"
 #include "stack/stack.h"
 #include "util/xalloc.h"
+#include "verify/verify.h"
 
 enum {
   OPT_TIMEOUT = OPT_FIRST_COMMAND_OPT,
   OPT_KEEP_ON_FAILURE,
   OPT_JSON,
   OPT_TTL,
+  OPT_FORCE,
 };
 
 static struct report_opts down_report;
@@ -31,10 +33,11 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     { "timeout", required_argument, NULL, 't' },
     { "quiet", no_argument, NULL, 'q' },
     { "json", no_argument, NULL, OPT_JSON },
+    { "force", no_argument, NULL, OPT_FORCE },
     { NULL, 0, NULL, 0 },
   };
   struct prov_down_opts o = { .grace_s = -1 };
-  bool quiet = false, json = false;
+  bool quiet = false, json = false, force = false;
   int opt;
   while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:kqt:", longopts, NULL)) != -1)
     {
@@ -58,6 +61,9 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         case 'q':
           quiet = true;
           break;
+        case OPT_FORCE:
+          force = true;
+          break;
         case OPT_JSON:
           json = true;
           ctx->json_errors = true;
@@ -80,7 +86,23 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   prov_out_auto (quiet, json);
   if (!quiet && !json)
     prov_out_init (PROV_OUT_PLAIN, false);
-  return prov_down (e, &o, err);
+  /* down, then the verification (src/verify/) */
+  struct verify_opts vo = { .force = force };
+  cleanup_verify_result struct verify_result *vr = NULL;
+  int vret = verify_down (e, &o, &vo, &vr, err);
+  if (vr && json)
+    {
+      json_object *v = verify_json (vr);
+      json_object_object_add (v, "event", json_object_new_string ("verified"));
+      puts (json_object_to_json_string_ext (v, JSON_C_TO_STRING_PLAIN));
+      fflush (stdout);
+      json_object_put (v);
+      if (vret > 0)
+        ctx->json_errors = false;   /* the line above says what is left */
+    }
+  else if (vr && (!quiet || !vr->clean))
+    verify_print (vr, stderr);
+  return vret == 0 ? 0 : -1;
 }
 
 /* The report around the command (src/report/): begun once the options
@@ -97,11 +119,13 @@ down_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
 const struct itm_cmd cmd_down = {
   .name = "down",
-  .usage = "[-p NAMESPACE] [--keep-volumes] [--timeout DURATION] [--quiet] [--json]",
+  .usage = "[-p NAMESPACE] [--keep-volumes] [--timeout DURATION] [--force] [--quiet] [--json]",
   .summary = "remove the namespace's containers, networks and volumes",
   .help = ITM_STACK_HELP REPORT_HELP
   "  -k, --keep-volumes         keep volumes (containers are then stopped gracefully)\n"
   "  -t, --timeout DURATION     stop grace with --keep-volumes (default: each one's own)\n"
+  "      --force                remove leftovers the verification finds (labelled, or on\n"
+  "                             the namespace's networks: disconnected, then removed)\n"
   "  -q, --quiet                print nothing on success\n"
   "      --json                 the summary as a JSON event line on stdout\n",
   .fn = down_main,

@@ -359,6 +359,83 @@ stack_from_labels (struct itm_ctx *ctx, const struct state *st)
   return stack;
 }
 
+/* The variables of namespace ns (services: only theirs; none: all) into
+ * out: the generated ones, then the exports.  stack NULL: the one its
+ * labels name, when there is one. */
+static int
+compute_vars (struct itm_ctx *ctx, const char *ns, struct stack *stack, const struct state *st,
+              char **services, size_t nservices, struct vars *out, struct itm_err *err)
+{
+  cleanup_stack struct stack *own = NULL;
+  if (stack == NULL)
+    stack = own = stack_from_labels (ctx, st);
+
+  /* The generated variables, every service, then the exports. */
+  struct vars all = { 0 };
+  const char **names = NULL;
+  size_t nnames = state_services (st, &names);
+  for (size_t i = 0; i < nnames; i++)
+    {
+      struct itm_err e2 = { 0 };
+      const struct state_container *c = ctx_pick_container (st, names[i], 0, &e2);
+      itm_err_clear (&e2);
+      struct vars local = { 0 };
+      local_vars (c, ns, &local);
+      cleanup_free char *up = env_name (names[i]);
+      if (vars_get (&local, "PORT", 4))
+        for (size_t k = 0; k < local.n; k++)
+          if (strcmp (local.v[k].name, "HOST") == 0 || strncmp (local.v[k].name, "PORT", 4) == 0)
+            {
+              cleanup_free char *n = xasprintf ("%s_%s", up, local.v[k].name);
+              vars_set (&all, n, local.v[k].value);
+              if (selected (names[i], services, nservices))
+                vars_set (out, n, local.v[k].value);
+            }
+      vars_free (&local);
+    }
+  int ret = 0;
+  for (size_t i = 0; stack && i < stack->nservices && ret == 0; i++)
+    {
+      const struct stack_service *svc = &stack->services[i];
+      if (!selected (svc->name, services, nservices))
+        continue;
+      struct itm_err e2 = { 0 };
+      const struct state_container *c = ctx_pick_container (st, svc->name, 0, &e2);
+      itm_err_clear (&e2);
+      if (c == NULL)
+        {
+          json_object *ex;
+          if (svc->x_itm && json_object_object_get_ex (svc->x_itm, "exports", &ex))
+            fprintf (stderr, "itm-env: warning: service '%s' has no container in namespace "
+                             "'%s': its x-itm.exports are skipped\n", svc->name, ns);
+          continue;
+        }
+      ret = add_exports (svc, c, ns, &all, out, err);
+    }
+  free (names);
+  vars_free (&all);
+  return ret;
+}
+
+int
+env_vars (struct itm_ctx *ctx, const char *ns, struct stack *stack, char ***out,
+          struct itm_err *err)
+{
+  cleanup_state struct state *st = NULL;
+  if (ctx_state (ctx, ns, true, &st, err) < 0)
+    return -1;
+  struct vars vs = { 0 };
+  int ret = compute_vars (ctx, ns, stack, st, NULL, 0, &vs, err);
+  if (ret == 0)
+    {
+      *out = xcalloc (vs.n + 1, sizeof **out);
+      for (size_t i = 0; i < vs.n; i++)
+        (*out)[i] = xasprintf ("%s=%s", vs.v[i].name, vs.v[i].value);
+    }
+  vars_free (&vs);
+  return ret;
+}
+
 static int
 env_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
@@ -413,55 +490,10 @@ env_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       if (state_service (st, services[i], &n) == NULL)
         return state_no_service (st, services[i], err);
     }
-  if (stack == NULL)
-    stack = stack_from_labels (ctx, st);
-
-  /* The generated variables, every service, then the exports. */
-  struct vars all = { 0 }, out = { 0 };
-  const char **names = NULL;
-  size_t nnames = state_services (st, &names);
-  for (size_t i = 0; i < nnames; i++)
-    {
-      struct itm_err e2 = { 0 };
-      const struct state_container *c = ctx_pick_container (st, names[i], 0, &e2);
-      itm_err_clear (&e2);
-      struct vars local = { 0 };
-      local_vars (c, ns, &local);
-      cleanup_free char *up = env_name (names[i]);
-      if (vars_get (&local, "PORT", 4))
-        for (size_t k = 0; k < local.n; k++)
-          if (strcmp (local.v[k].name, "HOST") == 0 || strncmp (local.v[k].name, "PORT", 4) == 0)
-            {
-              cleanup_free char *n = xasprintf ("%s_%s", up, local.v[k].name);
-              vars_set (&all, n, local.v[k].value);
-              if (selected (names[i], services, nservices))
-                vars_set (&out, n, local.v[k].value);
-            }
-      vars_free (&local);
-    }
-  int ret = 0;
-  for (size_t i = 0; stack && i < stack->nservices && ret == 0; i++)
-    {
-      const struct stack_service *svc = &stack->services[i];
-      if (!selected (svc->name, services, nservices))
-        continue;
-      struct itm_err e2 = { 0 };
-      const struct state_container *c = ctx_pick_container (st, svc->name, 0, &e2);
-      itm_err_clear (&e2);
-      if (c == NULL)
-        {
-          json_object *ex;
-          if (svc->x_itm && json_object_object_get_ex (svc->x_itm, "exports", &ex))
-            fprintf (stderr, "itm-env: warning: service '%s' has no container in namespace "
-                             "'%s': its x-itm.exports are skipped\n", svc->name, ns);
-          continue;
-        }
-      ret = add_exports (svc, c, ns, &all, &out, err);
-    }
+  struct vars out = { 0 };
+  int ret = compute_vars (ctx, ns, stack, st, services, nservices, &out, err);
   if (ret == 0)
     print_vars (&out, fmt);
-  free (names);
-  vars_free (&all);
   vars_free (&out);
   return ret;
 }

@@ -49,6 +49,7 @@ struct itm_cmd {
 extern const struct itm_cmd cmd_version, cmd_doctor, cmd_help, cmd_config, cmd_ps,
   cmd_port, cmd_env, cmd_exec, cmd_logs;
 extern const struct itm_cmd cmd_up, cmd_down, cmd_wait;
+extern const struct itm_cmd cmd_gc, cmd_run, cmd_verify;
 extern const struct itm_cmd cmd_build, cmd_pull;
 
 /* Look a command up: exact name or alias, else a unique prefix.  NULL with
@@ -129,6 +130,12 @@ const char *ctx_connect_host (const char *host_ip);
 int ctx_parse_index (const char *arg, int *index, struct itm_err *err);
 /* Colour on fd: a TTY, $NO_COLOR unset or empty, $TERM not "dumb". */
 bool ctx_want_color (int fd);
+
+/* cmd-env.c: the variables `itm-env env -p ns` prints, as "NAME=value"
+ * strings (a new NULL-terminated array of new strings).  stack may be NULL
+ * (the one the namespace's labels name).  For run. */
+int env_vars (struct itm_ctx *ctx, const char *ns, struct stack *stack, char ***out,
+              struct itm_err *err);
 
 /* Print a JSON value on stdout (pretty when stdout is a TTY), then newline. */
 struct json_object;

@@ -22,6 +22,77 @@ struct rm_job {
   int grace_s;
 };
 
+/* A network the engine says "has active endpoints": it may still be
+ * releasing the endpoint of a container just removed, or a container that
+ * is not ours sits on it (a stray).  Disconnect whatever is attached
+ * (saying so), retry with backoff (0.1 s doubling to 3.2 s, 8 tries, about
+ * 13 s), and report the outcome: removed, or an error naming what is still
+ * attached.  Returns like engine_delete. */
+static int
+busy_network (struct engine *e, const char *id, const char *path, struct itm_err *err)
+{
+  cleanup_free char *enc = engine_urlencode (id);
+  cleanup_free char *ip = xasprintf ("/networks/%s", enc);
+  cleanup_free char *dp = xasprintf ("/networks/%s/disconnect", enc);
+  cleanup_buf struct buf names = { 0 };
+  char *netname = NULL;
+  size_t disconnected = 0;
+  long delay_ms = 100;
+  int rc = -1, tries;
+  for (tries = 0; tries < 8 && rc < 0 && err->engine_msg
+                  && strstr (err->engine_msg, "active endpoints");
+       tries++)
+    {
+      json_object *insp = NULL, *cs = NULL, *nm = NULL;
+      cleanup_err struct itm_err ierr = { 0 };
+      buf_reset (&names);
+      if (engine_get (e, ip, &insp, &ierr) == 0)
+        {
+          if (netname == NULL && json_object_object_get_ex (insp, "Name", &nm))
+            netname = xstrdup (json_object_get_string (nm));
+          if (json_object_object_get_ex (insp, "Containers", &cs)
+              && json_object_is_type (cs, json_type_object))
+            {
+              json_object_object_foreach (cs, cid, ep)
+              {
+                json_object *cn = NULL;
+                const char *cname = json_object_object_get_ex (ep, "Name", &cn)
+                                      ? json_object_get_string (cn) : cid;
+                buf_addf (&names, "%s%s", names.len ? ", " : "", cname);
+                json_object *body = json_object_new_object ();
+                json_object_object_add (body, "Container", json_object_new_string (cid));
+                json_object_object_add (body, "Force", json_object_new_boolean (1));
+                cleanup_err struct itm_err derr = { 0 };
+                if (engine_post (e, dp, body, NULL, &derr) == 0)
+                  {
+                    disconnected++;
+                    fprintf (stderr, "itm-env: warning: network %s: disconnected container %s "
+                                     "(still attached while down removes the network)\n",
+                             netname ? netname : id, cname);
+                  }
+                json_object_put (body);
+              }
+            }
+          json_object_put (insp);
+        }
+      struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
+      nanosleep (&ts, NULL);
+      if (delay_ms < 3200)
+        delay_ms *= 2;
+      itm_err_clear (err);
+      rc = engine_delete (e, path, err);
+    }
+  if (rc == 0 && disconnected)
+    prov_out_note ("itm-env: network %s removed after disconnecting %zu container%s",
+                   netname ? netname : id, disconnected, disconnected == 1 ? "" : "s");
+  else if (rc < 0 && err->code != ITM_EXIT_NOT_FOUND)
+    itm_err_prefix (err, "network %s still has active endpoints after %d tries%s%s%s",
+                    netname ? netname : id, tries, names.len ? " (attached: " : "",
+                    names.len ? names.data : "", names.len ? ")" : "");
+  free (netname);
+  return rc;
+}
+
 static int
 rm_one (struct engine *e, size_t i, void *ctx, struct itm_err *err)
 {
@@ -48,17 +119,9 @@ rm_one (struct engine *e, size_t i, void *ctx, struct itm_err *err)
   else
     p = xasprintf ("/volumes/%s", enc);
   int rc = engine_delete (e, p, err);
-  /* the engine may still be releasing the endpoint of a container it just
-   * removed: retry a network that has "active endpoints" for up to 2 s */
-  for (int tries = 0; rc < 0 && strcmp (j->kind, "network") == 0 && tries < 20
-                      && err->engine_msg && strstr (err->engine_msg, "active endpoints");
-       tries++)
-    {
-      struct timespec ts = { 0, 100 * 1000000L };
-      nanosleep (&ts, NULL);
-      itm_err_clear (err);
-      rc = engine_delete (e, p, err);
-    }
+  if (rc < 0 && strcmp (j->kind, "network") == 0 && err->engine_msg
+      && strstr (err->engine_msg, "active endpoints"))
+    rc = busy_network (e, id, p, err);
   if (rc < 0 && err->code != ITM_EXIT_NOT_FOUND)
     report_resource (report_current (), j->kind, id, REPORT_RES_LEFT, err->msg);
   else

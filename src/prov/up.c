@@ -23,6 +23,7 @@
 #include "stack/stack.h"
 #include "report/report.h"
 #include "util/xalloc.h"
+#include "verify/verify.h"
 
 
 enum gate_kind { GATE_RUNNING, GATE_HEALTHY, GATE_COMPLETED };
@@ -1253,6 +1254,7 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
 int
 prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, struct itm_err *err)
 {
+  int wd = 0;
   struct run *r = xzalloc (sizeof *r);
   *r = (struct run){ .e = e, .st = st, .o = o, .ns = o->ns, .t0 = prov_now () };
   pthread_mutex_init (&r->mu, NULL);
@@ -1261,6 +1263,11 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   json_object *existing = list_containers (e, o->ns, err);
   if (existing == NULL)
     goto out;
+  /* the verifier's snapshot of the engine before anything is created, and
+   * the watchdog that removes the namespace if this process dies before up
+   * is done (src/verify/) */
+  verify_snapshot_take (e, o->ns, json_object_array_length (existing) == 0);
+  wd = watchdog_start (e, o->ns);
   r->n = 0;
   if (setup_services (r, existing, false, err) < 0)
     goto out;
@@ -1280,6 +1287,8 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   ret = drive (r, false, err);
 out:
   json_object_put (existing);
+  if (wd > 0)
+    watchdog_release (ret == 0 || o->keep_on_failure);
   if (r->detached)
     {
       lingering_run = r; /* the events thread still reads it until exit */

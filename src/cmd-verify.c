@@ -1,0 +1,88 @@
+/* cmd-verify.c - itm-env verify: check that a namespace left nothing on
+ * the engine (src/verify/).  A thin dispatcher: the checks live in the
+ * verifier module. */
+#include <config.h>
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "ns/ns.h"
+#include "util/xalloc.h"
+#include "verify/verify.h"
+
+enum {
+  OPT_JSON = OPT_FIRST_COMMAND_OPT,
+  OPT_FORCE,
+};
+
+static int
+verify_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  static const struct option longopts[] = {
+    ITM_STACK_LONGOPTS,
+    { "force", no_argument, NULL, OPT_FORCE },
+    { "json", no_argument, NULL, OPT_JSON },
+    { NULL, 0, NULL, 0 },
+  };
+  struct verify_opts vo = { 0 };
+  bool json = false;
+  int opt;
+  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
+    {
+      if (ctx_stack_option (ctx, opt, optarg))
+        continue;
+      switch (opt)
+        {
+        case OPT_FORCE:
+          vo.force = true;
+          break;
+        case OPT_JSON:
+          json = true;
+          ctx->json_errors = true;
+          break;
+        default:
+          return cmd_bad_option (&cmd_verify, argv, opt, err);
+        }
+    }
+  if (optind < argc)
+    return itm_err_set (err, ITM_EXIT_USAGE, "verify: unexpected argument '%s'", argv[optind]);
+  cleanup_free char *ns = NULL;
+  if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0)
+    return -1;
+  struct engine *e = ctx_engine (ctx, err);
+  if (e == NULL)
+    return -1;
+  cleanup_verify_result struct verify_result *r = NULL;
+  int ret = verify_namespace (e, ns, &vo, &r, err);
+  if (ret < 0)
+    return -1;
+  if (json)
+    {
+      json_object *o = verify_json (r);
+      print_json (o);
+      json_object_put (o);
+      if (ret > 0)
+        {
+          /* the JSON above says what is left; no second JSON document */
+          ctx->json_errors = false;
+        }
+    }
+  else
+    verify_print (r, stdout);
+  fflush (stdout);
+  return ret > 0 ? -1 : 0;
+}
+
+const struct itm_cmd cmd_verify = {
+  .name = "verify",
+  .usage = "[-p NAMESPACE] [--force] [--json]",
+  .summary = "check that a namespace left nothing on the engine",
+  .help = ITM_STACK_HELP
+  "      --force                remove the leftovers: labelled, or on the namespace's networks\n"
+  "                             (disconnected first)\n"
+  "      --json                 the result as one JSON object on stdout\n",
+  .fn = verify_main,
+};

@@ -1,0 +1,128 @@
+/* verify.h - the teardown verifier, the engine snapshot taken before up,
+ * and the crash-safety watchdog.
+ *
+ * Verification of a namespace NS (after down, or alone: itm-env verify):
+ *   1. "labelled":  nothing labelled io.itm-env.namespace=NS remains
+ *                   (containers, networks, volumes unless kept);
+ *   2. "attached":  no container, labelled or not, is attached to NS's
+ *                   networks;
+ *   3. "snapshot":  resources that appeared since the snapshot taken before
+ *                   up and carry no owner label (io.itm-env.*, Compose,
+ *                   Testcontainers, ...) are suspects: a warning only;
+ *   4. "data":      every data namespace of NS is gone.
+ * Leftovers (checks 1, 2, 4) make the verification dirty: ITM_EXIT_LEAK.
+ *
+ * Ownership: a struct verify_result owns every string and array in it;
+ * verify_result_free() releases it.  JSON values returned are new
+ * references.
+ */
+#ifndef ITM_VERIFY_H
+#define ITM_VERIFY_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "util/err.h"
+
+struct engine;
+struct prov_down_opts;
+
+/* ---- results (read by the reports) ---- */
+enum verify_kind { VERIFY_CONTAINER, VERIFY_NETWORK, VERIFY_VOLUME, VERIFY_DATA_NS };
+
+struct verify_item {
+  enum verify_kind kind;
+  char *id;             /* engine id (volumes, data namespaces: the name) */
+  char *name;           /* container name without '/', network or volume name */
+  char *reason;         /* leftovers and suspects: why ("labelled ...",
+                           "attached to network x", "appeared since up ...") */
+  bool removed;         /* --force removed it (left[] only) */
+};
+
+struct verify_list {
+  struct verify_item *v;
+  size_t n, cap;
+};
+
+struct verify_result {
+  char *ns;
+  /* what was checked */
+  bool checked_labelled, checked_attached, checked_snapshot, checked_data;
+  char *snapshot_time;          /* RFC 3339, when checked_snapshot */
+  size_t engine_resources;      /* containers + networks + volumes compared (check 3) */
+  /* with down: the namespace's resources before down ("created") and
+   * those of them gone after it ("removed") */
+  struct verify_list created, removed;
+  struct verify_list left;      /* checks 1, 2 and 4 */
+  struct verify_list suspects;  /* check 3 (warnings) */
+  struct verify_list strays;    /* unlabelled containers that were on our
+                                   networks when down began */
+  size_t forced;                /* how many leftovers --force removed */
+  bool clean;                   /* left.n == 0 (after --force) */
+  long long duration_ms;
+};
+
+void verify_result_free (struct verify_result *r);
+#define cleanup_verify_result __attribute__ ((cleanup (verify_result_freep)))
+void verify_result_freep (struct verify_result **r);
+const char *verify_kind_name (enum verify_kind k);   /* "container", ... */
+
+/* ---- the snapshot (snapshot.c) ---- */
+/* Take the engine's ids of containers, networks and volumes (three list
+ * calls) into ns_state_dir(ns)/snapshot.json, unless one is there and
+ * replace is false.  Failures are warnings (returns -1, nothing kept). */
+int verify_snapshot_take (struct engine *e, const char *ns, bool replace);
+
+/* ---- verification (verify.c) ---- */
+struct verify_opts {
+  bool force;           /* remove leftovers (labelled, or on our networks) */
+  bool keep_volumes;    /* labelled volumes are not leftovers (down -k) */
+};
+/* Verify ns as it is now.  Returns 0 clean, 1 dirty (err set to
+ * ITM_EXIT_LEAK naming the count), -1 when the engine could not be asked
+ * (err set).  *out is set in the first two cases. */
+int verify_namespace (struct engine *e, const char *ns, const struct verify_opts *o,
+                      struct verify_result **out, struct itm_err *err);
+/* down, then verify: records what the namespace has before (created, and
+ * stray containers on its networks, removed first with force), runs
+ * prov_down (a failure is a warning when the verification names what is
+ * left), verifies, and removes the namespace's state dir when clean.
+ * Returns like verify_namespace; *out set unless the engine failed. */
+int verify_down (struct engine *e, const struct prov_down_opts *d, const struct verify_opts *o,
+                 struct verify_result **out, struct itm_err *err);
+/* Text: leftovers and suspects, one line each, then one summary line.
+ * prefix: "verify" or "down". */
+void verify_print (const struct verify_result *r, FILE *f);
+/* {"namespace","clean","checked":{...},"created":[...],"removed":[...],
+ *  "left":[...],"suspects":[...],"forced":N,"duration_ms":N} */
+json_object *verify_json (const struct verify_result *r);
+
+/* ---- crash safety (watchdog.c) ---- */
+/* Start the namespace's watchdog: a process in its own session that holds
+ * the read end of a pipe only this process writes.  When the pipe closes
+ * without a "done" message (this process died, even by SIGKILL), it removes
+ * the namespace (down, repeated until nothing is left, at most 25 s) and its
+ * state dir.  Returns 1 when started, 0 when one is already running for this
+ * process (the caller then does not release it), -1 on failure (a warning
+ * is printed; crash safety is then off). */
+int watchdog_start (struct engine *e, const char *ns);
+/* A child process the watchdog should SIGTERM if this process dies (run's
+ * command). */
+void watchdog_child (long pid);
+/* Tell the watchdog all is well and let it go.  keep: the namespace stays
+ * on purpose (up succeeded, --keep-on-failure): it is marked "released" in
+ * its state dir, and gc then removes it only when it expires. */
+void watchdog_release (bool keep);
+/* The watchdog's own side (itm-env gc --watchdog NS --watchdog-fd FD):
+ * wait reads the pipe until EOF: true when "done" came (nothing to do);
+ * false when the owner died (run's command, if any, is sent SIGTERM).
+ * clean then removes the namespace: 0, or -1 (ITM_EXIT_LEAK) when
+ * something is still there after 25 s. */
+bool watchdog_wait (const char *ns, int fd);
+int watchdog_clean (struct engine *e, const char *ns, struct itm_err *err);
+/* Whether ns was released by a successful up (ns_state_dir/released). */
+bool watchdog_released (const char *ns);
+
+#endif

@@ -1,0 +1,266 @@
+/* watchdog.c - crash safety: a process in its own session removes the
+ * namespace when the itm-env that created it dies without saying "done".
+ *
+ * The parent keeps the only write end of a pipe (close-on-exec, so run's
+ * command does not inherit it); the watchdog, re-executed from
+ * /proc/self/exe as `itm-env gc --watchdog NS --watchdog-fd 3`, blocks
+ * reading the other end.  EOF without "done" means the parent is gone
+ * (whatever killed it, SIGKILL included: the kernel closes its fds).  The
+ * watchdog then SIGTERMs run's command if there was one and runs down on
+ * the namespace until two passes in a row find nothing (an engine request
+ * the parent had in flight may still create something), for at most 25 s. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "ns/ns.h"
+#include "prov/prov.h"
+#include "state/state.h"
+#include "util/xalloc.h"
+#include "verify/verify.h"
+
+static int wd_fd = -1;          /* the write end, in the parent */
+static char *wd_ns;
+
+static void
+wd_write (const char *msg)
+{
+  if (wd_fd < 0)
+    return;
+  /* the watchdog may be gone: no SIGPIPE for that */
+  sigset_t set, old;
+  sigemptyset (&set);
+  sigaddset (&set, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &set, &old);
+  size_t len = strlen (msg), off = 0;
+  while (off < len)
+    {
+      ssize_t w = write (wd_fd, msg + off, len - off);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        break;
+      off += (size_t) w;
+    }
+  struct timespec zero = { 0, 0 };
+  while (sigtimedwait (&set, NULL, &zero) == SIGPIPE)
+    ;
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+}
+
+int
+watchdog_start (struct engine *e, const char *ns)
+{
+  if (wd_fd >= 0)
+    return 0;
+  if (getenv ("ITM_ENV_NO_WATCHDOG") && *getenv ("ITM_ENV_NO_WATCHDOG"))
+    return -1;
+  cleanup_err struct itm_err err = { 0 };
+  cleanup_free char *dir = ns_state_dir (ns, true, &err);
+  cleanup_free char *log = dir ? xasprintf ("%s/watchdog.log", dir) : xstrdup ("/dev/null");
+  char exe[4096];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  int p[2];
+  if (n <= 0 || pipe2 (p, O_CLOEXEC) < 0)
+    {
+      fprintf (stderr, "itm-env: warning: no watchdog for namespace %s: %s\n", ns,
+               strerror (errno));
+      return -1;
+    }
+  exe[n] = '\0';
+  /* -H: the endpoint without the " (TLS)" note; TLS settings come from the
+   * environment the watchdog inherits */
+  cleanup_free char *host = xstrdup (engine_endpoint (e));
+  char *sp = strchr (host, ' ');
+  if (sp)
+    *sp = '\0';
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      close (p[0]);
+      close (p[1]);
+      fprintf (stderr, "itm-env: warning: no watchdog for namespace %s: fork: %s\n", ns,
+               strerror (errno));
+      return -1;
+    }
+  if (pid == 0)
+    {
+      /* first child: a grandchild in its own session, then exit (nobody
+       * waits for the watchdog; init reaps it) */
+      if (fork () != 0)
+        _exit (0);
+      setsid ();
+      int nul = open ("/dev/null", O_RDWR);
+      int lf = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+      if (nul >= 0)
+        {
+          dup2 (nul, 0);
+          dup2 (nul, 1);
+        }
+      if (lf >= 0)
+        dup2 (lf, 2);
+      if (dup2 (p[0], 3) < 0)
+        _exit (127);
+      signal (SIGINT, SIG_IGN);
+      signal (SIGHUP, SIG_IGN);
+      signal (SIGPIPE, SIG_DFL);
+      sigset_t none;
+      sigemptyset (&none);
+      sigprocmask (SIG_SETMASK, &none, NULL);
+      char *args[] = { exe, (char *) "-H", host, (char *) "gc", (char *) "--watchdog",
+                       (char *) ns, (char *) "--watchdog-fd", (char *) "3", NULL };
+      execv (exe, args);
+      _exit (127);
+    }
+  close (p[0]);
+  int st;
+  while (waitpid (pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  wd_fd = p[1];
+  free (wd_ns);
+  wd_ns = xstrdup (ns);
+  return 1;
+}
+
+void
+watchdog_child (long pid)
+{
+  char buf[64];
+  snprintf (buf, sizeof buf, "child %ld\n", pid);
+  wd_write (buf);
+}
+
+void
+watchdog_release (bool keep)
+{
+  if (wd_fd < 0)
+    return;
+  if (keep && wd_ns)
+    {
+      cleanup_err struct itm_err err = { 0 };
+      cleanup_free char *dir = ns_state_dir (wd_ns, true, &err);
+      cleanup_free char *m = dir ? xasprintf ("%s/released", dir) : NULL;
+      int fd = m ? open (m, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+      if (fd >= 0)
+        close (fd);
+    }
+  wd_write ("done\n");
+  close (wd_fd);
+  wd_fd = -1;
+  free (wd_ns);
+  wd_ns = NULL;
+}
+
+bool
+watchdog_released (const char *ns)
+{
+  cleanup_err struct itm_err err = { 0 };
+  cleanup_free char *dir = ns_state_dir (ns, false, &err);
+  cleanup_free char *m = dir ? xasprintf ("%s/released", dir) : NULL;
+  return m && access (m, F_OK) == 0;
+}
+
+static void
+stamp (char buf[32])
+{
+  ns_format_time (time (NULL), buf);
+}
+
+bool
+watchdog_wait (const char *ns, int fd)
+{
+  struct buf in = { 0 };
+  char chunk[256];
+  long child = 0;
+  bool done = false;
+  for (;;)
+    {
+      ssize_t r = read (fd, chunk, sizeof chunk);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      buf_add (&in, chunk, (size_t) r);
+      char *nl;
+      while (in.data && (nl = strchr (in.data, '\n')))
+        {
+          *nl = '\0';
+          if (strcmp (in.data, "done") == 0)
+            done = true;
+          else if (strncmp (in.data, "child ", 6) == 0)
+            child = atol (in.data + 6);
+          buf_consume (&in, (size_t) (nl - in.data) + 1);
+        }
+    }
+  buf_free (&in);
+  close (fd);
+  if (done)
+    return true;
+  char t[32];
+  stamp (t);
+  fprintf (stderr, "%s watchdog: the itm-env that owns namespace %s is gone: removing it\n",
+           t, ns);
+  if (child > 1)
+    kill ((pid_t) child, SIGTERM);
+  return false;
+}
+
+int
+watchdog_clean (struct engine *e, const char *ns, struct itm_err *err)
+{
+  char t[32];
+  int64_t t0 = prov_now ();
+  int empty_passes = 0;
+  int ret = 0;
+  prov_out_init (PROV_OUT_QUIET, false);
+  while (empty_passes < 2 && prov_now () - t0 < 25 * 1000000000LL)
+    {
+      cleanup_err struct itm_err e2 = { 0 };
+      struct state *st = NULL;
+      if (state_load (e, ns, &st, &e2) < 0)
+        {
+          fprintf (stderr, "watchdog: %s\n", e2.msg);
+          ret = -1;
+        }
+      else
+        {
+          bool empty = state_empty (st);
+          state_free (st);
+          if (empty)
+            empty_passes++;
+          else
+            {
+              empty_passes = 0;
+              struct prov_down_opts d = { .ns = ns, .grace_s = -1 };
+              cleanup_err struct itm_err e3 = { 0 };
+              if (prov_down (e, &d, &e3) < 0)
+                fprintf (stderr, "watchdog: down: %s\n", e3.msg);
+            }
+        }
+      struct timespec ts = { 0, 500 * 1000000L };
+      nanosleep (&ts, NULL);
+    }
+  stamp (t);
+  fprintf (stderr, "%s watchdog: namespace %s %s after %.1f s\n", t, ns,
+           empty_passes >= 2 ? "removed" : "NOT fully removed", (prov_now () - t0) / 1e9);
+  if (empty_passes >= 2)
+    {
+      cleanup_err struct itm_err e4 = { 0 };
+      ns_state_remove (ns, &e4);
+      return 0;
+    }
+  (void) ret;
+  return itm_err_set (err, ITM_EXIT_LEAK, "watchdog: namespace %s not fully removed", ns);
+}
