@@ -8,11 +8,47 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "cmd.h"
+#include "data/data.h"
 #include "ns/ns.h"
 #include "stack/stack.h"
 #include "state/state.h"
 #include "util/xalloc.h"
+
+/* stack_load with generated secrets (x-itm.secrets): the namespace can
+ * come from the stack itself (name:), so the stack is loaded once to learn
+ * it and whether there are secrets; when there are, they are read from (or
+ * made in) the namespace's state directory, put in the environment as
+ * ITM_SECRET_<NAME>, and the stack is loaded again with them. */
+static int
+load_with_secrets (struct itm_ctx *ctx, const struct stack_opts *o, struct stack **out,
+                   struct stack_diags *diags, struct itm_err *err)
+{
+  if (stack_load (o, out, diags, err) < 0)
+    return -1;
+  if ((*out)->x_itm == NULL || !json_object_object_get_ex ((*out)->x_itm, "secrets", NULL))
+    return 0;
+  cleanup_free char *ns = NULL;
+  int n = ns_resolve (ctx->namespace, (*out)->name, (*out)->project_dir, &ns, err);
+  if (n == 0)
+    n = data_secrets_prepare (*out, ns, err);
+  if (n <= 0)
+    {
+      if (n < 0)
+        {
+          stack_free (*out);
+          *out = NULL;
+        }
+      return n;
+    }
+  stack_free (*out);
+  *out = NULL;
+  stack_diags_free (diags);
+  memset (diags, 0, sizeof *diags);
+  return stack_load (o, out, diags, err);
+}
 
 int
 ctx_stack_load (struct itm_ctx *ctx, const char *const *services, size_t nservices,
@@ -25,7 +61,7 @@ ctx_stack_load (struct itm_ctx *ctx, const char *const *services, size_t nservic
     .services = services, .nservices = nservices,
   };
   struct stack_diags diags = { 0 };
-  int ret = stack_load (&o, out, &diags, err);
+  int ret = load_with_secrets (ctx, &o, out, &diags, err);
   fflush (stdout);
   stack_diags_print (&diags, stderr);
   stack_diags_free (&diags);
@@ -53,7 +89,7 @@ optional_stack (struct itm_ctx *ctx)
   struct stack_diags diags = { 0 };
   struct itm_err err = { 0 };
   struct stack *st = NULL;
-  if (stack_load (&o, &st, &diags, &err) < 0)
+  if (load_with_secrets (ctx, &o, &st, &diags, &err) < 0)
     {
       bool none = ctx->nfiles == 0 && diags.nerrors == 1 && diags.v
                   && strstr (diags.v[diags.n - 1].msg, "no stack file found") != NULL;

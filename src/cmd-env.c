@@ -29,7 +29,6 @@
 #include "util/xalloc.h"
 
 enum { OPT_FORMAT = OPT_FIRST_COMMAND_OPT, OPT_INDEX };
-enum format { FMT_SHELL, FMT_DOTENV, FMT_JSON };
 
 struct var {
   char *name, *value;
@@ -265,24 +264,24 @@ needs_quotes (const char *s)
   return false;
 }
 
-static void
-print_vars (const struct vars *vs, enum format fmt)
+void
+env_print (char *const *names, char *const *values, size_t n, enum env_format fmt)
 {
-  if (fmt == FMT_JSON)
+  if (fmt == ENV_FMT_JSON)
     {
       json_object *o = json_object_new_object ();
-      for (size_t i = 0; i < vs->n; i++)
-        json_object_object_add (o, vs->v[i].name, json_object_new_string (vs->v[i].value));
+      for (size_t i = 0; i < n; i++)
+        json_object_object_add (o, names[i], json_object_new_string (values[i]));
       print_json (o);
       json_object_put (o);
       return;
     }
-  for (size_t i = 0; i < vs->n; i++)
+  for (size_t i = 0; i < n; i++)
     {
-      const char *v = vs->v[i].value;
-      if (fmt == FMT_SHELL)
+      const char *v = values[i];
+      if (fmt == ENV_FMT_SHELL)
         {
-          printf ("export %s='", vs->v[i].name);
+          printf ("export %s='", names[i]);
           for (const char *p = v; *p; p++)
             if (*p == '\'')
               fputs ("'\\''", stdout);
@@ -291,12 +290,12 @@ print_vars (const struct vars *vs, enum format fmt)
           puts ("'");
         }
       else if (!needs_quotes (v))
-        printf ("%s=%s\n", vs->v[i].name, v);
+        printf ("%s=%s\n", names[i], v);
       else if (!strchr (v, '\'') && !strchr (v, '\n'))
-        printf ("%s='%s'\n", vs->v[i].name, v);
+        printf ("%s='%s'\n", names[i], v);
       else
         {
-          printf ("%s=\"", vs->v[i].name);
+          printf ("%s=\"", names[i]);
           for (const char *p = v; *p; p++)
             if (*p == '\n')
               fputs ("\\n", stdout);
@@ -309,6 +308,35 @@ print_vars (const struct vars *vs, enum format fmt)
           puts ("\"");
         }
     }
+}
+
+int
+env_parse_format (const char *cmd, const char *arg, enum env_format *fmt, struct itm_err *err)
+{
+  if (strcmp (arg, "shell") == 0)
+    *fmt = ENV_FMT_SHELL;
+  else if (strcmp (arg, "dotenv") == 0)
+    *fmt = ENV_FMT_DOTENV;
+  else if (strcmp (arg, "json") == 0)
+    *fmt = ENV_FMT_JSON;
+  else
+    return itm_err_set (err, ITM_EXIT_USAGE, "%s: unknown format '%s' (shell, dotenv or json)",
+                        cmd, arg);
+  return 0;
+}
+
+static void
+print_vars (const struct vars *vs, enum env_format fmt)
+{
+  char **names = xcalloc (vs->n + 1, sizeof *names), **values = xcalloc (vs->n + 1, sizeof *values);
+  for (size_t i = 0; i < vs->n; i++)
+    {
+      names[i] = vs->v[i].name;
+      values[i] = vs->v[i].value;
+    }
+  env_print (names, values, vs->n, fmt);
+  free (names);
+  free (values);
 }
 
 static bool
@@ -445,7 +473,7 @@ env_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     { "json", no_argument, NULL, 'j' },
     { NULL, 0, NULL, 0 },
   };
-  enum format fmt = FMT_SHELL;
+  enum env_format fmt = ENV_FMT_SHELL;
   int opt;
 
   while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
@@ -455,24 +483,17 @@ env_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       switch (opt)
         {
         case OPT_FORMAT:
-          if (strcmp (optarg, "shell") == 0)
-            fmt = FMT_SHELL;
-          else if (strcmp (optarg, "dotenv") == 0)
-            fmt = FMT_DOTENV;
-          else if (strcmp (optarg, "json") == 0)
-            fmt = FMT_JSON;
-          else
-            return itm_err_set (err, ITM_EXIT_USAGE,
-                                "env: unknown format '%s' (shell, dotenv or json)", optarg);
+          if (env_parse_format ("env", optarg, &fmt, err) < 0)
+            return -1;
           break;
         case 'j':
-          fmt = FMT_JSON;
+          fmt = ENV_FMT_JSON;
           break;
         default:
           return cmd_bad_option (&cmd_env, argv, opt, err);
         }
     }
-  if (fmt == FMT_JSON)
+  if (fmt == ENV_FMT_JSON)
     ctx->json_errors = true;
   char **services = argv + optind;
   size_t nservices = (size_t) (argc - optind);

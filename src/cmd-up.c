@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "data/data.h"
 #include "image/image.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
@@ -19,6 +20,7 @@ enum {
   OPT_KEEP_ON_FAILURE,
   OPT_JSON,
   OPT_TTL,
+  OPT_VERIFY_DATA,
   OPT_BUILD,
   OPT_NO_BUILD,
   OPT_PULL,
@@ -37,6 +39,7 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     { "quiet", no_argument, NULL, 'q' },
     { "json", no_argument, NULL, OPT_JSON },
     { "ttl", required_argument, NULL, OPT_TTL },
+    { "verify-data", no_argument, NULL, OPT_VERIFY_DATA },
     { "build", no_argument, NULL, OPT_BUILD },
     { "no-build", no_argument, NULL, OPT_NO_BUILD },
     { "pull", required_argument, NULL, OPT_PULL },
@@ -44,7 +47,7 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   };
   struct prov_opts po = { .timeout_ns = 300 * 1000000000LL };
   struct image_opts io = { 0 };
-  bool quiet = false, json = false;
+  bool quiet = false, json = false, verify_data = false;
   int opt;
   while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
     {
@@ -71,6 +74,9 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           break;
         case 'q':
           quiet = true;
+          break;
+        case OPT_VERIFY_DATA:
+          verify_data = true;
           break;
         case OPT_BUILD:
         case OPT_NO_BUILD:
@@ -107,9 +113,13 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   po.ns = ns;
   io.progress = quiet ? IMAGE_PROGRESS_QUIET : json ? IMAGE_PROGRESS_JSON : IMAGE_PROGRESS_AUTO;
   po.image = &io;
+  if (data_validate (st, err) < 0)
+    return -1;
   prov_out_auto (quiet, json);
   prov_signals_install (ns);
-  return prov_up (e, st, &po, err);
+  if (prov_up (e, st, &po, err) < 0)
+    return -1;
+  return verify_data ? data_verify (e, st, ns, err) : 0;
 }
 
 /* The report around the command (src/report/): begun once the options
@@ -126,7 +136,7 @@ up_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
 const struct itm_cmd cmd_up = {
   .name = "up",
-  .usage = "[--build|--no-build] [--pull POLICY] [--timeout DURATION] [--keep-on-failure] [--quiet] [--json] [--ttl DURATION]",
+  .usage = "[--build|--no-build] [--pull POLICY] [--timeout DURATION] [--keep-on-failure] [--quiet] [--json] [--ttl DURATION] [--verify-data]",
   .summary = "create and start the stack in its namespace, gated on readiness",
   .help = ITM_STACK_HELP REPORT_HELP
   "      --timeout DURATION     give up when not all ready by then (default 5m)\n"
@@ -136,7 +146,8 @@ const struct itm_cmd cmd_up = {
   "      --build                build images even when their build digest is unchanged\n"
   "      --no-build             never build; an image that is missing is an error\n"
   "      --pull POLICY          always, missing, never or build, over each pull_policy\n"
-  "      --ttl DURATION         expiry label for gc (default 24h)\n",
+  "      --ttl DURATION         expiry label for gc (default 24h)\n"
+  "      --verify-data          run the x-itm.verify data checks once all is ready\n",
   .fn = up_main,
 };
 

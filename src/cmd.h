@@ -49,6 +49,7 @@ struct itm_cmd {
 extern const struct itm_cmd cmd_version, cmd_doctor, cmd_help, cmd_config, cmd_ps,
   cmd_port, cmd_env, cmd_exec, cmd_logs;
 extern const struct itm_cmd cmd_up, cmd_down, cmd_wait;
+extern const struct itm_cmd cmd_ns, cmd_seed;
 extern const struct itm_cmd cmd_gc, cmd_run, cmd_verify;
 extern const struct itm_cmd cmd_build, cmd_pull;
 
@@ -136,6 +137,14 @@ bool ctx_want_color (int fd);
  * (the one the namespace's labels name).  For run. */
 int env_vars (struct itm_ctx *ctx, const char *ns, struct stack *stack, char ***out,
               struct itm_err *err);
+
+/* cmd-env.c: connection variables printed as `itm-env env` does (also
+ * `ns create`): shell (export NAME='value'), dotenv, or one JSON object. */
+enum env_format { ENV_FMT_SHELL, ENV_FMT_DOTENV, ENV_FMT_JSON };
+void env_print (char *const *names, char *const *values, size_t n, enum env_format fmt);
+/* "shell", "dotenv", "json"; a usage error naming cmd otherwise. */
+int env_parse_format (const char *cmd, const char *arg, enum env_format *fmt,
+                      struct itm_err *err);
 
 /* Print a JSON value on stdout (pretty when stdout is a TTY), then newline. */
 struct json_object;

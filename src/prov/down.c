@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "data/data.h"
 #include "engine/engine.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
@@ -297,6 +298,9 @@ int
 prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err)
 {
   int64_t t0 = prov_now ();
+  /* data namespaces first, while their containers still run (warns, goes on) */
+  cleanup_err struct itm_err derr = { 0 };
+  data_ns_drop_all (e, o->ns, &derr);
   json_object *cs = list (e, "containers/json", o->ns, err);
   if (cs == NULL)
     return -1;

@@ -18,6 +18,7 @@
 
 #include "engine/engine.h"
 #include "image/image.h"
+#include "data/data.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "stack/stack.h"
@@ -27,7 +28,7 @@
 
 
 enum gate_kind { GATE_RUNNING, GATE_HEALTHY, GATE_COMPLETED };
-enum phase { P_PENDING, P_CREATED, P_STARTED, P_READY, P_FAILED, P_SKIPPED };
+enum phase { P_PENDING, P_CREATED, P_STARTED, P_SEEDING, P_READY, P_FAILED, P_SKIPPED };
 
 #define NPROBE_OUT 3
 #define PROBE_MIN_NS (50 * 1000000LL)
@@ -512,6 +513,24 @@ gate (struct engine *e, struct run *r, struct svc *s)
       if (backoff < PROBE_MAX_NS)
         backoff = backoff * 2 > PROBE_MAX_NS ? PROBE_MAX_NS : backoff * 2;
     }
+  /* x-itm.seed: after the gate, before dependents see the service ready
+   * (P_SEEDING is not P_READY); a container kept as is is not seeded again */
+  if (s->phase == P_READY && !s->keep && s->ss && data_has_seed (s->ss))
+    {
+      s->phase = P_SEEDING;
+      pthread_mutex_unlock (&r->mu);
+      prov_out_event (s->name, "seeding", -1, NULL);
+      cleanup_err struct itm_err serr = { 0 };
+      int rc = data_seed_service (e, r->st, s->ss, s->id, r->ns, false, &serr);
+      pthread_mutex_lock (&r->mu);
+      if (rc < 0)
+        {
+          itm_err_move (&s->err, &serr);
+          fail_locked (r, s, ITM_EXIT_DATA, "seed failed");
+        }
+      else if (s->phase == P_SEEDING)
+        s->phase = P_READY;
+    }
   bool ready = s->phase == P_READY;
   if (ready)
     s->t_ready = prov_now ();
@@ -610,7 +629,8 @@ print_failure (struct run *r, struct svc *s)
               nl = strchr (line, '\n');
               if (nl)
                 *nl = '\0';
-              fprintf (stderr, "  %s | %s\n", s->name, line);
+              cleanup_free char *masked = data_mask (line);
+              fprintf (stderr, "  %s | %s\n", s->name, masked);
               line = nl ? nl + 1 : NULL;
             }
         }

@@ -1,0 +1,132 @@
+/* cmd-ns.c - itm-env ns create|drop|list: data namespaces (src/data/dns.c),
+ * an isolated copy of the seeded data per test or worker. */
+#include <config.h>
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "data/data.h"
+#include "stack/stack.h"
+#include "util/xalloc.h"
+
+enum { OPT_FORMAT = OPT_FIRST_COMMAND_OPT, OPT_JSON };
+
+static int
+ns_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  static const struct option longopts[] = {
+    ITM_STACK_LONGOPTS,
+    { "format", required_argument, NULL, OPT_FORMAT },
+    { "json", no_argument, NULL, OPT_JSON },
+    { NULL, 0, NULL, 0 },
+  };
+  enum env_format fmt = ENV_FMT_SHELL;
+  bool json = false;
+  int opt;
+  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
+    {
+      if (ctx_stack_option (ctx, opt, optarg))
+        continue;
+      switch (opt)
+        {
+        case OPT_FORMAT:
+          if (env_parse_format ("ns", optarg, &fmt, err) < 0)
+            return -1;
+          json = fmt == ENV_FMT_JSON;
+          break;
+        case OPT_JSON:
+          fmt = ENV_FMT_JSON;
+          json = true;
+          break;
+        default:
+          return cmd_bad_option (&cmd_ns, argv, opt, err);
+        }
+    }
+  if (json)
+    ctx->json_errors = true;
+  if (optind >= argc)
+    return itm_err_set (err, ITM_EXIT_USAGE, "ns: expected create, drop or list");
+  const char *sub = argv[optind++];
+  bool create = strcmp (sub, "create") == 0, drop = strcmp (sub, "drop") == 0,
+       list = strcmp (sub, "list") == 0;
+  if (!create && !drop && !list)
+    return itm_err_set (err, ITM_EXIT_USAGE, "ns: unknown subcommand '%s' (create, drop, list)",
+                        sub);
+  if (list ? optind != argc : optind + 1 != argc)
+    return itm_err_set (err, ITM_EXIT_USAGE, "ns %s: expected %s", sub,
+                        list ? "no argument" : "one NAME");
+  const char *name = list ? NULL : argv[optind];
+  if (name && data_ns_check_name (name, err) < 0)
+    return -1;
+
+  cleanup_free char *ns = NULL;
+  cleanup_stack struct stack *st = NULL;
+  if (ctx_namespace (ctx, create ? CTX_STACK_REQUIRED : CTX_STACK_NONE, &ns, create ? &st : NULL,
+                     err) < 0)
+    return -1;
+  if (list)
+    {
+      json_object *all = NULL;
+      if (data_ns_list (ns, &all, err) < 0)
+        return -1;
+      if (json)
+        print_json (all);
+      else
+        for (size_t i = 0; i < json_object_array_length (all); i++)
+          {
+            json_object *en = json_object_array_get_idx (all, i), *v, *svcs;
+            json_object_object_get_ex (en, "name", &v);
+            printf ("%s", json_object_get_string (v));
+            if (json_object_object_get_ex (en, "created", &v))
+              printf ("\t%s", json_object_get_string (v));
+            if (json_object_object_get_ex (en, "services", &svcs))
+              for (size_t k = 0; k < json_object_array_length (svcs); k++)
+                {
+                  json_object *s = json_object_array_get_idx (svcs, k), *sv, *kd;
+                  json_object_object_get_ex (s, "service", &sv);
+                  json_object_object_get_ex (s, "kind", &kd);
+                  printf ("%s%s:%s", k ? "," : "\t", json_object_get_string (sv),
+                          json_object_get_string (kd));
+                }
+            putchar ('\n');
+          }
+      json_object_put (all);
+      return 0;
+    }
+  struct engine *e = ctx_engine (ctx, err);
+  if (e == NULL)
+    return -1;
+  if (drop)
+    return data_ns_drop (e, ns, name, err);
+  char **names = NULL, **values = NULL;
+  size_t n = 0;
+  if (data_ns_create (e, st, ns, name, &names, &values, &n, err) < 0)
+    return -1;
+  env_print (names, values, n, fmt);
+  for (size_t i = 0; i < n; i++)
+    {
+      free (names[i]);
+      free (values[i]);
+    }
+  free (names);
+  free (values);
+  return 0;
+}
+
+const struct itm_cmd cmd_ns = {
+  .name = "ns",
+  .usage = "create NAME [--format shell|dotenv|json] | drop NAME | list [--json]",
+  .summary = "data namespaces: an isolated copy of the seeded data per test or worker",
+  .help = ITM_STACK_HELP
+          "  create NAME                clone the seeded data of every x-itm.data service\n"
+          "                             and print its connection variables\n"
+          "  drop NAME                  remove that copy\n"
+          "  list                       the namespace's data namespaces\n"
+          "      --format shell|dotenv|json\n"
+          "                             create's output, as `itm-env env` prints it\n"
+          "      --json                 the same as --format json; list as JSON\n",
+  .fn = ns_main,
+};

@@ -1,0 +1,244 @@
+/* secrets.c - generated secrets (top-level x-itm.secrets): random per
+ * namespace (OpenSSL RAND_bytes, alphanumeric), kept in the namespace's
+ * private state directory (ns_state_dir()/secrets, mode 0600, one
+ * NAME=value line each) so every later command on the namespace sees the
+ * same values, exported to the interpolation environment as
+ * ITM_SECRET_<NAME>, and masked in what itm-env prints. */
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data/data.h"
+#include "ns/ns.h"
+#include "report/report.h"
+#include "stack/stack.h"
+
+#define SECRET_DEFAULT_LEN 24
+#define SECRET_MAX_LEN 256
+#define MASK "********"
+
+static pthread_mutex_t mask_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **masks;
+static size_t nmasks, capmasks;
+
+void
+data_mask_add (const char *value)
+{
+  if (value == NULL || strlen (value) < 4)
+    return;
+  pthread_mutex_lock (&mask_mu);
+  for (size_t i = 0; i < nmasks; i++)
+    if (strcmp (masks[i], value) == 0)
+      {
+        pthread_mutex_unlock (&mask_mu);
+        return;
+      }
+  masks = xgrow (masks, &capmasks, nmasks + 1, sizeof *masks);
+  masks[nmasks++] = xstrdup (value);
+  pthread_mutex_unlock (&mask_mu);
+}
+
+char *
+data_mask (const char *s)
+{
+  struct buf b = { 0 };
+  buf_adds (&b, s ? s : "");
+  data_mask_buf (&b);
+  return buf_steal (&b);
+}
+
+void
+data_mask_buf (struct buf *b)
+{
+  pthread_mutex_lock (&mask_mu);
+  for (size_t i = 0; i < nmasks && b->data; i++)
+    {
+      size_t ml = strlen (masks[i]);
+      char *p;
+      struct buf o = { 0 };
+      const char *s = b->data;
+      bool hit = false;
+      while ((p = strstr (s, masks[i])) != NULL)
+        {
+          buf_add (&o, s, (size_t) (p - s));
+          buf_adds (&o, MASK);
+          s = p + ml;
+          hit = true;
+        }
+      if (!hit)
+        {
+          buf_free (&o);
+          continue;
+        }
+      buf_adds (&o, s);
+      buf_free (b);
+      *b = o;
+    }
+  pthread_mutex_unlock (&mask_mu);
+}
+
+static int
+secret_len (json_object *spec, const char *name, size_t *len, struct itm_err *err)
+{
+  *len = SECRET_DEFAULT_LEN;
+  if (spec == NULL || json_object_is_type (spec, json_type_null))
+    return 0;
+  if (!json_object_is_type (spec, json_type_object))
+    return itm_err_set (err, ITM_EXIT_STACK, "x-itm.secrets.%s: expected a map ({length: N})",
+                        name);
+  json_object_object_foreach (spec, k, v)
+    {
+      if (strcmp (k, "length") != 0)
+        return itm_err_set (err, ITM_EXIT_STACK, "x-itm.secrets.%s: unknown key '%s' (length)",
+                            name, k);
+      errno = 0;
+      char *end;
+      const char *s = json_object_get_string (v);
+      long l = strtol (s, &end, 10);
+      if (*s == '\0' || *end || l < 8 || l > SECRET_MAX_LEN)
+        return itm_err_set (err, ITM_EXIT_STACK,
+                            "x-itm.secrets.%s.length: '%s' is not a number from 8 to %d", name,
+                            s, SECRET_MAX_LEN);
+      *len = (size_t) l;
+    }
+  return 0;
+}
+
+static bool
+secret_name_ok (const char *s)
+{
+  if (!*s || strlen (s) > 64 || isdigit ((unsigned char) *s))
+    return false;
+  for (; *s; s++)
+    if (!(isalnum ((unsigned char) *s) || *s == '_'))
+      return false;
+  return true;
+}
+
+static int
+generate (size_t len, char *out, struct itm_err *err)
+{
+  static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  size_t i = 0;
+  while (i < len)
+    {
+      unsigned char r[64];
+      if (RAND_bytes (r, sizeof r) != 1)
+        return itm_err_set (err, ITM_EXIT_FAILURE, "OpenSSL RAND_bytes failed");
+      for (size_t k = 0; k < sizeof r && i < len; k++)
+        if (r[k] < 248)   /* 248 = 4 * 62: no modulo bias */
+          out[i++] = alnum[r[k] % 62];
+    }
+  out[len] = '\0';
+  return 0;
+}
+
+static char *
+file_lookup (const char *data, const char *name)
+{
+  size_t nl = strlen (name);
+  for (const char *p = data; p && *p;)
+    {
+      const char *eol = strchr (p, '\n');
+      size_t ll = eol ? (size_t) (eol - p) : strlen (p);
+      if (ll > nl && strncmp (p, name, nl) == 0 && p[nl] == '=')
+        return xstrndup (p + nl + 1, ll - nl - 1);
+      p = eol ? eol + 1 : NULL;
+    }
+  return NULL;
+}
+
+int
+data_secrets_prepare (const struct stack *st, const char *ns, struct itm_err *err)
+{
+  json_object *secrets = NULL;
+  if (st->x_itm == NULL || !json_object_object_get_ex (st->x_itm, "secrets", &secrets)
+      || secrets == NULL)
+    return 0;
+  if (!json_object_is_type (secrets, json_type_object))
+    return itm_err_set (err, ITM_EXIT_STACK, "x-itm.secrets: expected a map of NAME: {length: N}");
+  if (json_object_object_length (secrets) == 0)
+    return 0;
+  cleanup_free char *dir = ns_state_dir (ns, true, err);
+  if (dir == NULL)
+    return -1;
+  cleanup_free char *path = xasprintf ("%s/secrets", dir);
+  cleanup_close int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return itm_err_errno (err, ITM_EXIT_FAILURE, "cannot open %s", path);
+  if (fchmod (fd, 0600) < 0 || flock (fd, LOCK_EX) < 0)
+    return itm_err_errno (err, ITM_EXIT_FAILURE, "cannot lock %s", path);
+  struct buf cur = { 0 };
+  char chunk[4096];
+  ssize_t r;
+  buf_adds (&cur, "");
+  while ((r = read (fd, chunk, sizeof chunk)) > 0)
+    buf_add (&cur, chunk, (size_t) r);
+  bool changed = false;
+  int n = 0, ret = 0;
+  json_object_object_foreach (secrets, name, spec)
+    {
+      size_t len;
+      if (!secret_name_ok (name))
+        {
+          ret = itm_err_set (err, ITM_EXIT_STACK,
+                             "x-itm.secrets: '%s' is not a valid name ([A-Za-z_][A-Za-z0-9_]*)",
+                             name);
+          break;
+        }
+      if (secret_len (spec, name, &len, err) < 0)
+        {
+          ret = -1;
+          break;
+        }
+      char *val = file_lookup (cur.data, name);
+      if (val == NULL || strlen (val) != len)
+        {
+          free (val);
+          val = xmalloc (len + 1);
+          if (generate (len, val, err) < 0)
+            {
+              free (val);
+              ret = -1;
+              break;
+            }
+          /* a changed length replaces the old line: rewrite below */
+          cleanup_free char *old = file_lookup (cur.data, name);
+          if (old)
+            {
+              cleanup_free char *needle = xasprintf ("%s=%s\n", name, old);
+              char *p = strstr (cur.data, needle);
+              if (p)
+                memmove (p, p + strlen (needle), strlen (p + strlen (needle)) + 1);
+              cur.len = strlen (cur.data);
+            }
+          buf_addf (&cur, "%s=%s\n", name, val);
+          changed = true;
+        }
+      cleanup_free char *var = xasprintf ("ITM_SECRET_%s", name);
+      setenv (var, val, 1);
+      data_mask_add (val);
+      free (val);
+      n++;
+    }
+  if (ret == 0 && changed)
+    {
+      if (ftruncate (fd, 0) < 0 || pwrite (fd, cur.data, cur.len, 0) != (ssize_t) cur.len
+          || fsync (fd) < 0)
+        ret = itm_err_errno (err, ITM_EXIT_FAILURE, "cannot write %s", path);
+    }
+  buf_free (&cur);
+  if (n > 0)
+    report_set_mask (data_mask);
+  return ret < 0 ? -1 : n;
+}
