@@ -16,6 +16,7 @@
 
 #include "cmd.h"
 #include "engine/engine.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 enum { OPT_JSON = OPT_FIRST_COMMAND_OPT };
@@ -50,15 +51,6 @@ static void
 check_err (struct doctor *d, const char *name, const struct itm_err *err)
 {
   check (d, name, 0, err->msg ? err->msg : "failed", err->hint);
-}
-
-static const char *
-jstr (json_object *o, const char *key)
-{
-  json_object *v;
-  if (o && json_object_object_get_ex (o, key, &v) && json_object_is_type (v, json_type_string))
-    return json_object_get_string (v);
-  return NULL;
 }
 
 /* The image for the round trip: the fixture when present, else the
@@ -159,7 +151,7 @@ round_trip (struct doctor *d, struct engine *e)
       itm_err_prefix (&err, "creating network %s", name);
       goto done;
     }
-  net_id = jstr (out, "Id") ? xstrdup (jstr (out, "Id")) : xstrdup (name);
+  net_id = json_str (out, "Id") ? xstrdup (json_str (out, "Id")) : xstrdup (name);
   json_object_put (out);
   out = NULL;
   json_object_put (body);
@@ -181,7 +173,7 @@ round_trip (struct doctor *d, struct engine *e)
       itm_err_prefix (&err, "creating a container from %s", image);
       goto done;
     }
-  ctr_id = jstr (out, "Id") ? xstrdup (jstr (out, "Id")) : xstrdup (name);
+  ctr_id = json_str (out, "Id") ? xstrdup (json_str (out, "Id")) : xstrdup (name);
   json_object_put (out);
   out = NULL;
 
@@ -316,7 +308,7 @@ doctor_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   /* Reachable; say which engine. */
   engine_get (e, "/version", &ver, &verr);
   detail = xasprintf ("%s, engine %s", engine_endpoint (e),
-                                         jstr (ver, "Version") ? jstr (ver, "Version") : "of unknown version");
+                                         json_str (ver, "Version") ? json_str (ver, "Version") : "of unknown version");
   json_object_put (ver);
   check (&d, "engine", 1, detail, NULL);
 
@@ -338,7 +330,7 @@ doctor_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     check_err (&d, "storage_driver", &ierr);
   else
     {
-      const char *drv = jstr (info, "Driver");
+      const char *drv = json_str (info, "Driver");
       free (detail);
       detail = xasprintf ("%s", drv ? drv : "unknown");
       if (drv && strcmp (drv, "vfs") == 0)

@@ -10,18 +10,10 @@
 
 #include "cmd.h"
 #include "engine/engine.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 enum { OPT_JSON = OPT_FIRST_COMMAND_OPT };
-
-static const char *
-jstr (json_object *o, const char *key)
-{
-  json_object *v;
-  if (o && json_object_object_get_ex (o, key, &v) && json_object_is_type (v, json_type_string))
-    return json_object_get_string (v);
-  return NULL;
-}
 
 static json_object *
 jstr_or_null (const char *s)
@@ -91,15 +83,15 @@ version_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       return -1;
     }
 
-  const char *os = jstr (ver, "Os"), *arch = jstr (ver, "Arch");
+  const char *os = json_str (ver, "Os"), *arch = json_str (ver, "Arch");
   json_object *eng = json_object_new_object ();
   json_object_object_add (eng, "endpoint", json_object_new_string (engine_endpoint (e)));
-  json_object_object_add (eng, "version", jstr_or_null (jstr (ver, "Version")));
+  json_object_object_add (eng, "version", jstr_or_null (json_str (ver, "Version")));
   json_object_object_add (eng, "api_version", jstr_or_null (engine_server_api_version (e)));
-  json_object_object_add (eng, "min_api_version", jstr_or_null (jstr (ver, "MinAPIVersion")));
+  json_object_object_add (eng, "min_api_version", jstr_or_null (json_str (ver, "MinAPIVersion")));
   json_object_object_add (eng, "os", jstr_or_null (os));
   json_object_object_add (eng, "arch", jstr_or_null (arch));
-  json_object_object_add (eng, "kernel_version", jstr_or_null (jstr (ver, "KernelVersion")));
+  json_object_object_add (eng, "kernel_version", jstr_or_null (json_str (ver, "KernelVersion")));
   json_object_object_add (top, "engine", eng);
   json_object_object_add (top, "negotiated_api_version",
                           json_object_new_string (engine_api_version (e)));
@@ -109,7 +101,7 @@ version_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   else
     {
       printf ("endpoint:           %s\n", engine_endpoint (e));
-      printf ("engine version:     %s\n", jstr (ver, "Version") ? jstr (ver, "Version") : "unknown");
+      printf ("engine version:     %s\n", json_str (ver, "Version") ? json_str (ver, "Version") : "unknown");
       printf ("engine api:         %s\n", engine_server_api_version (e));
       printf ("negotiated api:     %s\n", engine_api_version (e));
       printf ("engine os/arch:     %s/%s\n", os ? os : "unknown", arch ? arch : "unknown");

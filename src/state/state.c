@@ -13,25 +13,8 @@
 #include "engine/engine.h"
 #include "ns/ns.h"
 #include "state/state.h"
+#include "util/json.h"
 #include "util/xalloc.h"
-
-static const char *
-jstr (json_object *o, const char *key)
-{
-  json_object *v;
-  if (o && json_object_object_get_ex (o, key, &v) && json_object_is_type (v, json_type_string))
-    return json_object_get_string (v);
-  return NULL;
-}
-
-static json_object *
-jget (json_object *o, const char *key)
-{
-  json_object *v;
-  if (o && json_object_is_type (o, json_type_object) && json_object_object_get_ex (o, key, &v))
-    return v;
-  return NULL;
-}
 
 static char *
 dupnull (const char *s)
@@ -142,7 +125,7 @@ parse_ports (struct state_container *c, json_object *ports)
       for (size_t i = 0; i < (nb ? nb : 1); i++)
         {
           json_object *b = nb ? json_object_array_get_idx (val, i) : NULL;
-          const char *hip = jstr (b, "HostIp"), *hport = jstr (b, "HostPort");
+          const char *hip = json_str (b, "HostIp"), *hport = json_str (b, "HostPort");
           c->ports = xgrow (c->ports, &cap, c->nports + 1, sizeof *c->ports);
           struct state_port *p = &c->ports[c->nports++];
           p->container_port = cport;
@@ -158,28 +141,28 @@ parse_ports (struct state_container *c, json_object *ports)
 static void
 fill_from_inspect (struct state_container *c, json_object *in)
 {
-  json_object *st = jget (in, "State"), *cfg = jget (in, "Config");
-  json_object *ns = jget (in, "NetworkSettings");
+  json_object *st = json_key (in, "State"), *cfg = json_key (in, "Config");
+  json_object *ns = json_key (in, "NetworkSettings");
 
-  if (jstr (st, "Status"))
+  if (json_str (st, "Status"))
     {
       free (c->state);
-      c->state = xstrdup (jstr (st, "Status"));
+      c->state = xstrdup (json_str (st, "Status"));
     }
-  json_object *h = jget (st, "Health");
+  json_object *h = json_key (st, "Health");
   free (c->health);
-  c->health = dupnull (jstr (h, "Status"));
+  c->health = dupnull (json_str (h, "Status"));
   if (c->health && strcmp (c->health, "none") == 0)
     {
       free (c->health);
       c->health = NULL;
     }
-  json_object *ec = jget (st, "ExitCode");
+  json_object *ec = json_key (st, "ExitCode");
   c->exit_code = ec ? json_object_get_int (ec) : 0;
-  c->started_at = state_parse_time (jstr (st, "StartedAt"));
-  json_object *tty = jget (cfg, "Tty");
+  c->started_at = state_parse_time (json_str (st, "StartedAt"));
+  json_object *tty = json_key (cfg, "Tty");
   c->tty = tty && json_object_get_boolean (tty);
-  json_object *env = jget (cfg, "Env");
+  json_object *env = json_key (cfg, "Env");
   if (env && json_object_is_type (env, json_type_array))
     {
       size_t n = json_object_array_length (env);
@@ -191,8 +174,8 @@ fill_from_inspect (struct state_container *c, json_object *in)
             c->env[c->nenv++] = xstrdup (s);
         }
     }
-  parse_ports (c, jget (ns, "Ports"));
-  json_object *nets = jget (ns, "Networks");
+  parse_ports (c, json_key (ns, "Ports"));
+  json_object *nets = json_key (ns, "Networks");
   if (nets && json_object_is_type (nets, json_type_object))
     {
       c->networks = xcalloc (json_object_object_length (nets) + 1, sizeof *c->networks);
@@ -255,12 +238,6 @@ cmp_resource (const void *a, const void *b)
   return strcmp (x->name, y->name);
 }
 
-static const char *
-label (json_object *labels, const char *key)
-{
-  return jstr (labels, key);
-}
-
 static int
 load_containers (struct engine *e, struct state *st, const char *filter, struct itm_err *err)
 {
@@ -279,8 +256,8 @@ load_containers (struct engine *e, struct state *st, const char *filter, struct 
   for (size_t i = 0; i < n; i++)
     {
       json_object *o = json_object_array_get_idx (list, i);
-      json_object *labels = jget (o, "Labels"), *names = jget (o, "Names");
-      const char *id = jstr (o, "Id");
+      json_object *names = json_key (o, "Names");
+      const char *id = json_str (o, "Id");
       if (id == NULL)
         continue;
       struct state_container *c = &st->containers[st->ncontainers++];
@@ -291,15 +268,15 @@ load_containers (struct engine *e, struct state *st, const char *filter, struct 
       if (name && *name == '/')
         name++;
       c->name = xstrdup (name ? name : id);
-      c->service = xstrdup (label (labels, ITM_LABEL_SERVICE) ? label (labels, ITM_LABEL_SERVICE)
+      c->service = xstrdup (json_label (o, ITM_LABEL_SERVICE) ? json_label (o, ITM_LABEL_SERVICE)
                                                                : c->name);
-      const char *num = label (labels, ITM_LABEL_NUMBER);
+      const char *num = json_label (o, ITM_LABEL_NUMBER);
       c->number = num ? atoi (num) : 1;
-      c->image = dupnull (jstr (o, "Image"));
-      c->config_hash = dupnull (label (labels, ITM_LABEL_CONFIG_HASH));
-      c->project_dir = dupnull (label (labels, ITM_LABEL_PROJECT_DIR));
-      c->stack_files = dupnull (label (labels, ITM_LABEL_STACK_FILES));
-      c->state = xstrdup (jstr (o, "State") ? jstr (o, "State") : "unknown");
+      c->image = dupnull (json_str (o, "Image"));
+      c->config_hash = dupnull (json_label (o, ITM_LABEL_CONFIG_HASH));
+      c->project_dir = dupnull (json_label (o, ITM_LABEL_PROJECT_DIR));
+      c->stack_files = dupnull (json_label (o, ITM_LABEL_STACK_FILES));
+      c->state = xstrdup (json_str (o, "State") ? json_str (o, "State") : "unknown");
     }
   json_object_put (list);
 
@@ -345,7 +322,7 @@ load_resources (struct engine *e, const char *ns, const char *path, const char *
 
   if (engine_get (e, path, &body, err) < 0)
     return itm_err_prefix (err, "listing the %s of namespace '%s'", what, ns);
-  list = strcmp (what, "volumes") == 0 ? jget (body, "Volumes") : body;
+  list = strcmp (what, "volumes") == 0 ? json_key (body, "Volumes") : body;
   size_t n = list && json_object_is_type (list, json_type_array) ? json_object_array_length (list)
                                                                 : 0;
   *out = xcalloc (n ? n : 1, sizeof **out);
@@ -353,13 +330,13 @@ load_resources (struct engine *e, const char *ns, const char *path, const char *
   for (size_t i = 0; i < n; i++)
     {
       json_object *o = json_object_array_get_idx (list, i);
-      const char *name = jstr (o, "Name");
+      const char *name = json_str (o, "Name");
       if (name == NULL)
         continue;
       struct state_resource *r = &(*out)[(*nout)++];
       r->name = xstrdup (name);
-      r->id = xstrdup (jstr (o, "Id") ? jstr (o, "Id") : name);
-      r->key = dupnull (label (jget (o, "Labels"), keylabel));
+      r->id = xstrdup (json_str (o, "Id") ? json_str (o, "Id") : name);
+      r->key = dupnull (json_label (o, keylabel));
     }
   json_object_put (body);
   if (*nout > 1)
