@@ -23,6 +23,7 @@
 #include "cmd.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
+#include "report/report.h"
 #include "stack/stack.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
@@ -105,11 +106,14 @@ run_command (char **argv, char **vars, const char *ns, struct itm_err *err)
   return ITM_EXIT_FAILURE;
 }
 
+static struct report_opts run_report;
+
 static int
-run_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+run_body (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
   static const struct option longopts[] = {
     ITM_STACK_LONGOPTS,
+    REPORT_LONGOPTS,
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "keep-on-failure", no_argument, NULL, OPT_KEEP_ON_FAILURE },
     { "quiet", no_argument, NULL, 'q' },
@@ -122,6 +126,8 @@ run_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   while ((opt = getopt_long (argc, argv, "+:" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
     {
       if (ctx_stack_option (ctx, opt, optarg))
+        continue;
+      if (report_option (&run_report, opt, optarg))
         continue;
       switch (opt)
         {
@@ -152,6 +158,8 @@ run_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   if (optind >= argc)
     return itm_err_set (err, ITM_EXIT_USAGE, "run: no command given (itm-env run -- CMD ...)");
   char **cmdv = argv + optind;
+  if (report_begin ("run", &run_report, NULL, err) < 0)
+    return -1;
 
   cleanup_stack struct stack *st = NULL;
   if (ctx_stack_load (ctx, NULL, 0, &st, err) < 0)
@@ -184,7 +192,10 @@ run_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       char **vars = NULL;
       if (env_vars (ctx, ns, st, &vars, &uperr) == 0)
         {
+          int64_t tc = prov_now ();
           cmd_rc = run_command (cmdv, vars, ns, &uperr);
+          report_command (report_current (), (const char *const *) cmdv, cmd_rc,
+                          prov_now () - tc);
           /* vars belong to the child's environment only; free ours */
           for (char **v = vars; *v; v++)
             free (*v);
@@ -207,12 +218,15 @@ run_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       return cmd_rc;
     }
 
+  if (cmd_rc < 0)
+    report_command (report_current (), (const char *const *) cmdv, -1, -1);
   /* down and verify whatever happened */
   struct prov_down_opts d = { .ns = ns, .grace_s = -1 };
   struct verify_opts vo = { 0 };
   cleanup_verify_result struct verify_result *vr = NULL;
   cleanup_err struct itm_err verr = { 0 };
   int vret = verify_down (e, &d, &vo, &vr, &verr);
+  report_verification (report_current (), vr);
   if (vr && !quiet)
     verify_print (vr, stderr);
   else if (vr && !vr->clean)
@@ -241,6 +255,18 @@ run_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return 0;
 }
 
+/* The report around the command (src/report/): begun once the options
+ * are read, written whatever happened. */
+static int
+run_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  int rc = run_body (ctx, argc, argv, err);
+  struct report *rep = report_current ();
+  for (size_t i = 0; i < ctx->nfiles; i++)
+    report_stack_file (rep, ctx->files[i]);
+  return report_end (rep, &run_report, rc, err);
+}
+
 const struct itm_cmd cmd_run = {
   .name = "run",
   .usage = "[-f FILE]... [-p NAMESPACE] [--keep-on-failure] [--] CMD [ARGS...]",
@@ -251,7 +277,8 @@ const struct itm_cmd cmd_run = {
   "                             remove it is printed)\n"
   "      --timeout DURATION     up gives up when not all ready by then (default 5m)\n"
   "      --ttl DURATION         expiry label for gc (default 24h)\n"
-  "  -q, --quiet                no progress output\n",
+  "  -q, --quiet                no progress output\n"
+  REPORT_HELP,
   .passthrough = true,
   .fn = run_main,
 };

@@ -90,6 +90,11 @@ void report_resource_id (struct report *r, const char *kind, const char *id, con
  * summary); clean: nothing left.  Without this call the report has no
  * verification testcase. */
 void report_verify (struct report *r, bool clean, const char *checked);
+/* The teardown verifier's result (src/verify/verify.h; may be NULL):
+ * created, removed, left (a leftover --force removed counts as removed),
+ * suspects, and report_verify() with its verdict.  (verify.c) */
+struct verify_result;
+void report_verification (struct report *r, const struct verify_result *v);
 /* run: the command run and its exit status (-1: not run). */
 void report_command (struct report *r, const char *const *argv, int exit_code,
                      int64_t duration_ns);

@@ -2,7 +2,8 @@
 # reports.sh - --report in text, JSON and JUnit XML for a successful up and
 # down and for a failed up (a healthcheck that never passes); the JUnit
 # reports valid against tests/report/junit.xsd; --logs-dir files; the
-# GitHub Actions annotation of a failure.
+# GitHub Actions annotation of a failure; run's reports (its command as a
+# testcase, the teardown verification).
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 need_engine
 need_cmd jq xmllint
@@ -137,6 +138,32 @@ like "$t" 'Result:     FAILED \(exit 7\)' "text: FAILED"
 like "$t" 'web +failed +healthcheck' "text: the service line"
 like "$t" '      \| web-log-line' "text: the last log lines"
 like "$t" 'Summary: 2 services \(0 ready, 1 failed, 1 skipped\)' "text: summary"
+
+# ---- run: the command, the teardown verification
+run "$ITM_ENV" -f "$tmp/good.yml" -p "$ITM_NS" run --report "$tmp/run.xml" --logs-dir "$tmp/runlogs" \
+  -- sh -c 'exit 3'
+is "$rc" 3 "run: the command's exit status"
+ok "run's JUnit report is valid against the schema" valid "$tmp/run.xml"
+x=$(cat "$tmp/run.xml")
+like "$x" '<testcase name="sh -c exit 3" classname="itm-env\.'"$ITM_NS"'\.run"' \
+  "JUnit: the command as a testcase"
+like "$x" '<failure message="exit status 3" type="command">' "JUnit: its failure"
+is "$(grep -c '<failure' "$tmp/run.xml")" 1 "JUnit: the only failure"
+like "$x" 'name="teardown verification"' "JUnit: the teardown verification"
+like "$x" 'checked resources labelled with namespace' "JUnit: what the verifier checked"
+like "$(cat "$tmp/runlogs/db.log" 2>/dev/null)" 'db-says-hello' "run --logs-dir: db.log"
+run "$ITM_ENV" -f "$tmp/good.yml" -p "$ITM_NS" run --report "$tmp/run.json" -- true
+is "$rc" 0 "run: a passing command"
+j=$tmp/run.json
+is "$(jq -r '.command, .exit_code, .run.argv[0], .run.exit_code' "$j" | tr '\n' ' ')" \
+  "run 0 true 0 " "JSON: command, exit_code, run.argv, run.exit_code"
+ok "JSON: run.duration_s" jq -e '.run.duration_s >= 0' "$j"
+is "$(jq -r '[.services[] | .state] | join(",")' "$j")" "ready,ready" "JSON: services ready"
+is "$(jq -r '.teardown.verified, .teardown.clean' "$j" | tr '\n' ' ')" "true true " \
+  "JSON: teardown verified clean"
+is "$(jq -r '.teardown.removed | map(.kind) | sort | join(",")' "$j")" \
+  "container,container,network" "JSON: what run removed"
+is "$(jq -r '.teardown.left | length' "$j")" 0 "JSON: nothing left"
 
 # ---- option errors
 run "$ITM_ENV" -f "$tmp/good.yml" up --report "$tmp/x" --report-format html
