@@ -185,6 +185,7 @@ image_build_one (struct engine *e, const struct stack_service *svc, const char *
   int ret = -1;
   struct build_ctx bc = { .p = p };
   struct buf q = { 0 };
+  cleanup_free char *en = NULL, *edf = NULL;   /* before any goto out */
   if (image_context_digest (c, inputs, digest, err) < 0)
     {
       itm_err_prefix (err, "service %s", svc->name);
@@ -203,8 +204,8 @@ image_build_one (struct engine *e, const struct stack_service *svc, const char *
         }
     }
   /* the request */
-  cleanup_free char *en = engine_urlencode (name);
-  cleanup_free char *edf = engine_urlencode (image_context_dockerfile (c));
+  en = engine_urlencode (name);
+  edf = engine_urlencode (image_context_dockerfile (c));
   buf_addf (&q, "/build?t=%s&dockerfile=%s&rm=1&forcerm=1", en, edf);
   if (json_object_object_length (args) > 0)
     {

@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "image/image.h"
 #include "data/data.h"
+#include "image/image.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "stack/stack.h"
@@ -372,6 +373,8 @@ create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err
       prov_out_event (s->name, "removed", -1, "its configuration changed");
     }
   json_object *spec = prov_container_spec (e, r->st, ss, r->ns, r->o->ttl, s->hash);
+  /* the image as image_ensure() made it (<ns>-<service> for a build without image:) */
+  json_object_object_add (spec, "Image", json_object_new_string (s->image));
   cleanup_free char *enc = engine_urlencode (s->cname);
   cleanup_free char *path = xasprintf ("/containers/create?name=%s", enc);
   json_object *res = NULL;
@@ -972,9 +975,6 @@ setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_
       if (t < 0)
         return -1;
       s->timeout_ns = t;
-      if (ss->image == NULL)
-        return itm_err_set (err, ITM_EXIT_IMAGE, "service %s has no image (build: is not "
-                            "supported yet)", ss->name);
     }
   /* gates and dependencies */
   for (size_t i = 0; i < r->n; i++)

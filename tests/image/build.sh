@@ -1,0 +1,179 @@
+#!/bin/sh
+# build.sh - services with build: on the real engine: .dockerignore, args
+# (one from the environment), target, a Dockerfile outside the context; the
+# digest cache (a second build makes no build request: no container event,
+# same image), a changed file rebuilds, --build forces, --no-build forbids;
+# a failing RUN step ends with the step, its output and exit 6, nothing left.
+. "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+need_engine
+need_cmd jq
+need_fixtures busybox
+
+bb=itm-fixture/busybox:latest
+img=$ITM_NS-web
+at_exit "'$ITM_ENV' down -p '$ITM_NS' >/dev/null 2>&1"
+# the images this test built (never the itm-fixture/ ones)
+at_exit "for i in $img $ITM_NS-other $ITM_NS-bad $ITM_NS-outside; do engine_req DELETE \"/images/\$i?force=1\" >/dev/null 2>&1; done"
+
+mkdir -p "$tmp/app/docs/sub" "$tmp/app/node_modules/x" "$tmp/elsewhere"
+cat >"$tmp/app/Dockerfile" <<EOF2
+FROM $bb AS base
+ARG GREETING
+ARG FROM_ENV
+RUN echo "greeting=\$GREETING from_env=\$FROM_ENV" >/built
+FROM base AS final
+RUN echo final >/stage
+FROM base AS debug
+COPY . /ctx
+RUN echo debug >/stage
+CMD ["sleep", "3600"]
+EOF2
+echo one >"$tmp/app/data.txt"
+echo secret >"$tmp/app/secret.env"
+echo keep >"$tmp/app/docs/keep.md"
+echo drop >"$tmp/app/docs/drop.md"
+echo mod >"$tmp/app/node_modules/x/m.js"
+cat >"$tmp/app/.dockerignore" <<'EOF2'
+# comments are ignored
+*.env
+**/node_modules
+docs
+!docs/keep.md
+EOF2
+cat >"$tmp/stack.yml" <<EOF2
+services:
+  web:
+    build:
+      context: ./app
+      target: debug
+      args:
+        GREETING: hello
+        FROM_ENV:
+      labels:
+        org.example.team: qa
+    command: ["sleep", "3600"]
+EOF2
+
+img_get () { engine_get "/images/$1/json"; }
+in_image () { docker run --rm "$1" sh -c "$2" 2>/dev/null; }
+
+# ---- first build
+t0=$(date +%s)
+FROM_ENV=fromenv run "$ITM_ENV" -f "$tmp/stack.yml" build --force
+is "$rc" 0 "build succeeds"
+like "$err" "Step [0-9]+/[0-9]+ : FROM" "the build output is streamed"
+id1=$(img_get "$img" | jq -r .Id)
+like "$id1" '^sha256:' "the image is named <namespace>-<service>"
+digest=$(img_get "$img" | jq -r '.Config.Labels["io.itm-env.build-digest"]')
+like "$digest" '^[0-9a-f]{64}$' "it carries io.itm-env.build-digest"
+is "$(img_get "$img" | jq -r '.Config.Labels["org.example.team"]')" qa "build labels are set"
+is "$(in_image "$img" 'cat /built')" "greeting=hello from_env=fromenv" \
+  "args are passed; an arg without a value comes from the environment"
+is "$(in_image "$img" 'cat /stage')" debug "target picks the stage"
+ctx=$(in_image "$img" 'cd /ctx && find . -type f | sort | tr "\n" " "')
+is "$ctx" "./.dockerignore ./Dockerfile ./data.txt ./docs/keep.md " \
+  ".dockerignore applied (patterns, **, exception), Dockerfile and .dockerignore sent"
+
+# ---- cache hit: no build request
+sleep 1
+t1=$(date +%s)
+FROM_ENV=fromenv run "$ITM_ENV" -f "$tmp/stack.yml" build
+is "$rc" 0 "second build succeeds"
+like "$err" "cached" "it says the image is cached"
+unlike "$err" "Step 1" "no build output"
+t2=$(date +%s)
+evs=$(engine_get "/events?since=$t1&until=$t2&filters=%7B%22type%22%3A%5B%22container%22%5D%7D" | jq -r '.Action' 2>/dev/null | wc -l)
+is "$evs" 0 "no build request: no container event on the engine"
+is "$(img_get "$img" | jq -r .Id)" "$id1" "same image"
+
+# an arg that changes means a rebuild
+FROM_ENV=changed run "$ITM_ENV" -f "$tmp/stack.yml" build -q
+is "$rc" 0 "build with another arg value"
+id2=$(img_get "$img" | jq -r .Id)
+ok "a changed arg rebuilds" test "$id2" != "$id1"
+is "$(in_image "$img" 'cat /built')" "greeting=hello from_env=changed" "with the new value"
+
+# an ignored file changes nothing, a sent one rebuilds
+echo more >"$tmp/app/other.env"
+FROM_ENV=changed run "$ITM_ENV" -f "$tmp/stack.yml" build
+like "$err" "cached" "a change in an ignored file: still cached"
+echo two >"$tmp/app/data.txt"
+FROM_ENV=changed run "$ITM_ENV" -f "$tmp/stack.yml" build
+unlike "$err" "cached" "a changed file rebuilds"
+id3=$(img_get "$img" | jq -r .Id)
+ok "a new image" test "$id3" != "$id2"
+is "$(in_image "$img" 'cat /ctx/data.txt')" two "with the new content"
+
+# --build forces; up uses the cache; --no-build with the image present
+FROM_ENV=changed run "$ITM_ENV" -f "$tmp/stack.yml" up --build --timeout 60
+is "$rc" 0 "up --build succeeds"
+like "$err" "built" "--build built although nothing changed"
+is "$(engine_get "/containers/$ITM_NS-web-1/json" | jq -r .Config.Image)" "$img" "the container runs the built image"
+FROM_ENV=changed run "$ITM_ENV" -f "$tmp/stack.yml" up --timeout 60
+is "$rc" 0 "a second up"
+like "$err" "cached" "a second up does not build"
+run "$ITM_ENV" down
+is "$rc" 0 "down"
+
+# --no-build: a missing image is an error
+cat >"$tmp/other.yml" <<EOF2
+services:
+  other:
+    build: ./app
+EOF2
+run "$ITM_ENV" -f "$tmp/other.yml" up --no-build
+is "$rc" 6 "--no-build with a missing image: exit 6"
+like "$err" "image $ITM_NS-other does not exist and --no-build forbids" "says so"
+run "$ITM_ENV" -f "$tmp/stack.yml" up --build --no-build
+is "$rc" 2 "--build and --no-build together: usage"
+
+# ---- a Dockerfile outside the context
+cat >"$tmp/elsewhere/Build.dockerfile" <<EOF2
+FROM $bb
+COPY data.txt /data.txt
+CMD ["sleep", "3600"]
+EOF2
+cat >"$tmp/outside.yml" <<EOF2
+services:
+  outside:
+    build:
+      context: ./app
+      dockerfile: ../elsewhere/Build.dockerfile
+EOF2
+run "$ITM_ENV" -f "$tmp/outside.yml" build
+is "$rc" 0 "a Dockerfile outside the context builds"
+is "$(in_image "$ITM_NS-outside" 'cat /data.txt')" two "with the context's files"
+
+# ---- a failing RUN step
+mkdir -p "$tmp/bad"
+cat >"$tmp/bad/Dockerfile" <<EOF2
+FROM $bb
+RUN echo step-one-ok
+RUN echo boom-output-line && exit 3
+EOF2
+cat >"$tmp/bad.yml" <<EOF2
+services:
+  ok:
+    image: $bb
+    command: ["sleep", "3600"]
+  bad:
+    build: ./bad
+EOF2
+run "$ITM_ENV" -f "$tmp/bad.yml" up --timeout 60
+is "$rc" 6 "a failing RUN step: exit 6"
+like "$err" "service bad: building image $ITM_NS-bad failed at Step 3/[0-9]+ : RUN echo boom-output-line" "names the service, image and step"
+like "$err" "returned a non-zero code: 3" "with the engine's message"
+like "$err" "boom-output-line" "the step's output is shown"
+cid=$(printf '%s\n' "$err" | sed -n 's/.*Running in \([0-9a-f]*\).*/\1/p' | tail -1)
+like "$cid" '^[0-9a-f]+$' "the failing step ran in a container"
+ok "that container is gone (forcerm)" sh -c "! curl -sf --unix-socket '$ITM_SOCK' http://engine/containers/$cid/json >/dev/null"
+run "$ITM_ENV" -f "$tmp/bad.yml" build --quiet bad
+is "$rc" 6 "build --quiet: exit 6 too"
+like "$err" "boom-output-line" "--quiet still shows the failing step's output"
+
+# --json
+FROM_ENV=changed run "$ITM_ENV" -f "$tmp/stack.yml" build --json
+is "$rc" 0 "build --json"
+is "$(printf '%s\n' "$out" | jq -r 'select(.event == "cached") | .service')" web "a cached event line"
+
+done_testing
