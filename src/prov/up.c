@@ -96,7 +96,7 @@ struct run {
 /* A run whose events thread was left to finish on its own after a
  * successful up: it stays in use until the process exits, and this keeps
  * it owned (and visible to LeakSanitizer as such). */
-static struct run *lingering_run;
+static struct run *volatile lingering_run; /* volatile: the store is kept (LSan) */
 
 /* ---- small JSON helpers ---- */
 static json_object *

@@ -103,10 +103,10 @@ json_object *verify_json (const struct verify_result *r);
 /* Start the namespace's watchdog: a process in its own session that holds
  * the read end of a pipe only this process writes.  When the pipe closes
  * without a "done" message (this process died, even by SIGKILL), it removes
- * the namespace (down, repeated until nothing is left, at most 25 s) and its
- * state dir.  Returns 1 when started, 0 when one is already running for this
- * process (the caller then does not release it), -1 on failure (a warning
- * is printed; crash safety is then off). */
+ * the namespace (down, repeated until nothing is left for 3 s, at most
+ * 25 s) and its state dir.  Returns 1 when started, 0 when one is already
+ * running for this process (the caller then does not release it), -1 on
+ * failure (a warning is printed; crash safety is then off). */
 int watchdog_start (struct engine *e, const char *ns);
 /* A child process the watchdog should SIGTERM if this process dies (run's
  * command). */

@@ -7,8 +7,9 @@
  * reading the other end.  EOF without "done" means the parent is gone
  * (whatever killed it, SIGKILL included: the kernel closes its fds).  The
  * watchdog then SIGTERMs run's command if there was one and runs down on
- * the namespace until two passes in a row find nothing (an engine request
- * the parent had in flight may still create something), for at most 25 s. */
+ * the namespace until passes over 3 s in a row find nothing (an engine
+ * request the parent had in flight may still create something, slowly on
+ * a loaded engine), for at most 25 s. */
 #include <config.h>
 
 #include <errno.h>
@@ -225,7 +226,8 @@ watchdog_clean (struct engine *e, const char *ns, struct itm_err *err)
   int empty_passes = 0;
   int ret = 0;
   prov_out_init (PROV_OUT_QUIET, false);
-  while (empty_passes < 2 && prov_now () - t0 < 25 * 1000000000LL)
+  enum { QUIET_PASSES = 7 };    /* 0.5 s apart: 3 s without anything labelled */
+  while (empty_passes < QUIET_PASSES && prov_now () - t0 < 25 * 1000000000LL)
     {
       cleanup_err struct itm_err e2 = { 0 };
       struct state *st = NULL;
@@ -254,8 +256,9 @@ watchdog_clean (struct engine *e, const char *ns, struct itm_err *err)
     }
   stamp (t);
   fprintf (stderr, "%s watchdog: namespace %s %s after %.1f s\n", t, ns,
-           empty_passes >= 2 ? "removed" : "NOT fully removed", (prov_now () - t0) / 1e9);
-  if (empty_passes >= 2)
+           empty_passes >= QUIET_PASSES ? "removed" : "NOT fully removed",
+           (prov_now () - t0) / 1e9);
+  if (empty_passes >= QUIET_PASSES)
     {
       cleanup_err struct itm_err e4 = { 0 };
       ns_state_remove (ns, &e4);
