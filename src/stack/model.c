@@ -45,9 +45,11 @@ stack_arena_free (struct stack_arena *a)
 void *
 sa_alloc (struct stack_arena *head, size_t n)
 {
-  n = (n + 15) & ~(size_t) 15;
+  /* the model is pointers, sizes, integers, doubles and text: 8-byte
+   * alignment (max_align_t's 16 only served long double) */
+  n = (n + 7) & ~(size_t) 7;
   if (n == 0)
-    n = 16;
+    n = 8;
   struct stack_arena *c = head->next;
   if (c == NULL || c->size - c->used < n)
     {

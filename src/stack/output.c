@@ -546,56 +546,77 @@ ob_spaces (struct obuf *o, int n)
     }
 }
 
-/* Whether strtod could read all of s: it stops at the first character
- * outside these (it skips white space only before the number). */
-static bool
-may_be_number (const char *s)
+/* Character classes for needs_quotes, filled on first use. */
+enum { CQ_FIRST = 1, CQ_NUM = 2, CQ_CTRL = 4 };
+static unsigned char cq[256];
+
+static void
+cq_init (void)
 {
-  for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-    if (!(isalnum (*p) || *p == '.' || *p == '+' || *p == '-' || *p == '(' || *p == ')'
-          || *p == '_'))
-      return false;
-  return true;
+  for (const char *p = "-?:,[]{}#&*!|>'\"%@` \t"; *p; p++)
+    cq[(unsigned char) *p] |= CQ_FIRST;
+  for (int c = 0; c < 256; c++)
+    {
+      /* what strtod may read after its first character (it skips white
+       * space only before the number) */
+      if (isalnum (c) || c == '.' || c == '+' || c == '-' || c == '(' || c == ')' || c == '_')
+        cq[c] |= CQ_NUM;
+      if (c < 0x20 || c == 0x7f)
+        cq[c] |= CQ_CTRL;
+    }
 }
 
+static bool
+lower3_is (const char *s, const char *w)
+{
+  return s[0] && (s[0] | 0x20) == w[0] && s[1] && (s[1] | 0x20) == w[1] && s[2]
+         && (s[2] | 0x20) == w[2];
+}
+
+/* Whether s must be written quoted; *lenp gets its length when not. */
 static bool
 needs_quotes (const char *s, size_t *lenp)
 {
   static const char *const words[] = { "true", "false", "yes", "no", "on", "off", "y", "n",
                                        "null", "~", NULL };
-  if (*s == '\0')
+  static bool init;
+  if (!init)
+    cq_init (), init = true;
+  const unsigned char *u = (const unsigned char *) s;
+  if (*u == '\0' || (cq[*u] & CQ_FIRST))
     return true;
-  if (strchr ("-?:,[]{}#&*!|>'\"%@` \t", s[0]))
-    return true;
-  size_t l = strlen (s);
+  /* one pass: length, control characters, ": ", " #", number characters */
+  unsigned all = CQ_NUM;
+  size_t l = 0;
+  for (const unsigned char *p = u; *p; p++, l++)
+    {
+      unsigned c = cq[*p];
+      all &= c;
+      if (c & CQ_CTRL)
+        return true;
+      if (*p == ':' && (p[1] == ' ' || p[1] == '\t'))
+        return true;
+      if (*p == '#' && p > u && (p[-1] == ' ' || p[-1] == '\t'))
+        return true;
+    }
   *lenp = l;
+  if (u[l - 1] == ' ' || u[l - 1] == ':' || u[l - 1] == '\t')
+    return true;
+  /* 0x1f, 0o7, 1e3, .inf */
+  if (s[0] == '.' || (s[0] == '0' && (s[1] == 'x' || s[1] == 'o')))
+    return true;
   if (l <= 5 && strchr ("tfynoTFYNO~", s[0]))
     for (size_t i = 0; words[i]; i++)
       if (strcasecmp (s, words[i]) == 0)
         return true;
-  if ((strchr ("0123456789.+-", s[0]) || strncasecmp (s, "inf", 3) == 0
-       || strncasecmp (s, "nan", 3) == 0)
-      && may_be_number (s))
+  if ((all & CQ_NUM)
+      && (strchr ("0123456789.+-", s[0]) || lower3_is (s, "inf") || lower3_is (s, "nan")))
     {
       char *end;
       (void) strtod (s, &end);
       if (*end == '\0')
         return true;
     }
-  if (s[l - 1] == ' ' || s[l - 1] == ':' || s[l - 1] == '\t')
-    return true;
-  for (const char *p = s; *p; p++)
-    {
-      if ((unsigned char) *p < 0x20 || *p == 0x7f)
-        return true;
-      if (*p == ':' && (p[1] == ' ' || p[1] == '\t'))
-        return true;
-      if (*p == '#' && p > s && (p[-1] == ' ' || p[-1] == '\t'))
-        return true;
-    }
-  /* 0x1f, 0o7, 1e3, .inf */
-  if (s[0] == '.' || (s[0] == '0' && (s[1] == 'x' || s[1] == 'o')))
-    return true;
   return false;
 }
 
