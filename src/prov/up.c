@@ -19,7 +19,6 @@
 #include "engine/engine.h"
 #include "image/image.h"
 #include "data/data.h"
-#include "image/image.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "stack/stack.h"
