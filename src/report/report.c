@@ -1100,7 +1100,9 @@ render_junit (struct report *r, struct buf *b)
         }
       jcase_add (&c[2], &n[2], k);
     }
-  if (has_teardown (r))
+  /* a teardown testcase once something was torn down or verified (not
+   * after an up that succeeded: nothing was removed yet) */
+  if (r->verified || count_res (r, RES_REMOVED | RES_LEFT, NULL) > 0)
     {
       struct buf out = { 0 };
       buf_adds (&out, "");

@@ -178,6 +178,7 @@ test_run (void)
   report_command (r, argv, 2, SEC);
   report_finish (r, 2, NULL);
   cleanup_free char *x = report_render (r, REPORT_JUNIT);
+  tap_ok (strstr (x, "teardown") == NULL, "JUnit: no teardown testcase before any teardown");
   tap_ok (strstr (x, "<testcase name=\"make test\" classname=\"itm-env.run-1.run\" "
                      "time=\"1.000\">\n      <failure message=\"exit status 2\"")
             != NULL, "JUnit: run's command as a testcase, failed");
