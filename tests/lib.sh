@@ -29,6 +29,9 @@ test_name=$(basename "$0" .sh)
 ITM_NS=itmt-$(printf %s "$test_name" | tr -c 'a-zA-Z0-9_.\n-' - | cut -c1-30)-$$
 ITM_ENV_NAMESPACE=$ITM_NS
 export ITM_ENV_NAMESPACE
+# GitHub annotations (::error lines on stdout) are for CI logs, not for tests
+# that parse what itm-env prints; a test that wants them sets it itself.
+unset GITHUB_ACTIONS
 
 _tap_n=0
 _tap_failed=0
