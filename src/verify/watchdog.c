@@ -114,6 +114,10 @@ watchdog_start (struct engine *e, const char *ns)
         dup2 (lf, 2);
       if (dup2 (p[0], 3) < 0)
         _exit (127);
+      /* nothing else inherited: a pipe a caller waits on for EOF must not
+       * stay open in the watchdog */
+      for (int fd = 4; fd < 1024; fd++)
+        close (fd);
       signal (SIGINT, SIG_IGN);
       signal (SIGHUP, SIG_IGN);
       signal (SIGPIPE, SIG_DFL);
