@@ -266,7 +266,7 @@ test_digest (void)
   write_file (outside, "FROM scratch\nCOPY a /a\n");
   c = image_context_open (ctx, outside, &err);
   tap_ok (c != NULL, "a Dockerfile outside the context is accepted");
-  const char *name = c ? image_context_dockerfile (c) : "";
+  char *name = xstrdup (c ? image_context_dockerfile (c) : "");
   tap_ok (strncmp (name, ".itm-dockerfile.", 16) == 0, "it gets a generated name (%s)", name);
   image_context_free (c);
   char *names = sent_names (ctx, outside, &err);
@@ -275,6 +275,7 @@ test_digest (void)
           "it is in the stream with the context");
   free (needle);
   free (names);
+  free (name);
   /* a Dockerfile in a subdirectory, relative to the context */
   char *sub = xasprintf ("%s/sub", ctx), *subdf = xasprintf ("%s/sub/Build", ctx);
   mkdir (sub, 0755);
