@@ -9,13 +9,16 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "data/data.h"
 #include "ns/ns.h"
+#include "stack/stack.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
 
 enum {
   OPT_JSON = OPT_FIRST_COMMAND_OPT,
   OPT_FORCE,
+  OPT_DATA,
 };
 
 static int
@@ -24,11 +27,12 @@ verify_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   static const struct option longopts[] = {
     ITM_STACK_LONGOPTS,
     { "force", no_argument, NULL, OPT_FORCE },
+    { "data", no_argument, NULL, OPT_DATA },
     { "json", no_argument, NULL, OPT_JSON },
     { NULL, 0, NULL, 0 },
   };
   struct verify_opts vo = { 0 };
-  bool json = false;
+  bool json = false, data = false;
   int opt;
   while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
     {
@@ -38,6 +42,9 @@ verify_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         {
         case OPT_FORCE:
           vo.force = true;
+          break;
+        case OPT_DATA:
+          data = true;
           break;
         case OPT_JSON:
           json = true;
@@ -49,6 +56,18 @@ verify_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     }
   if (optind < argc)
     return itm_err_set (err, ITM_EXIT_USAGE, "verify: unexpected argument '%s'", argv[optind]);
+  if (data)
+    {
+      /* --data: the stack's x-itm.verify checks on the running namespace */
+      cleanup_free char *dns = NULL;
+      cleanup_stack struct stack *st = NULL;
+      if (ctx_namespace (ctx, CTX_STACK_REQUIRED, &dns, &st, err) < 0)
+        return -1;
+      struct engine *de = ctx_engine (ctx, err);
+      if (de == NULL || data_validate (st, err) < 0)
+        return -1;
+      return data_verify (de, st, dns, err);
+    }
   cleanup_free char *ns = NULL;
   if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0)
     return -1;
@@ -78,11 +97,13 @@ verify_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
 const struct itm_cmd cmd_verify = {
   .name = "verify",
-  .usage = "[-p NAMESPACE] [--force] [--json]",
+  .usage = "[-p NAMESPACE] [--force] [--json] | --data",
   .summary = "check that a namespace left nothing on the engine",
   .help = ITM_STACK_HELP
   "      --force                remove the leftovers: labelled, or on the namespace's networks\n"
   "                             (disconnected first)\n"
-  "      --json                 the result as one JSON object on stdout\n",
+  "      --json                 the result as one JSON object on stdout\n"
+  "      --data                 instead: run the stack's x-itm.verify data checks (exit 8 on a\n"
+  "                             mismatch, expected and actual shown)\n",
   .fn = verify_main,
 };

@@ -20,6 +20,8 @@
 
 #include "data/priv.h"
 #include "engine/engine.h"
+#include "prov/prov.h"
+#include "report/report.h"
 #include "stack/stack.h"
 #include "state/state.h"
 
@@ -141,7 +143,7 @@ data_verify (struct engine *e, const struct stack *st, const char *ns, struct it
           json_object_object_get_ex (chk, kind, &v);
           cleanup_free char *label = nm ? xstrdup (json_object_get_string (nm))
                                         : xasprintf ("%s %s", kind, json_object_to_json_string_ext (
-                                                                      v, JSON_C_TO_STRING_PLAIN));
+                                                                      v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
           cleanup_free char *mlabel = data_mask (label);
           nchecks++;
           if (cid == NULL)
@@ -153,6 +155,7 @@ data_verify (struct engine *e, const struct stack *st, const char *ns, struct it
             }
           cleanup_buf struct buf out = { 0 };
           int ec = 0, bad = 0;
+          int64_t ts = prov_now ();
           if (run_check (e, svc, cid, chk, &out, &ec, err) < 0)
             {
               ret = -1;
@@ -167,6 +170,9 @@ data_verify (struct engine *e, const struct stack *st, const char *ns, struct it
               ret = -1;
               break;
             }
+          cleanup_free char *mexpect = expect ? data_mask (expect) : NULL;
+          report_check (report_current (), svc->name, mlabel, ok, prov_now () - ts, mexpect,
+                        out.data);
           if (ok)
             printf ("ok     %s: %s\n", svc->name, mlabel);
           else
@@ -175,11 +181,8 @@ data_verify (struct engine *e, const struct stack *st, const char *ns, struct it
               printf ("FAILED %s: %s\n", svc->name, mlabel);
               if (ec != 0)
                 printf ("  exit code: %d\n", ec);
-              if (expect)
-                {
-                  cleanup_free char *mexp = data_mask (expect);
-                  printf ("  expected: %s\n", mexp);
-                }
+              if (mexpect)
+                printf ("  expected: %s\n", mexpect);
               printf ("  actual:   %s\n", out.data);
             }
         }

@@ -25,6 +25,7 @@
 #include "data/priv.h"
 #include "engine/engine.h"
 #include "prov/prov.h"
+#include "report/report.h"
 #include "stack/stack.h"
 
 #define SEED_TMP "/tmp/itm-env-seed"
@@ -420,7 +421,13 @@ data_seed_service (struct engine *e, const struct stack *st, const struct stack_
       data_mask_buf (&desc);
       cleanup_buf struct buf out = { 0 };
       int ec = 0;
-      if (run_step (e, st, svc, cid, step, kind, &out, &ec, err) < 0)
+      int64_t ts = prov_now ();
+      int rc = run_step (e, st, svc, cid, step, kind, &out, &ec, err);
+      if (rc < 0 || ec != 0)
+        data_mask_buf (&out);
+      report_seed (report_current (), svc->name, desc.data, rc == 0 && ec == 0, prov_now () - ts,
+                   -1, rc < 0 ? err->msg : ec != 0 ? out.data : NULL);
+      if (rc < 0)
         {
           itm_err_prefix (err, "seeding %s: %s", svc->name, desc.data);
           if (err->code != ITM_EXIT_CONNECT && err->code != ITM_EXIT_INTERRUPTED)

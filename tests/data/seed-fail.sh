@@ -78,6 +78,9 @@ like "$out" 'expected: 5' "... with the expected output"
 like "$out" 'actual: +2' "... and the actual one"
 like "$out" 'ok +db: sql "SELECT 41 \+ 1"' "a regex check passes"
 like "$err" '1 of 2 data checks failed' "the summary says how many failed"
+run "$ITM_ENV" -f "$tmp/p/stack.yml" verify --data
+is "$rc" 8 "verify --data on the namespace: exit 8 too"
+like "$out" 'expected: 5' "... with expected and actual"
 run "$ITM_ENV" down
 is "$rc" 0 "down"
 done_testing

@@ -40,6 +40,10 @@ is "$(( ${mode:-0} & 511 ))" 493 "copy: the directory is in the container, modes
 run "$ITM_ENV" -f "$S" exec db cat /tmp/mark
 is "$out" seeded "the exec step ran with its env"
 
+run "$ITM_ENV" -f "$S" verify --data
+is "$rc" 0 "verify --data passes on the seeded namespace"
+is "$(printf '%s\n' "$out" | grep -c '^ok ')" 3 "... three checks"
+
 # seed again (redis: idempotent commands)
 redis-cli -h 127.0.0.1 -p "$RP" set greeting changed >/dev/null
 run "$ITM_ENV" -f "$S" seed cache
