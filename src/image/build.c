@@ -33,6 +33,21 @@ image_inspect (struct engine *e, const char *name, json_object **out, struct itm
   return 1;
 }
 
+bool
+image_is_current (struct engine *e, const char *image, const char *image_id)
+{
+  if (image == NULL || image_id == NULL || *image_id == '\0')
+    return true;
+  json_object *img = NULL, *id = NULL;
+  struct itm_err err = { 0 };
+  bool current = true;
+  if (image_inspect (e, image, &img, &err) > 0 && json_object_object_get_ex (img, "Id", &id))
+    current = strcmp (json_object_get_string (id), image_id) == 0;
+  json_object_put (img);
+  itm_err_clear (&err);
+  return current;
+}
+
 static const char *
 label_of (json_object *img, const char *key)
 {

@@ -126,6 +126,10 @@ char *image_service_ref (const struct stack_service *svc, const char *ns);
  * --pull). */
 int image_ensure (struct engine *e, const struct stack *st, const struct image_opts *o,
                   struct itm_err *err);
+/* Whether image (a name) is still the image image_id (a container's
+ * ImageID): false when the name now points at another image (rebuilt or
+ * re-pulled); true when unknown (no id, or the image cannot be read). */
+bool image_is_current (struct engine *e, const char *image, const char *image_id);
 /* Check a --pull value: always, missing, never, build. */
 int image_check_policy (const char *policy, struct itm_err *err);
 

@@ -1022,7 +1022,8 @@ setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_
         bool ok_state = state && (strcmp (state, "running") == 0
                                   || (strcmp (state, "exited") == 0 && status
                                       && strncmp (status, "Exited (0)", 10) == 0));
-        bool dirty = !(h && strcmp (h, s->hash) == 0 && ok_state);
+        bool dirty = !(h && strcmp (h, s->hash) == 0 && ok_state)
+                     || (!for_wait && !image_is_current (r->e, s->image, jstr (c, "ImageID")));
         for (size_t d = 0; d < s->ndeps && !dirty; d++)
           dirty = !r->s[s->deps[d]].keep;
         if (for_wait)
@@ -1282,6 +1283,12 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   json_object *existing = list_containers (e, o->ns, err);
   if (existing == NULL)
     goto out;
+  /* images first (built or pulled): nothing is created when one fails, and
+   * a container whose image was rebuilt or re-pulled is recreated */
+  struct image_opts io = o->image ? *o->image : (struct image_opts){ 0 };
+  io.ns = o->ns;
+  if (image_ensure (e, st, &io, err) < 0)
+    goto out;
   /* the verifier's snapshot of the engine before anything is created, and
    * the watchdog that removes the namespace if this process dies before up
    * is done (src/verify/) */
@@ -1289,11 +1296,6 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   wd = watchdog_start (e, o->ns);
   r->n = 0;
   if (setup_services (r, existing, false, err) < 0)
-    goto out;
-  /* images first (built or pulled): nothing is created when one fails */
-  struct image_opts io = o->image ? *o->image : (struct image_opts){ 0 };
-  io.ns = o->ns;
-  if (image_ensure (e, st, &io, err) < 0)
     goto out;
   if (check_images (r, err) < 0)
     goto out;

@@ -112,6 +112,14 @@ is "$(engine_get "/containers/$ITM_NS-web-1/json" | jq -r .Config.Image)" "$img"
 FROM_ENV=changed run "$ITM_ENV" -f "$tmp/stack.yml" up --timeout 60
 is "$rc" 0 "a second up"
 like "$err" "cached" "a second up does not build"
+cid1=$(engine_get "/containers/$ITM_NS-web-1/json" | jq -r .Id)
+echo three >"$tmp/app/data.txt"
+FROM_ENV=changed run "$ITM_ENV" -f "$tmp/stack.yml" up --timeout 60
+is "$rc" 0 "up after a change in the context"
+unlike "$err" "cached" "it rebuilds"
+cid2=$(engine_get "/containers/$ITM_NS-web-1/json" | jq -r .Id)
+ok "the container is recreated on the new image" test "$cid2" != "$cid1"
+is "$(engine_get "/containers/$ITM_NS-web-1/json" | jq -r .Image)" "$(img_get "$img" | jq -r .Id)" "it runs the new image"
 run "$ITM_ENV" down
 is "$rc" 0 "down"
 
@@ -142,7 +150,7 @@ services:
 EOF2
 run "$ITM_ENV" -f "$tmp/outside.yml" build
 is "$rc" 0 "a Dockerfile outside the context builds"
-is "$(in_image "$ITM_NS-outside" 'cat /data.txt')" two "with the context's files"
+is "$(in_image "$ITM_NS-outside" 'cat /data.txt')" three "with the context's files"
 
 # ---- a failing RUN step
 mkdir -p "$tmp/bad"
