@@ -272,38 +272,39 @@ pg_create (struct engine *e, const char *cid, const struct stack_service *svc, c
   cleanup_free char *create = xasprintf ("CREATE DATABASE %s TEMPLATE %s", qdb, qt);
   cleanup_free char *busy = xasprintf (
     "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", lt);
+  cleanup_free char *deny = xasprintf ("ALTER DATABASE %s ALLOW_CONNECTIONS false", qt);
+  cleanup_free char *kill = xasprintf (
+    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s "
+    "AND pid <> pg_backend_pid()", lt);
+  cleanup_free char *allow = xasprintf ("ALTER DATABASE %s ALLOW_CONNECTIONS true", qt);
+  /* One exec.  PostgreSQL waits 5 s before it refuses to clone a template
+   * in use, so look first; when sessions are open on it: keep new ones
+   * out, end the open ones, clone, let them in again. */
+  static const char script[] =
+    "n=$(psql -X -tA -U \"$ITM_U\" -d \"$ITM_D\" -c \"$ITM_BUSY\") || exit $?\n"
+    "if [ \"$n\" = 0 ]; then\n"
+    "  exec psql -X -q -v ON_ERROR_STOP=1 -U \"$ITM_U\" -d \"$ITM_D\" -c \"$ITM_CREATE\"\n"
+    "fi\n"
+    "rc=0\n"
+    "psql -X -q -v ON_ERROR_STOP=1 -U \"$ITM_U\" -d \"$ITM_D\" -c \"$ITM_DENY\" -c \"$ITM_KILL\" "
+    "-c \"$ITM_CREATE\" >/dev/null || rc=$?\n"
+    "psql -X -q -U \"$ITM_U\" -d \"$ITM_D\" -c \"$ITM_ALLOW\" || :\n"
+    "exit $rc\n";
+  cleanup_free char *e_u = xasprintf ("ITM_U=%s", admin.user);
+  cleanup_free char *e_d = xasprintf ("ITM_D=%s", admin.db);
+  cleanup_free char *e_busy = xasprintf ("ITM_BUSY=%s", busy);
+  cleanup_free char *e_create = xasprintf ("ITM_CREATE=%s", create);
+  cleanup_free char *e_deny = xasprintf ("ITM_DENY=%s", deny);
+  cleanup_free char *e_kill = xasprintf ("ITM_KILL=%s", kill);
+  cleanup_free char *e_allow = xasprintf ("ITM_ALLOW=%s", allow);
+  cleanup_free char *e_pw = pg.password ? xasprintf ("PGPASSWORD=%s", pg.password) : NULL;
+  const char *env[] = { e_u, e_d, e_busy, e_create, e_deny, e_kill, e_allow, e_pw, NULL };
+  const char *argv[] = { "sh", "-c", script, NULL };
+  struct data_exec x = { .argv = argv, .env = env };
   cleanup_buf struct buf out = { 0 };
   int ec = 0;
-  /* PostgreSQL waits 5 s before it refuses to clone a template in use:
-   * look first */
-  const char *a0[] = { "-tA", "-c", busy, NULL };
-  if (data_run_psql (e, cid, &admin, a0, &out, &ec, err) < 0)
+  if (data_exec_run (e, cid, &x, &out, &ec, err) < 0)
     return -1;
-  bool in_use = ec != 0 || (out.data && atoi (out.data) > 0);
-  buf_reset (&out);
-  ec = 0;
-  const char *a1[] = { "-q", "-c", create, NULL };
-  if (!in_use && data_run_psql (e, cid, &admin, a1, &out, &ec, err) < 0)
-    return -1;
-  if (in_use || (ec != 0 && out.data && strstr (out.data, "is being accessed by other users")))
-    {
-      /* sessions on the template: keep new ones out, end the open ones,
-       * clone, let them in again */
-      cleanup_free char *deny = xasprintf ("ALTER DATABASE %s ALLOW_CONNECTIONS false", qt);
-      cleanup_free char *kill = xasprintf (
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s "
-        "AND pid <> pg_backend_pid()", lt);
-      cleanup_free char *allow = xasprintf ("ALTER DATABASE %s ALLOW_CONNECTIONS true", qt);
-      const char *a2[] = { "-q", "-c", deny, "-c", kill, "-c", create, NULL };
-      buf_reset (&out);
-      if (data_run_psql (e, cid, &admin, a2, &out, &ec, err) < 0)
-        return -1;
-      cleanup_buf struct buf o2 = { 0 };
-      int ec2 = 0;
-      const char *a3[] = { "-q", "-c", allow, NULL };
-      if (data_run_psql (e, cid, &admin, a3, &o2, &ec2, err) < 0)
-        return -1;
-    }
   if (ec != 0)
     {
       cleanup_free char *w = xasprintf ("%s: cloning database %s into %s", svc->name, tmpl, dbname);

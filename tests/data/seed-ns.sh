@@ -76,6 +76,21 @@ r1=$(sed -n 's/^CACHE_URL=//p' "$tmp/w1.env"); r2=$(sed -n 's/^CACHE_URL=//p' "$
 redis-cli -u "$r1" set greeting w1 >/dev/null
 is "$(redis-cli -u "$r1" get greeting) $(redis-cli -u "$r2" get greeting)" "w1 hello" "Redis writes are isolated too"
 
+# a session open on the seeded database (the template): ended, clone made
+psql "$URL/app" -Atc 'select pg_sleep(60)' >/dev/null 2>&1 &
+held=$!
+sleep 1
+t0=$(date +%s)
+run "$ITM_ENV" -f "$S" ns create held --json
+is "$rc" 0 "ns create with a session open on the template succeeds"
+ok "... without PostgreSQL's 5 s wait" test $(( $(date +%s) - t0 )) -lt 5
+is "$(psql "$(printf '%s' "$out" | jq -r .DB_URL)" -Atc 'select count(*) from items')" 10000 "... with the full data"
+is "$(psql "$URL/app" -Atc "select datallowconn from pg_database where datname = 'app'")" t "... and connections to the template allowed again"
+kill "$held" 2>/dev/null || true
+wait "$held" 2>/dev/null || true
+run "$ITM_ENV" ns drop held
+is "$rc" 0 "drop it"
+
 run "$ITM_ENV" -f "$S" ns create w1
 is "$rc" 8 "creating an existing one is refused (exit 8)"
 like "$err" "exists" "... saying it exists"
