@@ -16,6 +16,11 @@ at_exit "'$ITM_ENV' down -p '$ITM_NS' >/dev/null 2>&1"
 at_exit "for i in $img $ITM_NS-other $ITM_NS-bad $ITM_NS-outside; do engine_req DELETE \"/images/\$i?force=1\" >/dev/null 2>&1; done"
 
 mkdir -p "$tmp/app/docs/sub" "$tmp/app/node_modules/x" "$tmp/elsewhere"
+# a context unique to this run: no cache hit on an image of an earlier run
+echo "$ITM_NS" >"$tmp/app/run-id"
+# the images built here, untagged ones too, removed at exit
+: >"$tmp/ids"
+at_exit "while read -r i; do engine_req DELETE \"/images/\$i?force=1\" >/dev/null 2>&1; done <'$tmp/ids'"
 cat >"$tmp/app/Dockerfile" <<EOF2
 FROM $bb AS base
 ARG GREETING
@@ -55,6 +60,7 @@ services:
 EOF2
 
 img_get () { engine_get "/images/$1/json"; }
+track () { img_get "$1" 2>/dev/null | jq -r .Id >>"$tmp/ids" || true; }
 in_image () { docker run --rm "$1" sh -c "$2" 2>/dev/null; }
 
 # ---- first build
@@ -62,7 +68,7 @@ t0=$(date +%s)
 FROM_ENV=fromenv run "$ITM_ENV" -f "$tmp/stack.yml" build --force
 is "$rc" 0 "build succeeds"
 like "$err" "Step [0-9]+/[0-9]+ : FROM" "the build output is streamed"
-id1=$(img_get "$img" | jq -r .Id)
+id1=$(img_get "$img" | jq -r .Id); track "$img"
 like "$id1" '^sha256:' "the image is named <namespace>-<service>"
 digest=$(img_get "$img" | jq -r '.Config.Labels["io.itm-env.build-digest"]')
 like "$digest" '^[0-9a-f]{64}$' "it carries io.itm-env.build-digest"
@@ -71,7 +77,7 @@ is "$(in_image "$img" 'cat /built')" "greeting=hello from_env=fromenv" \
   "args are passed; an arg without a value comes from the environment"
 is "$(in_image "$img" 'cat /stage')" debug "target picks the stage"
 ctx=$(in_image "$img" 'cd /ctx && find . -type f | sort | tr "\n" " "')
-is "$ctx" "./.dockerignore ./Dockerfile ./data.txt ./docs/keep.md " \
+is "$ctx" "./.dockerignore ./Dockerfile ./data.txt ./docs/keep.md ./run-id " \
   ".dockerignore applied (patterns, **, exception), Dockerfile and .dockerignore sent"
 
 # ---- cache hit: no build request
@@ -89,7 +95,7 @@ is "$(img_get "$img" | jq -r .Id)" "$id1" "same image"
 # an arg that changes means a rebuild
 FROM_ENV=changed run "$ITM_ENV" -f "$tmp/stack.yml" build -q
 is "$rc" 0 "build with another arg value"
-id2=$(img_get "$img" | jq -r .Id)
+id2=$(img_get "$img" | jq -r .Id); track "$img"
 ok "a changed arg rebuilds" test "$id2" != "$id1"
 is "$(in_image "$img" 'cat /built')" "greeting=hello from_env=changed" "with the new value"
 
@@ -100,7 +106,7 @@ like "$err" "cached" "a change in an ignored file: still cached"
 echo two >"$tmp/app/data.txt"
 FROM_ENV=changed run "$ITM_ENV" -f "$tmp/stack.yml" build
 unlike "$err" "cached" "a changed file rebuilds"
-id3=$(img_get "$img" | jq -r .Id)
+id3=$(img_get "$img" | jq -r .Id); track "$img"
 ok "a new image" test "$id3" != "$id2"
 is "$(in_image "$img" 'cat /ctx/data.txt')" two "with the new content"
 
@@ -117,7 +123,7 @@ echo three >"$tmp/app/data.txt"
 FROM_ENV=changed run "$ITM_ENV" -f "$tmp/stack.yml" up --timeout 60
 is "$rc" 0 "up after a change in the context"
 unlike "$err" "cached" "it rebuilds"
-cid2=$(engine_get "/containers/$ITM_NS-web-1/json" | jq -r .Id)
+cid2=$(engine_get "/containers/$ITM_NS-web-1/json" | jq -r .Id); track "$img"
 ok "the container is recreated on the new image" test "$cid2" != "$cid1"
 is "$(engine_get "/containers/$ITM_NS-web-1/json" | jq -r .Image)" "$(img_get "$img" | jq -r .Id)" "it runs the new image"
 run "$ITM_ENV" down
