@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "data/data.h"
 #include "stack/stack.h"
 #include "util/xalloc.h"
 
@@ -84,18 +85,12 @@ config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         }
     }
 
-  struct stack_opts o = {
-    .files = ctx->files, .nfiles = ctx->nfiles, .project_dir = ctx->project_dir,
-    .env_files = ctx->env_files, .nenv_files = ctx->nenv_files,
-    .profiles = ctx->profiles, .nprofiles = ctx->nprofiles,
-    .services = (const char *const *) argv + optind, .nservices = (size_t) (argc - optind),
-  };
-  struct stack_diags diags = { 0 };
+  /* the shared path: generated secrets (x-itm.secrets) are in the
+   * interpolation environment, so hashes match up's; the text printed is
+   * masked */
   cleanup_stack struct stack *st = NULL;
-  int ret = stack_load (&o, &st, &diags, err);
-  fflush (stdout);
-  stack_diags_print (&diags, stderr);
-  stack_diags_free (&diags);
+  int ret = ctx_stack_load (ctx, (const char *const *) argv + optind, (size_t) (argc - optind),
+                            &st, err);
   if (ret < 0)
     return -1;
   if (quiet)
@@ -140,23 +135,29 @@ config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       json_object_put (a);
       return 0;
     }
+  /* one write at the end rather than one per line (stdout is line-buffered),
+   * with generated secrets masked */
+  char *text = NULL;
+  size_t len = 0;
   if (json && isatty (STDOUT_FILENO))
     {
       struct json_object *tree = stack_to_json (st);
-      print_json (tree);   /* pretty */
+      text = xasprintf ("%s\n", json_object_to_json_string_ext (tree, JSON_C_TO_STRING_PRETTY
+                                                                         | JSON_C_TO_STRING_SPACED
+                                                                         | JSON_C_TO_STRING_NOSLASHESCAPE));
       json_object_put (tree);
-      return 0;
     }
-  /* one write at the end rather than one per line (stdout is line-buffered) */
-  char *text = NULL;
-  size_t len = 0;
-  FILE *mem = open_memstream (&text, &len);
-  if (mem == NULL)
-    oom ();
-  stack_print (st, mem, json);
-  fclose (mem);
-  fwrite (text, 1, len, stdout);
+  else
+    {
+      FILE *mem = open_memstream (&text, &len);
+      if (mem == NULL)
+        oom ();
+      stack_print (st, mem, json);
+      fclose (mem);
+    }
+  cleanup_free char *masked = data_mask (text);
   free (text);
+  fputs (masked, stdout);
   fflush (stdout);
   return 0;
 }

@@ -35,6 +35,14 @@ is "$rc" 0 "a second up on the namespace"
 unlike "$err" 'created|started' "... changes nothing (the same secret: the same config hash)"
 is "$(sed -n 's/^PGPASS=//p' "$f")" "$pw" "the secret is unchanged"
 
+run "$ITM_ENV" -f "$S" config
+is "$rc" 0 "config loads the stack with its secrets"
+unlike "$out$err" "$pw" "... and never prints them"
+like "$out" '\*\*\*\*\*\*\*\*' "... they are masked"
+run "$ITM_ENV" -f "$S" config --hash db
+is "$out" "db $(inspect db | jq -r '.Config.Labels["io.itm-env.config-hash"]')" \
+  "config --hash matches the hash up stored (the same secret)"
+
 SEED_EXIT=5 run "$ITM_ENV" -f "$S" seed db
 is "$rc" 8 "a failing seed step: exit 8"
 like "$err" 'password is \*\*\*\*\*\*\*\*' "its output is shown with the secret masked"
