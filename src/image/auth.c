@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 /* ---- references ---- */
@@ -168,20 +169,6 @@ b64_decode (const char *s)
 
 /* ---- config.json ---- */
 
-static json_object *
-jget (json_object *o, const char *k)
-{
-  json_object *v = NULL;
-  return o && json_object_object_get_ex (o, k, &v) ? v : NULL;
-}
-
-static const char *
-jstr (json_object *o, const char *k)
-{
-  json_object *v = jget (o, k);
-  return v && json_object_is_type (v, json_type_string) ? json_object_get_string (v) : NULL;
-}
-
 static char *
 config_path (const char *config_dir)
 {
@@ -274,12 +261,12 @@ helper_get (const char *helper, const char *key, char **user, char **secret,
   else
     {
       json_object *o = json_tokener_parse (text);
-      if (o == NULL || !jstr (o, "Secret"))
+      if (o == NULL || !json_key_str (o, "Secret"))
         ret = itm_err_set (err, ITM_EXIT_IMAGE, "credential helper %s: unexpected output", prog);
       else
         {
-          *user = jstr (o, "Username") ? xstrdup (jstr (o, "Username")) : xstrdup ("");
-          *secret = xstrdup (jstr (o, "Secret"));
+          *user = json_key_str (o, "Username") ? xstrdup (json_key_str (o, "Username")) : xstrdup ("");
+          *secret = xstrdup (json_key_str (o, "Secret"));
           ret = 1;
         }
       json_object_put (o);
@@ -318,12 +305,12 @@ image_credentials (const char *config_dir, const char *domain, char **user, char
     }
   int ret = 0;
   /* credHelpers[key], then credsStore, then auths */
-  json_object *helpers = jget (cfg, "credHelpers");
-  const char *helper = jstr (helpers, key);
+  json_object *helpers = json_key (cfg, "credHelpers");
+  const char *helper = json_key_str (helpers, key);
   if (!helper)
-    helper = jstr (helpers, host);
+    helper = json_key_str (helpers, host);
   if (!helper)
-    helper = jstr (cfg, "credsStore");
+    helper = json_key_str (cfg, "credsStore");
   if (helper && *helper)
     {
       char *u = NULL, *s = NULL;
@@ -344,8 +331,8 @@ image_credentials (const char *config_dir, const char *domain, char **user, char
       if (ret != 0)
         goto out;
     }
-  json_object *auths = jget (cfg, "auths");
-  json_object *entry = jget (auths, key);
+  json_object *auths = json_key (cfg, "auths");
+  json_object *entry = json_key (auths, key);
   if (!entry && auths && json_object_is_type (auths, json_type_object))
     {
       json_object_object_foreach (auths, k, v)
@@ -360,7 +347,7 @@ image_credentials (const char *config_dir, const char *domain, char **user, char
     }
   if (entry)
     {
-      const char *a = jstr (entry, "auth");
+      const char *a = json_key_str (entry, "auth");
       if (a && *a)
         {
           char *dec = b64_decode (a);
@@ -378,13 +365,13 @@ image_credentials (const char *config_dir, const char *domain, char **user, char
           free (dec);
           ret = 1;
         }
-      else if (jstr (entry, "username"))
+      else if (json_key_str (entry, "username"))
         {
-          *user = xstrdup (jstr (entry, "username"));
-          *secret = xstrdup (jstr (entry, "password") ? jstr (entry, "password") : "");
+          *user = xstrdup (json_key_str (entry, "username"));
+          *secret = xstrdup (json_key_str (entry, "password") ? json_key_str (entry, "password") : "");
           ret = 1;
         }
-      const char *it = jstr (entry, "identitytoken");
+      const char *it = json_key_str (entry, "identitytoken");
       if (it && *it)
         {
           *token = xstrdup (it);

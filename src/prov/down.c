@@ -14,6 +14,7 @@
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "report/report.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 struct rm_job {
@@ -176,15 +177,6 @@ prov_remove (struct engine *e, const char *const *containers, size_t nc,
   return ret;
 }
 
-static const char *
-label (json_object *o, const char *name)
-{
-  json_object *l, *v;
-  if (!json_object_object_get_ex (o, "Labels", &l) || !json_object_object_get_ex (l, name, &v))
-    return NULL;
-  return json_object_get_string (v);
-}
-
 static json_object *
 list (struct engine *e, const char *what, const char *ns, struct itm_err *err)
 {
@@ -216,11 +208,11 @@ level_of (json_object *cs, size_t i, int *lv, int depth)
     return lv[i];
   if (depth > 64)
     return 0;
-  const char *svc = label (json_object_array_get_idx (cs, i), ITM_LABEL_SERVICE);
+  const char *svc = json_label (json_object_array_get_idx (cs, i), ITM_LABEL_SERVICE);
   int best = 0;
   for (size_t k = 0; svc && k < json_object_array_length (cs); k++)
     {
-      const char *deps = label (json_object_array_get_idx (cs, k), ITM_LABEL_DEPENDS_ON);
+      const char *deps = json_label (json_object_array_get_idx (cs, k), ITM_LABEL_DEPENDS_ON);
       if (k == i || deps == NULL)
         continue;
       cleanup_free char *d = xstrdup (deps);
@@ -261,7 +253,7 @@ report_down (struct engine *e, const struct prov_down_opts *o, json_object *cs,
       name += name[0] == '/';
       report_resource_id (rep, "container", json_object_get_string (id), name);
       report_resource (rep, "container", name, REPORT_RES_CREATED, NULL);
-      const char *svc = label (c, ITM_LABEL_SERVICE);
+      const char *svc = json_label (c, ITM_LABEL_SERVICE);
       if (dir)
         {
           cleanup_err struct itm_err err = { 0 };

@@ -23,6 +23,7 @@
 #include "prov/prov.h"
 #include "stack/stack.h"
 #include "report/report.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
 
@@ -97,40 +98,6 @@ struct run {
  * it owned (and visible to LeakSanitizer as such). */
 static struct run *volatile lingering_run; /* volatile: the store is kept (LSan) */
 
-/* ---- small JSON helpers ---- */
-static json_object *
-jget (json_object *o, const char *path)
-{
-  char key[128];
-  while (o && *path)
-    {
-      const char *dot = strchr (path, '.');
-      size_t n = dot ? (size_t) (dot - path) : strlen (path);
-      if (n >= sizeof key)
-        return NULL;
-      memcpy (key, path, n);
-      key[n] = '\0';
-      if (!json_object_object_get_ex (o, key, &o))
-        return NULL;
-      path += n + (dot ? 1 : 0);
-    }
-  return o;
-}
-static const char *
-jlabel (json_object *o, const char *name)
-{
-  json_object *l = jget (o, "Labels"), *v;
-  if (l == NULL || !json_object_object_get_ex (l, name, &v))
-    return NULL;
-  return json_object_get_string (v);
-}
-static const char *
-jstr (json_object *o, const char *path)
-{
-  json_object *v = jget (o, path);
-  return v && json_object_is_type (v, json_type_string) ? json_object_get_string (v) : NULL;
-}
-
 /* ---- signals ---- */
 static volatile sig_atomic_t sig_count;
 static char sig_msg[256];
@@ -204,12 +171,12 @@ static int
 on_event (json_object *ev, void *ctx)
 {
   struct run *r = ctx;
-  const char *action = jstr (ev, "Action");
+  const char *action = json_str (ev, "Action");
   if (action == NULL)
-    action = jstr (ev, "status");
-  const char *id = jstr (ev, "Actor.ID");
+    action = json_str (ev, "status");
+  const char *id = json_str (ev, "Actor.ID");
   if (id == NULL)
-    id = jstr (ev, "id");
+    id = json_str (ev, "id");
   if (action == NULL || id == NULL)
     return 0;
   pthread_mutex_lock (&r->mu);
@@ -220,7 +187,7 @@ on_event (json_object *ev, void *ctx)
         s->ev_started = true;
       else if (strcmp (action, "die") == 0)
         {
-          const char *code = jstr (ev, "Actor.Attributes.exitCode");
+          const char *code = json_str (ev, "Actor.Attributes.exitCode");
           s->ev_died = true;
           s->exit_code = code ? atoi (code) : -1;
         }
@@ -294,7 +261,7 @@ probe_once (struct engine *e, struct run *r, struct svc *s, struct buf *out)
       buf_adds (out, err.msg ? err.msg : "exec failed");
       return -1;
     }
-  cleanup_free char *eid = xstrdup (jstr (res, "Id") ? jstr (res, "Id") : "");
+  cleanup_free char *eid = xstrdup (json_str (res, "Id") ? json_str (res, "Id") : "");
   json_object_put (res);
   json_object *sb = json_object_new_object ();
   json_object_object_add (sb, "Detach", json_object_new_boolean (0));
@@ -314,7 +281,7 @@ probe_once (struct engine *e, struct run *r, struct svc *s, struct buf *out)
   cleanup_free char *ipath = xasprintf ("/exec/%s/json", eid);
   if (engine_get (e, ipath, &res, &err) < 0)
     return -1;
-  json_object *code = jget (res, "ExitCode");
+  json_object *code = json_path (res, "ExitCode");
   int ec = code ? json_object_get_int (code) : -1;
   json_object_put (res);
   return ec;
@@ -382,7 +349,7 @@ create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err
   if (rc < 0)
     return itm_err_prefix (err, "creating container %s", s->cname);
   pthread_mutex_lock (&r->mu);
-  s->id = xstrdup (jstr (res, "Id") ? jstr (res, "Id") : "");
+  s->id = xstrdup (json_str (res, "Id") ? json_str (res, "Id") : "");
   s->created = true;
   if (s->phase == P_PENDING)
     s->phase = P_CREATED;
@@ -773,7 +740,7 @@ alloc_deps (struct run *r, struct svc *s, size_t n)
 static int64_t
 x_itm_timeout (const struct stack_service *ss, struct itm_err *err)
 {
-  json_object *t = ss->x_itm ? jget (ss->x_itm, "timeout") : NULL;
+  json_object *t = ss->x_itm ? json_path (ss->x_itm, "timeout") : NULL;
   if (t == NULL)
     return 0;
   if (json_object_is_type (t, json_type_int) || json_object_is_type (t, json_type_double))
@@ -789,10 +756,10 @@ x_itm_timeout (const struct stack_service *ss, struct itm_err *err)
 static void
 probe_from_config (struct svc *s, json_object *hc)
 {
-  json_object *test = jget (hc, "Test");
+  json_object *test = json_path (hc, "Test");
   prov_strv_free (s->probe);
   s->probe = prov_probe_argv (test);
-  json_object *to = jget (hc, "Timeout");
+  json_object *to = json_path (hc, "Timeout");
   s->probe_timeout_ns = to && json_object_get_int64 (to) > 0 ? json_object_get_int64 (to)
                                                              : 30000000000LL;
 }
@@ -812,7 +779,7 @@ image_job (struct engine *e, size_t i, void *ctx, struct itm_err *err)
   json_object *res = NULL;
   if (engine_get (e, p, &res, err) < 0)
     return -1;
-  json_object *hc = jget (res, "Config.Healthcheck");
+  json_object *hc = json_path (res, "Config.Healthcheck");
   j->hcs[i] = hc ? json_object_get (hc) : NULL;
   json_object_put (res);
   return 0;
@@ -876,15 +843,15 @@ check_images (struct run *r, struct itm_err *err)
             for (size_t k = 0; k < h->test.n; k++)
               json_object_array_add (t, json_object_new_string (h->test.v[k]));
           }
-        else if (ihc && jget (ihc, "Test"))
-          t = json_object_get (jget (ihc, "Test"));
+        else if (ihc && json_path (ihc, "Test"))
+          t = json_object_get (json_path (ihc, "Test"));
         if (t)
           {
             prov_strv_free (s->probe);
             s->probe = prov_probe_argv (t);
             json_object_put (t);
           }
-        json_object *ito = ihc ? jget (ihc, "Timeout") : NULL;
+        json_object *ito = ihc ? json_path (ihc, "Timeout") : NULL;
         s->probe_timeout_ns = h->timeout ? h->timeout
                               : ito && json_object_get_int64 (ito) > 0 ? json_object_get_int64 (ito)
                                                                        : 30000000000LL;
@@ -919,8 +886,8 @@ find_service_container (json_object *list, const char *service)
   for (size_t i = 0; list && i < json_object_array_length (list); i++)
     {
       json_object *c = json_object_array_get_idx (list, i);
-      const char *sv = jlabel (c, ITM_LABEL_SERVICE);
-      const char *num = jlabel (c, ITM_LABEL_NUMBER);
+      const char *sv = json_label (c, ITM_LABEL_SERVICE);
+      const char *num = json_label (c, ITM_LABEL_NUMBER);
       if (sv && strcmp (sv, service) == 0 && (num == NULL || strcmp (num, "1") == 0))
         return c;
     }
@@ -935,9 +902,9 @@ adopt (struct engine *e, struct svc *s, struct itm_err *err)
   json_object *res = NULL;
   if (engine_get (e, p, &res, err) < 0)
     return -1;
-  const char *status = jstr (res, "State.Status");
-  const char *health = jstr (res, "State.Health.Status");
-  json_object *ec = jget (res, "State.ExitCode");
+  const char *status = json_str (res, "State.Status");
+  const char *health = json_str (res, "State.Health.Status");
+  json_object *ec = json_path (res, "State.ExitCode");
   s->ev_started = status && strcmp (status, "running") == 0;
   if (status && (strcmp (status, "exited") == 0 || strcmp (status, "dead") == 0))
     {
@@ -945,9 +912,9 @@ adopt (struct engine *e, struct svc *s, struct itm_err *err)
       s->exit_code = ec ? json_object_get_int (ec) : -1;
     }
   s->ev_healthy = health && strcmp (health, "healthy") == 0;
-  s->tty = jget (res, "Config.Tty") && json_object_get_boolean (jget (res, "Config.Tty"));
+  s->tty = json_path (res, "Config.Tty") && json_object_get_boolean (json_path (res, "Config.Tty"));
   if (s->probe == NULL)
-    probe_from_config (s, jget (res, "Config.Healthcheck"));
+    probe_from_config (s, json_path (res, "Config.Healthcheck"));
   json_object_put (res);
   return 0;
 }
@@ -1016,24 +983,24 @@ setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_
         json_object *c = find_service_container (existing, s->name);
         if (c == NULL)
           continue;
-        const char *h = jlabel (c, ITM_LABEL_CONFIG_HASH);
-        const char *state = jstr (c, "State");
-        const char *status = jstr (c, "Status");
+        const char *h = json_label (c, ITM_LABEL_CONFIG_HASH);
+        const char *state = json_str (c, "State");
+        const char *status = json_str (c, "Status");
         bool ok_state = state && (strcmp (state, "running") == 0
                                   || (strcmp (state, "exited") == 0 && status
                                       && strncmp (status, "Exited (0)", 10) == 0));
         bool dirty = !(h && strcmp (h, s->hash) == 0 && ok_state)
-                     || (!for_wait && !image_is_current (r->e, s->image, jstr (c, "ImageID")));
+                     || (!for_wait && !image_is_current (r->e, s->image, json_str (c, "ImageID")));
         for (size_t d = 0; d < s->ndeps && !dirty; d++)
           dirty = !r->s[s->deps[d]].keep;
         if (for_wait)
           dirty = false;
         if (dirty)
-          s->old_id = xstrdup (jstr (c, "Id"));
+          s->old_id = xstrdup (json_str (c, "Id"));
         else
           {
             s->keep = true;
-            s->id = xstrdup (jstr (c, "Id"));
+            s->id = xstrdup (json_str (c, "Id"));
             if (adopt (r->e, s, err) < 0)
               {
                 stack_waves_free (w, nw);
@@ -1079,7 +1046,7 @@ create_networks_volumes (struct run *r, struct itm_err *err)
       if (n->external)
         continue;
       json_object *spec = prov_network_spec (st, n, r->ns, r->o->ttl);
-      const char *name = jstr (spec, "Name");
+      const char *name = json_str (spec, "Name");
       cleanup_free char *p = xasprintf ("/networks/%s", name);
       json_object *res = NULL;
       cleanup_err struct itm_err e2 = { 0 };
@@ -1111,7 +1078,7 @@ create_networks_volumes (struct run *r, struct itm_err *err)
       if (v->external)
         continue;
       json_object *spec = prov_volume_spec (st, v, r->ns, r->o->ttl);
-      const char *name = jstr (spec, "Name");
+      const char *name = json_str (spec, "Name");
       cleanup_free char *p = xasprintf ("/volumes/%s", name);
       json_object *res = NULL;
       cleanup_err struct itm_err e2 = { 0 };
@@ -1332,16 +1299,16 @@ setup_from_labels (struct run *r, json_object *existing)
   for (size_t i = 0; i < n; i++)
     {
       json_object *c = json_object_array_get_idx (existing, i);
-      const char *svc = jlabel (c, ITM_LABEL_SERVICE);
-      const char *id = jstr (c, "Id");
+      const char *svc = json_label (c, ITM_LABEL_SERVICE);
+      const char *id = json_str (c, "Id");
       if (svc == NULL || id == NULL)
         continue;
       struct svc *s = &r->s[r->n++];
-      json_object *names = jget (c, "Names");
+      json_object *names = json_path (c, "Names");
       const char *nm = names ? json_object_get_string (json_object_array_get_idx (names, 0)) : NULL;
       s->name = xstrdup (svc);
       s->cname = xstrdup (nm ? nm + (nm[0] == '/') : svc);
-      s->image = xstrdup (jstr (c, "Image") ? jstr (c, "Image") : "");
+      s->image = xstrdup (json_str (c, "Image") ? json_str (c, "Image") : "");
       s->id = xstrdup (id);
       s->keep = true;
       alloc_deps (r, s, 0);

@@ -33,6 +33,13 @@ json_path (json_object *o, const char *path)
 }
 
 const char *
+json_key_str (json_object *o, const char *key)
+{
+  json_object *v = json_key (o, key);
+  return v && json_object_is_type (v, json_type_string) ? json_object_get_string (v) : NULL;
+}
+
+const char *
 json_str (json_object *o, const char *path)
 {
   json_object *v = json_path (o, path);

@@ -13,6 +13,9 @@
 json_object *json_key (json_object *o, const char *key);
 /* The value at a dotted path of object members ("Config.Labels"). */
 json_object *json_path (json_object *o, const char *path);
+/* The string member `key` (no path syntax), or NULL when absent or not a
+ * string. */
+const char *json_key_str (json_object *o, const char *key);
 /* The string at a dotted path, or NULL when absent or not a string. */
 const char *json_str (json_object *o, const char *path);
 /* The integer at a dotted path, or def when absent or not a number. */

@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
 
@@ -141,21 +142,12 @@ view_load (struct engine *e, struct engine_view *v, struct itm_err *err)
 }
 
 static const char *
-jstr (json_object *o, const char *key)
-{
-  json_object *v;
-  if (o && json_object_object_get_ex (o, key, &v) && json_object_is_type (v, json_type_string))
-    return json_object_get_string (v);
-  return NULL;
-}
-
-static const char *
 label_of (json_object *o, const char *name)
 {
   json_object *l;
   if (!json_object_object_get_ex (o, "Labels", &l) || !json_object_is_type (l, json_type_object))
     return NULL;
-  return jstr (l, name);
+  return json_key_str (l, name);
 }
 
 static bool
@@ -183,7 +175,7 @@ container_name (json_object *c)
       const char *n = json_object_get_string (json_object_array_get_idx (names, 0));
       return n && n[0] == '/' ? n + 1 : n;
     }
-  return jstr (c, "Id");
+  return json_key_str (c, "Id");
 }
 
 static json_object *
@@ -192,7 +184,7 @@ find_container (json_object *cs, const char *id)
   for (size_t i = 0; i < json_object_array_length (cs); i++)
     {
       json_object *c = json_object_array_get_idx (cs, i);
-      const char *cid = jstr (c, "Id");
+      const char *cid = json_key_str (c, "Id");
       if (cid && strcmp (cid, id) == 0)
         return c;
     }
@@ -216,19 +208,19 @@ scan_labelled (const struct engine_view *v, const char *ns, bool keep_volumes,
     {
       json_object *c = json_object_array_get_idx (v->containers, i);
       if (ours (c, ns))
-        list_add (list, VERIFY_CONTAINER, jstr (c, "Id"), container_name (c), why);
+        list_add (list, VERIFY_CONTAINER, json_key_str (c, "Id"), container_name (c), why);
     }
   for (size_t i = 0; i < json_object_array_length (v->networks); i++)
     {
       json_object *n = json_object_array_get_idx (v->networks, i);
       if (ours (n, ns))
-        list_add (list, VERIFY_NETWORK, jstr (n, "Id"), jstr (n, "Name"), why);
+        list_add (list, VERIFY_NETWORK, json_key_str (n, "Id"), json_key_str (n, "Name"), why);
     }
   for (size_t i = 0; !keep_volumes && i < json_object_array_length (v->volumes); i++)
     {
       json_object *vol = json_object_array_get_idx (v->volumes, i);
       if (ours (vol, ns))
-        list_add (list, VERIFY_VOLUME, jstr (vol, "Name"), jstr (vol, "Name"), why);
+        list_add (list, VERIFY_VOLUME, json_key_str (vol, "Name"), json_key_str (vol, "Name"), why);
     }
 }
 
@@ -243,7 +235,7 @@ scan_attached (struct engine *e, const struct engine_view *v, const char *ns,
       json_object *n = json_object_array_get_idx (v->networks, i);
       if (!ours (n, ns))
         continue;
-      cleanup_free char *enc = engine_urlencode (jstr (n, "Id"));
+      cleanup_free char *enc = engine_urlencode (json_key_str (n, "Id"));
       cleanup_free char *p = xasprintf ("/networks/%s", enc);
       json_object *insp = NULL, *attached;
       if (engine_get (e, p, &insp, err) < 0)
@@ -264,8 +256,8 @@ scan_attached (struct engine *e, const struct engine_view *v, const char *ns,
             if ((c && ours (c, ns)) || list_has (list, VERIFY_CONTAINER, cid))
               continue;
             cleanup_free char *why = xasprintf ("attached to network %s (not created by "
-                                                "itm-env for %s)", jstr (n, "Name"), ns);
-            const char *name = c ? container_name (c) : jstr (ep, "Name");
+                                                "itm-env for %s)", json_key_str (n, "Name"), ns);
+            const char *name = c ? container_name (c) : json_key_str (ep, "Name");
             list_add (list, VERIFY_CONTAINER, cid, name, why);
           }
         }
@@ -298,7 +290,7 @@ scan_snapshot (struct verify_result *r, const struct engine_view *v)
   json_object_object_get_ex (snap, "networks", &sn);
   json_object_object_get_ex (snap, "volumes", &sv);
   r->checked_snapshot = true;
-  r->snapshot_time = xstrdup (jstr (snap, "taken") ? jstr (snap, "taken") : "?");
+  r->snapshot_time = xstrdup (json_key_str (snap, "taken") ? json_key_str (snap, "taken") : "?");
   cleanup_free char *why = xasprintf ("appeared since %s (before up), carries no owner label",
                                       r->snapshot_time);
   struct {
@@ -314,13 +306,13 @@ scan_snapshot (struct verify_result *r, const struct engine_view *v)
     for (size_t i = 0; i < json_object_array_length (groups[g].list); i++)
       {
         json_object *o = json_object_array_get_idx (groups[g].list, i);
-        const char *id = jstr (o, groups[g].idkey);
+        const char *id = json_key_str (o, groups[g].idkey);
         r->engine_resources++;
         if (id == NULL || in_ids (groups[g].ids, id) || has_owner_label (o)
             || list_has (&r->left, groups[g].kind, id))
           continue;
         const char *name = groups[g].kind == VERIFY_CONTAINER ? container_name (o)
-                                                              : jstr (o, "Name");
+                                                              : json_key_str (o, "Name");
         list_add (&r->suspects, groups[g].kind, id, name, why);
       }
   json_object_put (snap);
@@ -343,7 +335,7 @@ scan_data (struct verify_result *r)
   r->checked_data = true;
   for (size_t i = 0; l && i < json_object_array_length (l); i++)
     {
-      const char *name = jstr (json_object_array_get_idx (l, i), "name");
+      const char *name = json_key_str (json_object_array_get_idx (l, i), "name");
       if (name)
         list_add (&r->left, VERIFY_DATA_NS, name, name, "data namespace not dropped");
     }
@@ -430,9 +422,9 @@ strays_load (struct verify_result *r)
   for (size_t i = 0; a && i < json_object_array_length (a); i++)
     {
       json_object *o = json_object_array_get_idx (a, i);
-      if (jstr (o, "id"))
-        list_add (&r->strays, VERIFY_CONTAINER, jstr (o, "id"), jstr (o, "name"),
-                  jstr (o, "reason"));
+      if (json_key_str (o, "id"))
+        list_add (&r->strays, VERIFY_CONTAINER, json_key_str (o, "id"), json_key_str (o, "name"),
+                  json_key_str (o, "reason"));
     }
   json_object_put (a);
 }
