@@ -95,6 +95,25 @@ busy_network (struct engine *e, const char *id, const char *path, struct itm_err
   return rc;
 }
 
+/* Someone else (a watchdog, a concurrent down) is already removing the
+ * container: wait for that removal to finish with the engine's own wait
+ * (one request, no polling); gone is what we wanted.  Returns like
+ * engine_delete. */
+static int
+await_removal (struct engine *e, const char *enc, struct itm_err *err)
+{
+  itm_err_clear (err);
+  cleanup_free char *wp = xasprintf ("/containers/%s/wait?condition=removed", enc);
+  struct engine_call c = { .method = "POST", .path = wp, .timeout_ms = 30000 };
+  if (engine_call (e, &c, NULL, err) < 0)
+    {
+      if (err->code != ITM_EXIT_NOT_FOUND)
+        return itm_err_prefix (err, "waiting for a removal already in progress");
+      itm_err_clear (err);
+    }
+  return 0;
+}
+
 static int
 rm_one (struct engine *e, size_t i, void *ctx, struct itm_err *err)
 {
@@ -121,6 +140,9 @@ rm_one (struct engine *e, size_t i, void *ctx, struct itm_err *err)
   else
     p = xasprintf ("/volumes/%s", enc);
   int rc = engine_delete (e, p, err);
+  if (rc < 0 && strcmp (j->kind, "container") == 0 && err->http_status == 409 && err->engine_msg
+      && strstr (err->engine_msg, "already in progress"))
+    rc = await_removal (e, enc, err);
   if (rc < 0 && strcmp (j->kind, "network") == 0 && err->engine_msg
       && strstr (err->engine_msg, "active endpoints"))
     rc = busy_network (e, id, p, err);
