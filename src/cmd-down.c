@@ -19,6 +19,7 @@ enum {
   OPT_JSON,
   OPT_TTL,
   OPT_FORCE,
+  OPT_RMI,
 };
 
 static struct report_opts down_report;
@@ -34,6 +35,7 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     { "quiet", no_argument, NULL, 'q' },
     { "json", no_argument, NULL, OPT_JSON },
     { "force", no_argument, NULL, OPT_FORCE },
+    { "rmi", required_argument, NULL, OPT_RMI },
     { NULL, 0, NULL, 0 },
   };
   struct prov_down_opts o = { .grace_s = -1 };
@@ -64,6 +66,10 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         case OPT_FORCE:
           force = true;
           break;
+        case OPT_RMI:
+          if (prov_rmi_parse ("down", optarg, &o.rmi, err) < 0)
+            return -1;
+          break;
         case OPT_JSON:
           json = true;
           ctx->json_errors = true;
@@ -77,8 +83,13 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   if (report_begin ("down", &down_report, NULL, err) < 0)
     return -1;
   cleanup_free char *ns = NULL;
-  if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0)
+  cleanup_stack struct stack *st = NULL;
+  /* --rmi: the stack file, when there is one, names images too (Compose
+   * removes what the file names) */
+  if (ctx_namespace (ctx, o.rmi != PROV_RMI_NONE ? CTX_STACK_WANTED : CTX_STACK_NONE, &ns,
+                     o.rmi != PROV_RMI_NONE ? &st : NULL, err) < 0)
     return -1;
+  o.stack = st;
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL)
     return -1;
@@ -120,10 +131,13 @@ down_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
 const struct itm_cmd cmd_down = {
   .name = "down",
-  .usage = "[-p NAMESPACE] [--keep-volumes] [--timeout DURATION] [--force] [--quiet] [--json]",
+  .usage = "[-p NAMESPACE] [--keep-volumes] [--rmi local|all] [--timeout DURATION] [--force] "
+           "[--quiet] [--json]",
   .summary = "remove the namespace's containers, networks and volumes",
   .help = ITM_STACK_HELP REPORT_HELP
   "  -k, --keep-volumes         keep volumes (containers are then stopped gracefully)\n"
+  "      --rmi local|all        also remove images: local, those built under the namespace's\n"
+  "                             own names (build: without image:); all, every service's image\n"
   "  -t, --timeout DURATION     stop grace with --keep-volumes (default: each one's own)\n"
   "      --force                remove leftovers the verification finds (labelled, or on\n"
   "                             the namespace's networks: disconnected, then removed)\n"

@@ -32,6 +32,7 @@ enum {
   OPT_TIMEOUT = OPT_FIRST_COMMAND_OPT,
   OPT_KEEP_ON_FAILURE,
   OPT_TTL,
+  OPT_RMI,
 };
 
 static volatile sig_atomic_t child_pid;
@@ -118,10 +119,12 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     { "keep-on-failure", no_argument, NULL, OPT_KEEP_ON_FAILURE },
     { "quiet", no_argument, NULL, 'q' },
     { "ttl", required_argument, NULL, OPT_TTL },
+    { "rmi", required_argument, NULL, OPT_RMI },
     { NULL, 0, NULL, 0 },
   };
   struct prov_opts po = { .timeout_ns = 300 * 1000000000LL };
   bool quiet = false, keep = false;
+  enum prov_rmi rmi = PROV_RMI_NONE;
   int opt;
   while ((opt = getopt_long (argc, argv, "+:" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
     {
@@ -145,6 +148,10 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           }
         case OPT_KEEP_ON_FAILURE:
           keep = true;
+          break;
+        case OPT_RMI:
+          if (prov_rmi_parse ("run", optarg, &rmi, err) < 0)
+            return -1;
           break;
         case 'q':
           quiet = true;
@@ -221,7 +228,7 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   if (cmd_rc < 0)
     report_command (report_current (), (const char *const *) cmdv, -1, -1);
   /* down and verify whatever happened */
-  struct prov_down_opts d = { .ns = ns, .grace_s = -1 };
+  struct prov_down_opts d = { .ns = ns, .grace_s = -1, .rmi = rmi, .stack = st };
   struct verify_opts vo = { 0 };
   cleanup_verify_result struct verify_result *vr = NULL;
   cleanup_err struct itm_err verr = { 0 };
@@ -269,12 +276,13 @@ run_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
 const struct itm_cmd cmd_run = {
   .name = "run",
-  .usage = "[-f FILE]... [-p NAMESPACE] [--keep-on-failure] [--] CMD [ARGS...]",
+  .usage = "[-f FILE]... [-p NAMESPACE] [--keep-on-failure] [--rmi local|all] [--] CMD [ARGS...]",
   .summary = "up, run a command with the environment's variables, down and verify",
   .help = ITM_STACK_HELP
   "                             (run's default: a fresh namespace run-<hex>)\n"
   "      --keep-on-failure      keep the environment when CMD fails (how to reach and\n"
   "                             remove it is printed)\n"
+  "      --rmi local|all        down removes images too (see itm-env down)\n"
   "      --timeout DURATION     up gives up when not all ready by then (default 5m)\n"
   "      --ttl DURATION         expiry label for gc (default 24h)\n"
   "  -q, --quiet                no progress output\n"

@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "data/data.h"
 #include "ns/ns.h"
+#include "prov/prov.h"
 #include "stack/stack.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
@@ -19,6 +20,7 @@ enum {
   OPT_JSON = OPT_FIRST_COMMAND_OPT,
   OPT_FORCE,
   OPT_DATA,
+  OPT_RMI,
 };
 
 static int
@@ -29,10 +31,12 @@ verify_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     { "force", no_argument, NULL, OPT_FORCE },
     { "data", no_argument, NULL, OPT_DATA },
     { "json", no_argument, NULL, OPT_JSON },
+    { "rmi", required_argument, NULL, OPT_RMI },
     { NULL, 0, NULL, 0 },
   };
   struct verify_opts vo = { 0 };
   bool json = false, data = false;
+  enum prov_rmi rmi = PROV_RMI_NONE;
   int opt;
   while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
     {
@@ -45,6 +49,10 @@ verify_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           break;
         case OPT_DATA:
           data = true;
+          break;
+        case OPT_RMI:
+          if (prov_rmi_parse ("verify", optarg, &rmi, err) < 0)
+            return -1;
           break;
         case OPT_JSON:
           json = true;
@@ -69,13 +77,28 @@ verify_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       return data_verify (de, st, dns, err);
     }
   cleanup_free char *ns = NULL;
-  if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0)
+  cleanup_stack struct stack *st = NULL;
+  if (ctx_namespace (ctx, rmi != PROV_RMI_NONE ? CTX_STACK_WANTED : CTX_STACK_NONE, &ns,
+                     rmi != PROV_RMI_NONE ? &st : NULL, err) < 0)
     return -1;
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL)
     return -1;
+  /* --rmi: the images the namespace's containers (those still there) and
+   * its stack file name must be gone */
+  struct prov_down_opts d = { .ns = ns, .rmi = rmi, .stack = st };
+  char **imgs = NULL;
+  if (rmi != PROV_RMI_NONE)
+    {
+      imgs = prov_rmi_images (e, &d, &vo.nimages, err);
+      if (imgs == NULL)
+        return -1;
+      vo.images = (const char *const *) imgs;
+      vo.rmi = prov_rmi_name (rmi);
+    }
   cleanup_verify_result struct verify_result *r = NULL;
   int ret = verify_namespace (e, ns, &vo, &r, err);
+  prov_strv_free (imgs);
   if (ret < 0)
     return -1;
   if (json)
@@ -97,11 +120,13 @@ verify_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
 const struct itm_cmd cmd_verify = {
   .name = "verify",
-  .usage = "[-p NAMESPACE] [--force] [--json] | --data",
+  .usage = "[-p NAMESPACE] [--rmi local|all] [--force] [--json] | --data",
   .summary = "check that a namespace left nothing on the engine",
   .help = ITM_STACK_HELP
   "      --force                remove the leftovers: labelled, or on the namespace's networks\n"
   "                             (disconnected first)\n"
+  "      --rmi local|all        also check that the namespace's images are gone (as\n"
+  "                             'down --rmi' removes them; from its containers and stack file)\n"
   "      --json                 the result as one JSON object on stdout\n"
   "      --data                 instead: run the stack's x-itm.verify data checks (exit 8 on a\n"
   "                             mismatch, expected and actual shown)\n",

@@ -29,6 +29,9 @@
 #define ITM_LABEL_CREATED       "io.itm-env.created"       /* RFC 3339 UTC */
 #define ITM_LABEL_EXPIRES       "io.itm-env.expires"       /* RFC 3339 UTC; gc removes after */
 #define ITM_LABEL_VERSION       "io.itm-env.version"       /* itm-env's version */
+#define ITM_LABEL_IMAGE_BUILT   "io.itm-env.image-built"   /* containers whose image up built:
+                                                              "local" (named <ns>-<service>) or
+                                                              "tagged" (named by image:) */
 
 #define NS_MAX_LEN 48           /* room for -<service>-<n> in 63-char names */
 #define NS_DEFAULT_TTL (24 * 3600)

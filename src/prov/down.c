@@ -11,9 +11,11 @@
 
 #include "data/data.h"
 #include "engine/engine.h"
+#include "image/image.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "report/report.h"
+#include "stack/stack.h"
 #include "util/json.h"
 #include "util/xalloc.h"
 
@@ -137,6 +139,8 @@ rm_one (struct engine *e, size_t i, void *ctx, struct itm_err *err)
     }
   else if (strcmp (j->kind, "network") == 0)
     p = xasprintf ("/networks/%s", enc);
+  else if (strcmp (j->kind, "image") == 0)
+    p = xasprintf ("/images/%s", enc);   /* by name: only our tag when it has others */
   else
     p = xasprintf ("/volumes/%s", enc);
   int rc = engine_delete (e, p, err);
@@ -250,6 +254,74 @@ level_of (json_object *cs, size_t i, int *lv, int depth)
   return lv[i] = best;
 }
 
+int
+prov_rmi_parse (const char *cmd, const char *s, enum prov_rmi *out, struct itm_err *err)
+{
+  if (strcmp (s, "local") == 0)
+    *out = PROV_RMI_LOCAL;
+  else if (strcmp (s, "all") == 0)
+    *out = PROV_RMI_ALL;
+  else if (strcmp (s, "none") == 0)
+    *out = PROV_RMI_NONE;
+  else
+    return itm_err_set (err, ITM_EXIT_USAGE, "%s: --rmi: expected local or all, got '%s'", cmd,
+                        s);
+  return 0;
+}
+
+const char *
+prov_rmi_name (enum prov_rmi r)
+{
+  return r == PROV_RMI_ALL ? "all" : r == PROV_RMI_LOCAL ? "local" : "none";
+}
+
+static void
+strv_add_unique (char ***v, size_t *n, const char *s)
+{
+  if (s == NULL || *s == '\0')
+    return;
+  for (size_t i = 0; i < *n; i++)
+    if (strcmp ((*v)[i], s) == 0)
+      return;
+  *v = xrealloc (*v, (*n + 2) * sizeof **v);
+  (*v)[(*n)++] = xstrdup (s);
+  (*v)[*n] = NULL;
+}
+
+char **
+prov_rmi_images (struct engine *e, const struct prov_down_opts *o, size_t *n,
+                 struct itm_err *err)
+{
+  char **v = xcalloc (1, sizeof *v);
+  *n = 0;
+  if (o->rmi == PROV_RMI_NONE)
+    return v;
+  json_object *cs = list (e, "containers/json", o->ns, err);
+  if (cs == NULL)
+    {
+      free (v);
+      return NULL;
+    }
+  for (size_t i = 0; i < json_object_array_length (cs); i++)
+    {
+      json_object *c = json_object_array_get_idx (cs, i);
+      const char *built = json_label (c, ITM_LABEL_IMAGE_BUILT);
+      if (o->rmi == PROV_RMI_ALL || (built && strcmp (built, "local") == 0))
+        strv_add_unique (&v, n, json_key_str (c, "Image"));
+    }
+  json_object_put (cs);
+  for (size_t i = 0; o->stack && i < o->stack->nservices; i++)
+    {
+      const struct stack_service *svc = &o->stack->services[i];
+      if (o->rmi == PROV_RMI_ALL || (svc->build.set && svc->image == NULL))
+        {
+          cleanup_free char *ref = image_service_ref (svc, o->ns);
+          strv_add_unique (&v, n, ref);
+        }
+    }
+  return v;
+}
+
 /* The report (src/report/): what the namespace holds, by name (removals
  * are reported by id in rm_one), and with --logs-dir each container's logs
  * in DIR/SERVICE.log before it goes. */
@@ -350,8 +422,22 @@ prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err
       vids[i] = json_object_get_string (id);
     }
   report_down (e, o, cs, ns_, vs);
+  /* with --rmi: the images, found before their containers go */
+  char **found = NULL;
+  const char *const *imgs = o->images;
+  size_t ni = o->nimages;
+  if (o->rmi != PROV_RMI_NONE && imgs == NULL)
+    {
+      cleanup_err struct itm_err ierr = { 0 };
+      found = prov_rmi_images (e, o, &ni, &ierr);
+      if (found == NULL)
+        fprintf (stderr, "itm-env: warning: --rmi: %s\n", ierr.msg);
+      imgs = (const char *const *) found;
+    }
+  for (size_t i = 0; imgs && i < ni; i++)
+    report_resource (report_current (), "image", imgs[i], REPORT_RES_CREATED, NULL);
   int ret = 0;
-  if (nc + nn + json_object_array_length (vs) == 0)
+  if (nc + nn + json_object_array_length (vs) + ni == 0)
     prov_out_note ("itm-env: namespace %s does not exist: nothing to remove", o->ns);
   else
     {
@@ -382,14 +468,25 @@ prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err
         }
       else if (prov_remove (e, cids, nc, nids, nn, vids, nv, true, 0, err) < 0)
         ret = -1;
+      /* images last: a container still using one keeps it (the engine
+       * refuses; the verification names it) */
+      if (imgs && ni && rm_group (e, "image", imgs, ni, false, 0, err) < 0)
+        ret = -1;
       if (ret == 0)
         {
-          char d[64];
-          snprintf (d, sizeof d, "%zu containers, %zu networks, %zu volumes%s", nc, nn, nv,
-                    o->keep_volumes && json_object_array_length (vs) ? " (volumes kept)" : "");
+          char d[96];
+          if (o->rmi != PROV_RMI_NONE)
+            snprintf (d, sizeof d, "%zu containers, %zu networks, %zu volumes%s, %zu images", nc,
+                      nn, nv,
+                      o->keep_volumes && json_object_array_length (vs) ? " (volumes kept)" : "",
+                      ni);
+          else
+            snprintf (d, sizeof d, "%zu containers, %zu networks, %zu volumes%s", nc, nn, nv,
+                      o->keep_volumes && json_object_array_length (vs) ? " (volumes kept)" : "");
           prov_out_event (NULL, "removed", prov_now () - t0, d);
         }
     }
+  prov_strv_free (found);
   free (cids);
   free (nids);
   free (vids);

@@ -99,12 +99,34 @@ int prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o
 int prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
                struct itm_err *err);
 
+/* down --rmi, with Compose's meaning: "local" removes the images built
+ * under the namespace's own names (<ns>-<service>: services with build:
+ * and no image:), "all" every image a service uses. */
+enum prov_rmi { PROV_RMI_NONE, PROV_RMI_LOCAL, PROV_RMI_ALL };
+/* "local", "all" (or "none"); a usage error naming cmd otherwise. */
+int prov_rmi_parse (const char *cmd, const char *s, enum prov_rmi *out, struct itm_err *err);
+const char *prov_rmi_name (enum prov_rmi r);
+
 struct prov_down_opts {
   const char *ns;
   bool keep_volumes;
   int grace_s;                  /* stop grace with keep_volumes; <0: each container's own */
+  enum prov_rmi rmi;
+  const struct stack *stack;    /* with rmi: the stack file's images count too (may be NULL) */
+  const char *const *images;    /* with rmi: what prov_rmi_images() found (NULL: down finds it) */
+  size_t nimages;
 };
+/* Remove the namespace: data namespaces, containers, networks, volumes
+ * (unless kept), then with rmi its images (after the containers using
+ * them).  Warns and goes on; -1 with the first failure in err. */
 int prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err);
+/* The images o->rmi names: from the namespace's containers (their Image,
+ * and for "local" only those labelled ITM_LABEL_IMAGE_BUILT=local) and
+ * from o->stack when given; deduplicated.  A new NULL-terminated array of
+ * new strings (prov_strv_free), *n of them; NULL with err set when the
+ * engine cannot be asked. */
+char **prov_rmi_images (struct engine *e, const struct prov_down_opts *o, size_t *n,
+                        struct itm_err *err);
 /* Remove containers (kill: force-remove at once; else stop with grace_s,
  * <0: each one's own, then remove; anonymous volumes go too), then
  * networks, then volumes, each group in parallel.  Warns and goes on; err

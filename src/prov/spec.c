@@ -385,6 +385,8 @@ prov_container_spec (struct engine *e, const struct stack *st, const struct stac
   json_object_object_add (labels, ITM_LABEL_SERVICE, J_STR (svc->name));
   json_object_object_add (labels, ITM_LABEL_NUMBER, J_STR ("1"));
   json_object_object_add (labels, ITM_LABEL_CONFIG_HASH, J_STR (hash));
+  if (svc->build.set)
+    json_object_object_add (labels, ITM_LABEL_IMAGE_BUILT, J_STR (svc->image ? "tagged" : "local"));
   cleanup_free char *files = join (st->files, st->nfiles, ":");
   json_object_object_add (labels, ITM_LABEL_STACK_FILES, J_STR (files));
   json_object_object_add (labels, ITM_LABEL_PROJECT_DIR, J_STR (st->project_dir));

@@ -51,6 +51,8 @@ report_verification (struct report *r, const struct verify_result *v)
   else
     buf_adds (&b, " (no snapshot: no suspects looked for)");
   buf_adds (&b, v->checked_data ? ", data namespaces" : " (data namespaces not checked)");
+  if (v->checked_images)
+    buf_addf (&b, ", images (--rmi %s)", v->checked_images);
   if (v->forced)
     buf_addf (&b, "; --force removed %zu leftover%s", v->forced, v->forced == 1 ? "" : "s");
   report_verify (r, v->clean, b.data);

@@ -43,6 +43,7 @@ verify_kind_name (enum verify_kind k)
     case VERIFY_NETWORK: return "network";
     case VERIFY_VOLUME: return "volume";
     case VERIFY_DATA_NS: return "data namespace";
+    case VERIFY_IMAGE: return "image";
     }
   return "?";
 }
@@ -224,6 +225,46 @@ scan_labelled (const struct engine_view *v, const char *ns, bool keep_volumes,
     }
 }
 
+/* Check 1 with --rmi: each image down removed must no longer exist under
+ * that name; one that does is named with the containers that still use it.
+ * Into list; -1 when the engine cannot be asked. */
+static int
+scan_images (struct engine *e, const struct verify_opts *o, struct verify_list *list,
+             struct itm_err *err)
+{
+  for (size_t i = 0; i < o->nimages; i++)
+    {
+      cleanup_free char *enc = engine_urlencode (o->images[i]);
+      cleanup_free char *p = xasprintf ("/images/%s/json", enc);
+      json_object *img = NULL;
+      if (engine_get (e, p, &img, err) < 0)
+        {
+          if (err->code != ITM_EXIT_NOT_FOUND)
+            return -1;
+          itm_err_clear (err);
+          continue;
+        }
+      json_object_put (img);
+      /* who still uses it */
+      const char *vals[] = { o->images[i] };
+      cleanup_free char *f = engine_filters ("ancestor", vals, 1);
+      cleanup_free char *cp = xasprintf ("/containers/json?all=1&filters=%s", f);
+      json_object *cs = NULL;
+      cleanup_buf struct buf users = { 0 };
+      cleanup_err struct itm_err cerr = { 0 };
+      if (engine_get (e, cp, &cs, &cerr) == 0)
+        for (size_t k = 0; k < json_object_array_length (cs) && k < 5; k++)
+          buf_addf (&users, "%s%s", users.len ? ", " : "",
+                    container_name (json_object_array_get_idx (cs, k)));
+      json_object_put (cs);
+      cleanup_free char *why = xasprintf ("image of the namespace (--rmi %s) still exists%s%s",
+                                          o->rmi, users.len ? "; used by container " : "",
+                                          users.len ? users.data : "");
+      list_add (list, VERIFY_IMAGE, o->images[i], o->images[i], why);
+    }
+  return 0;
+}
+
 /* Check 2: containers not labelled ns attached to ns's networks (the
  * labelled ones are check 1's).  Into list, unless already there. */
 static int
@@ -360,6 +401,12 @@ scan (struct engine *e, struct verify_result *r, const struct verify_opts *o,
       return -1;
     }
   r->checked_attached = true;
+  if (o->rmi && scan_images (e, o, &r->left, err) < 0)
+    {
+      view_free (&v);
+      return -1;
+    }
+  r->checked_images = o->rmi;
   /* strays seen when down began that still exist */
   for (size_t i = 0; i < r->strays.n; i++)
     if (find_container (v.containers, r->strays.v[i].id)
@@ -469,10 +516,23 @@ force_remove (struct engine *e, const struct verify_result *r)
       case VERIFY_NETWORK: nets[nn++] = r->left.v[i].id; break;
       case VERIFY_VOLUME: vs[nv++] = r->left.v[i].id; break;
       case VERIFY_DATA_NS: break;
+      case VERIFY_IMAGE: break;
       }
   remove_containers (e, cs, nc, nets, nn);
   cleanup_err struct itm_err rerr = { 0 };
   prov_remove (e, NULL, 0, nets, nn, vs, nv, true, 0, &rerr);
+  /* images: our name on them goes even when a container that is not ours
+   * still uses them (force untags; the image stays for that container) */
+  for (size_t i = 0; i < r->left.n; i++)
+    if (r->left.v[i].kind == VERIFY_IMAGE)
+      {
+        cleanup_free char *enc = engine_urlencode (r->left.v[i].id);
+        cleanup_free char *p = xasprintf ("/images/%s?force=1", enc);
+        cleanup_err struct itm_err ierr = { 0 };
+        if (engine_delete (e, p, &ierr) < 0 && ierr.code != ITM_EXIT_NOT_FOUND)
+          fprintf (stderr, "itm-env: warning: removing image %s: %s\n", r->left.v[i].id,
+                   ierr.msg);
+      }
   free (cs);
   free (nets);
   free (vs);
@@ -582,6 +642,39 @@ verify_down (struct engine *e, const struct prov_down_opts *d, const struct veri
       }
     view_free (&v);
   }
+  /* with --rmi: the images to remove, found while their containers exist */
+  struct prov_down_opts dd = *d;
+  char **imgs = NULL;
+  if (d->rmi != PROV_RMI_NONE && d->images == NULL)
+    {
+      imgs = prov_rmi_images (e, d, &dd.nimages, err);
+      if (imgs == NULL)
+        {
+          verify_result_free (r);
+          return -1;
+        }
+      dd.images = (const char *const *) imgs;
+    }
+  struct verify_opts vo = *o;
+  vo.keep_volumes = vo.keep_volumes || d->keep_volumes;
+  if (d->rmi != PROV_RMI_NONE)
+    {
+      vo.rmi = prov_rmi_name (d->rmi);
+      vo.images = dd.images;
+      vo.nimages = dd.nimages;
+      /* those that exist now are "created" */
+      struct verify_list now = { 0 };
+      struct verify_opts probe = vo;
+      if (scan_images (e, &probe, &now, err) < 0)
+        {
+          prov_strv_free (imgs);
+          verify_result_free (r);
+          return -1;
+        }
+      for (size_t i = 0; i < now.n; i++)
+        list_add (&r->created, VERIFY_IMAGE, now.v[i].id, now.v[i].name, NULL);
+      list_free (&now);
+    }
   for (size_t i = 0; i < r->strays.n; i++)
     fprintf (stderr, "itm-env: warning: container %s is %s%s\n", r->strays.v[i].name,
              r->strays.v[i].reason, o->force ? ": removing it (--force)" : "");
@@ -603,11 +696,10 @@ verify_down (struct engine *e, const struct prov_down_opts *d, const struct veri
       /* the verification says whether they are gone */
     }
   cleanup_err struct itm_err derr = { 0 };
-  int dret = prov_down (e, d, &derr);
-  struct verify_opts vo = *o;
-  vo.keep_volumes = vo.keep_volumes || d->keep_volumes;
+  int dret = prov_down (e, &dd, &derr);
   if (scan (e, r, &vo, err) < 0)
     {
+      prov_strv_free (imgs);
       verify_result_free (r);
       return -1;
     }
@@ -624,6 +716,7 @@ verify_down (struct engine *e, const struct prov_down_opts *d, const struct veri
         r->left.v[r->left.n - 1].removed = true;
       }
   int ret = finish (e, r, &vo, t0, err);
+  prov_strv_free (imgs);
   if (ret < 0)
     {
       verify_result_free (r);
@@ -657,6 +750,8 @@ checked_text (const struct verify_result *r, struct buf *b)
   else
     buf_adds (b, " (no snapshot: no suspects looked for)");
   buf_adds (b, r->checked_data ? ", data namespaces" : " (data namespaces not checked)");
+  if (r->checked_images)
+    buf_addf (b, ", images (--rmi %s)", r->checked_images);
 }
 
 void
@@ -670,8 +765,12 @@ verify_print (const struct verify_result *r, FILE *f)
   for (size_t i = 0; i < r->left.n; i++)
     {
       const struct verify_item *it = &r->left.v[i];
-      fprintf (f, "%s %s %s (%.12s): %s\n", it->removed ? "removed (--force):" : "leftover:",
-               verify_kind_name (it->kind), it->name, it->id, it->reason ? it->reason : "");
+      if (strcmp (it->id, it->name) == 0)
+        fprintf (f, "%s %s %s: %s\n", it->removed ? "removed (--force):" : "leftover:",
+                 verify_kind_name (it->kind), it->name, it->reason ? it->reason : "");
+      else
+        fprintf (f, "%s %s %s (%.12s): %s\n", it->removed ? "removed (--force):" : "leftover:",
+                 verify_kind_name (it->kind), it->name, it->id, it->reason ? it->reason : "");
       if (!it->removed)
         still++;
     }
@@ -716,6 +815,8 @@ verify_json (const struct verify_result *r)
   json_object_object_add (c, "attached", json_object_new_boolean (r->checked_attached));
   json_object_object_add (c, "snapshot", json_object_new_boolean (r->checked_snapshot));
   json_object_object_add (c, "data", json_object_new_boolean (r->checked_data));
+  json_object_object_add (c, "images", r->checked_images
+                                         ? json_object_new_string (r->checked_images) : NULL);
   json_object_object_add (o, "checked", c);
   if (r->snapshot_time)
     json_object_object_add (o, "snapshot_time", json_object_new_string (r->snapshot_time));

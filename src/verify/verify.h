@@ -3,7 +3,9 @@
  *
  * Verification of a namespace NS (after down, or alone: itm-env verify):
  *   1. "labelled":  nothing labelled io.itm-env.namespace=NS remains
- *                   (containers, networks, volumes unless kept);
+ *                   (containers, networks, volumes unless kept); with
+ *                   --rmi, "images": none of the images down removed
+ *                   exists under that name any more;
  *   2. "attached":  no container, labelled or not, is attached to NS's
  *                   networks;
  *   3. "snapshot":  resources that appeared since the snapshot taken before
@@ -30,11 +32,12 @@ struct engine;
 struct prov_down_opts;
 
 /* ---- results (read by the reports) ---- */
-enum verify_kind { VERIFY_CONTAINER, VERIFY_NETWORK, VERIFY_VOLUME, VERIFY_DATA_NS };
+enum verify_kind { VERIFY_CONTAINER, VERIFY_NETWORK, VERIFY_VOLUME, VERIFY_DATA_NS,
+                   VERIFY_IMAGE };
 
 struct verify_item {
   enum verify_kind kind;
-  char *id;             /* engine id (volumes, data namespaces: the name) */
+  char *id;             /* engine id (volumes, data namespaces, images: the name) */
   char *name;           /* container name without '/', network or volume name */
   char *reason;         /* leftovers and suspects: why ("labelled ...",
                            "attached to network x", "appeared since up ...") */
@@ -50,6 +53,7 @@ struct verify_result {
   char *ns;
   /* what was checked */
   bool checked_labelled, checked_attached, checked_snapshot, checked_data;
+  const char *checked_images;   /* with --rmi: "local" or "all"; else NULL */
   char *snapshot_time;          /* RFC 3339, when checked_snapshot */
   size_t engine_resources;      /* containers + networks + volumes compared (check 3) */
   /* with down: the namespace's resources before down ("created") and
@@ -79,6 +83,9 @@ int verify_snapshot_take (struct engine *e, const char *ns, bool replace);
 struct verify_opts {
   bool force;           /* remove leftovers (labelled, or on our networks) */
   bool keep_volumes;    /* labelled volumes are not leftovers (down -k) */
+  const char *rmi;      /* "local", "all": images must be gone too; NULL: not checked */
+  const char *const *images;  /* those images (by name) */
+  size_t nimages;
 };
 /* Verify ns as it is now.  Returns 0 clean, 1 dirty (err set to
  * ITM_EXIT_LEAK naming the count), -1 when the engine could not be asked
@@ -86,7 +93,8 @@ struct verify_opts {
 int verify_namespace (struct engine *e, const char *ns, const struct verify_opts *o,
                       struct verify_result **out, struct itm_err *err);
 /* down, then verify: records what the namespace has before (created, and
- * stray containers on its networks, removed first with force), runs
+ * stray containers on its networks, removed first with force; with d->rmi
+ * the images down is to remove, which are then checked), runs
  * prov_down (a failure is a warning when the verification names what is
  * left), verifies, and removes the namespace's state dir when clean.
  * Returns like verify_namespace; *out set unless the engine failed. */

@@ -42,7 +42,7 @@ run "$ITM_ENV" verify
 is "$rc" 9 "verify on a namespace that is up: leftovers, exit 9"
 like "$out" "leftover: container $ITM_NS-web-1 " "names the container"
 like "$out" "leftover: network ${ITM_NS}_default " "names the network"
-like "$out" "leftover: volume ${ITM_NS}_data " "names the volume"
+like "$out" "leftover: volume ${ITM_NS}_data: " "names the volume"
 
 start_on "$stray" "${ITM_NS}_default"
 start_on "$ITM_NS-susp" none
@@ -57,7 +57,7 @@ is "$(printf '%s' "$out" | jq -r --arg n "$ITM_NS-susp" '[.suspects[] | select(.
   "JSON: an unlabelled container that appeared since up is a suspect"
 is "$(printf '%s' "$out" | jq -r --arg n "$ITM_NS-owned" '[.suspects[], .left[] | select(.name == $n)] | length')" 0 \
   "JSON: a container with another owner's label is not a suspect"
-is "$(printf '%s' "$out" | jq -c '.checked')" '{"labelled":true,"attached":true,"snapshot":true,"data":'"$(printf '%s' "$out" | jq -c .checked.data)"'}' \
+is "$(printf '%s' "$out" | jq -c '.checked')" '{"labelled":true,"attached":true,"snapshot":true,"data":'"$(printf '%s' "$out" | jq -c .checked.data)"',"images":null}' \
   "JSON: what was checked"
 rmc "$ITM_NS-susp" "$ITM_NS-owned"
 
