@@ -790,10 +790,10 @@ ob_flush (struct obuf *o)
   o->n = 0;
 }
 
-static void
+static inline void
 ob_write (struct obuf *o, const char *s, size_t len)
 {
-  if (len > sizeof o->b - o->n)
+  if (__builtin_expect (len > sizeof o->b - o->n, 0))
     {
       ob_flush (o);
       if (len > sizeof o->b)
@@ -866,11 +866,11 @@ enum {
   CQ_FIRST = 1,                /* quoted when first */
   CQ_NUM = 2,                  /* what strtod may read after its first character */
   CQ_LOOK = 4,                 /* look closer: control characters, ':' and '#' */
+  CQ_DIGIT = 8,
 };
-#define CQ_ALNUM(a, b) [a ... b] = CQ_NUM
 static const unsigned char cq[256] = {
   [0 ... 8] = CQ_LOOK, [10 ... 0x1f] = CQ_LOOK, [0x7f] = CQ_LOOK,
-  CQ_ALNUM ('0', '9'), CQ_ALNUM ('a', 'z'), CQ_ALNUM ('A', 'Z'),
+  ['0' ... '9'] = CQ_NUM | CQ_DIGIT, ['a' ... 'z'] = CQ_NUM, ['A' ... 'Z'] = CQ_NUM,
   ['.'] = CQ_NUM, ['+'] = CQ_NUM, ['('] = CQ_NUM, [')'] = CQ_NUM, ['_'] = CQ_NUM,
   ['-'] = CQ_FIRST | CQ_NUM,
   ['\t'] = CQ_FIRST | CQ_LOOK,
@@ -880,7 +880,6 @@ static const unsigned char cq[256] = {
   ['>'] = CQ_FIRST, ['\''] = CQ_FIRST, ['"'] = CQ_FIRST, ['%'] = CQ_FIRST, ['@'] = CQ_FIRST,
   ['`'] = CQ_FIRST, [' '] = CQ_FIRST,
 };
-#undef CQ_ALNUM
 
 static bool
 lower3_is (const char *s, const char *w)
@@ -889,18 +888,38 @@ lower3_is (const char *s, const char *w)
          && (s[2] | 0x20) == w[2];
 }
 
+/* Whether s, of length l, is a YAML 1.1 boolean or null in any case:
+ * true false yes no on off y n null ~ */
+static bool
+is_bool_null_word (const char *s, size_t l)
+{
+  /* | 0x20: ASCII lower case, exact for letters (only 'T' and 't' give
+   * 't') */
+#define LC(i, c) ((s[i] | 0x20) == (c))
+  switch (l)
+    {
+    case 1: return LC (0, 'y') || LC (0, 'n') || s[0] == '~';
+    case 2: return (LC (0, 'n') && LC (1, 'o')) || (LC (0, 'o') && LC (1, 'n'));
+    case 3: return (LC (0, 'y') && LC (1, 'e') && LC (2, 's'))
+                   || (LC (0, 'o') && LC (1, 'f') && LC (2, 'f'));
+    case 4: return (LC (0, 't') && LC (1, 'r') && LC (2, 'u') && LC (3, 'e'))
+                   || (LC (0, 'n') && LC (1, 'u') && LC (2, 'l') && LC (3, 'l'));
+    case 5: return LC (0, 'f') && LC (1, 'a') && LC (2, 'l') && LC (3, 's') && LC (4, 'e');
+    default: return false;
+    }
+#undef LC
+}
+
 /* Whether s must be written quoted; *lenp gets its length when not.  The
  * common case (a path, an image, a word) is one pass over the table. */
 static bool
 needs_quotes (const char *s, size_t *lenp)
 {
-  static const char *const words[] = { "true", "false", "yes", "no", "on", "off", "y", "n",
-                                       "null", "~", NULL };
   const unsigned char *u = (const unsigned char *) s;
   if (*u == '\0' || (cq[*u] & CQ_FIRST))
     return true;
   /* one pass: length, control characters, ": ", " #", number characters */
-  unsigned all = CQ_NUM;
+  unsigned all = CQ_NUM | CQ_DIGIT;
   const unsigned char *p = u;
   for (; *p; p++)
     {
@@ -918,17 +937,18 @@ needs_quotes (const char *s, size_t *lenp)
     }
   size_t l = (size_t) (p - u);
   *lenp = l;
+  /* digits only: a number (what strtod below would say) */
+  if (all & CQ_DIGIT)
+    return true;
   if (u[l - 1] == ' ' || u[l - 1] == ':')
     return true;
   /* 0x1f, 0o7, 1e3, .inf */
   if (s[0] == '.' || (s[0] == '0' && (s[1] == 'x' || s[1] == 'o')))
     return true;
-  if (l <= 5 && strchr ("tfynoTFYNO~", s[0]))
-    for (size_t i = 0; words[i]; i++)
-      if (strcasecmp (s, words[i]) == 0)
-        return true;
+  if (is_bool_null_word (s, l))
+    return true;
   if ((all & CQ_NUM)
-      && (strchr ("0123456789.+-", s[0]) || lower3_is (s, "inf") || lower3_is (s, "nan")))
+      && ((cq[u[0]] & CQ_DIGIT) || s[0] == '+' || lower3_is (s, "inf") || lower3_is (s, "nan")))
     {
       char *end;
       (void) strtod (s, &end);
@@ -1080,6 +1100,8 @@ json_raw (struct text_emitter *t, const char *s, size_t len)
 
 /* json-c's escapes: \b \f \n \r \t \" \\, other control characters as
  * \u00XX; '/' and bytes from 0x7f on as they are */
+static const bool json_esc[256] = { [0 ... 0x1f] = true, ['"'] = true, ['\\'] = true };
+
 static void
 json_quoted (struct obuf *out, const char *s)
 {
@@ -1088,7 +1110,7 @@ json_quoted (struct obuf *out, const char *s)
   ob_putc (out, '"');
   for (; *p; p++)
     {
-      if (*p >= 0x20 && *p != '"' && *p != '\\')
+      if (!json_esc[*p])
         continue;
       if (p > run)
         ob_write (out, (const char *) run, (size_t) (p - run));
@@ -1166,9 +1188,15 @@ text_raw (struct emitter *e, const char *s, size_t len)
 static void
 text_num (struct emitter *e, int64_t v)
 {
-  char buf[32];
-  int n = snprintf (buf, sizeof buf, "%" PRId64, v);
-  text_raw (e, buf, (size_t) n);
+  /* "%" PRId64, without stdio */
+  char buf[24], *end = buf + sizeof buf, *q = end;
+  uint64_t u = v < 0 ? -(uint64_t) v : (uint64_t) v;
+  do
+    *--q = (char) ('0' + u % 10);
+  while ((u /= 10) != 0);
+  if (v < 0)
+    *--q = '-';
+  text_raw (e, q, (size_t) (end - q));
 }
 
 static void
