@@ -14,7 +14,10 @@
 # namespace unique to this test process (itmt-<test>-<pid>), exported as
 # ITM_ENV_NAMESPACE.  At exit, any container, network or volume labelled
 # io.itm-env.namespace=$ITM_NS is a leak: it gives a failing TAP line naming
-# it, and is removed.  The exit status is non-zero when a test failed.
+# it, and is removed; so is the namespace's state directory under
+# $ITM_ENV_STATE_DIR ($tmp/state unless set; ITM_TEST_KEEPS_STATE=1 for a
+# test that leaves it on purpose).  The exit status is non-zero when a test
+# failed.
 # shellcheck shell=sh
 
 set -eu
@@ -45,6 +48,11 @@ case "${DOCKER_HOST:-}" in
 esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/itmt-$test_name.XXXXXX")
+# itm-env's state (snapshots, secrets, watchdog marks) stays in the test's
+# own directory, never in the user's ~/.local/state; at the end the
+# namespace's state directory must be gone, as a clean down leaves it.
+ITM_ENV_STATE_DIR=${ITM_ENV_STATE_DIR:-$tmp/state}
+export ITM_ENV_STATE_DIR
 
 # ---- TAP ----
 plan () { _tap_planned=$1; echo "1..$1"; }
@@ -84,6 +92,9 @@ skip_all () { echo "1..0 # SKIP $*"; _tap_done=1; exit 0; }
 bail () { echo "Bail out! $*"; _tap_done=1; exit 1; }
 done_testing () {
   _lib_leak_check
+  if [ -d "$ITM_ENV_STATE_DIR/$ITM_NS" ] && [ -z "${ITM_TEST_KEEPS_STATE:-}" ]; then
+    fail "no leftover: state directory $ITM_ENV_STATE_DIR/$ITM_NS ($(ls -A "$ITM_ENV_STATE_DIR/$ITM_NS" | tr '\n' ' '))"
+  fi
   [ -n "$_tap_planned" ] || echo "1..$_tap_n"
   _tap_done=1
 }

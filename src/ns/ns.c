@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,26 +229,54 @@ ns_state_dir (const char *ns, bool create, struct itm_err *err)
   return dir;
 }
 
-int
-ns_state_remove (const char *ns, struct itm_err *err)
+/* Remove what directory fd dfd (named path, for messages) holds, and the
+ * directories in it, depth levels down at most (the state dir has one:
+ * data/).  Symbolic links are removed, never followed. */
+static int
+remove_tree_at (int dfd, const char *path, int depth, struct itm_err *err)
 {
-  cleanup_free char *dir = ns_state_dir (ns, false, err);
-  if (dir == NULL)
-    return -1;
-  DIR *d = opendir (dir);
+  DIR *d = fdopendir (dfd);
   if (d == NULL)
-    return errno == ENOENT ? 0 : itm_err_errno (err, ITM_EXIT_FAILURE, "opendir %s", dir);
+    {
+      close (dfd);
+      return itm_err_errno (err, ITM_EXIT_FAILURE, "opendir %s", path);
+    }
   struct dirent *de;
   int ret = 0;
   while ((de = readdir (d)) != NULL)
     {
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
-      cleanup_free char *p = xasprintf ("%s/%s", dir, de->d_name);
-      if (unlink (p) < 0 && errno != ENOENT)
+      cleanup_free char *p = xasprintf ("%s/%s", path, de->d_name);
+      if (unlinkat (dirfd (d), de->d_name, 0) == 0 || errno == ENOENT)
+        continue;
+      if ((errno == EISDIR || errno == EPERM) && depth > 0)
+        {
+          int sub = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub < 0)
+            ret = itm_err_errno (err, ITM_EXIT_FAILURE, "opening %s", p);
+          else if (remove_tree_at (sub, p, depth - 1, err) < 0)
+            ret = -1;
+          else if (unlinkat (dirfd (d), de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+            ret = itm_err_errno (err, ITM_EXIT_FAILURE, "removing %s", p);
+        }
+      else
         ret = itm_err_errno (err, ITM_EXIT_FAILURE, "removing %s", p);
     }
   closedir (d);
+  return ret;
+}
+
+int
+ns_state_remove (const char *ns, struct itm_err *err)
+{
+  cleanup_free char *dir = ns_state_dir (ns, false, err);
+  if (dir == NULL)
+    return -1;
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : itm_err_errno (err, ITM_EXIT_FAILURE, "opening %s", dir);
+  int ret = remove_tree_at (fd, dir, 2, err);
   if (ret == 0 && rmdir (dir) < 0 && errno != ENOENT)
     ret = itm_err_errno (err, ITM_EXIT_FAILURE, "removing %s", dir);
   return ret;

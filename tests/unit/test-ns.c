@@ -95,7 +95,17 @@ main (void)
   FILE *fp = fopen (f, "w");
   if (fp)
     fclose (fp);
+  /* a data/ subdirectory with a file, and a symlink to outside (removed,
+   * not followed) */
+  cleanup_free char *sub = xasprintf ("%s/data", dir ? dir : "");
+  cleanup_free char *subf = xasprintf ("%s/w1.json", sub);
+  cleanup_free char *outside = xasprintf ("%s/outside", tmpl);
+  cleanup_free char *link = xasprintf ("%s/link", dir ? dir : "");
+  tap_ok (mkdir (sub, 0700) == 0 && (fp = fopen (subf, "w")) != NULL && fclose (fp) == 0
+            && mkdir (outside, 0700) == 0 && symlink (outside, link) == 0,
+          "a data/ subdirectory and a symlink in the state dir");
   tap_ok (ns_state_remove ("ns1", &err) == 0 && stat (dir, &sb) < 0, "state dir removed with its files");
+  tap_ok (stat (outside, &sb) == 0 && rmdir (outside) == 0, "the symlink's target is left alone");
   tap_ok (ns_state_remove ("ns1", &err) == 0, "removing an absent state dir is fine");
   tap_ok (ns_state_dir ("../x", true, &err) == NULL && err.code == ITM_EXIT_USAGE,
           "a namespace with a path in it is refused");
