@@ -171,7 +171,7 @@ on_build (json_object *v, void *vctx)
 
 int
 image_build_one (struct engine *e, const struct stack_service *svc, const char *name, int build,
-                 struct image_prog *p, struct itm_err *err)
+                 struct image_prog *p, volatile int *cancel, struct itm_err *err)
 {
   const struct stack_build *b = &svc->build;
   if (build < 0)
@@ -279,8 +279,16 @@ image_build_one (struct engine *e, const struct stack_service *svc, const char *
     .on_json = on_build,
     .ctx = &bc,
     .timeout_ms = -1,
+    .cancel = cancel,
   };
   long st = engine_call (e, &call, NULL, err);
+  if (st >= 0 && cancel && *cancel)
+    {
+      /* the engine stops the build when its client goes away */
+      itm_err_set (err, ITM_EXIT_INTERRUPTED, "service %s: building image %s: interrupted",
+                   svc->name, name);
+      goto fail;
+    }
   if (image_context_error (c))
     {
       itm_err_clear (err);

@@ -56,9 +56,9 @@ job_fn (struct engine *e, size_t i, void *vctx, struct itm_err *err)
   switch (j->kind)
     {
     case JOB_BUILD:
-      return image_build_one (e, j->svc, j->image, en->o->build, p, err);
+      return image_build_one (e, j->svc, j->image, en->o->build, p, en->o->cancel, err);
     case JOB_PULL:
-      if (image_pull_one (e, j->image, j->svc->platform, p, err) < 0)
+      if (image_pull_one (e, j->image, j->svc->platform, p, en->o->cancel, err) < 0)
         return itm_err_prefix (err, "service %s: pulling image %s", j->svc->name, j->image);
       return 0;
     case JOB_PULL_MISSING:
@@ -78,7 +78,7 @@ job_fn (struct engine *e, size_t i, void *vctx, struct itm_err *err)
                          "the pull policy is never", j->svc->name, j->image);
             return itm_err_hint (err, "pull it first, or use --pull missing");
           }
-        if (image_pull_one (e, j->image, j->svc->platform, p, err) < 0)
+        if (image_pull_one (e, j->image, j->svc->platform, p, en->o->cancel, err) < 0)
           return itm_err_prefix (err, "service %s: image %s is not on the engine, and pulling "
                                  "it failed", j->svc->name, j->image);
         return 0;

@@ -118,6 +118,8 @@ struct image_opts {
   bool build_only;           /* itm-env build: build services with build:, pull nothing */
   const char *const *services; /* only these (none: all) */
   size_t nservices;
+  volatile int *cancel;      /* when it becomes non-zero (SIGINT), builds and pulls in flight
+                                stop: the engine cancels a build whose client went away */
 };
 /* The image a service runs: image:, else "<ns>-<service>" (new string). */
 char *image_service_ref (const struct stack_service *svc, const char *ns);

@@ -69,7 +69,7 @@ pull_error (struct itm_err *err, const char *domain, const char *msg)
 
 int
 image_pull_one (struct engine *e, const char *name, const char *platform, struct image_prog *p,
-                struct itm_err *err)
+                volatile int *cancel, struct itm_err *err)
 {
   struct image_ref ref;
   if (image_ref_parse (name, &ref, err) < 0)
@@ -101,11 +101,14 @@ image_pull_one (struct engine *e, const char *name, const char *platform, struct
     .on_json = on_pull,
     .ctx = &pc,
     .timeout_ms = -1,
+    .cancel = cancel,
   };
   progress_event (p, "pulling", NULL);
   long st = engine_call (e, &c, NULL, err);
   int ret = 0;
-  if (st < 0)
+  if (st >= 0 && cancel && *cancel)
+    ret = itm_err_set (err, ITM_EXIT_INTERRUPTED, "pulling %s: interrupted", name);
+  else if (st < 0)
     {
       if (err->code == ITM_EXIT_CONNECT)
         ret = -1;

@@ -1254,6 +1254,8 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
    * a container whose image was rebuilt or re-pulled is recreated */
   struct image_opts io = o->image ? *o->image : (struct image_opts){ 0 };
   io.ns = o->ns;
+  _Static_assert (sizeof (sig_atomic_t) == sizeof (int), "sig_atomic_t is an int");
+  io.cancel = (volatile int *) &sig_count;   /* SIGINT stops builds and pulls in flight */
   if (image_ensure (e, st, &io, err) < 0)
     goto out;
   /* the verifier's snapshot of the engine before anything is created, and

@@ -4,7 +4,8 @@
 # nothing of the namespace: a healthcheck that never passes (timeout), a
 # service that exits 1 while awaited, a one-shot that exits 1 (its
 # dependents never start), a host-port collision, a missing image (nothing
-# created), SIGINT mid-up; --keep-on-failure keeps it for down.
+# created), SIGINT mid-up and during an image build; --keep-on-failure
+# keeps it for down.
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 need_engine
 need_cmd jq
@@ -137,4 +138,32 @@ like "$(cat "$tmp/int2.out")" "interrupted again.*down -p $ITM_NS|removed what t
 run "$ITM_ENV" down
 is "$rc" 0 "down after it"
 is "$(left)" "" "nothing left"
+
+# SIGINT during an image build: the build stops (the engine cancels it when
+# its client goes away), nothing is created, no build container stays.
+mkdir -p "$tmp/slowbuild"
+printf 'FROM %s\nRUN sleep 60 && echo %s-built\n' "$bb" "$ITM_NS" >"$tmp/slowbuild/Dockerfile"
+cat >"$tmp/slowbuild.yml" <<EOF2
+services:
+  slow:
+    build: ./slowbuild
+EOF2
+at_exit "engine_req DELETE '/images/$ITM_NS-slow?force=1' >/dev/null 2>&1"
+"$ITM_ENV" -f "$tmp/slowbuild.yml" up >"$tmp/int3.out" 2>&1 &
+pid=$!
+wait_for 30 grep -q 'Step 2/' "$tmp/int3.out" || true
+t0=$(date +%s%N)
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+t1=$(date +%s%N)
+diag "SIGINT to exit during a build: $(( (t1 - t0) / 1000000 )) ms"
+is "$rc" 130 "SIGINT during a build: interrupted exit code"
+like "$(cat "$tmp/int3.out")" "building image $ITM_NS-slow: interrupted" "says the build was interrupted"
+ok "it did not wait for the 60 s RUN step" test $(( (t1 - t0) / 1000000000 )) -lt 30
+is "$(left)" "" "nothing of the namespace was created"
+ok "no image $ITM_NS-slow" sh -c "! curl -sf --unix-socket '$ITM_SOCK' http://e/images/$ITM_NS-slow/json >/dev/null"
+gone_build () {
+  ! engine_get '/containers/json?all=1' | jq -r '.[].Command' | grep -q "$ITM_NS-built"
+}
+ok "the build's RUN container is gone" wait_for 15 gone_build
 done_testing
