@@ -119,7 +119,9 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   prov_signals_install (ns);
   if (prov_up (e, st, &po, err) < 0)
     return -1;
-  return verify_data ? data_verify (e, st, ns, err) : 0;
+  /* with --json, stdout holds only JSON event lines: the check lines go
+   * to stderr (the report has them as data) */
+  return verify_data ? data_verify (e, st, ns, json ? stderr : stdout, err) : 0;
 }
 
 /* The report around the command (src/report/): begun once the options

@@ -74,7 +74,7 @@ verify_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       struct engine *de = ctx_engine (ctx, err);
       if (de == NULL || data_validate (st, err) < 0)
         return -1;
-      return data_verify (de, st, dns, err);
+      return data_verify (de, st, dns, stdout, err);
     }
   cleanup_free char *ns = NULL;
   cleanup_stack struct stack *st = NULL;

@@ -95,7 +95,8 @@ run_check (struct engine *e, const struct stack_service *svc, const char *cid, j
 }
 
 int
-data_verify (struct engine *e, const struct stack *st, const char *ns, struct itm_err *err)
+data_verify (struct engine *e, const struct stack *st, const char *ns, FILE *f,
+             struct itm_err *err)
 {
   struct state *s = NULL;
   if (state_load (e, ns, &s, err) < 0)
@@ -148,7 +149,7 @@ data_verify (struct engine *e, const struct stack *st, const char *ns, struct it
           nchecks++;
           if (cid == NULL)
             {
-              printf ("FAILED %s: %s\n  service %s has no running container\n", svc->name,
+              fprintf (f, "FAILED %s: %s\n  service %s has no running container\n", svc->name,
                       mlabel, svc->name);
               nfailed++;
               continue;
@@ -174,20 +175,20 @@ data_verify (struct engine *e, const struct stack *st, const char *ns, struct it
           report_check (report_current (), svc->name, mlabel, ok, prov_now () - ts, mexpect,
                         out.data);
           if (ok)
-            printf ("ok     %s: %s\n", svc->name, mlabel);
+            fprintf (f, "ok     %s: %s\n", svc->name, mlabel);
           else
             {
               nfailed++;
-              printf ("FAILED %s: %s\n", svc->name, mlabel);
+              fprintf (f, "FAILED %s: %s\n", svc->name, mlabel);
               if (ec != 0)
-                printf ("  exit code: %d\n", ec);
+                fprintf (f, "  exit code: %d\n", ec);
               if (mexpect)
-                printf ("  expected: %s\n", mexpect);
-              printf ("  actual:   %s\n", out.data);
+                fprintf (f, "  expected: %s\n", mexpect);
+              fprintf (f, "  actual:   %s\n", out.data);
             }
         }
     }
-  fflush (stdout);
+  fflush (f);
   state_free (s);
   if (ret < 0)
     return -1;

@@ -19,6 +19,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 
 #include "util/err.h"
@@ -77,9 +78,9 @@ int data_ns_drop_all (struct engine *e, const char *ns, struct itm_err *err);
 
 /* ---- check.c ---- */
 /* Run every service's x-itm.verify checks; prints one line per check on
- * stdout ("ok"/"FAILED", expected and actual on a mismatch).  -1 with
+ * f ("ok"/"FAILED", expected and actual on a mismatch).  -1 with
  * ITM_EXIT_DATA when one failed. */
-int data_verify (struct engine *e, const struct stack *st, const char *ns,
+int data_verify (struct engine *e, const struct stack *st, const char *ns, FILE *f,
                  struct itm_err *err);
 
 /* ---- secrets.c ---- */

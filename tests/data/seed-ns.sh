@@ -17,7 +17,8 @@ at_exit "'$ITM_ENV' down -p '$ITM_NS' >/dev/null 2>&1"
 
 run "$ITM_ENV" -f "$S" up --json --timeout 150 --verify-data
 is "$rc" 0 "up with seeds and --verify-data succeeds"
-printf '%s\n' "$out" | grep '^{' >"$tmp/events" || true
+printf '%s\n' "$out" >"$tmp/events"
+is "$(printf '%s\n' "$out" | grep -vc '^{')" 0 "up --json: stdout holds only JSON event lines"
 ev () { jq -r --arg s "$1" --arg e "$2" 'select(.service == $s and .event == $e) | .time' "$tmp/events" | head -1; }
 like "$(ev db seeded)" '^[0-9]' "db reports seeded"
 like "$(ev cache seeded)" '^[0-9]' "cache reports seeded"
@@ -25,8 +26,8 @@ inspect () { engine_get "/containers/$ITM_NS-$1-1/json"; }
 client_started=$(date -d "$(inspect client | jq -r .State.StartedAt)" +%s%N)
 db_seeded=$(date -d "$(ev db seeded)" +%s%N)
 ok "the db's seed finished before its dependent started" test "$db_seeded" -lt "$client_started"
-like "$out" 'ok +db: sql' "--verify-data prints the sql check"
-like "$out" 'ok +cache: redis' "--verify-data prints the redis check"
+like "$err" 'ok +db: sql' "--verify-data prints the sql check (on stderr with --json)"
+like "$err" 'ok +cache: redis' "--verify-data prints the redis check"
 
 port () { inspect "$1" | jq -r --arg p "$2/tcp" '.NetworkSettings.Ports[$p][0].HostPort'; }
 PGP=$(port db 5432); RP=$(port cache 6379)
