@@ -10,9 +10,12 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "image/image.h"
@@ -179,12 +182,33 @@ config_path (const char *config_dir)
   return xasprintf ("%s/.docker/config.json", home && *home ? home : "/");
 }
 
+/* How long a credential helper may take: $ITM_ENV_CREDENTIAL_TIMEOUT
+ * seconds (a positive number), else 30 s.  A usage error otherwise. */
+static int
+helper_timeout_ms (long *ms, struct itm_err *err)
+{
+  const char *v = getenv ("ITM_ENV_CREDENTIAL_TIMEOUT");
+  *ms = 30000;
+  if (v == NULL || *v == '\0')
+    return 0;
+  char *end;
+  double d = strtod (v, &end);
+  if (*end != '\0' || !(d > 0) || d > 86400)
+    return itm_err_set (err, ITM_EXIT_USAGE, "ITM_ENV_CREDENTIAL_TIMEOUT=%s: expected a number "
+                        "of seconds (0 < s <= 86400)", v);
+  *ms = (long) (d * 1000);
+  return 0;
+}
+
 /* Run docker-credential-<helper> get with key on stdin: 1 found, 0 none. */
 static int
 helper_get (const char *helper, const char *key, char **user, char **secret,
             struct itm_err *err)
 {
   cleanup_free char *prog = xasprintf ("docker-credential-%s", helper);
+  long limit_ms;
+  if (helper_timeout_ms (&limit_ms, err) < 0)
+    return -1;
   int in[2], out[2];
   if (pipe2 (in, O_CLOEXEC) < 0)
     return itm_err_errno (err, ITM_EXIT_IMAGE, "pipe");
@@ -218,14 +242,35 @@ helper_get (const char *helper, const char *key, char **user, char **secret,
   (void) wn;
   close (in[1]);
   signal (SIGPIPE, old);
+  /* read its answer until EOF, within the deadline: a helper that waits
+   * for a locked keychain or a prompt nobody sees is killed */
   struct buf b = { 0 };
   char tmp[4096];
-  ssize_t n;
-  while ((n = read (out[0], tmp, sizeof tmp)) != 0)
+  struct timespec t0;
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  bool timed_out = false;
+  for (;;)
     {
+      struct timespec now;
+      clock_gettime (CLOCK_MONOTONIC, &now);
+      long left = limit_ms - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+      if (left <= 0)
+        {
+          timed_out = true;
+          break;
+        }
+      struct pollfd pfd = { .fd = out[0], .events = POLLIN };
+      int pr = poll (&pfd, 1, (int) (left > 1000 ? 1000 : left));
+      if (pr < 0 && errno != EINTR)
+        break;
+      if (pr <= 0)
+        continue;
+      ssize_t n = read (out[0], tmp, sizeof tmp);
+      if (n == 0)
+        break;
       if (n < 0)
         {
-          if (errno == EINTR)
+          if (errno == EINTR || errno == EAGAIN)
             continue;
           break;
         }
@@ -233,12 +278,21 @@ helper_get (const char *helper, const char *key, char **user, char **secret,
         buf_add (&b, tmp, (size_t) n);
     }
   close (out[0]);
+  if (timed_out)
+    kill (pid, SIGKILL);
   int status = 0;
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
   const char *text = b.data ? b.data : "";
   int ret;
-  if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
+  if (timed_out)
+    {
+      ret = itm_err_set (err, ITM_EXIT_IMAGE, "credential helper %s did not answer for %s within "
+                         "%g s (killed)", prog, key, (double) limit_ms / 1000);
+      itm_err_hint (err, "is it waiting for an unlocked keychain or a prompt? "
+                         "ITM_ENV_CREDENTIAL_TIMEOUT=SECONDS changes the limit");
+    }
+  else if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
     {
       ret = itm_err_set (err, ITM_EXIT_IMAGE, "credential helper %s not found", prog);
       itm_err_hint (err, "install %s in PATH or fix credsStore/credHelpers in %s", prog,

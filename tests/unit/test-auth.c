@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -168,6 +169,27 @@ main (void)
   tap_ok (image_credentials (dir, "gone.example", &u, &s, &t, &err) < 0 && err.msg
             && strstr (err.msg, "docker-credential-nosuchhelper"), "a missing helper is named");
   itm_err_clear (&err);
+  /* a helper that never answers is killed after ITM_ENV_CREDENTIAL_TIMEOUT */
+  char *h2 = xasprintf ("%s/docker-credential-itmhang", bin);
+  write_file (h2, "#!/bin/sh\nexec sleep 30\n", 0755);
+  write_file (cfg, "{\"credHelpers\":{\"hang.example\":\"itmhang\"}}", 0600);
+  setenv ("ITM_ENV_CREDENTIAL_TIMEOUT", "0.5", 1);
+  struct timespec ta, tb;
+  clock_gettime (CLOCK_MONOTONIC, &ta);
+  tap_ok (image_credentials (dir, "hang.example", &u, &s, &t, &err) < 0 && err.msg
+            && strstr (err.msg, "did not answer") && strstr (err.msg, "itmhang"),
+          "a helper that hangs is killed and named");
+  clock_gettime (CLOCK_MONOTONIC, &tb);
+  tap_diag ("%s", err.msg ? err.msg : "");
+  tap_ok (tb.tv_sec - ta.tv_sec < 10, "... after the timeout, not after its 30 s sleep");
+  itm_err_clear (&err);
+  setenv ("ITM_ENV_CREDENTIAL_TIMEOUT", "soon", 1);
+  tap_ok (image_credentials (dir, "hang.example", &u, &s, &t, &err) < 0
+            && err.code == ITM_EXIT_USAGE && strstr (err.msg, "ITM_ENV_CREDENTIAL_TIMEOUT=soon"),
+          "a bad ITM_ENV_CREDENTIAL_TIMEOUT is a usage error naming it");
+  itm_err_clear (&err);
+  unsetenv ("ITM_ENV_CREDENTIAL_TIMEOUT");
+  free (h2);
   write_file (cfg, "{\"credsStore\":\"itmtest\"}", 0600);
   creds_are (dir, "127.0.0.1:5000", "carol", "hp", NULL, "credsStore");
   creds_are (dir, "docker.io", NULL, NULL, NULL, "credsStore without an entry: anonymous");
