@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,4 +281,50 @@ ns_state_remove (const char *ns, struct itm_err *err)
   if (ret == 0 && rmdir (dir) < 0 && errno != ENOENT)
     ret = itm_err_errno (err, ITM_EXIT_FAILURE, "removing %s", dir);
   return ret;
+}
+
+int
+ns_lock (const char *ns, struct itm_err *err)
+{
+  cleanup_free char *dir = ns_state_dir (ns, true, err);
+  if (dir == NULL)
+    return -1;
+  cleanup_free char *path = xasprintf ("%s/up.lock", dir);
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return itm_err_errno (err, ITM_EXIT_FAILURE, "opening %s", path);
+  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      if (errno != EWOULDBLOCK)
+        {
+          itm_err_errno (err, ITM_EXIT_FAILURE, "locking %s", path);
+          close (fd);
+          return -1;
+        }
+      char pid[32] = "";
+      ssize_t n = pread (fd, pid, sizeof pid - 1, 0);
+      pid[n > 0 ? n : 0] = '\0';
+      pid[strcspn (pid, "\n")] = '\0';
+      fprintf (stderr, "itm-env: namespace %s: another itm-env up%s%s%s is at work on it: "
+                       "waiting for it to finish\n",
+               ns, *pid ? " (pid " : "", pid, *pid ? ")" : "");
+      /* blocking; a signal (SIGINT: no SA_RESTART) ends the wait */
+      if (flock (fd, LOCK_EX) < 0)
+        {
+          int e = errno;
+          close (fd);
+          if (e == EINTR)
+            return itm_err_set (err, ITM_EXIT_INTERRUPTED,
+                                "interrupted while waiting for the other up on namespace %s", ns);
+          errno = e;
+          return itm_err_errno (err, ITM_EXIT_FAILURE, "locking %s", path);
+        }
+    }
+  char pid[32];
+  int len = snprintf (pid, sizeof pid, "%ld\n", (long) getpid ());
+  if (ftruncate (fd, 0) < 0 || pwrite (fd, pid, (size_t) len, 0) != len)
+    {
+      /* the pid is only for the message above: not worth failing up */
+    }
+  return fd;
 }

@@ -73,5 +73,11 @@ int ns_parse_time (const char *s, time_t *t);
 char *ns_state_dir (const char *ns, bool create, struct itm_err *err);
 /* Remove the namespace's state directory and what is in it (absent: 0). */
 int ns_state_remove (const char *ns, struct itm_err *err);
+/* Serialize `up` on a namespace (on this host, within one state dir): an
+ * exclusive flock on ns_state_dir(ns)/up.lock, which holds the holder's
+ * pid.  When another process holds it, says so on stderr and waits.
+ * Returns the fd (close it to release; close-on-exec), or -1 with err set
+ * (ITM_EXIT_INTERRUPTED when a signal ended the wait). */
+int ns_lock (const char *ns, struct itm_err *err);
 
 #endif

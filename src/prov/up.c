@@ -1242,6 +1242,11 @@ int
 prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, struct itm_err *err)
 {
   int wd = 0;
+  /* one up at a time on a namespace: a second one waits, then finds what
+   * the first made */
+  int lockfd = ns_lock (o->ns, err);
+  if (lockfd < 0)
+    return -1;
   struct run *r = xzalloc (sizeof *r);
   *r = (struct run){ .e = e, .st = st, .o = o, .ns = o->ns, .t0 = prov_now () };
   pthread_mutex_init (&r->mu, NULL);
@@ -1279,6 +1284,7 @@ out:
   json_object_put (existing);
   if (wd > 0)
     watchdog_release (ret == 0 || o->keep_on_failure);
+  close (lockfd);
   if (r->detached)
     {
       lingering_run = r; /* the events thread still reads it until exit */
