@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,9 @@ ns_state_remove (const char *ns, struct itm_err *err)
   return ret;
 }
 
+/* Open and lock path; the lock counts only while path still names the
+ * file locked (ns_unlock may remove it while a waiter sleeps): otherwise
+ * start over. */
 int
 ns_lock (const char *ns, struct itm_err *err)
 {
@@ -290,41 +294,87 @@ ns_lock (const char *ns, struct itm_err *err)
   if (dir == NULL)
     return -1;
   cleanup_free char *path = xasprintf ("%s/up.lock", dir);
-  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  bool said = false;
+  for (int tries = 0;; tries++)
+    {
+      if (tries > 0 && mkdir (dir, 0700) < 0 && errno != EEXIST)
+        return itm_err_errno (err, ITM_EXIT_FAILURE, "creating %s", dir);
+      int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      if (fd < 0)
+        return itm_err_errno (err, ITM_EXIT_FAILURE, "opening %s", path);
+      if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+        {
+          if (errno != EWOULDBLOCK)
+            {
+              itm_err_errno (err, ITM_EXIT_FAILURE, "locking %s", path);
+              close (fd);
+              return -1;
+            }
+          if (!said)
+            {
+              char pid[32] = "";
+              ssize_t n = pread (fd, pid, sizeof pid - 1, 0);
+              pid[n > 0 ? n : 0] = '\0';
+              pid[strcspn (pid, "\n")] = '\0';
+              fprintf (stderr, "itm-env: namespace %s: another itm-env up%s%s%s is at work on "
+                               "it: waiting for it to finish\n",
+                       ns, *pid ? " (pid " : "", pid, *pid ? ")" : "");
+              said = true;
+            }
+          /* blocking; a signal (SIGINT: no SA_RESTART) ends the wait */
+          if (flock (fd, LOCK_EX) < 0)
+            {
+              int e = errno;
+              close (fd);
+              if (e == EINTR)
+                return itm_err_set (err, ITM_EXIT_INTERRUPTED, "interrupted while waiting for "
+                                    "the other up on namespace %s", ns);
+              errno = e;
+              return itm_err_errno (err, ITM_EXIT_FAILURE, "locking %s", path);
+            }
+        }
+      struct stat a, b;
+      if (fstat (fd, &a) == 0 && stat (path, &b) == 0 && a.st_ino == b.st_ino
+          && a.st_dev == b.st_dev)
+        {
+          char pid[32];
+          int len = snprintf (pid, sizeof pid, "%ld\n", (long) getpid ());
+          if (ftruncate (fd, 0) < 0 || pwrite (fd, pid, (size_t) len, 0) != len)
+            {
+              /* the pid is only for the message above: not worth failing up */
+            }
+          return fd;
+        }
+      close (fd);   /* removed by its holder meanwhile: lock the new one */
+    }
+}
+
+void
+ns_unlock (const char *ns, int fd)
+{
   if (fd < 0)
-    return itm_err_errno (err, ITM_EXIT_FAILURE, "opening %s", path);
-  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+    return;
+  cleanup_err struct itm_err err = { 0 };
+  cleanup_free char *dir = ns_state_dir (ns, false, &err);
+  if (dir)
     {
-      if (errno != EWOULDBLOCK)
+      /* the namespace keeps no other state (an up that created nothing):
+       * leave no trace; waiters see the file gone and start over */
+      DIR *d = opendir (dir);
+      size_t others = 0;
+      struct dirent *de;
+      while (d && (de = readdir (d)) != NULL)
+        if (strcmp (de->d_name, ".") && strcmp (de->d_name, "..")
+            && strcmp (de->d_name, "up.lock"))
+          others++;
+      if (d)
+        closedir (d);
+      if (d && others == 0)
         {
-          itm_err_errno (err, ITM_EXIT_FAILURE, "locking %s", path);
-          close (fd);
-          return -1;
-        }
-      char pid[32] = "";
-      ssize_t n = pread (fd, pid, sizeof pid - 1, 0);
-      pid[n > 0 ? n : 0] = '\0';
-      pid[strcspn (pid, "\n")] = '\0';
-      fprintf (stderr, "itm-env: namespace %s: another itm-env up%s%s%s is at work on it: "
-                       "waiting for it to finish\n",
-               ns, *pid ? " (pid " : "", pid, *pid ? ")" : "");
-      /* blocking; a signal (SIGINT: no SA_RESTART) ends the wait */
-      if (flock (fd, LOCK_EX) < 0)
-        {
-          int e = errno;
-          close (fd);
-          if (e == EINTR)
-            return itm_err_set (err, ITM_EXIT_INTERRUPTED,
-                                "interrupted while waiting for the other up on namespace %s", ns);
-          errno = e;
-          return itm_err_errno (err, ITM_EXIT_FAILURE, "locking %s", path);
+          cleanup_free char *path = xasprintf ("%s/up.lock", dir);
+          if (unlink (path) == 0)
+            rmdir (dir);
         }
     }
-  char pid[32];
-  int len = snprintf (pid, sizeof pid, "%ld\n", (long) getpid ());
-  if (ftruncate (fd, 0) < 0 || pwrite (fd, pid, (size_t) len, 0) != len)
-    {
-      /* the pid is only for the message above: not worth failing up */
-    }
-  return fd;
+  close (fd);
 }

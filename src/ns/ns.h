@@ -76,8 +76,11 @@ int ns_state_remove (const char *ns, struct itm_err *err);
 /* Serialize `up` on a namespace (on this host, within one state dir): an
  * exclusive flock on ns_state_dir(ns)/up.lock, which holds the holder's
  * pid.  When another process holds it, says so on stderr and waits.
- * Returns the fd (close it to release; close-on-exec), or -1 with err set
- * (ITM_EXIT_INTERRUPTED when a signal ended the wait). */
+ * Returns the fd (close-on-exec), or -1 with err set (ITM_EXIT_INTERRUPTED
+ * when a signal ended the wait). */
 int ns_lock (const char *ns, struct itm_err *err);
+/* Release it; the lock file and the state dir go too when the namespace
+ * keeps no other state there. */
+void ns_unlock (const char *ns, int fd);
 
 #endif

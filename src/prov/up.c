@@ -1012,11 +1012,12 @@ setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_
   return 0;
 }
 
-/* A service with a healthcheck is ready when healthy, whoever awaits it;
- * one without is ready when running (Compose refuses service_healthy on
- * it; we take running). */
-static void
-fix_gates (struct run *r)
+/* A service with a healthcheck is ready when healthy, whoever awaits it.
+ * service_healthy on one without (neither in the stack nor in its image)
+ * can never be met: an error naming both services, before anything is
+ * created, as Compose refuses it. */
+static int
+fix_gates (struct run *r, struct itm_err *err)
 {
   for (size_t i = 0; i < r->n; i++)
     {
@@ -1025,8 +1026,22 @@ fix_gates (struct run *r)
       if (s->gate == GATE_RUNNING && hc)
         s->gate = GATE_HEALTHY;
       if (s->gate == GATE_HEALTHY && !hc)
-        s->gate = GATE_RUNNING;
+        {
+          const char *who = NULL;
+          for (size_t k = 0; k < r->n && who == NULL; k++)
+            for (size_t d = 0; d < r->s[k].ndeps; d++)
+              if (r->s[k].deps[d] == i && r->s[k].conds[d] == STACK_COND_HEALTHY)
+                who = r->s[k].name;
+          itm_err_set (err, ITM_EXIT_STACK, "service %s depends on %s with condition "
+                       "service_healthy, but %s has no healthcheck (%s)",
+                       who ? who : "?", s->name, s->name,
+                       s->ss && s->ss->healthcheck.disable ? "disabled in the stack"
+                                                           : "none in the stack or its image");
+          return itm_err_hint (err, "give %s a healthcheck, or depend on it with "
+                                    "service_started", s->name);
+        }
     }
+  return 0;
 }
 
 static void
@@ -1273,7 +1288,8 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
     goto out;
   if (check_images (r, err) < 0)
     goto out;
-  fix_gates (r);
+  if (fix_gates (r, err) < 0)
+    goto out;
   if (create_networks_volumes (r, err) < 0)
     {
       rollback (r);
@@ -1284,7 +1300,7 @@ out:
   json_object_put (existing);
   if (wd > 0)
     watchdog_release (ret == 0 || o->keep_on_failure);
-  close (lockfd);
+  ns_unlock (o->ns, lockfd);
   if (r->detached)
     {
       lingering_run = r; /* the events thread still reads it until exit */
@@ -1379,7 +1395,8 @@ prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
           goto out;
         }
     }
-  fix_gates (r);
+  if (fix_gates (r, err) < 0)
+    goto out;
   for (size_t k = 0; k < o->nservices; k++)
     if (st ? stack_service (st, o->services[k]) == NULL : !has_service (r, o->services[k]))
       {

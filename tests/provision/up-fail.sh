@@ -114,6 +114,27 @@ is "$rc" 6 "a missing image: image exit code"
 like "$err" 'service gone: image itm-fixture/no-such-image:1 is not on the engine' "names service and image"
 is "$(left)" "" "nothing was created"
 
+# service_healthy on a service without a healthcheck can never be met:
+# refused before anything is created, naming both services (as Compose).
+cat >"$tmp/nohc.yml" <<EOF2
+services:
+  db:
+    image: $bb
+    command: ["sleep", "3600"]
+  web:
+    image: $bb
+    command: ["sleep", "3600"]
+    depends_on:
+      db:
+        condition: service_healthy
+EOF2
+run "$ITM_ENV" -f "$tmp/nohc.yml" up
+is "$rc" 3 "service_healthy on a service without a healthcheck: exit 3 (stack)"
+like "$err" "service web depends on db with condition service_healthy, but db has no healthcheck \(none in the stack or its image\)" \
+  "names both services and why"
+like "$err" "hint: give db a healthcheck, or depend on it with service_started" "says what to do"
+is "$(left)" "" "nothing was created"
+
 # SIGINT while waiting for a gate: what was created is removed.
 sed 's/timeout: 2s/timeout: 100s/' "$tmp/never.yml" >"$tmp/slow.yml"
 "$ITM_ENV" -f "$tmp/slow.yml" up >"$tmp/int.out" 2>&1 &

@@ -106,6 +106,21 @@ main (void)
           "a data/ subdirectory and a symlink in the state dir");
   tap_ok (ns_state_remove ("ns1", &err) == 0 && stat (dir, &sb) < 0, "state dir removed with its files");
   tap_ok (stat (outside, &sb) == 0 && rmdir (outside) == 0, "the symlink's target is left alone");
+  /* the up lock: taken, released; no trace when the namespace has no other state */
+  int lfd = ns_lock ("ns2", &err);
+  cleanup_free char *d2 = ns_state_dir ("ns2", false, &err);
+  cleanup_free char *lock2 = xasprintf ("%s/up.lock", d2 ? d2 : "");
+  tap_ok (lfd >= 0 && stat (lock2, &sb) == 0, "ns_lock creates up.lock");
+  ns_unlock ("ns2", lfd);
+  tap_ok (stat (d2, &sb) < 0, "ns_unlock leaves no state dir behind when there is no other state");
+  lfd = ns_lock ("ns2", &err);
+  cleanup_free char *snap = xasprintf ("%s/snapshot.json", d2 ? d2 : "");
+  fp = fopen (snap, "w");
+  if (fp)
+    fclose (fp);
+  ns_unlock ("ns2", lfd);
+  tap_ok (stat (snap, &sb) == 0, "... and keeps it when there is");
+  tap_ok (ns_state_remove ("ns2", &err) == 0, "removed");
   tap_ok (ns_state_remove ("ns1", &err) == 0, "removing an absent state dir is fine");
   tap_ok (ns_state_dir ("../x", true, &err) == NULL && err.code == ITM_EXIT_USAGE,
           "a namespace with a path in it is refused");
