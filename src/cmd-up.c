@@ -24,6 +24,7 @@ enum {
   OPT_BUILD,
   OPT_NO_BUILD,
   OPT_PULL,
+  OPT_FORCE_RECREATE,
 };
 
 static struct report_opts up_report;
@@ -43,6 +44,7 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     { "build", no_argument, NULL, OPT_BUILD },
     { "no-build", no_argument, NULL, OPT_NO_BUILD },
     { "pull", required_argument, NULL, OPT_PULL },
+    { "force-recreate", no_argument, NULL, OPT_FORCE_RECREATE },
     { NULL, 0, NULL, 0 },
   };
   struct prov_opts po = { .timeout_ns = 300 * 1000000000LL };
@@ -71,6 +73,9 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           }
         case OPT_KEEP_ON_FAILURE:
           po.keep_on_failure = true;
+          break;
+        case OPT_FORCE_RECREATE:
+          po.force_recreate = true;
           break;
         case 'q':
           quiet = true;
@@ -138,11 +143,12 @@ up_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
 const struct itm_cmd cmd_up = {
   .name = "up",
-  .usage = "[--build|--no-build] [--pull POLICY] [--timeout DURATION] [--keep-on-failure] [--quiet] [--json] [--ttl DURATION] [--verify-data]",
+  .usage = "[--build|--no-build] [--pull POLICY] [--timeout DURATION] [--keep-on-failure] [--force-recreate] [--quiet] [--json] [--ttl DURATION] [--verify-data]",
   .summary = "create and start the stack in its namespace, gated on readiness",
   .help = ITM_STACK_HELP REPORT_HELP
   "      --timeout DURATION     give up when not all ready by then (default 5m)\n"
   "      --keep-on-failure      leave what was created when a gate fails\n"
+  "      --force-recreate       recreate the containers even when nothing changed\n"
   "  -q, --quiet                no progress output\n"
   "      --json                 progress as JSON event lines on stdout\n"
   "      --build                build images even when their build digest is unchanged\n"

@@ -85,6 +85,7 @@ struct prov_opts {
   long ttl;                     /* seconds, 0: NS_DEFAULT_TTL */
   int64_t timeout_ns;           /* overall, 0: none */
   bool keep_on_failure;
+  bool force_recreate;          /* up: recreate every container, changed or not */
   const char *const *services;  /* wait: only these (none: all) */
   size_t nservices;
   const struct image_opts *image; /* up: build and pull options (image.h); NULL: defaults */

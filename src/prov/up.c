@@ -993,6 +993,8 @@ setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_
                      || (!for_wait && !image_is_current (r->e, s->image, json_str (c, "ImageID")));
         for (size_t d = 0; d < s->ndeps && !dirty; d++)
           dirty = !r->s[s->deps[d]].keep;
+        if (r->o->force_recreate)
+          dirty = true;
         if (for_wait)
           dirty = false;
         if (dirty)

@@ -3,8 +3,9 @@
 # migrate, a busybox api gated on all three) comes up in dependency order;
 # psql, redis-cli and wget reach it through ports published on 127.0.0.1;
 # a second up changes nothing; a changed service is recreated with its
-# dependents; down from another directory removes it all; down of a
-# namespace that does not exist succeeds.
+# dependents; --force-recreate renews every container; down from another
+# directory removes it all; down of a namespace that does not exist
+# succeeds.
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 need_engine
 need_cmd jq psql redis-cli
@@ -73,6 +74,15 @@ for s in migrate api; do
 done
 like "$(engine_get "/containers/$ITM_NS-migrate-1/logs?stdout=1" | tr -d '\000-\010')" 'migrating two' \
   "the recreated migrate ran the new command"
+
+# --force-recreate: every container new, all gates passed again
+before=$(ids)
+MIGRATION=two run "$ITM_ENV" -f "$tmp/demo.yml" up --force-recreate
+is "$rc" 0 "up --force-recreate succeeds"
+after=$(ids)
+same=$(printf '%s\n' "$before" "$after" | sort | uniq -d | wc -l)
+is "$same" 0 "up --force-recreate: no container kept"
+is "$(printf '%s\n' "$after" | wc -l)" 4 "... and all four are there again"
 
 cd /
 run "$ITM_ENV" down -p "$ITM_NS"
