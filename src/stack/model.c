@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,16 +43,18 @@ stack_arena_free (struct stack_arena *a)
     }
 }
 
-void *
-sa_alloc (struct stack_arena *head, size_t n)
+/* n bytes, not zeroed, aligned to align (1 or 8) */
+static void *
+sa_alloc_raw (struct stack_arena *head, size_t n, size_t align)
 {
   /* the model is pointers, sizes, integers, doubles and text: 8-byte
-   * alignment (max_align_t's 16 only served long double) */
-  n = (n + 7) & ~(size_t) 7;
+   * alignment (max_align_t's 16 only served long double); text needs
+   * none */
   if (n == 0)
-    n = 8;
+    n = 1;
   struct stack_arena *c = head->next;
-  if (c == NULL || c->size - c->used < n)
+  size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
+  if (c == NULL || c->size < at || c->size - at < n)
     {
       size_t sz = n > 60000 ? n : 64000;
       c = xmalloc (sizeof *c + sz);
@@ -66,9 +69,17 @@ sa_alloc (struct stack_arena *head, size_t n)
           c->next = head->next->next;
           head->next->next = c;
         }
+      at = 0;
     }
-  void *p = (char *) c->data + c->used;
-  c->used += n;
+  void *p = (char *) c->data + at;
+  c->used = at + n;
+  return p;
+}
+
+void *
+sa_alloc (struct stack_arena *head, size_t n)
+{
+  void *p = sa_alloc_raw (head, n, 8);
   memset (p, 0, n);
   return p;
 }
@@ -79,8 +90,8 @@ sa_strdup (struct stack_arena *a, const char *s)
   if (s == NULL)
     return NULL;
   size_t l = strlen (s);
-  char *r = sa_alloc (a, l + 1);
-  memcpy (r, s, l);
+  char *r = sa_alloc_raw (a, l + 1, 1);
+  memcpy (r, s, l + 1);
   return r;
 }
 
@@ -726,6 +737,67 @@ edit_distance (const char *a, const char *b)
   return row[lb];
 }
 
+/* The big key tables sorted by name, for the lookups of check_keys (the
+ * tables themselves keep their order: messages list keys in it). */
+struct keyindex {
+  const struct keyspec *table;
+  const struct keyspec **byname;
+  size_t n;
+};
+static struct keyindex keyindex[] = { { service_keys }, { build_keys } };
+static pthread_once_t keyindex_once = PTHREAD_ONCE_INIT;
+
+static int
+cmp_keyspec (const void *a, const void *b)
+{
+  return strcmp ((*(const struct keyspec *const *) a)->name,
+                 (*(const struct keyspec *const *) b)->name);
+}
+
+static void
+keyindex_init (void)
+{
+  for (size_t t = 0; t < sizeof keyindex / sizeof *keyindex; t++)
+    {
+      struct keyindex *ki = &keyindex[t];
+      while (ki->table[ki->n].name)
+        ki->n++;
+      ki->byname = xcalloc (ki->n, sizeof *ki->byname);
+      for (size_t i = 0; i < ki->n; i++)
+        ki->byname[i] = &ki->table[i];
+      qsort (ki->byname, ki->n, sizeof *ki->byname, cmp_keyspec);
+    }
+}
+
+/* name's entry in ks, or NULL */
+static const struct keyspec *
+find_keyspec (const struct keyspec *ks, const char *name)
+{
+  pthread_once (&keyindex_once, keyindex_init);
+  for (size_t t = 0; t < sizeof keyindex / sizeof *keyindex; t++)
+    if (keyindex[t].table == ks)
+      {
+        const struct keyindex *ki = &keyindex[t];
+        size_t lo = 0, hi = ki->n;
+        while (lo < hi)
+          {
+            size_t mid = (lo + hi) / 2;
+            int c = strcmp (ki->byname[mid]->name, name);
+            if (c == 0)
+              return ki->byname[mid];
+            if (c < 0)
+              lo = mid + 1;
+            else
+              hi = mid;
+          }
+        return NULL;
+      }
+  for (const struct keyspec *s = ks; s->name; s++)
+    if (s->name[0] == name[0] && strcmp (s->name, name) == 0)
+      return s;
+  return NULL;
+}
+
 /* Check a map's keys: unknown ones are errors (with the expected set or a
  * suggestion), defined-but-unused ones are warnings, x-* are kept. */
 static void
@@ -735,15 +807,9 @@ check_keys (struct mctx *m, const struct node *map, const struct keyspec *ks)
     {
       const struct node *k = map->pairs[i].key;
       const char *name = k->scalar;
-      const struct keyspec *hit = NULL;
-      if (strncmp (name, "x-", 2) == 0)
+      if (name[0] == 'x' && name[1] == '-')
         continue;
-      for (const struct keyspec *s = ks; s->name; s++)
-        if (s->name[0] == name[0] && strcmp (s->name, name) == 0)
-          {
-            hit = s;
-            break;
-          }
+      const struct keyspec *hit = find_keyspec (ks, name);
       if (hit && hit->use == K_WARN)
         {
           mwarn (m, k, "'%s' is not supported by itm-env and is ignored", name);
