@@ -1,4 +1,5 @@
-/* fuzz-yaml.c - fuzz the YAML layer (parse, then interpolate the tree).
+/* fuzz-yaml.c - fuzz the YAML layer (parse, then interpolate the tree;
+ * where the fast path takes the input, libyaml must give the same tree).
  * With libFuzzer: clang -fsanitize=fuzzer -DITM_LIBFUZZER ...; else a
  * replay of fuzz/corpus-yaml/ (see fuzz-common.h). */
 #include <config.h>
@@ -14,6 +15,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   struct node *root = stack_yaml_parse (a, "fuzz.yaml", (const char *) data, size, &d);
   if (root == NULL && d.nerrors == 0)
     abort (); /* a failure always says why */
+  struct diags d2 = { 0 };
+  struct node *fast = stack_yaml_parse_mode (a, "fuzz.yaml", (const char *) data, size, &d2,
+                                             STACK_YAML_FAST);
+  struct node *slow = stack_yaml_parse_mode (a, "fuzz.yaml", (const char *) data, size, &d2,
+                                             STACK_YAML_LIBYAML);
+  if (fast && !node_identical (fast, slow))
+    abort (); /* the fast path took it, and read it differently */
+  diags_free (&d2);
   if (root)
     {
       struct stack_env *env = stack_env_new ();

@@ -67,6 +67,14 @@ char *stack_interpolate (const char *in, const struct stack_env *env, char **err
  * node for an empty document), or NULL after adding errors to d. */
 struct node *stack_yaml_parse (struct node_arena *a, const char *file, const char *data,
                                size_t len, struct diags *d);
+/* The two ways stack_yaml_parse has (STACK_YAML_AUTO), for the tests: a
+ * fast path for the usual subset of YAML, libyaml for everything else.
+ * STACK_YAML_FAST is the fast path alone: NULL, with nothing in d, where
+ * it gives up; STACK_YAML_LIBYAML is libyaml alone.  Where the fast path
+ * does not give up, both give the same tree. */
+enum stack_yaml_mode { STACK_YAML_AUTO, STACK_YAML_FAST, STACK_YAML_LIBYAML };
+struct node *stack_yaml_parse_mode (struct node_arena *a, const char *file, const char *data,
+                                    size_t len, struct diags *d, enum stack_yaml_mode mode);
 /* Read path (size-checked) and parse it; a missing file is an error. */
 struct node *stack_yaml_load (struct node_arena *a, const char *path, struct diags *d);
 

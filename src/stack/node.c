@@ -56,6 +56,38 @@ node_arena_free (struct node_arena *a)
   free (a);
 }
 
+void
+node_arena_mark (struct node_arena *a, struct node_arena_mark *m)
+{
+  m->chunk = a->chunks;
+  m->next = a->chunks ? a->chunks->next : NULL;
+  m->used = a->chunks ? a->chunks->used : 0;
+}
+
+void
+node_arena_release (struct node_arena *a, const struct node_arena_mark *m)
+{
+  /* chunks are added in front, big blocks behind the front chunk */
+  while (a->chunks != m->chunk)
+    {
+      struct arena_chunk *c = a->chunks;
+      a->chunks = c->next;
+      free (c);
+    }
+  if (a->chunks)
+    {
+      while (a->chunks->next != m->next)
+        {
+          struct arena_chunk *c = a->chunks->next;
+          a->chunks->next = c->next;
+          free (c);
+        }
+      a->chunks->used = m->used;
+    }
+  /* the free blocks may be anywhere, and the lists run through them */
+  memset (a->freeblocks, 0, sizeof a->freeblocks);
+}
+
 /* Everything in a node arena is pointers, sizes and ints (8-byte
  * alignment) or text (none): max_align_t's 16 bytes made each node 96
  * bytes instead of 88 and each string 8 bytes longer on average. */
@@ -283,6 +315,28 @@ node_map_del (struct node *map, const char *key)
         return true;
       }
   return false;
+}
+
+bool
+node_identical (const struct node *x, const struct node *y)
+{
+  if (x == NULL || y == NULL)
+    return x == y;
+  if (x->kind != y->kind || x->plain != y->plain || x->merge_tag != y->merge_tag
+      || x->line != y->line || x->col != y->col || x->nitems != y->nitems
+      || x->npairs != y->npairs || (x->scalar == NULL) != (y->scalar == NULL)
+      || (x->scalar && strcmp (x->scalar, y->scalar) != 0)
+      || (x->file != y->file && (x->file == NULL || y->file == NULL
+                                 || strcmp (x->file, y->file) != 0)))
+    return false;
+  for (size_t i = 0; i < x->nitems; i++)
+    if (!node_identical (x->items[i], y->items[i]))
+      return false;
+  for (size_t i = 0; i < x->npairs; i++)
+    if (!node_identical (x->pairs[i].key, y->pairs[i].key)
+        || !node_identical (x->pairs[i].value, y->pairs[i].value))
+      return false;
+  return true;
 }
 
 /* ---- diagnostics */

@@ -58,6 +58,14 @@ struct node {
 struct node_arena;   /* opaque; a chunked allocator */
 struct node_arena *node_arena_new (void);
 void node_arena_free (struct node_arena *a);
+/* Free everything allocated from a since the mark (no node or string from
+ * that time may be used after). */
+struct node_arena_mark {
+  void *chunk, *next;
+  size_t used;
+};
+void node_arena_mark (struct node_arena *a, struct node_arena_mark *m);
+void node_arena_release (struct node_arena *a, const struct node_arena_mark *m);
 struct node *node_new (struct node_arena *a, enum node_kind kind, const char *file, int line,
                        int col);
 char *node_strdup (struct node_arena *a, const char *s);
@@ -70,6 +78,9 @@ void node_map_set (struct node_arena *a, struct node *map, struct node *key, str
 void node_map_append (struct node_arena *a, struct node *map, struct node *key, struct node *value);
 struct node *node_map_get (const struct node *map, const char *key);
 bool node_map_del (struct node *map, const char *key);
+/* The same tree: kinds, text, plainness, merge tags, places, keys and
+ * items in the same order (for the tests). */
+bool node_identical (const struct node *x, const struct node *y);
 
 /* Diagnostics: every error and warning of a load, with its place.  A load
  * goes on after an error where it can, so all errors of a file are

@@ -12,6 +12,7 @@
 #include <config.h>
 #include "stack/files.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -602,9 +603,729 @@ check_text (const char *data, size_t len, size_t *bad, const char **why)
   return true;
 }
 
+/* ---- the fast path
+ *
+ * Stack files mostly use a small part of YAML: block maps and lists
+ * indented with spaces, plain and quoted scalars on one line, flow lists
+ * and maps on one line, comments, anchors, aliases and merge keys.  For
+ * such a file the events libyaml would give are made here straight from
+ * the text (several times faster: no token queue, no allocation per
+ * event) and go through handle_event as libyaml's do.  At anything else
+ * (tabs, carriage returns, scalars over several lines, block scalars,
+ * tags, directives, document markers, "?" keys, flow collections over
+ * several lines...) and at any error, the fast path gives up, its work is
+ * dropped, and libyaml parses the file from the start: every error
+ * message and every unusual construct is libyaml's.  tests/unit/test-yaml
+ * and fuzz/fuzz-yaml compare the two paths. */
+
+struct fmark {
+  size_t line, col;            /* 0-based, as libyaml's marks */
+};
+
+struct fastp {
+  struct yparse *p;
+  const char *end;             /* of the input */
+  const char *ls, *le;         /* the current line: its start, its end ('\n' or end) */
+  size_t line;                 /* 0-based number of the current line */
+  bool high;                   /* the current line has non-ASCII characters */
+  struct buf text;             /* the current scalar, NUL-terminated */
+  char anchor[128];            /* the current anchor or alias name */
+};
+
+#define TRY(x)                                  \
+  do                                            \
+    {                                           \
+      if (!(x))                                 \
+        return false;                           \
+    }                                           \
+  while (0)
+
+/* Make the line starting at s current: find its end and check that every
+ * character is one the fast path knows (printable ASCII but tab, or
+ * non-ASCII that libyaml reads as an ordinary character). */
+static bool
+fp_line (struct fastp *f, const char *s)
+{
+  const unsigned char *u = (const unsigned char *) s, *end = (const unsigned char *) f->end;
+  bool high = false;
+  f->ls = s;
+  for (; u < end && *u != '\n'; u++)
+    {
+      if (*u >= 0x20 && *u < 0x7f)
+        continue;
+      if (*u < 0x80)
+        return false;          /* tab, carriage return, other controls, DEL */
+      high = true;
+      /* valid UTF-8 (check_text): reject U+0080..U+009F (NEL among
+       * them), U+2028, U+2029 (line breaks), U+FEFF, U+FFFE, U+FFFF */
+      if (*u == 0xc2 && u[1] < 0xa0)
+        return false;
+      if (*u == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9))
+        return false;
+      if (*u == 0xef && ((u[1] == 0xbb && u[2] == 0xbf) || (u[1] == 0xbf && u[2] >= 0xbe)))
+        return false;
+    }
+  f->le = (const char *) u;
+  f->high = high;
+  /* directives and document markers */
+  size_t n = (size_t) (f->le - s);
+  if (n && (s[0] == '%' || (n >= 3 && (memcmp (s, "---", 3) == 0 || memcmp (s, "...", 3) == 0))))
+    return false;
+  return true;
+}
+
+static struct fmark
+fp_mark (const struct fastp *f, const char *q)
+{
+  struct fmark m = { f->line, (size_t) (q - f->ls) };
+  if (f->high)
+    {
+      m.col = 0;
+      for (const char *c = f->ls; c < q; c++)
+        m.col += ((unsigned char) *c & 0xc0) != 0x80;
+    }
+  return m;
+}
+
+/* The first content line from the line starting at s (blank and comment
+ * lines skipped) becomes current; *at: its first non-space character, or
+ * NULL at the end of the input. */
+static bool
+fp_content (struct fastp *f, const char *s, const char **at)
+{
+  while (s < f->end)
+    {
+      TRY (fp_line (f, s));
+      const char *q = s;
+      while (q < f->le && *q == ' ')
+        q++;
+      if (q < f->le && *q != '#')
+        {
+          *at = q;
+          return true;
+        }
+      if (f->le == f->end)
+        break;
+      s = f->le + 1;
+      f->line++;
+    }
+  *at = NULL;
+  return true;
+}
+
+/* The next content line after the current one. */
+static bool
+fp_next (struct fastp *f, const char **at)
+{
+  if (f->le == f->end)
+    {
+      *at = NULL;
+      return true;
+    }
+  f->line++;
+  return fp_content (f, f->le + 1, at);
+}
+
+/* After a value ending at q: spaces, then the end of the line or a
+ * comment (a "#" after a space). */
+static bool
+fp_eol (const struct fastp *f, const char *q)
+{
+  const char *r = q;
+  while (r < f->le && *r == ' ')
+    r++;
+  return r == f->le || (*r == '#' && r > q);
+}
+
+static bool
+fp_emit (struct fastp *f, yaml_event_t *ev, struct fmark m)
+{
+  ev->start_mark.line = m.line;
+  ev->start_mark.column = m.col;
+  ev->end_mark = ev->start_mark;
+  return handle_event (f->p, ev) == 0 && !f->p->failed;
+}
+
+static bool
+fp_start (struct fastp *f, bool map, struct fmark m, const char *anchor)
+{
+  yaml_event_t ev;
+  memset (&ev, 0, sizeof ev);
+  ev.type = map ? YAML_MAPPING_START_EVENT : YAML_SEQUENCE_START_EVENT;
+  if (map)
+    ev.data.mapping_start.anchor = (yaml_char_t *) anchor;
+  else
+    ev.data.sequence_start.anchor = (yaml_char_t *) anchor;
+  return fp_emit (f, &ev, m);
+}
+
+static bool
+fp_end (struct fastp *f, bool map, struct fmark m)
+{
+  yaml_event_t ev;
+  memset (&ev, 0, sizeof ev);
+  ev.type = map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
+  return fp_emit (f, &ev, m);
+}
+
+/* A scalar event for f->text. */
+static bool
+fp_scalar (struct fastp *f, struct fmark m, bool plain, const char *anchor)
+{
+  yaml_event_t ev;
+  memset (&ev, 0, sizeof ev);
+  ev.type = YAML_SCALAR_EVENT;
+  ev.data.scalar.value = (yaml_char_t *) (f->text.data ? f->text.data : "");
+  ev.data.scalar.length = f->text.len;
+  ev.data.scalar.style = plain ? YAML_PLAIN_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+  ev.data.scalar.anchor = (yaml_char_t *) anchor;
+  return fp_emit (f, &ev, m);
+}
+
+static bool
+fp_empty (struct fastp *f, struct fmark m)
+{
+  buf_reset (&f->text);
+  return fp_scalar (f, m, true, NULL);
+}
+
+/* An anchor or alias name after its "&" or "*" at q, into f->anchor;
+ * *endp after it. */
+static bool
+fp_name (struct fastp *f, const char *q, const char **endp)
+{
+  const char *r = q + 1;
+  while (r < f->le && (isalnum ((unsigned char) *r) || *r == '_' || *r == '-'))
+    r++;
+  size_t n = (size_t) (r - q - 1);
+  if (n == 0 || n >= sizeof f->anchor)
+    return false;
+  memcpy (f->anchor, q + 1, n);
+  f->anchor[n] = '\0';
+  *endp = r;
+  return true;
+}
+
+enum fp_stop { FP_EOL, FP_COMMENT, FP_COLON, FP_FLOW };
+
+/* A plain scalar at q on the current line (in a flow collection when
+ * flow), into f->text without its trailing spaces; *stopp: where it
+ * stops, *why: why. */
+static bool
+fp_plain (struct fastp *f, const char *q, bool flow, const char **stopp, enum fp_stop *why)
+{
+  const char *le = f->le, *r = q, *last = q;
+  unsigned char c = (unsigned char) *q;
+  /* what cannot start a plain scalar ("-" can, before a character that
+   * is not a blank; the fast path takes only the usual ones) */
+  if (strchr ("?:,[]{}#&*!|>'\"%@` ", c))
+    return false;
+  if (c == '-' && !(q + 1 < le && (isalnum ((unsigned char) q[1]) || q[1] == '-' || q[1] == '.')))
+    return false;
+  *why = FP_EOL;
+  while (r < le)
+    {
+      c = (unsigned char) *r;
+      if (c == ' ')
+        {
+          const char *s = r;
+          while (s < le && *s == ' ')
+            s++;
+          if (s < le && *s == '#')
+            {
+              if (flow)
+                return false;
+              *why = FP_COMMENT;
+              break;
+            }
+          r = s;
+          continue;
+        }
+      if (c == ':')
+        {
+          if (r + 1 == le || r[1] == ' ')
+            {
+              *why = FP_COLON;
+              break;
+            }
+          if (flow)
+            return false;      /* ':' in a flow scalar: libyaml versions differ */
+        }
+      else if (flow && (c == ',' || c == '[' || c == ']' || c == '{' || c == '}'))
+        {
+          *why = FP_FLOW;
+          break;
+        }
+      else if (flow && c == '?')
+        return false;
+      last = ++r;
+    }
+  *stopp = r;
+  buf_reset (&f->text);
+  buf_add (&f->text, q, (size_t) (last - q));
+  return true;
+}
+
+static int
+hexval (int c)
+{
+  return c >= '0' && c <= '9' ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static void
+add_utf8 (struct buf *b, uint32_t cp)
+{
+  char u[4];
+  size_t n;
+  if (cp < 0x80)
+    u[0] = (char) cp, n = 1;
+  else if (cp < 0x800)
+    u[0] = (char) (0xc0 | cp >> 6), u[1] = (char) (0x80 | (cp & 0x3f)), n = 2;
+  else if (cp < 0x10000)
+    u[0] = (char) (0xe0 | cp >> 12), u[1] = (char) (0x80 | ((cp >> 6) & 0x3f)),
+    u[2] = (char) (0x80 | (cp & 0x3f)), n = 3;
+  else
+    u[0] = (char) (0xf0 | cp >> 18), u[1] = (char) (0x80 | ((cp >> 12) & 0x3f)),
+    u[2] = (char) (0x80 | ((cp >> 6) & 0x3f)), u[3] = (char) (0x80 | (cp & 0x3f)), n = 4;
+  buf_add (b, u, n);
+}
+
+/* A quoted scalar at q (its quote), closed on the same line, into
+ * f->text; *endp after the closing quote. */
+static bool
+fp_quoted (struct fastp *f, const char *q, const char **endp)
+{
+  const char *le = f->le, *r = q + 1;
+  buf_reset (&f->text);
+  if (*q == '\'')
+    for (;;)
+      {
+        const char *e = memchr (r, '\'', (size_t) (le - r));
+        if (e == NULL)
+          return false;
+        buf_add (&f->text, r, (size_t) (e - r));
+        if (e + 1 < le && e[1] == '\'')
+          {
+            buf_addc (&f->text, '\'');
+            r = e + 2;
+            continue;
+          }
+        *endp = e + 1;
+        return true;
+      }
+  for (;;)
+    {
+      const char *e = r;
+      while (e < le && *e != '"' && *e != '\\')
+        e++;
+      if (e == le)
+        return false;
+      buf_add (&f->text, r, (size_t) (e - r));
+      if (*e == '"')
+        {
+          *endp = e + 1;
+          return true;
+        }
+      if (e + 1 == le)
+        return false;          /* a line continuation */
+      static const char simple[] = "abtnvfre \"\\N_LP";
+      static const uint32_t value[] = { 7, 8, 9, 10, 11, 12, 13, 27, ' ', '"', '\\',
+                                        0x85, 0xa0, 0x2028, 0x2029 };
+      const char *k = strchr (simple, e[1]);
+      r = e + 2;
+      if (k && e[1])
+        {
+          add_utf8 (&f->text, value[k - simple]);
+          continue;
+        }
+      int ndig = e[1] == 'x' ? 2 : e[1] == 'u' ? 4 : e[1] == 'U' ? 8 : 0;
+      if (ndig == 0 || le - r < ndig)
+        return false;
+      uint32_t cp = 0;
+      for (int i = 0; i < ndig; i++)
+        {
+          int h = hexval ((unsigned char) r[i]);
+          if (h < 0)
+            return false;
+          cp = cp << 4 | (uint32_t) h;
+        }
+      if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return false;
+      add_utf8 (&f->text, cp);
+      r += ndig;
+    }
+}
+
+/* A key at q: a plain or quoted scalar followed by ':' and a blank on
+ * the line; its event, and *colonp at the ':'. */
+static bool
+fp_key (struct fastp *f, const char *q, const char **colonp)
+{
+  const char *r;
+  bool plain = *q != '"' && *q != '\'';
+  if (plain)
+    {
+      enum fp_stop why;
+      TRY (fp_plain (f, q, false, &r, &why));
+      if (why != FP_COLON)
+        return false;
+    }
+  else
+    {
+      TRY (fp_quoted (f, q, &r));
+      while (r < f->le && *r == ' ')
+        r++;
+      if (!(r < f->le && *r == ':' && (r + 1 == f->le || r[1] == ' ')))
+        return false;
+    }
+  /* libyaml looks for the ':' of a simple key 1024 characters at most */
+  if (r - q > 1000)
+    return false;
+  *colonp = r;
+  return fp_scalar (f, fp_mark (f, q), plain, NULL);
+}
+
+/* Whether a key starts at q (a compact map in a list: "- key: value"). */
+static bool
+fp_is_key (struct fastp *f, const char *q)
+{
+  const char *r;
+  enum fp_stop why;
+  if (*q == '"' || *q == '\'')
+    {
+      if (!fp_quoted (f, q, &r))
+        return false;
+      while (r < f->le && *r == ' ')
+        r++;
+      return r < f->le && *r == ':';
+    }
+  return fp_plain (f, q, false, &r, &why) && why == FP_COLON;
+}
+
+/* A flow list or map at *qp ('[' or '{') closed on the same line; *qp
+ * after it. */
+static bool
+fp_flow (struct fastp *f, const char **qp, struct fmark m, const char *anchor)
+{
+  const char *q = *qp, *le = f->le;
+  bool map = *q == '{';
+  char close = map ? '}' : ']';
+  TRY (fp_start (f, map, m, anchor));
+  for (q++; q < le && *q == ' '; q++)
+    ;
+  if (q < le && *q == close)
+    q++;
+  else
+    for (;;)
+      {
+        for (int part = map ? 0 : 1; part < 2; part++)
+          {
+            /* part 0: a map's key, part 1: a value */
+            const char *r;
+            if (q >= le)
+              return false;
+            struct fmark vm = fp_mark (f, q);
+            if (part == 1 && (*q == '[' || *q == '{'))
+              {
+                TRY (fp_flow (f, &q, vm, NULL));
+                r = q;
+              }
+            else if (part == 1 && *q == '*')
+              {
+                yaml_event_t ev;
+                TRY (fp_name (f, q, &r));
+                if (!(r < le && (*r == ' ' || *r == ',' || *r == close)))
+                  return false;
+                memset (&ev, 0, sizeof ev);
+                ev.type = YAML_ALIAS_EVENT;
+                ev.data.alias.anchor = (yaml_char_t *) f->anchor;
+                TRY (fp_emit (f, &ev, vm));
+              }
+            else if (*q == '"' || *q == '\'')
+              {
+                TRY (fp_quoted (f, q, &r));
+                TRY (fp_scalar (f, vm, false, NULL));
+              }
+            else
+              {
+                enum fp_stop why;
+                TRY (fp_plain (f, q, true, &r, &why));
+                if (why == FP_EOL)
+                  return false;
+                TRY (fp_scalar (f, vm, true, NULL));
+              }
+            while (r < le && *r == ' ')
+              r++;
+            if (part == 0)
+              {
+                if (!(r + 1 < le && *r == ':' && r[1] == ' '))
+                  return false;
+                for (r += 2; r < le && *r == ' '; r++)
+                  ;
+              }
+            q = r;
+          }
+        if (q < le && *q == close)
+          {
+            q++;
+            break;
+          }
+        if (!(q < le && *q == ','))
+          return false;
+        for (q++; q < le && *q == ' '; q++)
+          ;
+        if (q < le && *q == close)
+          return false;        /* a trailing comma */
+      }
+  *qp = q;
+  return fp_end (f, map, fp_mark (f, q - 1));
+}
+
+static bool fp_block (struct fastp *f, const char *q, const char *anchor, struct fmark am,
+                      bool indentless, const char **next);
+
+/* The value of a key or a "-" that has nothing more on its line: a block
+ * collection on the lines below, or null.  col: the column of the map or
+ * list; in_map: of a map (a list at col is its value). */
+static bool
+fp_below (struct fastp *f, size_t col, bool in_map, struct fmark empty, const char *anchor,
+          struct fmark am, const char **next)
+{
+  const char *n;
+  TRY (fp_next (f, &n));
+  size_t ncol = n ? (size_t) (n - f->ls) : 0;
+  if (n && ncol > col)
+    return fp_block (f, n, anchor, am, false, next);
+  if (n && in_map && ncol == col && *n == '-' && (n + 1 == f->le || n[1] == ' '))
+    return fp_block (f, n, anchor, am, true, next);
+  if (anchor)
+    return false;              /* an anchored null */
+  *next = n;
+  return fp_empty (f, empty);
+}
+
+/* A value after a key's ':' or a list's "-", at q on the current line
+ * (not a compact map); col and in_map as for fp_below. */
+static bool
+fp_inline (struct fastp *f, const char *q, size_t col, bool in_map, const char **next)
+{
+  const char *anchor = NULL, *r;
+  struct fmark m = fp_mark (f, q);
+  char aname[sizeof f->anchor];
+  if (*q == '&')
+    {
+      TRY (fp_name (f, q, &r));
+      if (r == f->le)
+        {
+          memcpy (aname, f->anchor, sizeof aname);
+          return fp_below (f, col, in_map, m, aname, m, next);
+        }
+      if (*r != ' ')
+        return false;
+      while (r < f->le && *r == ' ')
+        r++;
+      if (r == f->le || *r == '#' || *r == '*' || *r == '&')
+        return false;
+      memcpy (aname, f->anchor, sizeof aname);
+      anchor = aname;
+      q = r;
+    }
+  if (*q == '*')
+    {
+      yaml_event_t ev;
+      TRY (fp_name (f, q, &r));
+      TRY (fp_eol (f, r));
+      memset (&ev, 0, sizeof ev);
+      ev.type = YAML_ALIAS_EVENT;
+      ev.data.alias.anchor = (yaml_char_t *) f->anchor;
+      TRY (fp_emit (f, &ev, m));
+    }
+  else if (*q == '[' || *q == '{')
+    {
+      r = q;
+      TRY (fp_flow (f, &r, m, anchor));
+      TRY (fp_eol (f, r));
+    }
+  else if (*q == '"' || *q == '\'')
+    {
+      TRY (fp_quoted (f, q, &r));
+      TRY (fp_eol (f, r));
+      TRY (fp_scalar (f, m, false, anchor));
+    }
+  else
+    {
+      enum fp_stop why;
+      TRY (fp_plain (f, q, false, &r, &why));
+      if (why != FP_EOL && why != FP_COMMENT)
+        return false;
+      TRY (fp_scalar (f, m, true, anchor));
+    }
+  /* a more indented line below would continue a plain scalar (or be an
+   * error) */
+  TRY (fp_next (f, next));
+  return *next == NULL || (size_t) (*next - f->ls) <= col;
+}
+
+/* A block map whose first key is at q, at column col. */
+static bool
+fp_map (struct fastp *f, const char *q, size_t col, const char *anchor, struct fmark am,
+        const char **next)
+{
+  TRY (fp_start (f, true, anchor ? am : fp_mark (f, q), anchor));
+  for (;;)
+    {
+      const char *colon, *v, *n;
+      TRY (fp_key (f, q, &colon));
+      for (v = colon + 1; v < f->le && *v == ' '; v++)
+        ;
+      if (v == f->le || *v == '#')
+        TRY (fp_below (f, col, true, fp_mark (f, colon + 1), NULL, am, &n));
+      else
+        TRY (fp_inline (f, v, col, true, &n));
+      if (n == NULL || (size_t) (n - f->ls) < col)
+        {
+          *next = n;
+          break;
+        }
+      if ((size_t) (n - f->ls) > col)
+        return false;
+      q = n;
+    }
+  return fp_end (f, true, fp_mark (f, f->ls));
+}
+
+/* A block list whose first "-" is at q; indentless: the value of a key
+ * at the same column (a line at that column that is no "-" ends it). */
+static bool
+fp_seq (struct fastp *f, const char *q, const char *anchor, struct fmark am, bool indentless,
+        const char **next)
+{
+  size_t col = (size_t) (q - f->ls);
+  TRY (fp_start (f, false, anchor ? am : fp_mark (f, q), anchor));
+  for (;;)
+    {
+      const char *v, *n;
+      for (v = q + 1; v < f->le && *v == ' '; v++)
+        ;
+      if (v == f->le || *v == '#')
+        TRY (fp_below (f, col, false, fp_mark (f, q + 1), NULL, am, &n));
+      else if (*v == '-' && (v + 1 == f->le || v[1] == ' '))
+        return false;          /* "- - x" */
+      else if (fp_is_key (f, v))
+        TRY (fp_map (f, v, (size_t) (v - f->ls), NULL, am, &n));
+      else
+        TRY (fp_inline (f, v, col, false, &n));
+      if (n == NULL || (size_t) (n - f->ls) < col)
+        {
+          *next = n;
+          break;
+        }
+      if ((size_t) (n - f->ls) > col)
+        return false;
+      if (!(*n == '-' && (n + 1 == f->le || n[1] == ' ')))
+        {
+          if (!indentless)
+            return false;
+          *next = n;
+          break;
+        }
+      q = n;
+    }
+  return fp_end (f, false, fp_mark (f, f->ls));
+}
+
+/* A block map or list starting at q (the first content of its line). */
+static bool
+fp_block (struct fastp *f, const char *q, const char *anchor, struct fmark am, bool indentless,
+          const char **next)
+{
+  if (*q == '-' && (q + 1 == f->le || q[1] == ' '))
+    return fp_seq (f, q, anchor, am, indentless, next);
+  return fp_map (f, q, (size_t) (q - f->ls), anchor, am, next);
+}
+
+/* The whole document; false: use libyaml. */
+static bool
+fast_parse (struct yparse *p)
+{
+  struct fastp f = { .p = p, .end = p->data + p->len };
+  yaml_event_t ev;
+  const char *q, *next;
+  bool ok = fp_content (&f, p->data, &q) && q != NULL;
+  struct fmark m0 = { 0, 0 };
+  memset (&ev, 0, sizeof ev);
+  ev.type = YAML_STREAM_START_EVENT;
+  ok = ok && fp_emit (&f, &ev, m0);
+  ev.type = YAML_DOCUMENT_START_EVENT;
+  ok = ok && fp_emit (&f, &ev, m0);
+  ok = ok && fp_block (&f, q, NULL, m0, false, &next) && next == NULL;
+  ev.type = YAML_DOCUMENT_END_EVENT;
+  ok = ok && fp_emit (&f, &ev, m0);
+  ev.type = YAML_STREAM_END_EVENT;
+  ok = ok && fp_emit (&f, &ev, m0);
+  buf_free (&f.text);
+  return ok;
+}
+
+#undef TRY
+
+/* Drop what a parse did (the fast path gave up): its state and its
+ * diagnostics. */
+static void
+yparse_reset (struct yparse *p, size_t ndiags)
+{
+  for (size_t i = 0; i < p->depth; i++)
+    free (p->stack[i].keys.tab);
+  for (size_t i = 0; i < p->nanchors; i++)
+    free (p->anchors[i].name);
+  p->depth = p->nanchors = p->nodes = p->alias_nodes = 0;
+  p->root = NULL;
+  p->ndocs = 0;
+  p->failed = false;
+  struct diags *d = p->d;
+  while (d->n > ndiags)
+    {
+      struct diag *g = &d->v[--d->n];
+      if (g->severity == DIAG_ERROR)
+        d->nerrors--;
+      else if (g->severity == DIAG_WARNING)
+        d->nwarnings--;
+      free (g->msg);
+    }
+}
+
+/* The file through libyaml. */
+static void
+libyaml_parse (struct yparse *p)
+{
+  __attribute__ ((cleanup (cleanup_yaml_parser))) yaml_parser_t yp;
+  if (!yaml_parser_initialize (&yp))
+    oom ();
+  yaml_parser_set_input_string (&yp, (const unsigned char *) p->data, p->len);
+  yaml_parser_set_encoding (&yp, YAML_UTF8_ENCODING);
+  for (;;)
+    {
+      __attribute__ ((cleanup (cleanup_yaml_event))) yaml_event_t ev;
+      if (!yaml_parser_parse (&yp, &ev))
+        {
+          if (yp.error == YAML_MEMORY_ERROR)
+            oom ();
+          report_parser_error (p, &yp);
+          memset (&ev, 0, sizeof ev);
+          break;
+        }
+      int r = handle_event (p, &ev);
+      bool end = ev.type == YAML_STREAM_END_EVENT;
+      if (r < 0 || end)
+        break;
+    }
+}
+
 struct node *
-stack_yaml_parse (struct node_arena *a, const char *file, const char *data, size_t len,
-                  struct diags *d)
+stack_yaml_parse_mode (struct node_arena *a, const char *file, const char *data, size_t len,
+                       struct diags *d, enum stack_yaml_mode mode)
 {
   file = node_intern (a, file);
   if (len > STACK_YAML_MAX_BYTES)
@@ -628,40 +1349,40 @@ stack_yaml_parse (struct node_arena *a, const char *file, const char *data, size
       return NULL;
     }
 
-  __attribute__ ((cleanup (cleanup_yaml_parser))) yaml_parser_t yp;
-  if (!yaml_parser_initialize (&yp))
-    oom ();
-  yaml_parser_set_input_string (&yp, (const unsigned char *) data, len);
-  yaml_parser_set_encoding (&yp, YAML_UTF8_ENCODING);
-
   struct yparse p = { .a = a, .d = d, .file = file, .data = data, .len = len };
-  for (;;)
+  size_t ndiags = d->n;
+  bool fast = false;
+  if (mode != STACK_YAML_LIBYAML)
     {
-      __attribute__ ((cleanup (cleanup_yaml_event))) yaml_event_t ev;
-      if (!yaml_parser_parse (&yp, &ev))
+      struct node_arena_mark am;
+      node_arena_mark (a, &am);
+      fast = fast_parse (&p) && !p.failed && d->n == ndiags;
+      if (!fast)
         {
-          if (yp.error == YAML_MEMORY_ERROR)
-            oom ();
-          report_parser_error (&p, &yp);
-          memset (&ev, 0, sizeof ev);
-          break;
+          yparse_reset (&p, ndiags);
+          node_arena_release (a, &am);
         }
-      int r = handle_event (&p, &ev);
-      bool end = ev.type == YAML_STREAM_END_EVENT;
-      if (r < 0 || end)
-        break;
     }
+  if (!fast && mode != STACK_YAML_FAST)
+    libyaml_parse (&p);
   for (size_t i = 0; i < p.depth; i++)
     free (p.stack[i].keys.tab);
   free (p.stack);
   for (size_t i = 0; i < p.nanchors; i++)
     free (p.anchors[i].name);
   free (p.anchors);
-  if (p.failed)
+  if (p.failed || (!fast && mode == STACK_YAML_FAST))
     return NULL;
   if (p.root == NULL)
     return node_new (a, NODE_NULL, file, 1, 1);
   return p.root;
+}
+
+struct node *
+stack_yaml_parse (struct node_arena *a, const char *file, const char *data, size_t len,
+                  struct diags *d)
+{
+  return stack_yaml_parse_mode (a, file, data, len, d, STACK_YAML_AUTO);
 }
 
 struct node *

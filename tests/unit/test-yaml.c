@@ -195,6 +195,86 @@ test_errors (void)
   tap_ok (r != NULL && sget (r, "a"), "UTF-8 BOM accepted");
 }
 
+/* The fast path (the usual subset of YAML without libyaml) gives the same
+ * tree as libyaml, places included, or gives up and leaves the file to
+ * libyaml. */
+static void
+test_fast_path (void)
+{
+  static const struct {
+    const char *text;
+    bool fast;                 /* the fast path takes it */
+  } cases[] = {
+    { "services:\n  web:\n    image: \"busybox\"\n    init: true\n    a: ~\n    c:\n", true },
+    { "a: 1\nb:\n  - x\n  - 'y'\n  -\n  - z: 1\n    w:\n", true },
+    { "a:\n- 1\n- 2\nb: 3\n", true },                    /* a list at the key's column */
+    { "a:\n  - k: 1\n    l: [1, 2]\n  - k: 2\n", true },
+    { "-   a: 1\n    b: 2\n- c\n", true },
+    { "  a: 1\n  b: 2\n", true },                        /* an indented root */
+    { "a: &x\n  b: 1\nc: *x\nd: &y [1, *x]\ne:\n  <<: [*x, *y]\n", false }, /* merge error */
+    { "x: &b {p: 1}\ny:\n  <<: *b\n  q: 2\nz: &s\n- 1\n", true },
+    { "a: {b: [c, \"d\"], e: {}, f: []}\ng: [ 1 , 2 ]\nh: []\n", true },
+    { "k : v\n\"q k\": 'it''s'\n'': x\n", true },
+    { "a: b # c\nd: e#f\n# g\n\n   \n  # h\ni: 'j' # k\n", true },
+    { "a: \"\\x41\\u00e9\\U0001F600 \\\" \\\\ \\n\\t\\e\\N\\_\\L\\P\"\n", true },
+    { "caf\xc3\xa9: \xe2\x82\xac x\nb: [\xc3\xa9, '\xc3\xa9']\n", true },
+    { "a: http://h:80/p\nb: a:b\nc: -1\nd: --x\ne: <<\nf: ${A:-b}\n", true },
+    { "a: 1", true },                                   /* no final newline */
+    { "a:", true },
+    { "- a\n-\n- - b\n", false },                       /* "- - b" */
+    { "a: |\n  x\n", false },                            /* block scalar */
+    { "a: >\n  x\n", false },
+    { "a: b\n  c\n", false },                            /* plain over two lines */
+    { "a: \"b\n  c\"\n", false },
+    { "a: [1,\n  2]\n", false },
+    { "a: !reset []\n", false },                         /* tags */
+    { "? a\n: b\n", false },
+    { "---\na: 1\n", false },
+    { "a: 1\n...\n", false },
+    { "%YAML 1.1\n---\na: 1\n", false },
+    { "a:\tb\n", false },
+    { "a: b\r\n", false },
+    { "\xef\xbb\xbf" "a: 1\n", false },
+    { "a: 1\n", true },
+    { "", false },
+    { "# x\n", false },
+    { "a\n", false },                                    /* a scalar document */
+    { "[a, b]\n", false },
+    { "a: b: c\n", false },
+    { "a: [b: c]\n", false },
+    { "a: {b}\n", false },
+    { "a: [b,]\n", false },
+    { "a: [b:c]\n", false },
+    { "a: \"b\"c\n", false },
+    { "a: 'b'#c\n", false },
+    { "a: &x\nb: 1\n", false },                         /* an anchored null */
+    { "a: *x\n", false },                               /* unknown anchor: libyaml's error */
+    { "a: 1\na: 2\n", false },                          /* duplicate: libyaml's error */
+    { "a:\n  b: 1\n c: 2\n", false },
+    { "a:\n    b: 1\n  c: 2\n", false },
+    { "- a\nb: 1\n", false },
+    { "a: \"\\/\"\n", false },                           /* escapes libyaml versions differ on */
+    { "a: \"\\0\"\n", false },
+    { "a: [x?y]\n", false },
+    { "a: @b\n", false },
+    { "a: -\n", false },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    {
+      const char *t = cases[i].text;
+      struct diags d1 = { 0 }, d2 = { 0 };
+      struct node *x = stack_yaml_parse_mode (arena, "t.yaml", t, strlen (t), &d1, STACK_YAML_FAST);
+      struct node *y = stack_yaml_parse_mode (arena, "t.yaml", t, strlen (t), &d2,
+                                              STACK_YAML_LIBYAML);
+      tap_ok ((x != NULL) == cases[i].fast && d1.n == 0, "fast path %s case %zu",
+              cases[i].fast ? "takes" : "gives up", i);
+      if (x)
+        tap_ok (node_identical (x, y), "fast path: same tree as libyaml, case %zu", i);
+      diags_free (&d1);
+      diags_free (&d2);
+    }
+}
+
 static void
 test_hostile (void)
 {
@@ -314,6 +394,7 @@ main (void)
   test_basic ();
   test_anchors ();
   test_errors ();
+  test_fast_path ();
   test_hostile ();
   test_load ();
   diags_free (&d);
