@@ -1258,7 +1258,8 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
   (void) from_stdin;
   if (root)
     {
-      strip_reset (root);
+      if (node_arena_tagged (a))
+        strip_reset (root);
       resolve_paths (&l, root, proj);
     }
   if (l.fatal)

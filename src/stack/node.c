@@ -32,6 +32,7 @@ struct node_arena {
   /* interned paths: a small open list (few distinct files per load) */
   const char **interned;
   size_t ninterned, capinterned;
+  bool tagged;                 /* a node has a merge tag */
 };
 
 struct node_arena *
@@ -86,6 +87,18 @@ node_arena_release (struct node_arena *a, const struct node_arena_mark *m)
     }
   /* the free blocks may be anywhere, and the lists run through them */
   memset (a->freeblocks, 0, sizeof a->freeblocks);
+}
+
+void
+node_arena_note_tag (struct node_arena *a)
+{
+  a->tagged = true;
+}
+
+bool
+node_arena_tagged (const struct node_arena *a)
+{
+  return a->tagged;
 }
 
 /* Everything in a node arena is pointers, sizes and ints (8-byte
@@ -155,6 +168,15 @@ node_strdup (struct node_arena *a, const char *s)
   size_t len = strlen (s);
   char *p = arena_alloc_aligned (a, len + 1, 1);
   memcpy (p, s, len + 1);
+  return p;
+}
+
+char *
+node_strndup (struct node_arena *a, const char *s, size_t n)
+{
+  char *p = arena_alloc_aligned (a, n + 1, 1);
+  memcpy (p, s, n);
+  p[n] = '\0';
   return p;
 }
 

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum node_kind {
@@ -33,26 +34,26 @@ struct node_pair {
 };
 
 struct node {
-  enum node_kind kind;
   const char *file;    /* interned path of the file it came from */
-  int line, col;
-  /* NODE_SCALAR: the text, and whether it was plain (unquoted): a plain
-   * `true`, `10` or `null` may be read as a bool, number or null by the
-   * model layer; a quoted one is always a string. */
+  /* NODE_SCALAR: the text (plainness below) */
   char *scalar;
+  /* NODE_SEQ: items; NODE_MAP: pairs in document order, keys unique */
+  struct node **items;
+  struct node_pair *pairs;
+  int line, col;
+  uint32_t nitems, npairs;     /* at most YAML's node limit (yaml.c) */
+  /* capacities of items and pairs (node.c's growth; 0 = exactly n, grow
+   * by copying on the next push) */
+  uint32_t capitems, cappairs;
+  enum node_kind kind : 8;
+  /* NODE_SCALAR: whether it was plain (unquoted): a plain `true`, `10`
+   * or `null` may be read as a bool, number or null by the model layer;
+   * a quoted one is always a string. */
   bool plain;
   /* Compose's merge tags, for override files: !reset drops the key from
    * what came before (and from the final tree), !override replaces the
    * value instead of merging it.  Consumed by files.c. */
-  enum { NODE_TAG_NONE, NODE_TAG_RESET, NODE_TAG_OVERRIDE } merge_tag;
-  /* NODE_SEQ: items; NODE_MAP: pairs in document order, keys unique */
-  struct node **items;
-  size_t nitems;
-  struct node_pair *pairs;
-  size_t npairs;
-  /* capacities of items and pairs (node.c's growth; 0 = exactly n, grow
-   * by copying on the next push) */
-  size_t capitems, cappairs;
+  enum { NODE_TAG_NONE, NODE_TAG_RESET, NODE_TAG_OVERRIDE } merge_tag : 8;
 };
 
 struct node_arena;   /* opaque; a chunked allocator */
@@ -66,9 +67,14 @@ struct node_arena_mark {
 };
 void node_arena_mark (struct node_arena *a, struct node_arena_mark *m);
 void node_arena_release (struct node_arena *a, const struct node_arena_mark *m);
+/* yaml.c notes each merge tag it reads: without any, there is no !reset
+ * for files.c to strip. */
+void node_arena_note_tag (struct node_arena *a);
+bool node_arena_tagged (const struct node_arena *a);
 struct node *node_new (struct node_arena *a, enum node_kind kind, const char *file, int line,
                        int col);
 char *node_strdup (struct node_arena *a, const char *s);
+char *node_strndup (struct node_arena *a, const char *s, size_t n); /* n bytes, then NUL */
 const char *node_intern (struct node_arena *a, const char *path);
 struct node *node_copy (struct node_arena *a, const struct node *n); /* deep copy */
 void node_seq_push (struct node_arena *a, struct node *seq, struct node *item);

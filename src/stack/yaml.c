@@ -208,11 +208,13 @@ count_nodes (struct yparse *p, size_t n, const yaml_mark_t *m)
   return true;
 }
 
+/* s, of length n */
 static bool
-is_null_scalar (const char *s)
+is_null_scalar (const char *s, size_t n)
 {
-  return *s == '\0' || strcmp (s, "~") == 0 || strcmp (s, "null") == 0
-         || strcmp (s, "Null") == 0 || strcmp (s, "NULL") == 0;
+  return n == 0 || (n == 1 && s[0] == '~')
+         || (n == 4 && (memcmp (s, "null", 4) == 0 || memcmp (s, "Null", 4) == 0
+                        || memcmp (s, "NULL", 4) == 0));
 }
 
 /* Tags: the YAML core ones are accepted (!!str makes a scalar a string),
@@ -275,14 +277,32 @@ is_merge_key (const struct node *k)
   return k->plain && strcmp (k->scalar, "<<") == 0;
 }
 
+/* Whether map has the key k (not counting << when explicit_only). */
+static bool
+map_has (const struct node *map, const char *k, bool explicit_only)
+{
+  for (size_t i = 0; i < map->npairs; i++)
+    {
+      const struct node *key = map->pairs[i].key;
+      if (key->scalar[0] == k[0] && strcmp (key->scalar, k) == 0
+          && !(explicit_only && is_merge_key (key)))
+        return true;
+    }
+  return false;
+}
+
+/* The keys of src that map does not give explicitly and no earlier
+ * merge gave, onto out: looked up in map and out when small (sets NULL),
+ * else in the sets explicit and seen. */
 static void
-add_merge (struct yparse *p, const struct keyset *explicit, struct keyset *seen,
-           const struct node *src, struct node *out)
+add_merge (struct yparse *p, const struct node *map, const struct keyset *explicit,
+           struct keyset *seen, const struct node *src, struct node *out)
 {
   for (size_t i = 0; i < src->npairs; i++)
     {
       const char *k = src->pairs[i].key->scalar;
-      if (keyset_has (explicit, k) || !keyset_add (seen, k))
+      if (explicit ? keyset_has (explicit, k) || !keyset_add (seen, k)
+                   : map_has (map, k, true) || map_has (out, k, false))
         continue;
       node_map_append (p->a, out, src->pairs[i].key, src->pairs[i].value);
     }
@@ -298,7 +318,19 @@ resolve_merge (struct yparse *p, struct frame *f)
   struct node outn = { .kind = NODE_MAP, .file = map->file, .line = map->line, .col = map->col };
   struct node *out = &outn;
   struct keyset explicit = { 0 }, seen = { 0 };
+  /* the usual merge (a service, an environment) is small: linear
+   * lookups then, hash sets beyond */
+  size_t total = map->npairs;
   for (size_t i = 0; i < map->npairs; i++)
+    if (is_merge_key (map->pairs[i].key))
+      {
+        const struct node *v = map->pairs[i].value;
+        total += v->npairs;
+        for (size_t j = 0; j < v->nitems; j++)
+          total += v->items[j]->npairs;
+      }
+  bool small = total <= 32;
+  for (size_t i = 0; i < map->npairs && !small; i++)
     if (!is_merge_key (map->pairs[i].key))
       keyset_add (&explicit, map->pairs[i].key->scalar);
   for (size_t i = 0; i < map->npairs; i++)
@@ -311,7 +343,7 @@ resolve_merge (struct yparse *p, struct frame *f)
         }
       struct node *v = pr->value;
       if (v->kind == NODE_MAP)
-        add_merge (p, &explicit, &seen, v, out);
+        add_merge (p, map, small ? NULL : &explicit, &seen, v, out);
       else if (v->kind == NODE_SEQ)
         {
           for (size_t j = 0; j < v->nitems; j++)
@@ -323,7 +355,7 @@ resolve_merge (struct yparse *p, struct frame *f)
                   p->failed = true;
                   continue;
                 }
-              add_merge (p, &explicit, &seen, v->items[j], out);
+              add_merge (p, map, small ? NULL : &explicit, &seen, v->items[j], out);
             }
         }
       else
@@ -484,20 +516,25 @@ handle_event (struct yparse *p, yaml_event_t *ev)
         int mtag = NODE_TAG_NONE;
         if (!check_tag (p, ev->data.scalar.tag, m, &quoted, &mtag))
           return -1;
+        /* the text up to a NUL a \0 escape may have put in it (the fast
+         * path's plain scalars point into the file: not NUL-terminated) */
         const char *v = (const char *) ev->data.scalar.value;
+        size_t vlen = strnlen (v, ev->data.scalar.length);
         /* a key is never null: "~: x" has the key "~" */
         bool is_key = p->depth > 0 && p->stack[p->depth - 1].node->kind == NODE_MAP
                       && p->stack[p->depth - 1].key == NULL;
         struct node *n;
-        if (!quoted && !is_key && is_null_scalar (v))
+        if (!quoted && !is_key && is_null_scalar (v, vlen))
           n = node_new (p->a, NODE_NULL, p->file, line, col);
         else
           {
             n = node_new (p->a, NODE_SCALAR, p->file, line, col);
-            n->scalar = node_strdup (p->a, v);
+            n->scalar = node_strndup (p->a, v, vlen);
             n->plain = !quoted;
           }
         n->merge_tag = mtag;
+        if (mtag != NODE_TAG_NONE)
+          node_arena_note_tag (p->a);
         if (ev->data.scalar.anchor)
           {
             size_t ai = set_anchor (p, ev->data.scalar.anchor);
@@ -526,6 +563,8 @@ handle_event (struct yparse *p, yaml_event_t *ev)
           return -1;
         struct node *n = node_new (p->a, is_seq ? NODE_SEQ : NODE_MAP, p->file, line, col);
         n->merge_tag = mtag;
+        if (mtag != NODE_TAG_NONE)
+          node_arena_note_tag (p->a);
         push_frame (p, n);
         /* count_nodes above counted n in the parents only */
         p->stack[p->depth - 1].count = 1;
@@ -651,6 +690,15 @@ fp_line (struct fastp *f, const char *s)
   f->ls = s;
   for (; u < end && *u != '\n'; u++)
     {
+      /* eight characters at a time while none is below 0x20 (line feed
+       * among them) or above 0x7e */
+      const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+      uint64_t w;
+      while (end - u >= 8 && (memcpy (&w, u, 8),
+                              !(((w - 0x20 * ones) & ~w) & highs) && !((w | (w + ones)) & highs)))
+        u += 8;
+      if (u == end || *u == '\n')
+        break;
       if (*u >= 0x20 && *u < 0x7f)
         continue;
       if (*u < 0x80)
@@ -768,15 +816,16 @@ fp_end (struct fastp *f, bool map, struct fmark m)
   return fp_emit (f, &ev, m);
 }
 
-/* A scalar event for f->text. */
+/* A scalar event for the text s, of length n. */
 static bool
-fp_scalar (struct fastp *f, struct fmark m, bool plain, const char *anchor)
+fp_scalar (struct fastp *f, struct fmark m, const char *s, size_t n, bool plain,
+           const char *anchor)
 {
   yaml_event_t ev;
   memset (&ev, 0, sizeof ev);
   ev.type = YAML_SCALAR_EVENT;
-  ev.data.scalar.value = (yaml_char_t *) (f->text.data ? f->text.data : "");
-  ev.data.scalar.length = f->text.len;
+  ev.data.scalar.value = (yaml_char_t *) s;
+  ev.data.scalar.length = n;
   ev.data.scalar.style = plain ? YAML_PLAIN_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE;
   ev.data.scalar.anchor = (yaml_char_t *) anchor;
   return fp_emit (f, &ev, m);
@@ -785,9 +834,11 @@ fp_scalar (struct fastp *f, struct fmark m, bool plain, const char *anchor)
 static bool
 fp_empty (struct fastp *f, struct fmark m)
 {
-  buf_reset (&f->text);
-  return fp_scalar (f, m, true, NULL);
+  return fp_scalar (f, m, "", 0, true, NULL);
 }
+
+/* The text of the last quoted scalar. */
+#define FP_QTEXT(f) ((f)->text.data ? (f)->text.data : ""), (f)->text.len
 
 /* An anchor or alias name after its "&" or "*" at q, into f->anchor;
  * *endp after it. */
@@ -809,10 +860,11 @@ fp_name (struct fastp *f, const char *q, const char **endp)
 enum fp_stop { FP_EOL, FP_COMMENT, FP_COLON, FP_FLOW };
 
 /* A plain scalar at q on the current line (in a flow collection when
- * flow), into f->text without its trailing spaces; *stopp: where it
- * stops, *why: why. */
+ * flow): *lastp after its last character (trailing spaces are not part
+ * of it), *stopp where it stops, *why why. */
 static bool
-fp_plain (struct fastp *f, const char *q, bool flow, const char **stopp, enum fp_stop *why)
+fp_plain (struct fastp *f, const char *q, bool flow, const char **lastp, const char **stopp,
+          enum fp_stop *why)
 {
   const char *le = f->le, *r = q, *last = q;
   unsigned char c = (unsigned char) *q;
@@ -861,8 +913,7 @@ fp_plain (struct fastp *f, const char *q, bool flow, const char **stopp, enum fp
       last = ++r;
     }
   *stopp = r;
-  buf_reset (&f->text);
-  buf_add (&f->text, q, (size_t) (last - q));
+  *lastp = last;
   return true;
 }
 
@@ -963,12 +1014,12 @@ fp_quoted (struct fastp *f, const char *q, const char **endp)
 static bool
 fp_key (struct fastp *f, const char *q, const char **colonp)
 {
-  const char *r;
+  const char *r, *last = NULL;
   bool plain = *q != '"' && *q != '\'';
   if (plain)
     {
       enum fp_stop why;
-      TRY (fp_plain (f, q, false, &r, &why));
+      TRY (fp_plain (f, q, false, &last, &r, &why));
       if (why != FP_COLON)
         return false;
     }
@@ -984,14 +1035,16 @@ fp_key (struct fastp *f, const char *q, const char **colonp)
   if (r - q > 1000)
     return false;
   *colonp = r;
-  return fp_scalar (f, fp_mark (f, q), plain, NULL);
+  if (plain)
+    return fp_scalar (f, fp_mark (f, q), q, (size_t) (last - q), true, NULL);
+  return fp_scalar (f, fp_mark (f, q), FP_QTEXT (f), false, NULL);
 }
 
 /* Whether a key starts at q (a compact map in a list: "- key: value"). */
 static bool
 fp_is_key (struct fastp *f, const char *q)
 {
-  const char *r;
+  const char *r, *last;
   enum fp_stop why;
   if (*q == '"' || *q == '\'')
     {
@@ -1001,7 +1054,7 @@ fp_is_key (struct fastp *f, const char *q)
         r++;
       return r < f->le && *r == ':';
     }
-  return fp_plain (f, q, false, &r, &why) && why == FP_COLON;
+  return fp_plain (f, q, false, &last, &r, &why) && why == FP_COLON;
 }
 
 /* A flow list or map at *qp ('[' or '{') closed on the same line; *qp
@@ -1046,15 +1099,16 @@ fp_flow (struct fastp *f, const char **qp, struct fmark m, const char *anchor)
             else if (*q == '"' || *q == '\'')
               {
                 TRY (fp_quoted (f, q, &r));
-                TRY (fp_scalar (f, vm, false, NULL));
+                TRY (fp_scalar (f, vm, FP_QTEXT (f), false, NULL));
               }
             else
               {
                 enum fp_stop why;
-                TRY (fp_plain (f, q, true, &r, &why));
+                const char *last;
+                TRY (fp_plain (f, q, true, &last, &r, &why));
                 if (why == FP_EOL)
                   return false;
-                TRY (fp_scalar (f, vm, true, NULL));
+                TRY (fp_scalar (f, vm, q, (size_t) (last - q), true, NULL));
               }
             while (r < le && *r == ' ')
               r++;
@@ -1152,15 +1206,16 @@ fp_inline (struct fastp *f, const char *q, size_t col, bool in_map, const char *
     {
       TRY (fp_quoted (f, q, &r));
       TRY (fp_eol (f, r));
-      TRY (fp_scalar (f, m, false, anchor));
+      TRY (fp_scalar (f, m, FP_QTEXT (f), false, anchor));
     }
   else
     {
       enum fp_stop why;
-      TRY (fp_plain (f, q, false, &r, &why));
+      const char *last;
+      TRY (fp_plain (f, q, false, &last, &r, &why));
       if (why != FP_EOL && why != FP_COMMENT)
         return false;
-      TRY (fp_scalar (f, m, true, anchor));
+      TRY (fp_scalar (f, m, q, (size_t) (last - q), true, anchor));
     }
   /* a more indented line below would continue a plain scalar (or be an
    * error) */
