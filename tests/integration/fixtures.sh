@@ -25,6 +25,13 @@ is "$rc" 1 "itm-fixture label: a missing image exits 1"
 run "$ITM_SRCDIR/tests/fixtures/build.sh"
 is "$rc" 0 "build.sh again succeeds"
 is "$(printf '%s\n' "$err" | grep -c 'is up to date')" 4 "build.sh again rebuilds nothing"
+# one derived image alone: its base is checked first and keeps its own name
+# (build.sh once tagged postgres as debian-data here)
+dd=$("$tool" label itm-fixture/debian-data:bookworm io.itm-env.fixture-hash)
+run "$ITM_SRCDIR/tests/fixtures/build.sh" postgres
+is "$rc:$(printf '%s\n' "$err" | grep -c 'is up to date')" 0:2 "build.sh postgres alone: debian-data and postgres up to date"
+is "$("$tool" label itm-fixture/debian-data:bookworm io.itm-env.fixture-hash)" "$dd" \
+  "build.sh postgres alone leaves debian-data as it was"
 
 # ---- containers, through the API ----
 ctrs=
