@@ -99,7 +99,11 @@ path_abs (const char *dir, const char *rel)
 {
   if (rel[0] == '/')
     return path_clean (rel);
-  cleanup_free char *j = xasprintf ("%s/%s", dir, rel);
+  size_t ld = strlen (dir), lr = strlen (rel);
+  cleanup_free char *j = xmalloc (ld + lr + 2);
+  memcpy (j, dir, ld);
+  j[ld] = '/';
+  memcpy (j + ld + 1, rel, lr + 1);
   return path_clean (j);
 }
 
@@ -675,8 +679,11 @@ resolve_service_paths (struct loader *l, struct node *svc, const char *dir)
             continue;
           cleanup_free char *src = xstrndup (s, (size_t) (c - s));
           cleanup_free char *abs = resolve_path (l, dir, src);
-          cleanup_free char *ns = xasprintf ("%s%s", abs, c);
-          it->scalar = node_strdup (l->a, ns);
+          size_t la = strlen (abs), lc = strlen (c);
+          cleanup_free char *ns = xmalloc (la + lc + 1);
+          memcpy (ns, abs, la);
+          memcpy (ns + la, c, lc + 1);
+          it->scalar = node_strndup (l->a, ns, la + lc);
         }
       else if (it->kind == NODE_MAP)
         {

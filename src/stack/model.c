@@ -133,13 +133,13 @@ path_push (struct mctx *m, const char *fmt, ...)
   char num[3 * sizeof (size_t) + 3];
   const char *pre = NULL, *str = NULL;
   size_t prelen = 0, slen = 0;
-  if (strcmp (fmt, ".%s") == 0)
+  if (fmt[0] == '.' && fmt[1] == '%' && fmt[2] == 's' && fmt[3] == '\0')
     {
       pre = ".", prelen = 1;
       str = va_arg (ap, const char *);
       slen = strlen (str);
     }
-  else if (strcmp (fmt, "[%zu]") == 0)
+  else if (fmt[0] == '[' && strcmp (fmt, "[%zu]") == 0)
     {
       size_t v = va_arg (ap, size_t);
       char *e = num + sizeof num, *q = e;
@@ -1833,11 +1833,18 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
     return;
   check_keys (m, n, service_keys);
   s->x = extensions (n, &s->x_itm);
+  /* most of the keys looked up below are absent: a bit per first two
+   * characters of the keys present spares most of their lookups */
+#define KEYBIT(k)                                                                 \
+  (1ull << (((unsigned char) (k)[0] * 31u + (unsigned char) ((k)[0] ? (k)[1] : 0)) & 63))
+  uint64_t present = 0;
+  for (size_t i = 0; i < n->npairs; i++)
+    present |= KEYBIT (n->pairs[i].key->scalar);
 
 #define SUB(key, stmt)                                  \
   do                                                    \
     {                                                   \
-      const struct node *v_ = mget (n, key);    \
+      const struct node *v_ = present & KEYBIT (key) ? mget (n, key) : NULL; \
       if (v_)                                           \
         {                                               \
           size_t mk_ = path_push (m, "." key);          \
@@ -1985,6 +1992,7 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
   SUB ("secrets", parse_filerefs (m, v, true, &s->secrets, &s->nsecrets));
   SUB ("configs", parse_filerefs (m, v, false, &s->configs, &s->nconfigs));
 #undef SUB
+#undef KEYBIT
   if (s->image == NULL && !s->build.set)
     merr (m, n, "a service needs 'image' or 'build'");
   if (s->network_mode && strncmp (s->network_mode, "service:", 8) == 0)
