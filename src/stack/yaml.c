@@ -667,6 +667,8 @@ struct fastp {
   const char *ls, *le;         /* the current line: its start, its end ('\n' or end) */
   size_t line;                 /* 0-based number of the current line */
   bool high;                   /* the current line has non-ASCII characters */
+  const char *mpos;            /* on such a line, the last place whose */
+  size_t mcol;                 /* column fp_mark counted */
   struct buf text;             /* the current scalar, NUL-terminated */
   char anchor[128];            /* the current anchor or alias name */
 };
@@ -715,6 +717,8 @@ fp_line (struct fastp *f, const char *s)
     }
   f->le = (const char *) u;
   f->high = high;
+  f->mpos = s;
+  f->mcol = 0;
   /* directives and document markers */
   size_t n = (size_t) (f->le - s);
   if (n && (s[0] == '%' || (n >= 3 && (memcmp (s, "---", 3) == 0 || memcmp (s, "...", 3) == 0))))
@@ -722,15 +726,19 @@ fp_line (struct fastp *f, const char *s)
   return true;
 }
 
+/* The mark of q on the current line: libyaml counts characters, not
+ * bytes (counted on from the last mark: one pass over a long line) */
 static struct fmark
-fp_mark (const struct fastp *f, const char *q)
+fp_mark (struct fastp *f, const char *q)
 {
   struct fmark m = { f->line, (size_t) (q - f->ls) };
   if (f->high)
     {
-      m.col = 0;
-      for (const char *c = f->ls; c < q; c++)
-        m.col += ((unsigned char) *c & 0xc0) != 0x80;
+      if (q < f->mpos)
+        f->mpos = f->ls, f->mcol = 0;
+      for (; f->mpos < q; f->mpos++)
+        f->mcol += ((unsigned char) *f->mpos & 0xc0) != 0x80;
+      m.col = f->mcol;
     }
   return m;
 }

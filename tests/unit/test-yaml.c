@@ -366,6 +366,20 @@ test_hostile (void)
   r = stack_yaml_parse (arena, "t.yaml", b.data, b.len, &d);
   tap_ok (r && r->npairs == 200000, "200000-key map parses");
   tap_diag ("200000-key map: %.3fs (a figure, not a test: bench/ measures speed)", now () - t0);
+
+  /* a long line with non-ASCII characters (columns count characters) */
+  buf_reset (&b);
+  buf_adds (&b, "a: [");
+  for (int i = 0; i < 300000; i++)
+    buf_adds (&b, "\xc3\xa9, ");
+  buf_adds (&b, "z]\n");
+  t0 = now ();
+  diags_free (&d);
+  r = stack_yaml_parse (arena, "t.yaml", b.data, b.len, &d);
+  struct node *la = node_map_get (r, "a");
+  tap_ok (la && la->nitems == 300001 && la->items[300000]->col == 900005,
+          "a long non-ASCII line parses, with its columns");
+  tap_diag ("300000-item line: %.3fs (a figure, not a test: bench/ measures speed)", now () - t0);
 }
 
 static void
