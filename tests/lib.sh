@@ -16,8 +16,9 @@
 # io.itm-env.namespace=$ITM_NS is a leak: it gives a failing TAP line naming
 # it, and is removed; so is the namespace's state directory under
 # $ITM_ENV_STATE_DIR ($tmp/state unless set; ITM_TEST_KEEPS_STATE=1 for a
-# test that leaves it on purpose).  The exit status is non-zero when a test
-# failed.
+# test that leaves it on purpose).  Image names $ITM_NS-... still there at
+# exit are untagged (a diagnostic line says so).  The exit status is
+# non-zero when a test failed.
 # shellcheck shell=sh
 
 set -eu
@@ -198,6 +199,17 @@ _lib_leak_check () {
     esac
   done <"$tmp/.leaks"
 }
+# Image names the test made ($ITM_NS-...) and did not remove: untagged by
+# name (a shared image keeps its other names), with a diagnostic line.
+_lib_image_sweep () {
+  [ -S "$ITM_SOCK" ] && command -v jq >/dev/null 2>&1 || return 0
+  engine_get "/images/json?filters=$(printf '{"reference":["%s-*"]}' "$ITM_NS" | jq -sRr @uri)" 2>/dev/null \
+    | jq -r --arg p "$ITM_NS-" '.[].RepoTags // [] | .[] | select(startswith($p))' 2>/dev/null \
+    | while read -r _ref; do
+        diag "image $_ref was left by the test: removed"
+        engine_req DELETE "/images/$_ref?force=1" >/dev/null 2>&1 || true
+      done
+}
 _lib_exit () {
   _st=$?
   set +e
@@ -206,6 +218,7 @@ _lib_exit () {
     [ -z "$_c" ] || eval "$_c" >&2 2>&1
   done
   _cleanups=
+  _lib_image_sweep
   if [ -z "$_tap_done" ]; then
     # The test died early (set -e, a signal): still check and account.
     _lib_leak_check
