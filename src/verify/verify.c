@@ -331,6 +331,7 @@ scan_snapshot (struct verify_result *r, const struct engine_view *v)
   json_object_object_get_ex (snap, "networks", &sn);
   json_object_object_get_ex (snap, "volumes", &sv);
   r->checked_snapshot = true;
+  free (r->snapshot_time);   /* a second scan (--force) takes it again */
   r->snapshot_time = xstrdup (json_key_str (snap, "taken") ? json_key_str (snap, "taken") : "?");
   cleanup_free char *why = xasprintf ("appeared since %s (before up), carries no owner label",
                                       r->snapshot_time);
