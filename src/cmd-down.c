@@ -20,6 +20,8 @@ enum {
   OPT_TTL,
   OPT_FORCE,
   OPT_RMI,
+  OPT_COMPOSE_NOOP,
+  OPT_VOLUMES,
 };
 
 static struct report_opts down_report;
@@ -36,10 +38,14 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     { "json", no_argument, NULL, OPT_JSON },
     { "force", no_argument, NULL, OPT_FORCE },
     { "rmi", required_argument, NULL, OPT_RMI },
+    /* Compose's, for scripts written for it: down always removes every
+     * container of the namespace and, unless --keep-volumes, its volumes */
+    { "remove-orphans", no_argument, NULL, OPT_COMPOSE_NOOP },
+    { "volumes", no_argument, NULL, OPT_VOLUMES },
     { NULL, 0, NULL, 0 },
   };
   struct prov_down_opts o = { .grace_s = -1 };
-  bool quiet = false, json = false, force = false;
+  bool quiet = false, json = false, force = false, volumes = false;
   int opt;
   while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:kqt:", longopts, NULL)) != -1)
     {
@@ -70,6 +76,11 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           if (prov_rmi_parse ("down", optarg, &o.rmi, err) < 0)
             return -1;
           break;
+        case OPT_COMPOSE_NOOP:
+          break;
+        case OPT_VOLUMES:
+          volumes = true;
+          break;
         case OPT_JSON:
           json = true;
           ctx->json_errors = true;
@@ -80,6 +91,8 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     }
   if (optind < argc)
     return itm_err_set (err, ITM_EXIT_USAGE, "down: unexpected argument '%s'", argv[optind]);
+  if (volumes && o.keep_volumes)
+    return itm_err_set (err, ITM_EXIT_USAGE, "down: --volumes and --keep-volumes exclude each other");
   if (report_begin ("down", &down_report, NULL, err) < 0)
     return -1;
   cleanup_free char *ns = NULL;
@@ -138,6 +151,8 @@ const struct itm_cmd cmd_down = {
   "  -k, --keep-volumes         keep volumes (containers are then stopped gracefully)\n"
   "      --rmi local|all        also remove images: local, those built under the namespace's\n"
   "                             own names (build: without image:); all, every service's image\n"
+  "      --remove-orphans, --volumes\n"
+  "                             accepted for Compose's sake: down always does both\n"
   "  -t, --timeout DURATION     stop grace with --keep-volumes (default: each one's own)\n"
   "      --force                remove leftovers the verification finds (labelled, or on\n"
   "                             the namespace's networks: disconnected, then removed)\n"

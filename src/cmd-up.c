@@ -25,6 +25,7 @@ enum {
   OPT_NO_BUILD,
   OPT_PULL,
   OPT_FORCE_RECREATE,
+  OPT_REMOVE_ORPHANS,
 };
 
 static struct report_opts up_report;
@@ -45,6 +46,7 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     { "no-build", no_argument, NULL, OPT_NO_BUILD },
     { "pull", required_argument, NULL, OPT_PULL },
     { "force-recreate", no_argument, NULL, OPT_FORCE_RECREATE },
+    { "remove-orphans", no_argument, NULL, OPT_REMOVE_ORPHANS },
     { NULL, 0, NULL, 0 },
   };
   struct prov_opts po = { .timeout_ns = 300 * 1000000000LL };
@@ -76,6 +78,9 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           break;
         case OPT_FORCE_RECREATE:
           po.force_recreate = true;
+          break;
+        case OPT_REMOVE_ORPHANS:
+          po.remove_orphans = true;
           break;
         case 'q':
           quiet = true;
@@ -143,12 +148,13 @@ up_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
 const struct itm_cmd cmd_up = {
   .name = "up",
-  .usage = "[--build|--no-build] [--pull POLICY] [--timeout DURATION] [--keep-on-failure] [--force-recreate] [--quiet] [--json] [--ttl DURATION] [--verify-data]",
+  .usage = "[--build|--no-build] [--pull POLICY] [--timeout DURATION] [--keep-on-failure] [--force-recreate] [--remove-orphans] [--quiet] [--json] [--ttl DURATION] [--verify-data]",
   .summary = "create and start the stack in its namespace, gated on readiness",
   .help = ITM_STACK_HELP REPORT_HELP
   "      --timeout DURATION     give up when not all ready by then (default 5m)\n"
   "      --keep-on-failure      leave what was created when a gate fails\n"
   "      --force-recreate       recreate the containers even when nothing changed\n"
+  "      --remove-orphans       remove containers of services the stack no longer has\n"
   "  -q, --quiet                no progress output\n"
   "      --json                 progress as JSON event lines on stdout\n"
   "      --build                build images even when their build digest is unchanged\n"

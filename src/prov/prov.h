@@ -86,6 +86,7 @@ struct prov_opts {
   int64_t timeout_ns;           /* overall, 0: none */
   bool keep_on_failure;
   bool force_recreate;          /* up: recreate every container, changed or not */
+  bool remove_orphans;          /* up: remove containers of services the stack no longer has */
   const char *const *services;  /* wait: only these (none: all) */
   size_t nservices;
   const struct image_opts *image; /* up: build and pull options (image.h); NULL: defaults */

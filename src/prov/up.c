@@ -1014,6 +1014,51 @@ setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_
   return 0;
 }
 
+static int
+cmp_strp (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Containers of the namespace whose service the stack no longer defines
+ * (removed or renamed; a service only a profile leaves out is not one):
+ * a warning naming them, as Compose gives, or with --remove-orphans their
+ * removal.  -1 when that fails. */
+static int
+orphans (struct run *r, json_object *existing, struct itm_err *err)
+{
+  size_t n = json_object_array_length (existing), no = 0;
+  const char **ids = xcalloc (n + 1, sizeof *ids);
+  cleanup_buf struct buf names = { 0 };
+  for (size_t i = 0; i < n; i++)
+    {
+      json_object *c = json_object_array_get_idx (existing, i);
+      const char *sv = json_label (c, ITM_LABEL_SERVICE);
+      if (sv == NULL || stack_service (r->st, sv)
+          || bsearch (&sv, r->st->disabled, r->st->ndisabled, sizeof *r->st->disabled,
+                      cmp_strp))
+        continue;
+      json_object *nm = json_path (c, "Names");
+      const char *name = nm ? json_object_get_string (json_object_array_get_idx (nm, 0)) : sv;
+      name += name && name[0] == '/';
+      ids[no++] = json_str (c, "Id");
+      buf_addf (&names, "%s%s", names.len ? ", " : "", name);
+    }
+  int ret = 0;
+  if (no && !r->o->remove_orphans)
+    fprintf (stderr, "itm-env: warning: orphan container%s in namespace %s: %s (%s no longer "
+                     "in the stack); 'up --remove-orphans' removes %s\n",
+             no == 1 ? "" : "s", r->ns, names.data, no == 1 ? "its service is" : "their services are",
+             no == 1 ? "it" : "them");
+  else if (no)
+    {
+      prov_out_note ("itm-env: removing orphan container%s %s", no == 1 ? "" : "s", names.data);
+      ret = prov_remove (r->e, ids, no, NULL, 0, NULL, 0, true, 0, err);
+    }
+  free (ids);
+  return ret;
+}
+
 /* A service with a healthcheck is ready when healthy, whoever awaits it.
  * service_healthy on one without (neither in the stack nor in its image)
  * can never be met: an error naming both services, before anything is
@@ -1287,6 +1332,8 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   wd = watchdog_start (e, o->ns);
   r->n = 0;
   if (setup_services (r, existing, false, err) < 0)
+    goto out;
+  if (orphans (r, existing, err) < 0)
     goto out;
   if (check_images (r, err) < 0)
     goto out;

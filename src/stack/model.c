@@ -2616,11 +2616,17 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
 
   /* keep the active services, sorted */
   st->services = sa_alloc (m.a, (nall + 1) * sizeof *st->services);
+  st->disabled = sa_alloc (m.a, (nall + 1) * sizeof *st->disabled);
   for (size_t i = 0; i < nall; i++)
     if (active[i])
       st->services[st->nservices++] = all[i];
-    else if (all[i].x)
-      json_object_put (all[i].x);   /* x-* json of inactive services */
+    else
+      {
+        st->disabled[st->ndisabled++] = all[i].name;
+        if (all[i].x)
+          json_object_put (all[i].x);   /* x-* json of inactive services */
+      }
+  qsort (st->disabled, st->ndisabled, sizeof *st->disabled, cmp_str);
   free (active);
   free (byname);
   if (prof.v != (const char **) (o ? o->profiles : NULL))

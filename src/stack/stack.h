@@ -221,6 +221,9 @@ struct stack {
   size_t nfiles;
   struct stack_service *services;  /* active services only, sorted by name */
   size_t nservices;
+  char **disabled;             /* services the files define that no selected
+                                  profile activates, sorted (names only) */
+  size_t ndisabled;
   struct stack_network *networks;  /* sorted by key; "default" added when used */
   size_t nnetworks;
   struct stack_volume *volumes;
