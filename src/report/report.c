@@ -557,7 +557,8 @@ text_res_line (struct buf *b, const struct report *r, const char *label, unsigne
   for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
     {
       size_t n = count_res (r, flag, kinds[k]);
-      if (n == 0 && k >= 3)
+      /* images and data namespaces: shown when there were any */
+      if (n == 0 && k >= 3 && count_res (r, RES_CREATED, kinds[k]) == 0)
         continue;
       buf_addf (b, "%s%zu %s%s", first ? "" : ", ", n, kinds[k],
                 n == 1 ? "" : "s");
