@@ -51,8 +51,10 @@ is "$rc" 0 "up builds web and tagged"
 is "$(label web)" local "web's container: io.itm-env.image-built=local"
 is "$(label tagged)" tagged "tagged's container: io.itm-env.image-built=tagged"
 is "$(label cache)" none "cache's container (a pulled image): no such label"
-run "$ITM_ENV" down --rmi local
+run "$ITM_ENV" down --rmi local --report "$tmp/down.txt" --report-format text
 is "$rc" 0 "down --rmi local: exit 0"
+like "$(cat "$tmp/down.txt")" "removed: .*, 1 image" "the report counts the image removed"
+like "$(cat "$tmp/down.txt")" "left: .*, 0 images" "... and none left"
 like "$err" "checked .*images \\(--rmi local\\): nothing is left" "the verification says it checked the images"
 like "$err" "removed \\(.*\\): 3 containers, 1 networks, 0 volumes, 1 images" "one image removed"
 ok "the locally built $web is gone" absent "$web"
