@@ -9,7 +9,6 @@ need_engine
 need_cmd jq psql
 need_fixtures busybox postgres
 
-ITM_ENV_STATE_DIR=$tmp/state; export ITM_ENV_STATE_DIR
 S="$ITM_SRCDIR/tests/data/secrets.yml"
 at_exit "'$ITM_ENV' down -p '$ITM_NS' >/dev/null 2>&1"
 

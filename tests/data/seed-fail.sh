@@ -9,7 +9,6 @@ need_engine
 need_cmd jq
 need_fixtures busybox postgres
 
-ITM_ENV_STATE_DIR=$tmp/state; export ITM_ENV_STATE_DIR
 at_exit "'$ITM_ENV' down -p '$ITM_NS' >/dev/null 2>&1"
 mkdir -p "$tmp/p"
 printf 'CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\nINSERT INTO nosuchtable VALUES (2);\nINSERT INTO t VALUES (3);\n' >"$tmp/p/bad.sql"

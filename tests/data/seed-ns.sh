@@ -8,7 +8,6 @@ need_engine
 need_cmd jq psql redis-cli
 need_fixtures busybox postgres redis
 
-ITM_ENV_STATE_DIR=$tmp/state; export ITM_ENV_STATE_DIR
 cp -R "$ITM_SRCDIR/tests/data/." "$tmp/p/" 2>/dev/null || { mkdir -p "$tmp/p"; cp -R "$ITM_SRCDIR/tests/data/." "$tmp/p/"; }
 chmod -R u+w "$tmp/p"
 sh "$tmp/p/seed/gen-rows.sh" 10000 >"$tmp/p/seed/rows.sql"

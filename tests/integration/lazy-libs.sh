@@ -12,8 +12,6 @@ ITM_TEST_KEEPS_STATE=1
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 [ "${ITM_LAZY_LIBS:-yes}" != no ] || skip_all "configured with --disable-lazy-libs"
 
-ITM_ENV_STATE_DIR=$tmp/state
-export ITM_ENV_STATE_DIR
 heavy='^lib(curl|archive|crypto|ssl)[.-]'
 
 # loader CMD...: run CMD (see run) with the loader logging the files it

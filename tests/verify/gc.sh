@@ -8,8 +8,6 @@
 need_engine
 need_cmd jq
 need_fixtures busybox
-ITM_ENV_STATE_DIR=$tmp/state
-export ITM_ENV_STATE_DIR
 bb=itm-fixture/busybox:latest
 host=$(cat /proc/sys/kernel/hostname)
 cat >"$tmp/stack.yml" <<EOF2

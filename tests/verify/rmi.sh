@@ -12,8 +12,6 @@
 need_engine
 need_cmd jq
 need_fixtures busybox
-ITM_ENV_STATE_DIR=$tmp/state
-export ITM_ENV_STATE_DIR
 bb=itm-fixture/busybox:latest
 web=$ITM_NS-web tagged=$ITM_NS-tagged:2 pulled=$ITM_NS-pulled:1 user=$ITM_NS-user
 at_exit "engine_req DELETE '/containers/$user?force=1' >/dev/null 2>&1; '$ITM_ENV' down -p '$ITM_NS' >/dev/null 2>&1"

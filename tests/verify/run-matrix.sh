@@ -6,8 +6,6 @@
 need_engine
 need_cmd jq curl
 need_fixtures busybox
-ITM_ENV_STATE_DIR=$tmp/state
-export ITM_ENV_STATE_DIR
 bb=itm-fixture/busybox:latest
 stray=$ITM_NS-stray
 export bb stray ITM_SOCK

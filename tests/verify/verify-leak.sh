@@ -8,8 +8,6 @@
 need_engine
 need_cmd jq
 need_fixtures busybox
-ITM_ENV_STATE_DIR=$tmp/state
-export ITM_ENV_STATE_DIR
 bb=itm-fixture/busybox:latest
 stray=$ITM_NS-stray
 rmc () { for _c; do engine_req DELETE "/containers/$_c?force=1" >/dev/null 2>&1 || true; done; }
