@@ -1,5 +1,5 @@
 /* secrets.c - generated secrets (top-level x-itm.secrets): random per
- * namespace (getrandom(2), alphanumeric), kept in the namespace's
+ * namespace (OpenSSL RAND_bytes, alphanumeric), kept in the namespace's
  * private state directory (ns_state_dir()/secrets, mode 0600, one
  * NAME=value line each) so every later command on the namespace sees the
  * same values, exported to the interpolation environment as
@@ -9,12 +9,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -125,28 +125,6 @@ secret_name_ok (const char *s)
   return true;
 }
 
-/* Fill BUF with N bytes from the kernel's CSPRNG (blocks only until it is
-   first seeded, at boot).  getrandom() may return fewer bytes than asked
-   for, or fail with EINTR when a signal arrives: go on until all are
-   there. */
-static int
-random_bytes (unsigned char *buf, size_t n, struct itm_err *err)
-{
-  while (n > 0)
-    {
-      ssize_t r = getrandom (buf, n, 0);
-      if (r < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return itm_err_errno (err, ITM_EXIT_FAILURE, "getrandom");
-        }
-      buf += r;
-      n -= (size_t) r;
-    }
-  return 0;
-}
-
 static int
 generate (size_t len, char *out, struct itm_err *err)
 {
@@ -155,8 +133,8 @@ generate (size_t len, char *out, struct itm_err *err)
   while (i < len)
     {
       unsigned char r[64];
-      if (random_bytes (r, sizeof r, err) < 0)
-        return -1;
+      if (RAND_bytes (r, sizeof r) != 1)
+        return itm_err_set (err, ITM_EXIT_FAILURE, "OpenSSL RAND_bytes failed");
       for (size_t k = 0; k < sizeof r && i < len; k++)
         if (r[k] < 248)   /* 248 = 4 * 62: no modulo bias */
           out[i++] = alnum[r[k] % 62];

@@ -74,6 +74,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "util/err.h"
 
@@ -316,5 +317,7 @@ LAZY (crypto_lib, int, EVP_EncodeBlock, (unsigned char *t, const unsigned char *
       (t, f, n))
 LAZY (crypto_lib, int, EVP_DecodeBlock, (unsigned char *t, const unsigned char *f, int n),
       (t, f, n))
+/* generated secrets (data/secrets.c): only when a new one is made */
+LAZY (crypto_lib, int, RAND_bytes, (unsigned char *buf, int num), (buf, num))
 
 #endif /* ITM_LAZY_LIBS */

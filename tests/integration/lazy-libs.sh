@@ -1,8 +1,9 @@
 #!/bin/sh
 # lazy-libs.sh - libcurl, libarchive and libcrypto load on first use
-# (src/util/lazylib.c): --version, help and config (generating a secret)
-# load none of them, config --hash only libcrypto; a command that talks to
-# the engine loads libcurl, an image build libarchive.  Watched with the
+# (src/util/lazylib.c): --version, help and config (a secret already
+# generated) load none of them; generating a secret and config --hash only
+# libcrypto; a command that talks to the engine loads libcurl, an image
+# build libarchive.  Watched with the
 # dynamic loader's own log (LD_DEBUG=files).  Skipped when configured with
 # --disable-lazy-libs (ITM_LAZY_LIBS=no, from tests/tests.am).
 ITM_TEST_NEEDS_ENGINE=0
@@ -47,9 +48,14 @@ unlike "$libs" "$heavy" "help loads none of them"
 loader "$ITM_ENV" -f "$tmp/stack.yml" config
 is "$rc" 0 "config exits 0"
 like "$out" 'PW: \*+' "config shows the generated secret, masked"
-ok "config generated the secret (getrandom)" sh -c 'find "$1" -name secrets | grep -q .' - "$tmp/state"
+ok "config generated the secret" sh -c 'find "$1" -name secrets | grep -q .' - "$ITM_ENV_STATE_DIR"
+like "$libs" '^libcrypto[.-]' "generating it loads libcrypto (OpenSSL's RAND_bytes)"
+unlike "$libs" '^lib(curl|archive)[.-]' "but neither libcurl nor libarchive"
+
+loader "$ITM_ENV" -f "$tmp/stack.yml" config
+is "$rc" 0 "config again exits 0"
 like "$libs" '^libyaml' "config loads libyaml"
-unlike "$libs" "$heavy" "config loads none of libcurl, libarchive, libcrypto, libssl"
+unlike "$libs" "$heavy" "config with the secret already kept loads none of libcurl, libarchive, libcrypto, libssl"
 
 loader "$ITM_ENV" -f "$tmp/stack.yml" config --hash web
 is "$rc" 0 "config --hash exits 0"
