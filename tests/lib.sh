@@ -209,6 +209,15 @@ _lib_image_sweep () {
         diag "image $_ref was left by the test: removed"
         engine_req DELETE "/images/$_ref?force=1" >/dev/null 2>&1 || true
       done
+  # untagged images whose build steps name $ITM_NS (the builder's cache of
+  # a failed build or of an untargeted stage; tests mark their RUN lines)
+  engine_get "/images/json?filters=$(printf '{"dangling":["true"]}' | jq -sRr @uri)" 2>/dev/null \
+    | jq -r '.[].Id' 2>/dev/null | while read -r _id; do
+        if engine_get "/images/$_id/history" 2>/dev/null \
+             | jq -e --arg ns "$ITM_NS" 'any(.[]; .CreatedBy | contains($ns))' >/dev/null 2>&1; then
+          engine_req DELETE "/images/$_id" >/dev/null 2>&1 || true
+        fi
+      done
 }
 _lib_exit () {
   _st=$?

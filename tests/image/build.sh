@@ -25,12 +25,12 @@ cat >"$tmp/app/Dockerfile" <<EOF2
 FROM $bb AS base
 ARG GREETING
 ARG FROM_ENV
-RUN echo "greeting=\$GREETING from_env=\$FROM_ENV" >/built
+RUN echo "greeting=\$GREETING from_env=\$FROM_ENV" >/built # $ITM_NS
 FROM base AS final
-RUN echo final >/stage
+RUN echo final >/stage # $ITM_NS
 FROM base AS debug
 COPY . /ctx
-RUN echo debug >/stage
+RUN echo debug >/stage # $ITM_NS
 CMD ["sleep", "3600"]
 EOF2
 echo one >"$tmp/app/data.txt"
@@ -171,7 +171,7 @@ is "$(in_image "$ITM_NS-outside" 'cat /data.txt')" three "with the context's fil
 mkdir -p "$tmp/bad"
 cat >"$tmp/bad/Dockerfile" <<EOF2
 FROM $bb
-RUN echo step-one-ok
+RUN echo step-one-ok # $ITM_NS
 RUN echo boom-output-line && exit 3
 EOF2
 cat >"$tmp/bad.yml" <<EOF2
