@@ -230,3 +230,20 @@ ctx_parse_index (const char *arg, int *index, struct itm_err *err)
   *index = (int) v;
   return 0;
 }
+
+int
+cmd_parse_secs (const char *cmd, const char *opt, const char *s, int64_t *ns, struct itm_err *err)
+{
+  char *end;
+  double d = strtod (s, &end);
+  if (end != s && *end == '\0' && d >= 0)
+    {
+      *ns = (int64_t) (d * 1e9);
+      return 0;
+    }
+  const char *why = NULL;
+  if (stack_parse_duration (s, ns, &why) < 0 || *ns < 0)
+    return itm_err_set (err, ITM_EXIT_USAGE, "%s: %s: invalid duration '%s'%s%s", cmd, opt, s,
+                        why ? ": " : "", why ? why : "");
+  return 0;
+}

@@ -12,6 +12,7 @@
 #include "stack/stack.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
+#include "out/out.h"
 
 enum {
   OPT_TIMEOUT = OPT_FIRST_COMMAND_OPT,
@@ -61,7 +62,7 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         case 't':
           {
             int64_t t;
-            if (prov_parse_secs ("down", "--timeout", optarg, &t, err) < 0)
+            if (cmd_parse_secs ("down", "--timeout", optarg, &t, err) < 0)
               return -1;
             o.grace_s = (int) (t / 1000000000LL);
             break;
@@ -107,9 +108,9 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   if (e == NULL)
     return -1;
   o.ns = ns;
-  prov_out_auto (quiet, json);
+  out_auto (quiet, json);
   if (!quiet && !json)
-    prov_out_init (PROV_OUT_PLAIN, false);
+    out_init (OUT_PLAIN, false);
   /* down, then the verification (src/verify/) */
   struct verify_opts vo = { .force = force };
   cleanup_verify_result struct verify_result *vr = NULL;

@@ -24,6 +24,7 @@
 #include "prov/prov.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
+#include "out/out.h"
 
 enum {
   OPT_JSON = OPT_FIRST_COMMAND_OPT,
@@ -193,7 +194,7 @@ gc_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           dry = true;
           break;
         case OPT_OLDER_THAN:
-          if (prov_parse_secs ("gc", "--older-than", optarg, &older_ns, err) < 0)
+          if (cmd_parse_secs ("gc", "--older-than", optarg, &older_ns, err) < 0)
             return -1;
           break;
         case OPT_JSON:
@@ -305,7 +306,7 @@ gc_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         {
           struct prov_down_opts d = { .ns = g->ns, .grace_s = -1 };
           cleanup_err struct itm_err derr = { 0 };
-          prov_out_init (PROV_OUT_QUIET, false);
+          out_init (OUT_QUIET, false);
           if (prov_down (e, &d, &derr) < 0)
             {
               ok = false;

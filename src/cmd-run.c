@@ -27,6 +27,8 @@
 #include "stack/stack.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
+#include "out/out.h"
+#include "util/clock.h"
 
 enum {
   OPT_TIMEOUT = OPT_FIRST_COMMAND_OPT,
@@ -135,13 +137,13 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       switch (opt)
         {
         case OPT_TIMEOUT:
-          if (prov_parse_secs ("run", "--timeout", optarg, &po.timeout_ns, err) < 0)
+          if (cmd_parse_secs ("run", "--timeout", optarg, &po.timeout_ns, err) < 0)
             return -1;
           break;
         case OPT_TTL:
           {
             int64_t t;
-            if (prov_parse_secs ("run", "--ttl", optarg, &t, err) < 0)
+            if (cmd_parse_secs ("run", "--ttl", optarg, &t, err) < 0)
               return -1;
             po.ttl = (long) (t / 1000000000LL);
             break;
@@ -187,7 +189,7 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   /* the watchdog first: from here on, this process dying removes ns */
   bool wd = watchdog_start (e, ns) > 0;
   po.ns = ns;
-  prov_out_auto (quiet, false);
+  out_auto (quiet, false);
   prov_signals_install (ns);
   if (!quiet)
     fprintf (stderr, "itm-env: run: namespace %s\n", ns);
@@ -199,10 +201,10 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       char **vars = NULL;
       if (env_vars (ctx, ns, st, &vars, &uperr) == 0)
         {
-          int64_t tc = prov_now ();
+          int64_t tc = mono_ns ();
           cmd_rc = run_command (cmdv, vars, ns, &uperr);
           report_command (report_current (), (const char *const *) cmdv, cmd_rc,
-                          prov_now () - tc);
+                          mono_ns () - tc);
           /* vars belong to the child's environment only; free ours */
           for (char **v = vars; *v; v++)
             free (*v);

@@ -12,6 +12,7 @@
 #include "stack/stack.h"
 #include "state/state.h"
 #include "util/xalloc.h"
+#include "out/out.h"
 
 enum { OPT_JSON = OPT_FIRST_COMMAND_OPT };
 
@@ -65,7 +66,7 @@ seed_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL)
     return -1;
-  prov_out_auto (quiet, json);
+  out_auto (quiet, json);
   int ret = 0;
   size_t nseeded = 0;
   /* in start order: a seed may rely on what an earlier service's seed made */
@@ -88,13 +89,13 @@ seed_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
                              c->state);
         else
           {
-            prov_out_event (svc->name, "seeding", -1, NULL);
+            out_event (svc->name, "seeding", -1, NULL);
             ret = data_seed_service (e, st, svc, c->id, ns, false, err);
             nseeded++;
           }
       }
   stack_waves_free (waves, nw);
-  prov_out_finish ();
+  out_finish ();
   if (ret == 0 && nseeded == 0)
     fprintf (stderr, "itm-env: no service has x-itm.seed steps\n");
   return ret;

@@ -14,6 +14,7 @@
 #include "report/report.h"
 #include "stack/stack.h"
 #include "util/xalloc.h"
+#include "out/out.h"
 
 enum {
   OPT_TIMEOUT = OPT_FIRST_COMMAND_OPT,
@@ -62,13 +63,13 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       switch (opt)
         {
         case OPT_TIMEOUT:
-          if (prov_parse_secs ("up", "--timeout", optarg, &po.timeout_ns, err) < 0)
+          if (cmd_parse_secs ("up", "--timeout", optarg, &po.timeout_ns, err) < 0)
             return -1;
           break;
         case OPT_TTL:
           {
             int64_t t;
-            if (prov_parse_secs ("up", "--ttl", optarg, &t, err) < 0)
+            if (cmd_parse_secs ("up", "--ttl", optarg, &t, err) < 0)
               return -1;
             po.ttl = (long) (t / 1000000000LL);
             break;
@@ -125,7 +126,7 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   po.image = &io;
   if (data_validate (st, err) < 0)
     return -1;
-  prov_out_auto (quiet, json);
+  out_auto (quiet, json);
   prov_signals_install (ns);
   if (prov_up (e, st, &po, err) < 0)
     return -1;

@@ -11,6 +11,7 @@
 #include "prov/prov.h"
 #include "stack/stack.h"
 #include "util/xalloc.h"
+#include "out/out.h"
 
 enum {
   OPT_TIMEOUT = OPT_FIRST_COMMAND_OPT,
@@ -39,7 +40,7 @@ wait_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       switch (opt)
         {
         case OPT_TIMEOUT:
-          if (prov_parse_secs ("wait", "--timeout", optarg, &po.timeout_ns, err) < 0)
+          if (cmd_parse_secs ("wait", "--timeout", optarg, &po.timeout_ns, err) < 0)
             return -1;
           break;
         case 'q':
@@ -64,7 +65,7 @@ wait_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   po.ns = ns;
   po.services = (const char *const *) argv + optind;
   po.nservices = (size_t) (argc - optind);
-  prov_out_auto (quiet, json);
+  out_auto (quiet, json);
   prov_signals_install (ns);
   return prov_wait (e, st, &po, err);
 }

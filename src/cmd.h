@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -127,6 +128,10 @@ struct state_container *ctx_pick_container (const struct state *st, const char *
 /* Where to connect to a published port: the binding's address, with the
  * wildcards 0.0.0.0 and :: (or none) as 127.0.0.1 and ::1. */
 const char *ctx_connect_host (const char *host_ip);
+/* A duration on the command line: Go syntax ("30s", "1m30s") or plain
+ * seconds ("1.5").  A usage error naming cmd and opt otherwise. */
+int cmd_parse_secs (const char *cmd, const char *opt, const char *s, int64_t *ns,
+                    struct itm_err *err);
 /* --index N: 1..100000, else a usage error. */
 int ctx_parse_index (const char *arg, int *index, struct itm_err *err);
 /* Colour on fd: a TTY, $NO_COLOR unset or empty, $TERM not "dumb". */

@@ -20,10 +20,10 @@
 
 #include "data/priv.h"
 #include "engine/engine.h"
-#include "prov/prov.h"
 #include "report/report.h"
 #include "stack/stack.h"
 #include "state/state.h"
+#include "util/clock.h"
 
 static const char *const verify_keys[] = { "expect", "name", NULL };
 
@@ -156,7 +156,7 @@ data_verify (struct engine *e, const struct stack *st, const char *ns, FILE *f,
             }
           cleanup_buf struct buf out = { 0 };
           int ec = 0, bad = 0;
-          int64_t ts = prov_now ();
+          int64_t ts = mono_ns ();
           if (run_check (e, svc, cid, chk, &out, &ec, err) < 0)
             {
               ret = -1;
@@ -172,7 +172,7 @@ data_verify (struct engine *e, const struct stack *st, const char *ns, FILE *f,
               break;
             }
           cleanup_free char *mexpect = expect ? data_mask (expect) : NULL;
-          report_check (report_current (), svc->name, mlabel, ok, prov_now () - ts, mexpect,
+          report_check (report_current (), svc->name, mlabel, ok, mono_ns () - ts, mexpect,
                         out.data);
           if (ok)
             fprintf (f, "ok     %s: %s\n", svc->name, mlabel);

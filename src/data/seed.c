@@ -24,9 +24,10 @@
 #include "data/data.h"
 #include "data/priv.h"
 #include "engine/engine.h"
-#include "prov/prov.h"
 #include "report/report.h"
 #include "stack/stack.h"
+#include "out/out.h"
+#include "util/clock.h"
 
 #define SEED_TMP "/tmp/itm-env-seed"
 
@@ -407,7 +408,7 @@ data_seed_service (struct engine *e, const struct stack *st, const struct stack_
   json_object *steps = NULL;
   json_object_object_get_ex (svc->x_itm, "seed", &steps);
   size_t n = json_object_array_length (steps);
-  int64_t t0 = prov_now ();
+  int64_t t0 = mono_ns ();
   for (size_t i = 0; i < n; i++)
     {
       json_object *step = json_object_array_get_idx (steps, i);
@@ -421,11 +422,11 @@ data_seed_service (struct engine *e, const struct stack *st, const struct stack_
       data_mask_buf (&desc);
       cleanup_buf struct buf out = { 0 };
       int ec = 0;
-      int64_t ts = prov_now ();
+      int64_t ts = mono_ns ();
       int rc = run_step (e, st, svc, cid, step, kind, &out, &ec, err);
       if (rc < 0 || ec != 0)
         data_mask_buf (&out);
-      report_seed (report_current (), svc->name, desc.data, rc == 0 && ec == 0, prov_now () - ts,
+      report_seed (report_current (), svc->name, desc.data, rc == 0 && ec == 0, mono_ns () - ts,
                    -1, rc < 0 ? err->msg : ec != 0 ? out.data : NULL);
       if (rc < 0)
         {
@@ -449,7 +450,7 @@ data_seed_service (struct engine *e, const struct stack *st, const struct stack_
     {
       char d[32];
       snprintf (d, sizeof d, "%zu step%s", n, n == 1 ? "" : "s");
-      prov_out_event (svc->name, "seeded", prov_now () - t0, d);
+      out_event (svc->name, "seeded", mono_ns () - t0, d);
     }
   (void) ns;
   return 0;

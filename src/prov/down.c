@@ -18,6 +18,8 @@
 #include "stack/stack.h"
 #include "util/json.h"
 #include "util/xalloc.h"
+#include "out/out.h"
+#include "util/clock.h"
 
 struct rm_job {
   const char *const *names;
@@ -87,7 +89,7 @@ busy_network (struct engine *e, const char *id, const char *path, struct itm_err
       rc = engine_delete (e, path, err);
     }
   if (rc == 0 && disconnected)
-    prov_out_note ("itm-env: network %s removed after disconnecting %zu container%s",
+    out_note ("itm-env: network %s removed after disconnecting %zu container%s",
                    netname ? netname : id, disconnected, disconnected == 1 ? "" : "s");
   else if (rc < 0 && err->code != ITM_EXIT_NOT_FOUND)
     itm_err_prefix (err, "network %s still has active endpoints after %d tries%s%s%s",
@@ -383,7 +385,7 @@ report_down (struct engine *e, const struct prov_down_opts *o, json_object *cs,
 int
 prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err)
 {
-  int64_t t0 = prov_now ();
+  int64_t t0 = mono_ns ();
   /* data namespaces first, while their containers still run (warns, goes on) */
   cleanup_err struct itm_err derr = { 0 };
   data_ns_drop_all (e, o->ns, &derr);
@@ -438,7 +440,7 @@ prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err
     report_resource (report_current (), "image", imgs[i], REPORT_RES_CREATED, NULL);
   int ret = 0;
   if (nc + nn + json_object_array_length (vs) + ni == 0)
-    prov_out_note ("itm-env: namespace %s does not exist: nothing to remove", o->ns);
+    out_note ("itm-env: namespace %s does not exist: nothing to remove", o->ns);
   else
     {
       if (o->keep_volumes && nc)
@@ -483,7 +485,7 @@ prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err
           else
             snprintf (d, sizeof d, "%zu containers, %zu networks, %zu volumes%s", nc, nn, nv,
                       o->keep_volumes && json_object_array_length (vs) ? " (volumes kept)" : "");
-          prov_out_event (NULL, "removed", prov_now () - t0, d);
+          out_event (NULL, "removed", mono_ns () - t0, d);
         }
     }
   prov_strv_free (found);

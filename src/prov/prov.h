@@ -29,22 +29,6 @@ struct image_opts;
 /* Labels of its own the provisioner adds to containers (with ns.h's). */
 #define ITM_LABEL_DEPENDS_ON "io.itm-env.depends-on" /* services it depends on, joined by ',' */
 
-/* ---- output (out.c) ---- */
-enum prov_out_mode { PROV_OUT_PLAIN, PROV_OUT_TTY, PROV_OUT_QUIET };
-void prov_out_init (enum prov_out_mode mode, bool json);
-/* One progress event of a service (service may be NULL for the namespace).
- * event: "created", "started", "waiting", "ready", "failed", "removed"...;
- * elapsed_ns < 0: not shown; detail may be NULL. */
-void prov_out_event (const char *service, const char *event, int64_t elapsed_ns,
-                     const char *detail);
-/* A free-form note (stderr, not in quiet mode; a "note" JSON event). */
-void prov_out_note (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-/* Redraw live lines (a TTY); no-op otherwise. */
-void prov_out_tick (void);
-void prov_out_finish (void);
-/* Monotonic clock, ns. */
-int64_t prov_now (void);
-
 /* ---- engine request bodies (spec.c) ---- */
 /* POST /containers/create body for a service (without the networks past
  * the first, see prov_service_networks). */
@@ -70,14 +54,6 @@ int prov_files_tar (const struct stack *st, const struct stack_service *svc, cha
  * ["CMD-SHELL", "..."]); NULL when none.  New NULL-terminated array. */
 char **prov_probe_argv (json_object *test);
 void prov_strv_free (char **v);
-
-/* ---- the commands' shared bits (cmdutil.c) ---- */
-/* A duration on the command line: Go syntax ("30s", "1m30s") or plain
- * seconds ("1.5").  A usage error naming cmd and opt otherwise. */
-int prov_parse_secs (const char *cmd, const char *opt, const char *s, int64_t *ns,
-                     struct itm_err *err);
-/* --quiet, a TTY on stderr (live lines) or plain lines; --json. */
-void prov_out_auto (bool quiet, bool json);
 
 /* ---- up, wait, down ---- */
 struct prov_opts {

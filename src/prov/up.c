@@ -26,6 +26,8 @@
 #include "util/json.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
+#include "out/out.h"
+#include "util/clock.h"
 
 
 enum gate_kind { GATE_RUNNING, GATE_HEALTHY, GATE_COMPLETED };
@@ -336,7 +338,7 @@ create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err
       if (engine_delete (e, p, err) < 0 && err->code != ITM_EXIT_NOT_FOUND)
         return itm_err_prefix (err, "removing the old container");
       itm_err_clear (err);
-      prov_out_event (s->name, "removed", -1, "its configuration changed");
+      out_event (s->name, "removed", -1, "its configuration changed");
     }
   json_object *spec = prov_container_spec (e, r->st, ss, r->ns, r->o->ttl, s->hash);
   /* the image as image_ensure() made it (<ns>-<service> for a build without image:) */
@@ -386,7 +388,7 @@ create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err
       if (st < 0)
         return itm_err_prefix (err, "copying secrets and configs into %s", s->cname);
     }
-  prov_out_event (s->name, "created", -1, NULL);
+  out_event (s->name, "created", -1, NULL);
   return 0;
 }
 
@@ -438,7 +440,7 @@ gate (struct engine *e, struct run *r, struct svc *s)
           fail_locked (r, s, ITM_EXIT_READINESS, "the engine reports it unhealthy");
           break;
         }
-      int64_t now = prov_now ();
+      int64_t now = mono_ns ();
       if (deadline && now >= deadline)
         {
           char d[32];
@@ -451,7 +453,7 @@ gate (struct engine *e, struct run *r, struct svc *s)
         {
           said_waiting = true;
           pthread_mutex_unlock (&r->mu);
-          prov_out_event (s->name, "waiting", -1,
+          out_event (s->name, "waiting", -1,
                           s->gate == GATE_HEALTHY ? "for health" : "for its exit");
           pthread_mutex_lock (&r->mu);
           continue;
@@ -461,9 +463,9 @@ gate (struct engine *e, struct run *r, struct svc *s)
           pthread_mutex_unlock (&r->mu);
           buf_reset (&out);
           buf_adds (&out, "");
-          int64_t tp = prov_now ();
+          int64_t tp = mono_ns ();
           int rc = probe_once (e, r, s, &out);
-          tp = prov_now () - tp;
+          tp = mono_ns () - tp;
           pthread_mutex_lock (&r->mu);
           keep_probe_output (s, rc, &out);
           if (rc == 0)
@@ -488,7 +490,7 @@ gate (struct engine *e, struct run *r, struct svc *s)
     {
       s->phase = P_SEEDING;
       pthread_mutex_unlock (&r->mu);
-      prov_out_event (s->name, "seeding", -1, NULL);
+      out_event (s->name, "seeding", -1, NULL);
       cleanup_err struct itm_err serr = { 0 };
       int rc = data_seed_service (e, r->st, s->ss, s->id, r->ns, false, &serr);
       pthread_mutex_lock (&r->mu);
@@ -502,11 +504,11 @@ gate (struct engine *e, struct run *r, struct svc *s)
     }
   bool ready = s->phase == P_READY;
   if (ready)
-    s->t_ready = prov_now ();
+    s->t_ready = mono_ns ();
   pthread_cond_broadcast (&r->cv);
   pthread_mutex_unlock (&r->mu);
   if (ready)
-    prov_out_event (s->name, "ready", s->t_ready - s->t_start, NULL);
+    out_event (s->name, "ready", s->t_ready - s->t_start, NULL);
 }
 
 static void *
@@ -544,7 +546,7 @@ runner (void *arg)
     }
   pthread_mutex_unlock (&r->mu);
 
-  s->t_start = prov_now ();
+  s->t_start = mono_ns ();
   if (!s->keep)
     {
       cleanup_free char *p = xasprintf ("/containers/%s/start", s->id);
@@ -557,7 +559,7 @@ runner (void *arg)
           pthread_mutex_unlock (&r->mu);
           return NULL;
         }
-      prov_out_event (s->name, "started", -1, NULL);
+      out_event (s->name, "started", -1, NULL);
     }
   pthread_mutex_lock (&r->mu);
   if (s->phase != P_FAILED)
@@ -1052,7 +1054,7 @@ orphans (struct run *r, json_object *existing, struct itm_err *err)
              no == 1 ? "it" : "them");
   else if (no)
     {
-      prov_out_note ("itm-env: removing orphan container%s %s", no == 1 ? "" : "s", names.data);
+      out_note ("itm-env: removing orphan container%s %s", no == 1 ? "" : "s", names.data);
       ret = prov_remove (r->e, ids, no, NULL, 0, NULL, 0, true, 0, err);
     }
   free (ids);
@@ -1131,7 +1133,7 @@ create_networks_volumes (struct run *r, struct itm_err *err)
           return -1;
         }
       remember (&r->nets, &r->nnets, name);
-      prov_out_event (NULL, "network created", -1, name);
+      out_event (NULL, "network created", -1, name);
       json_object_put (spec);
     }
   for (size_t i = 0; i < st->nvolumes; i++)
@@ -1157,7 +1159,7 @@ create_networks_volumes (struct run *r, struct itm_err *err)
           return -1;
         }
       remember (&r->vols, &r->nvols, name);
-      prov_out_event (NULL, "volume created", -1, name);
+      out_event (NULL, "volume created", -1, name);
       json_object_put (spec);
     }
   return 0;
@@ -1177,7 +1179,7 @@ rollback (struct run *r)
   if (itm_err_isset (&err))
     fprintf (stderr, "itm-env: warning: removing what this up created: %s\n", err.msg);
   else
-    prov_out_note ("itm-env: removed what this up created (%zu containers, %zu networks, "
+    out_note ("itm-env: removed what this up created (%zu containers, %zu networks, "
                    "%zu volumes)", n, r->nnets, r->nvols);
   free (ids);
 }
@@ -1220,7 +1222,7 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
           pthread_cond_broadcast (&r->cv);
           break;
         }
-      if (overall && prov_now () >= overall)
+      if (overall && mono_ns () >= overall)
         {
           timed_out = true;
           char d[32];
@@ -1235,7 +1237,7 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
         }
       timed_wait (r, 100 * 1000000LL);
       pthread_mutex_unlock (&r->mu);
-      prov_out_tick ();
+      out_tick ();
       pthread_mutex_lock (&r->mu);
     }
   pthread_mutex_unlock (&r->mu);
@@ -1245,7 +1247,7 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
     if (r->s[i].th_started)
       pthread_join (r->s[i].th, NULL);
   if (!interrupted && !r->failed)
-    prov_out_event (NULL, "all ready", prov_now () - r->t0, r->ns);
+    out_event (NULL, "all ready", mono_ns () - r->t0, r->ns);
   r->stop_events = 1;
   /* On success the events thread is left to notice the cancel by itself
    * (up to 100 ms): the process is about to exit and the run is not freed. */
@@ -1270,14 +1272,14 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
           }
       if (first)
         {
-          prov_out_event (first->name, "failed", -1, first->reason);
-          prov_out_finish ();
+          out_event (first->name, "failed", -1, first->reason);
+          out_finish ();
           print_failure (r, first);
           itm_err_move (err, &first->err);
         }
       else
         {
-          prov_out_finish ();
+          out_finish ();
           if (itm_err_isset (&r->events_err))
             {
               itm_err_move (err, &r->events_err);
@@ -1292,11 +1294,11 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
   if (ret < 0 && !for_wait)
     {
       if (r->o->keep_on_failure && !interrupted)
-        prov_out_note ("itm-env: --keep-on-failure: namespace %s left as it is", r->ns);
+        out_note ("itm-env: --keep-on-failure: namespace %s left as it is", r->ns);
       else
         rollback (r);
     }
-  prov_out_finish ();
+  out_finish ();
   return ret;
 }
 
@@ -1310,7 +1312,7 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   if (lockfd < 0)
     return -1;
   struct run *r = xzalloc (sizeof *r);
-  *r = (struct run){ .e = e, .st = st, .o = o, .ns = o->ns, .t0 = prov_now () };
+  *r = (struct run){ .e = e, .st = st, .o = o, .ns = o->ns, .t0 = mono_ns () };
   pthread_mutex_init (&r->mu, NULL);
   pthread_cond_init (&r->cv, NULL);
   int ret = -1;
@@ -1406,7 +1408,7 @@ prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
            struct itm_err *err)
 {
   struct run *r = xzalloc (sizeof *r);
-  *r = (struct run){ .e = e, .st = st, .o = o, .ns = o->ns, .t0 = prov_now () };
+  *r = (struct run){ .e = e, .st = st, .o = o, .ns = o->ns, .t0 = mono_ns () };
   pthread_mutex_init (&r->mu, NULL);
   pthread_cond_init (&r->cv, NULL);
   int ret = -1;

@@ -64,3 +64,11 @@ json_label (json_object *o, const char *name)
   json_object *v = json_key (l, name);
   return v && json_object_is_type (v, json_type_string) ? json_object_get_string (v) : NULL;
 }
+
+void
+json_putp (json_object **o)
+{
+  if (*o)
+    json_object_put (*o);
+  *o = NULL;
+}

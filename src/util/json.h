@@ -24,4 +24,8 @@ int64_t json_int (json_object *o, const char *path, int64_t def);
  * (inspect), whichever it has; NULL when absent. */
 const char *json_label (json_object *o, const char *name);
 
+/* Scope cleanup for a reference the scope owns (json_object_put at exit). */
+void json_putp (json_object **o);
+#define cleanup_json __attribute__ ((cleanup (json_putp)))
+
 #endif

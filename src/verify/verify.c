@@ -16,6 +16,7 @@
 #include "util/json.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
+#include "util/clock.h"
 
 /* Check 4 hook: the data module's list of a namespace's data namespaces
  * (src/data/data.h).  Declared weak so the verifier links with or without
@@ -573,7 +574,7 @@ finish (struct engine *e, struct verify_result *r, const struct verify_opts *o, 
     if (!r->left.v[i].removed)
       still++;
   r->clean = still == 0;
-  r->duration_ms = (prov_now () - t0) / 1000000;
+  r->duration_ms = (mono_ns () - t0) / 1000000;
   if (!r->clean)
     {
       itm_err_set (err, ITM_EXIT_LEAK, "namespace %s: %zu leftover%s on the engine", r->ns,
@@ -587,7 +588,7 @@ int
 verify_namespace (struct engine *e, const char *ns, const struct verify_opts *o,
                   struct verify_result **out, struct itm_err *err)
 {
-  int64_t t0 = prov_now ();
+  int64_t t0 = mono_ns ();
   struct verify_result *r = xzalloc (sizeof *r);
   r->ns = xstrdup (ns);
   strays_load (r);
@@ -612,7 +613,7 @@ int
 verify_down (struct engine *e, const struct prov_down_opts *d, const struct verify_opts *o,
              struct verify_result **out, struct itm_err *err)
 {
-  int64_t t0 = prov_now ();
+  int64_t t0 = mono_ns ();
   struct verify_result *r = xzalloc (sizeof *r);
   r->ns = xstrdup (d->ns);
   /* before: what the namespace has, and strays on its networks */

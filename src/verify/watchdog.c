@@ -31,6 +31,8 @@
 #include "state/state.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
+#include "out/out.h"
+#include "util/clock.h"
 
 static int wd_fd = -1;          /* the write end, in the parent */
 static char *wd_ns;
@@ -226,12 +228,12 @@ int
 watchdog_clean (struct engine *e, const char *ns, struct itm_err *err)
 {
   char t[32];
-  int64_t t0 = prov_now ();
+  int64_t t0 = mono_ns ();
   int empty_passes = 0;
   int ret = 0;
-  prov_out_init (PROV_OUT_QUIET, false);
+  out_init (OUT_QUIET, false);
   enum { QUIET_PASSES = 7 };    /* 0.5 s apart: 3 s without anything labelled */
-  while (empty_passes < QUIET_PASSES && prov_now () - t0 < 25 * 1000000000LL)
+  while (empty_passes < QUIET_PASSES && mono_ns () - t0 < 25 * 1000000000LL)
     {
       cleanup_err struct itm_err e2 = { 0 };
       struct state *st = NULL;
@@ -261,7 +263,7 @@ watchdog_clean (struct engine *e, const char *ns, struct itm_err *err)
   stamp (t);
   fprintf (stderr, "%s watchdog: namespace %s %s after %.1f s\n", t, ns,
            empty_passes >= QUIET_PASSES ? "removed" : "NOT fully removed",
-           (prov_now () - t0) / 1e9);
+           (mono_ns () - t0) / 1e9);
   if (empty_passes >= QUIET_PASSES)
     {
       cleanup_err struct itm_err e4 = { 0 };

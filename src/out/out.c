@@ -1,4 +1,4 @@
-/* out.c - progress output: plain timestamped lines (not a TTY), one live
+/* out.c - progress output, notes and warnings: plain timestamped lines (not a TTY), one live
  * line per service (a TTY), nothing (--quiet), and --json event lines on
  * stdout.  Called from many threads: one mutex. */
 #include <config.h>
@@ -11,13 +11,15 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "prov/prov.h"
+#include "out/out.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 
 static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
-static enum prov_out_mode out_mode = PROV_OUT_PLAIN;
-static bool out_json;
+static enum out_mode out_mode = OUT_PLAIN;
+static bool json_mode;
 
 struct live {
   char *service;
@@ -29,19 +31,11 @@ struct live {
 static struct live *lives;
 static size_t nlives, drawn;
 
-int64_t
-prov_now (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 void
-prov_out_init (enum prov_out_mode mode, bool json)
+out_init (enum out_mode mode, bool json)
 {
   out_mode = mode;
-  out_json = json;
+  json_mode = json;
 }
 
 static void
@@ -64,7 +58,7 @@ redraw_locked (void)
 {
   if (drawn)
     fprintf (stderr, "\033[%zuA", drawn);
-  int64_t now = prov_now ();
+  int64_t now = mono_ns ();
   for (size_t i = 0; i < nlives; i++)
     {
       struct live *l = &lives[i];
@@ -82,12 +76,12 @@ redraw_locked (void)
 }
 
 void
-prov_out_event (const char *service, const char *event, int64_t elapsed_ns, const char *detail)
+out_event (const char *service, const char *event, int64_t elapsed_ns, const char *detail)
 {
   char ts[32], iso[48];
   pthread_mutex_lock (&out_mu);
   wall (ts, sizeof ts, iso, sizeof iso);
-  if (out_json)
+  if (json_mode)
     {
       json_object *o = json_object_new_object ();
       json_object_object_add (o, "time", json_object_new_string (iso));
@@ -104,10 +98,10 @@ prov_out_event (const char *service, const char *event, int64_t elapsed_ns, cons
       fflush (stdout);
       json_object_put (o);
     }
-  else if (out_mode == PROV_OUT_PLAIN || (out_mode == PROV_OUT_TTY && service == NULL))
+  else if (out_mode == OUT_PLAIN || (out_mode == OUT_TTY && service == NULL))
     {
       /* on a TTY, namespace-wide lines go below the live block */
-      if (out_mode == PROV_OUT_TTY)
+      if (out_mode == OUT_TTY)
         drawn = 0;
       fprintf (stderr, "%s %s %s", ts, service ? service : "-", event);
       if (elapsed_ns >= 0)
@@ -117,7 +111,7 @@ prov_out_event (const char *service, const char *event, int64_t elapsed_ns, cons
       fputc ('\n', stderr);
       fflush (stderr);
     }
-  else if (out_mode == PROV_OUT_TTY && service)
+  else if (out_mode == OUT_TTY && service)
     {
       struct live *l = NULL;
       for (size_t i = 0; i < nlives; i++)
@@ -134,7 +128,7 @@ prov_out_event (const char *service, const char *event, int64_t elapsed_ns, cons
       free (l->detail);
       l->event = xstrdup (event);
       l->detail = detail ? xstrdup (detail) : NULL;
-      l->since = prov_now ();
+      l->since = mono_ns ();
       l->elapsed = elapsed_ns;
       redraw_locked ();
     }
@@ -142,14 +136,14 @@ prov_out_event (const char *service, const char *event, int64_t elapsed_ns, cons
 }
 
 void
-prov_out_note (const char *fmt, ...)
+out_note (const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
   cleanup_free char *msg = xvasprintf (fmt, ap);
   va_end (ap);
   pthread_mutex_lock (&out_mu);
-  if (out_json)
+  if (json_mode)
     {
       json_object *o = json_object_new_object ();
       json_object_object_add (o, "event", json_object_new_string ("note"));
@@ -158,12 +152,12 @@ prov_out_note (const char *fmt, ...)
       fflush (stdout);
       json_object_put (o);
     }
-  else if (out_mode != PROV_OUT_QUIET)
+  else if (out_mode != OUT_QUIET)
     {
-      if (out_mode == PROV_OUT_TTY)
+      if (out_mode == OUT_TTY)
         drawn = 0; /* the note scrolls the live lines up: start a new block below */
       fprintf (stderr, "%s\n", msg);
-      if (out_mode == PROV_OUT_TTY && nlives)
+      if (out_mode == OUT_TTY && nlives)
         redraw_locked ();
       fflush (stderr);
     }
@@ -171,16 +165,16 @@ prov_out_note (const char *fmt, ...)
 }
 
 void
-prov_out_tick (void)
+out_tick (void)
 {
   pthread_mutex_lock (&out_mu);
-  if (out_mode == PROV_OUT_TTY && !out_json && nlives)
+  if (out_mode == OUT_TTY && !json_mode && nlives)
     redraw_locked ();
   pthread_mutex_unlock (&out_mu);
 }
 
 void
-prov_out_finish (void)
+out_finish (void)
 {
   pthread_mutex_lock (&out_mu);
   for (size_t i = 0; i < nlives; i++)
@@ -192,5 +186,48 @@ prov_out_finish (void)
   free (lives);
   lives = NULL;
   nlives = drawn = 0;
+  pthread_mutex_unlock (&out_mu);
+}
+
+void
+out_auto (bool quiet, bool json)
+{
+  enum out_mode m = quiet ? OUT_QUIET : isatty (STDERR_FILENO) ? OUT_TTY : OUT_PLAIN;
+  out_init (m, json);
+}
+
+bool
+out_json (void)
+{
+  pthread_mutex_lock (&out_mu);
+  bool j = json_mode;
+  pthread_mutex_unlock (&out_mu);
+  return j;
+}
+
+void
+out_warn (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  cleanup_free char *msg = xvasprintf (fmt, ap);
+  va_end (ap);
+  pthread_mutex_lock (&out_mu);
+  if (out_mode == OUT_TTY)
+    drawn = 0; /* the warning scrolls the live lines up: start a new block below */
+  fflush (stdout);
+  fprintf (stderr, "itm-env: warning: %s\n", msg);
+  fflush (stderr);
+  if (json_mode)
+    {
+      json_object *o = json_object_new_object ();
+      json_object_object_add (o, "event", json_object_new_string ("warning"));
+      json_object_object_add (o, "detail", json_object_new_string (msg));
+      puts (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+      fflush (stdout);
+      json_object_put (o);
+    }
+  else if (out_mode == OUT_TTY && nlives)
+    redraw_locked ();
   pthread_mutex_unlock (&out_mu);
 }
