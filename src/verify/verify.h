@@ -100,12 +100,20 @@ int verify_namespace (struct engine *e, const char *ns, const struct verify_opts
  * Returns like verify_namespace; *out set unless the engine failed. */
 int verify_down (struct engine *e, const struct prov_down_opts *d, const struct verify_opts *o,
                  struct verify_result **out, struct itm_err *err);
-/* Text: leftovers and suspects, one line each, then one summary line.
- * prefix: "verify" or "down". */
+
+/* ---- the result told (print.c) ---- */
+/* Text on f: each suspect as an "itm-env: warning: suspect ..." line, each
+ * leftover (and what --force removed) on a line, then one summary line. */
 void verify_print (const struct verify_result *r, FILE *f);
-/* {"namespace","clean","checked":{...},"created":[...],"removed":[...],
- *  "left":[...],"suspects":[...],"forced":N,"duration_ms":N} */
+/* {"namespace","clean","checked":{...},"snapshot_time" (when checked),
+ *  "created":[...],"removed":[...],"left":[...],"suspects":[...],
+ *  "forced":N,"duration_ms":N} */
 json_object *verify_json (const struct verify_result *r);
+/* Into the report (r may be NULL; v may be NULL): created, removed, left
+ * (a leftover --force removed counts as left, then removed), suspects, and
+ * report_verify() with the verdict and what was checked. */
+struct report;
+void verify_report (struct report *r, const struct verify_result *v);
 
 /* ---- crash safety (watchdog.c) ---- */
 /* Start the namespace's watchdog: a process in its own session that holds
