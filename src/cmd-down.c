@@ -115,7 +115,7 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   struct verify_opts vo = { .force = force };
   cleanup_verify_result struct verify_result *vr = NULL;
   int vret = verify_down (e, &o, &vo, &vr, err);
-  report_verification (report_current (), vr);
+  verify_report (report_current (), vr);
   if (vr && json)
     {
       json_object *v = verify_json (vr);

@@ -235,7 +235,7 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   cleanup_verify_result struct verify_result *vr = NULL;
   cleanup_err struct itm_err verr = { 0 };
   int vret = verify_down (e, &d, &vo, &vr, &verr);
-  report_verification (report_current (), vr);
+  verify_report (report_current (), vr);
   if (vr && !quiet)
     verify_print (vr, stderr);
   else if (vr && !vr->clean)

@@ -335,7 +335,7 @@ report_down (struct engine *e, const struct prov_down_opts *o, json_object *cs,
   if (rep == NULL)
     return;
   report_namespace (rep, o->ns);
-  report_engine_from (rep, e);
+  prov_report_engine (rep, e);
   const char *dir = report_logs_dir (rep);
   for (size_t i = 0; i < json_object_array_length (cs); i++)
     {
@@ -354,7 +354,7 @@ report_down (struct engine *e, const struct prov_down_opts *o, json_object *cs,
         {
           cleanup_err struct itm_err err = { 0 };
           cleanup_free char *path = xasprintf ("%s/%s.log", dir, svc ? svc : name);
-          if (report_save_logs (e, json_object_get_string (id), path, &err) < 0)
+          if (prov_save_logs (e, json_object_get_string (id), path, &err) < 0)
             fprintf (stderr, "itm-env: warning: --logs-dir: %s\n", err.msg);
           else
             report_logs_file (rep, svc ? svc : name, path);

@@ -118,4 +118,15 @@ int prov_remove (struct engine *e, const char *const *containers, size_t nc,
 void prov_signals_install (const char *ns);
 int prov_interrupted (void);
 
+/* ---- for the report (logs.c) ---- */
+struct report;
+/* The container's logs (stdout and stderr, timestamps off) into path,
+ * created 0644 (parents not created).  -1 with err set. */
+int prov_save_logs (struct engine *e, const char *container, const char *path,
+                    struct itm_err *err);
+/* The engine into the report: endpoint, negotiated API version and the
+ * engine's own version (asks GET /version; a failure only leaves the
+ * version out).  No-op when r is NULL. */
+void prov_report_engine (struct report *r, struct engine *e);
+
 #endif

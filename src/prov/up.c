@@ -640,7 +640,7 @@ report_run (struct run *r, bool interrupted)
   if (rep)
     {
       report_namespace (rep, r->ns);
-      report_engine_from (rep, r->e);
+      prov_report_engine (rep, r->e);
     }
   for (size_t i = 0; i < r->n; i++)
     {
@@ -682,7 +682,7 @@ report_run (struct run *r, bool interrupted)
         {
           cleanup_err struct itm_err err = { 0 };
           cleanup_free char *path = xasprintf ("%s/%s.log", dir, s->name);
-          if (report_save_logs (r->e, s->id, path, &err) < 0)
+          if (prov_save_logs (r->e, s->id, path, &err) < 0)
             fprintf (stderr, "itm-env: warning: --logs-dir: %s\n", err.msg);
           else
             report_logs_file (rep, s->name, path);

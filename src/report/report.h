@@ -1,7 +1,9 @@
 /* report.h - what a command did, collected as it happens and written at
  * the end as a text, JSON or JUnit XML report (--report FILE,
- * --report-format FMT), plus the failed services' logs as files
- * (--logs-dir DIR) and GitHub Actions annotations.
+ * --report-format FMT), the log files written for it (--logs-dir DIR; the
+ * provisioner writes them) and GitHub Actions annotations.  Only util/ and
+ * out/ are below it: it knows neither the engine nor the verifier, whose
+ * results come in through the plain report_* calls below.
  *
  * The command (up, down, run) creates the collector with report_new(),
  * makes it current with report_set_current(), and writes it with
@@ -23,7 +25,6 @@
 
 #include "util/err.h"
 
-struct engine;
 struct report;
 
 enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_JUNIT };
@@ -40,9 +41,6 @@ struct report *report_current (void);
  * negotiated API version. */
 void report_engine (struct report *r, const char *endpoint, const char *version,
                     const char *api_version);
-/* The same from an open, negotiated engine (asks GET /version; a failure
- * only leaves the version out). */
-void report_engine_from (struct report *r, struct engine *e);
 void report_namespace (struct report *r, const char *ns);
 /* The stack files (repeatable). */
 void report_stack_file (struct report *r, const char *path);
@@ -90,18 +88,13 @@ void report_resource_id (struct report *r, const char *kind, const char *id, con
  * summary); clean: nothing left.  Without this call the report has no
  * verification testcase. */
 void report_verify (struct report *r, bool clean, const char *checked);
-/* The teardown verifier's result (src/verify/verify.h; may be NULL):
- * created, removed, left (a leftover --force removed counts as removed),
- * suspects, and report_verify() with its verdict.  (verify.c) */
-struct verify_result;
-void report_verification (struct report *r, const struct verify_result *v);
 /* run: the command run and its exit status (-1: not run). */
 void report_command (struct report *r, const char *const *argv, int exit_code,
                      int64_t duration_ns);
 /* A service's logs written to path (--logs-dir). */
 void report_logs_file (struct report *r, const char *service, const char *path);
 
-/* ---- writing ---- */
+/* ---- writing (render.c) ---- */
 /* "text", "json", "junit" (also "xml"); a usage error otherwise. */
 int report_format_parse (const char *s, enum report_format *fmt, struct itm_err *err);
 /* From the file name: .json: JSON, .xml: JUnit, else text. */
@@ -117,11 +110,7 @@ char *report_render (struct report *r, enum report_format fmt);
  * NULL: none.  Process-wide; set it before reporting. */
 void report_set_mask (char *(*mask) (const char *s));
 
-/* ---- logs and annotations ---- */
-/* The container's logs (stdout and stderr, timestamps off) into path,
- * created 0644 (parents not created).  -1 with err set. */
-int report_save_logs (struct engine *e, const char *container, const char *path,
-                      struct itm_err *err);
+/* ---- annotations (annotate.c) ---- */
 /* With GITHUB_ACTIONS=true: "::error title=T::MESSAGE" on stdout, with %,
  * CR and LF escaped (and : and , in the title) as GitHub requires.  No-op
  * otherwise. */

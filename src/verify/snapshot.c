@@ -13,8 +13,10 @@
 
 #include "engine/engine.h"
 #include "ns/ns.h"
-#include "verify/verify.h"
+#include "out/out.h"
+#include "util/json.h"
 #include "util/xalloc.h"
+#include "verify/verify.h"
 
 static json_object *
 ids_of (json_object *list, const char *key)
@@ -29,25 +31,16 @@ ids_of (json_object *list, const char *key)
   return a;
 }
 
-int
-verify_snapshot_take (struct engine *e, const char *ns, bool replace)
+/* The snapshot of the engine now: {"taken", "containers", "networks",
+ * "volumes"} (ids; volumes by name). */
+static json_object *
+snapshot_now (struct engine *e, struct itm_err *err)
 {
-  cleanup_err struct itm_err err = { 0 };
-  cleanup_free char *dir = ns_state_dir (ns, true, &err);
-  if (dir == NULL)
-    goto fail;
-  cleanup_free char *path = xasprintf ("%s/snapshot.json", dir);
-  if (!replace && access (path, F_OK) == 0)
-    return 0;
-  json_object *cs = NULL, *nets = NULL, *vols = NULL;
-  if (engine_get (e, "/containers/json?all=1", &cs, &err) < 0
-      || engine_get (e, "/networks", &nets, &err) < 0
-      || engine_get (e, "/volumes", &vols, &err) < 0)
-    {
-      json_object_put (cs);
-      json_object_put (nets);
-      goto fail;
-    }
+  cleanup_json json_object *cs = NULL, *nets = NULL, *vols = NULL;
+  if (engine_get (e, "/containers/json?all=1", &cs, err) < 0
+      || engine_get (e, "/networks", &nets, err) < 0
+      || engine_get (e, "/volumes", &vols, err) < 0)
+    return NULL;
   json_object *vl = NULL;
   json_object_object_get_ex (vols, "Volumes", &vl);
   char t[32];
@@ -57,24 +50,39 @@ verify_snapshot_take (struct engine *e, const char *ns, bool replace)
   json_object_object_add (snap, "containers", ids_of (cs, "Id"));
   json_object_object_add (snap, "networks", ids_of (nets, "Id"));
   json_object_object_add (snap, "volumes", ids_of (vl, "Name"));
-  json_object_put (cs);
-  json_object_put (nets);
-  json_object_put (vols);
+  return snap;
+}
+
+/* snap into path, atomically (a temp file in dir renamed). */
+static int
+snapshot_write (json_object *snap, const char *dir, const char *path, struct itm_err *err)
+{
   cleanup_free char *tmpp = xasprintf ("%s/.snapshot.%ld", dir, (long) getpid ());
   const char *text = json_object_to_json_string_ext (snap, JSON_C_TO_STRING_PLAIN);
   FILE *f = fopen (tmpp, "w");
   int ok = f && fputs (text, f) >= 0;
   ok = (f && fclose (f) == 0) && ok;
-  json_object_put (snap);
   if (!ok || rename (tmpp, path) < 0)
     {
-      itm_err_errno (&err, ITM_EXIT_FAILURE, "writing %s", path);
+      itm_err_errno (err, ITM_EXIT_FAILURE, "writing %s", path);
       unlink (tmpp);
-      goto fail;
+      return -1;
     }
   return 0;
-fail:
-  fprintf (stderr, "itm-env: warning: no engine snapshot for namespace %s (the verifier will "
-                   "not look for suspects): %s\n", ns, err.msg ? err.msg : "?");
+}
+
+int
+verify_snapshot_take (struct engine *e, const char *ns, bool replace)
+{
+  cleanup_err struct itm_err err = { 0 };
+  cleanup_free char *dir = ns_state_dir (ns, true, &err);
+  cleanup_free char *path = dir ? xasprintf ("%s/snapshot.json", dir) : NULL;
+  if (path && !replace && access (path, F_OK) == 0)
+    return 0;
+  cleanup_json json_object *snap = path ? snapshot_now (e, &err) : NULL;
+  if (snap && snapshot_write (snap, dir, path, &err) == 0)
+    return 0;
+  out_warn ("no engine snapshot for namespace %s (the verifier will not look for suspects): %s",
+            ns, err.msg ? err.msg : "?");
   return -1;
 }

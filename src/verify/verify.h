@@ -68,6 +68,8 @@ struct verify_result {
   long long duration_ms;
 };
 
+/* A new, empty result for namespace ns. */
+struct verify_result *verify_result_new (const char *ns);
 void verify_result_free (struct verify_result *r);
 #define cleanup_verify_result __attribute__ ((cleanup (verify_result_freep)))
 void verify_result_freep (struct verify_result **r);
@@ -100,12 +102,53 @@ int verify_namespace (struct engine *e, const char *ns, const struct verify_opts
  * Returns like verify_namespace; *out set unless the engine failed. */
 int verify_down (struct engine *e, const struct prov_down_opts *d, const struct verify_opts *o,
                  struct verify_result **out, struct itm_err *err);
-/* Text: leftovers and suspects, one line each, then one summary line.
- * prefix: "verify" or "down". */
+
+/* ---- the checks, pure (scan.c): a view of the engine in, a verdict out ---- */
+/* What the checks look at, as verify.c loads it (the unit tests give it
+ * from tests/verify/cases/).  Every member is owned (verify_view_free). */
+struct verify_view {
+  json_object *containers;  /* GET /containers/json?all=1 (array) */
+  json_object *networks;    /* GET /networks (array); the namespace's own
+                               with "Containers" from GET /networks/ID
+                               (none when it went meanwhile) */
+  json_object *volumes;     /* GET /volumes: its "Volumes" (array) */
+  json_object *images;      /* with --rmi: {NAME: [containers using it]} for
+                               each of the images that still exists; the
+                               containers: GET /containers/json with the
+                               ancestor filter */
+  json_object *snapshot;    /* snapshot.json (verify_snapshot_take); NULL:
+                               none, check 3 not run */
+  json_object *data;        /* the data namespaces left ([{"name"}]); NULL:
+                               not checked (check 4 not run) */
+};
+void verify_view_free (struct verify_view *v);
+/* Checks 1-4 (and, with r->strays, the strays seen when down began that
+ * still exist) into r: left, suspects, what was checked, engine_resources,
+ * snapshot_time, clean (nothing left).  Replaces r's earlier left and
+ * suspects. */
+void verify_scan (const struct verify_view *v, const struct verify_opts *o,
+                  struct verify_result *r);
+/* Before down: r->created (what carries ns's label, volumes included;
+ * with o->rmi the images that exist) and r->strays (the strays already in
+ * r that still exist, and the unlabelled containers on ns's networks). */
+void verify_scan_before (const struct verify_view *v, const struct verify_opts *o,
+                         struct verify_result *r);
+/* After down and verify_scan: r->removed, what of r->created is not left. */
+void verify_scan_removed (struct verify_result *r);
+
+/* ---- the result told (print.c) ---- */
+/* Text on f: each suspect as an "itm-env: warning: suspect ..." line, each
+ * leftover (and what --force removed) on a line, then one summary line. */
 void verify_print (const struct verify_result *r, FILE *f);
-/* {"namespace","clean","checked":{...},"created":[...],"removed":[...],
- *  "left":[...],"suspects":[...],"forced":N,"duration_ms":N} */
+/* {"namespace","clean","checked":{...},"snapshot_time" (when checked),
+ *  "created":[...],"removed":[...],"left":[...],"suspects":[...],
+ *  "forced":N,"duration_ms":N} */
 json_object *verify_json (const struct verify_result *r);
+/* Into the report (r may be NULL; v may be NULL): created, removed, left
+ * (a leftover --force removed counts as left, then removed), suspects, and
+ * report_verify() with the verdict and what was checked. */
+struct report;
+void verify_report (struct report *r, const struct verify_result *v);
 
 /* ---- crash safety (watchdog.c) ---- */
 /* Start the namespace's watchdog: a process in its own session that holds

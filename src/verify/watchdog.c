@@ -78,8 +78,7 @@ watchdog_start (struct engine *e, const char *ns)
   int p[2];
   if (n <= 0 || pipe2 (p, O_CLOEXEC) < 0)
     {
-      fprintf (stderr, "itm-env: warning: no watchdog for namespace %s: %s\n", ns,
-               strerror (errno));
+      out_warn ("no watchdog for namespace %s: %s", ns, strerror (errno));
       return -1;
     }
   exe[n] = '\0';
@@ -94,8 +93,7 @@ watchdog_start (struct engine *e, const char *ns)
     {
       close (p[0]);
       close (p[1]);
-      fprintf (stderr, "itm-env: warning: no watchdog for namespace %s: fork: %s\n", ns,
-               strerror (errno));
+      out_warn ("no watchdog for namespace %s: fork: %s", ns, strerror (errno));
       return -1;
     }
   if (pid == 0)
