@@ -24,6 +24,7 @@
 #include "stack/stack.h"
 #include "state/state.h"
 #include "util/clock.h"
+#include "util/strv.h"
 
 static const char *const verify_keys[] = { "expect", "name", NULL };
 
@@ -88,7 +89,7 @@ run_check (struct engine *e, const struct stack_service *svc, const char *cid, j
         return -1;
       struct data_exec x = { .argv = (const char *const *) argv };
       int rc = data_exec_run (e, cid, &x, out, ec, err);
-      data_strv_free (argv);
+      strv_free (argv);
       return rc;
     }
   return itm_err_set (err, ITM_EXIT_STACK, "x-itm.verify: a check is exec, sql or redis");
