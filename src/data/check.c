@@ -99,7 +99,7 @@ int
 data_verify (struct engine *e, const struct stack *st, const char *ns, FILE *f,
              struct itm_err *err)
 {
-  struct state *s = NULL;
+  cleanup_state struct state *s = NULL;
   if (state_load (e, ns, &s, err) < 0)
     return -1;
   size_t nchecks = 0, nfailed = 0;
@@ -190,7 +190,6 @@ data_verify (struct engine *e, const struct stack *st, const char *ns, FILE *f,
         }
     }
   fflush (f);
-  state_free (s);
   if (ret < 0)
     return -1;
   if (nfailed)
