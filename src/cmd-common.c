@@ -11,17 +11,43 @@
 #include <json-c/json.h>
 
 #include "cmd.h"
+#include "conn/conn.h"
 #include "data/data.h"
 #include "ns/ns.h"
 #include "stack/stack.h"
 #include "state/state.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
+
+/* The process environment plus vars (which win): a new array of borrowed
+ * strings. */
+static char **
+environ_with (char *const *vars)
+{
+  extern char **environ;
+  size_t n = strv_len (environ), nv = strv_len (vars), k = 0;
+  char **env = xcalloc (n + nv + 1, sizeof *env);
+  for (size_t i = 0; i < n; i++)
+    {
+      bool shadowed = false;
+      for (size_t j = 0; j < nv && !shadowed; j++)
+        {
+          size_t l = strcspn (vars[j], "=");
+          shadowed = strncmp (environ[i], vars[j], l + 1) == 0;
+        }
+      if (!shadowed)
+        env[k++] = environ[i];
+    }
+  for (size_t j = 0; j < nv; j++)
+    env[k++] = vars[j];
+  return env;
+}
 
 /* stack_load with generated secrets (x-itm.secrets): the namespace can
  * come from the stack itself (name:), so the stack is loaded once to learn
  * it and whether there are secrets; when there are, they are read from (or
- * made in) the namespace's state directory, put in the environment as
- * ITM_SECRET_<NAME>, and the stack is loaded again with them. */
+ * made in) the namespace's state directory and the stack is loaded again
+ * with ITM_SECRET_<NAME> added to the variables it sees. */
 static int
 load_with_secrets (struct itm_ctx *ctx, const struct stack_opts *o, struct stack **out,
                    struct stack_diags *diags, struct itm_err *err)
@@ -31,9 +57,10 @@ load_with_secrets (struct itm_ctx *ctx, const struct stack_opts *o, struct stack
   if ((*out)->x_itm == NULL || !json_object_object_get_ex ((*out)->x_itm, "secrets", NULL))
     return 0;
   cleanup_free char *ns = NULL;
+  cleanup_strv char **vars = NULL;
   int n = ns_resolve (ctx->namespace, (*out)->name, (*out)->project_dir, &ns, err);
   if (n == 0)
-    n = data_secrets_prepare (*out, ns, err);
+    n = data_secrets_prepare (*out, ns, &vars, err);
   if (n <= 0)
     {
       if (n < 0)
@@ -47,7 +74,10 @@ load_with_secrets (struct itm_ctx *ctx, const struct stack_opts *o, struct stack
   *out = NULL;
   stack_diags_free (diags);
   memset (diags, 0, sizeof *diags);
-  return stack_load (o, out, diags, err);
+  cleanup_free char **env = environ_with (vars);
+  struct stack_opts again = *o;
+  again.environ = env;
+  return stack_load (&again, out, diags, err);
 }
 
 int
@@ -189,13 +219,7 @@ ctx_pick_container (const struct state *st, const char *service, int index, stru
       return NULL;
     }
   if (index <= 0)
-    {
-      /* The first running one, else the first. */
-      for (size_t i = 0; i < n; i++)
-        if (strcmp (c[i].state, "running") == 0)
-          return &c[i];
-      return c;
-    }
+    return conn_container (st, service);
   for (size_t i = 0; i < n; i++)
     if (c[i].number == index)
       return &c[i];
@@ -207,16 +231,6 @@ ctx_pick_container (const struct state *st, const char *service, int index, stru
   itm_err_hint (err, "its containers: %s", b.data);
   buf_free (&b);
   return NULL;
-}
-
-const char *
-ctx_connect_host (const char *host_ip)
-{
-  if (host_ip == NULL || *host_ip == '\0' || strcmp (host_ip, "0.0.0.0") == 0)
-    return "127.0.0.1";
-  if (strcmp (host_ip, "::") == 0)
-    return "::1";
-  return host_ip;
 }
 
 int

@@ -1,4 +1,4 @@
-/* cmd-ns.c - itm-env ns create|drop|list: data namespaces (src/data/dns.c),
+/* cmd-ns.c - itm-env ns create|drop|list: data namespaces (src/data/datans.c),
  * an isolated copy of the seeded data per test or worker. */
 #include <config.h>
 
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "conn/conn.h"
 #include "data/data.h"
 #include "stack/stack.h"
 #include "util/xalloc.h"
@@ -23,7 +24,7 @@ ns_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     { "json", no_argument, NULL, OPT_JSON },
     { NULL, 0, NULL, 0 },
   };
-  enum env_format fmt = ENV_FMT_SHELL;
+  enum conn_format fmt = CONN_FMT_SHELL;
   bool json = false;
   int opt;
   while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
@@ -33,12 +34,12 @@ ns_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       switch (opt)
         {
         case OPT_FORMAT:
-          if (env_parse_format ("ns", optarg, &fmt, err) < 0)
+          if (conn_parse_format ("ns", optarg, &fmt, err) < 0)
             return -1;
-          json = fmt == ENV_FMT_JSON;
+          json = fmt == CONN_FMT_JSON;
           break;
         case OPT_JSON:
-          fmt = ENV_FMT_JSON;
+          fmt = CONN_FMT_JSON;
           json = true;
           break;
         default:
@@ -101,18 +102,10 @@ ns_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     return -1;
   if (drop)
     return data_ns_drop (e, ns, name, err);
-  char **names = NULL, **values = NULL;
-  size_t n = 0;
-  if (data_ns_create (e, st, ns, name, &names, &values, &n, err) < 0)
+  cleanup_conn_vars struct conn_vars vars = { 0 };
+  if (data_ns_create (e, st, ns, name, &vars, err) < 0)
     return -1;
-  env_print (names, values, n, fmt);
-  for (size_t i = 0; i < n; i++)
-    {
-      free (names[i]);
-      free (values[i]);
-    }
-  free (names);
-  free (values);
+  conn_print (stdout, &vars, fmt);
   return 0;
 }
 

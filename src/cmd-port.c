@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "conn/conn.h"
 #include "state/state.h"
 #include "util/xalloc.h"
 
@@ -91,7 +92,7 @@ port_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       buf_free (&b);
       return -1;
     }
-  const char *host = ctx_connect_host (p->host_ip);
+  const char *host = conn_host (p->host_ip);
   if (strchr (host, ':'))
     printf ("[%s]:%u\n", host, p->host_port);
   else

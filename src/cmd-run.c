@@ -21,14 +21,17 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "conn/conn.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "report/report.h"
 #include "stack/stack.h"
+#include "state/state.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
 #include "out/out.h"
 #include "util/clock.h"
+#include "util/strv.h"
 
 enum {
   OPT_TIMEOUT = OPT_FIRST_COMMAND_OPT,
@@ -58,6 +61,21 @@ fresh_namespace (void)
       memcpy (r, &x, sizeof r < sizeof x ? sizeof r : sizeof x);
     }
   return xasprintf ("run-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
+}
+
+/* The variables `itm-env env -p ns` prints, as "NAME=value" strings. */
+static int
+run_vars (struct itm_ctx *ctx, const char *ns, const struct stack *st, char ***out,
+          struct itm_err *err)
+{
+  cleanup_state struct state *s = NULL;
+  if (ctx_state (ctx, ns, true, &s, err) < 0)
+    return -1;
+  cleanup_conn_vars struct conn_vars vs = { 0 };
+  if (conn_namespace_vars (s, st, NULL, 0, &vs, err) < 0)
+    return -1;
+  *out = conn_vars_environ (&vs);
+  return 0;
 }
 
 /* Run argv with vars in its environment; its exit status (128+N for a
@@ -198,17 +216,13 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   int cmd_rc = -1;
   if (prov_up (e, st, &po, &uperr) == 0 && !prov_interrupted ())
     {
-      char **vars = NULL;
-      if (env_vars (ctx, ns, st, &vars, &uperr) == 0)
+      cleanup_strv char **vars = NULL;
+      if (run_vars (ctx, ns, st, &vars, &uperr) == 0)
         {
           int64_t tc = mono_ns ();
           cmd_rc = run_command (cmdv, vars, ns, &uperr);
           report_command (report_current (), (const char *const *) cmdv, cmd_rc,
                           mono_ns () - tc);
-          /* vars belong to the child's environment only; free ours */
-          for (char **v = vars; *v; v++)
-            free (*v);
-          free (vars);
         }
     }
   else if (!itm_err_isset (&uperr))

@@ -125,9 +125,6 @@ int ctx_state (struct itm_ctx *ctx, const char *ns, bool must_exist, struct stat
  * NOT_FOUND error naming the services or the numbers there are. */
 struct state_container *ctx_pick_container (const struct state *st, const char *service,
                                             int index, struct itm_err *err);
-/* Where to connect to a published port: the binding's address, with the
- * wildcards 0.0.0.0 and :: (or none) as 127.0.0.1 and ::1. */
-const char *ctx_connect_host (const char *host_ip);
 /* A duration on the command line: Go syntax ("30s", "1m30s") or plain
  * seconds ("1.5").  A usage error naming cmd and opt otherwise. */
 int cmd_parse_secs (const char *cmd, const char *opt, const char *s, int64_t *ns,
@@ -136,20 +133,6 @@ int cmd_parse_secs (const char *cmd, const char *opt, const char *s, int64_t *ns
 int ctx_parse_index (const char *arg, int *index, struct itm_err *err);
 /* Colour on fd: a TTY, $NO_COLOR unset or empty, $TERM not "dumb". */
 bool ctx_want_color (int fd);
-
-/* cmd-env.c: the variables `itm-env env -p ns` prints, as "NAME=value"
- * strings (a new NULL-terminated array of new strings).  stack may be NULL
- * (the one the namespace's labels name).  For run. */
-int env_vars (struct itm_ctx *ctx, const char *ns, struct stack *stack, char ***out,
-              struct itm_err *err);
-
-/* cmd-env.c: connection variables printed as `itm-env env` does (also
- * `ns create`): shell (export NAME='value'), dotenv, or one JSON object. */
-enum env_format { ENV_FMT_SHELL, ENV_FMT_DOTENV, ENV_FMT_JSON };
-void env_print (char *const *names, char *const *values, size_t n, enum env_format fmt);
-/* "shell", "dotenv", "json"; a usage error naming cmd otherwise. */
-int env_parse_format (const char *cmd, const char *arg, enum env_format *fmt,
-                      struct itm_err *err);
 
 /* Print a JSON value on stdout (pretty when stdout is a TTY), then newline. */
 struct json_object;

@@ -24,6 +24,7 @@
 #include "stack/stack.h"
 #include "state/state.h"
 #include "util/clock.h"
+#include "util/strv.h"
 
 static const char *const verify_keys[] = { "expect", "name", NULL };
 
@@ -88,7 +89,7 @@ run_check (struct engine *e, const struct stack_service *svc, const char *cid, j
         return -1;
       struct data_exec x = { .argv = (const char *const *) argv };
       int rc = data_exec_run (e, cid, &x, out, ec, err);
-      data_strv_free (argv);
+      strv_free (argv);
       return rc;
     }
   return itm_err_set (err, ITM_EXIT_STACK, "x-itm.verify: a check is exec, sql or redis");
@@ -98,7 +99,7 @@ int
 data_verify (struct engine *e, const struct stack *st, const char *ns, FILE *f,
              struct itm_err *err)
 {
-  struct state *s = NULL;
+  cleanup_state struct state *s = NULL;
   if (state_load (e, ns, &s, err) < 0)
     return -1;
   size_t nchecks = 0, nfailed = 0;
@@ -189,7 +190,6 @@ data_verify (struct engine *e, const struct stack *st, const char *ns, FILE *f,
         }
     }
   fflush (f);
-  state_free (s);
   if (ret < 0)
     return -1;
   if (nfailed)

@@ -9,10 +9,12 @@
  * (the caller frees them).  Every failure is ITM_EXIT_DATA unless the engine
  * or the command line says otherwise.
  *
- * Secrets: data_secrets_prepare() is called by the stack-loading path before
- * interpolation; after it, every generated value is registered with the
- * masker and data_mask() replaces it with "********" in any text itm-env
- * prints (seed outputs, check outputs, up's failure logs).
+ * Secrets: data_secrets_prepare() gives the stack-loading path the
+ * variables to interpolate with (ITM_SECRET_<NAME>; the process
+ * environment is not changed); after it, every generated value is
+ * registered with the masker and data_mask() replaces it with "********"
+ * in any text itm-env prints (seed outputs, check outputs, up's failure
+ * logs).
  */
 #ifndef ITM_DATA_H
 #define ITM_DATA_H
@@ -25,6 +27,7 @@
 #include "util/err.h"
 #include "util/xalloc.h"
 
+struct conn_vars;
 struct engine;
 struct stack;
 struct stack_service;
@@ -56,19 +59,22 @@ int data_seed_service (struct engine *e, const struct stack *st, const struct st
                        const char *cid, const char *ns, bool quiet, struct itm_err *err);
 /* Whether the service has x-itm.seed steps (validated shape not implied). */
 bool data_has_seed (const struct stack_service *svc);
+
+/* ---- validate.c ---- */
 /* Check every service's x-itm.seed / data / verify shape and the top-level
- * x-itm.secrets (before anything is created). */
+ * x-itm.secrets (before anything is created): -1 with ITM_EXIT_STACK naming
+ * the first problem. */
 int data_validate (const struct stack *st, struct itm_err *err);
 
-/* ---- dns.c: data namespaces ---- */
+/* ---- datans.c: data namespaces ---- */
 /* Names: [a-z][a-z0-9_]*, at most DATA_NS_MAX_LEN. */
 #define DATA_NS_MAX_LEN 40
 int data_ns_check_name (const char *name, struct itm_err *err);
-/* Create data namespace name in every service with x-itm.data; the
- * connection variables (names[i]=values[i], *n of them, new arrays of new
- * strings) describe it. */
+/* Create data namespace name in every service with x-itm.data; its
+ * connection variables (ITM_DATA_NS, SVC_HOST...) are added to vars (left
+ * empty on failure). */
 int data_ns_create (struct engine *e, const struct stack *st, const char *ns, const char *name,
-                    char ***names, char ***values, size_t *n, struct itm_err *err);
+                    struct conn_vars *vars, struct itm_err *err);
 int data_ns_drop (struct engine *e, const char *ns, const char *name, struct itm_err *err);
 /* The data namespaces of ns: a new JSON array of
  * {"name","created","services":[{"service","kind",...}]}. */
@@ -85,10 +91,12 @@ int data_verify (struct engine *e, const struct stack *st, const char *ns, FILE 
 
 /* ---- secrets.c ---- */
 /* When st has top-level x-itm.secrets: read (or generate, then keep in
- * ns_state_dir/secrets, 0600) each secret of namespace ns and put it in the
- * process environment as ITM_SECRET_<NAME>.  Returns how many there are
- * (the caller reloads the stack when > 0), or -1. */
-int data_secrets_prepare (const struct stack *st, const char *ns, struct itm_err *err);
+ * ns_state_dir/secrets, 0600) each secret of namespace ns; *vars: a new
+ * strv (util/strv.h) of "ITM_SECRET_<NAME>=value", NULL when there are
+ * none.  Returns how many there are (the caller loads the stack again with
+ * them when > 0), or -1. */
+int data_secrets_prepare (const struct stack *st, const char *ns, char ***vars,
+                          struct itm_err *err);
 /* Register a value to mask (done by data_secrets_prepare). */
 void data_mask_add (const char *value);
 /* s with every registered secret replaced by "********": a new string. */

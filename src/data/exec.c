@@ -15,6 +15,7 @@
 
 #include "data/data.h"
 #include "engine/engine.h"
+#include "util/json.h"
 
 #define OUT_CAP (64 * 1024)
 
@@ -40,7 +41,7 @@ int
 data_exec_run (struct engine *e, const char *cid, const struct data_exec *x, struct buf *out,
                int *exit_code, struct itm_err *err)
 {
-  json_object *body = json_object_new_object ();
+  cleanup_json json_object *body = json_object_new_object ();
   json_object_object_add (body, "Cmd", strv_json (x->argv));
   if (x->env && *x->env)
     json_object_object_add (body, "Env", strv_json (x->env));
@@ -50,36 +51,27 @@ data_exec_run (struct engine *e, const char *cid, const struct data_exec *x, str
     json_object_object_add (body, "WorkingDir", json_object_new_string (x->workdir));
   json_object_object_add (body, "AttachStdout", json_object_new_boolean (1));
   json_object_object_add (body, "AttachStderr", json_object_new_boolean (1));
-  json_object *res = NULL;
+  cleanup_json json_object *created = NULL;
   cleanup_free char *path = xasprintf ("/containers/%s/exec", cid);
-  int rc = engine_post (e, path, body, &res, err);
-  json_object_put (body);
-  if (rc < 0)
+  if (engine_post (e, path, body, &created, err) < 0)
     return itm_err_prefix (err, "exec");
-  json_object *id = NULL;
-  json_object_object_get_ex (res, "Id", &id);
-  cleanup_free char *eid = xstrdup (id ? json_object_get_string (id) : "");
-  json_object_put (res);
-  json_object *sb = json_object_new_object ();
+  const char *id = json_str (created, "Id");
+  cleanup_free char *spath = xasprintf ("/exec/%s/start", id ? id : "");
+  cleanup_free char *ipath = xasprintf ("/exec/%s/json", id ? id : "");
+  cleanup_json json_object *sb = json_object_new_object ();
   json_object_object_add (sb, "Detach", json_object_new_boolean (0));
   json_object_object_add (sb, "Tty", json_object_new_boolean (0));
-  cleanup_free char *spath = xasprintf ("/exec/%s/start", eid);
   buf_adds (out, "");
   struct engine_call c = {
     .method = "POST", .path = spath, .body = sb, .on_frame = collect, .ctx = out,
     .timeout_ms = x->timeout_ms ? x->timeout_ms : 600000,
   };
-  long st = engine_call (e, &c, NULL, err);
-  json_object_put (sb);
-  if (st < 0)
+  if (engine_call (e, &c, NULL, err) < 0)
     return itm_err_prefix (err, "exec");
-  cleanup_free char *ipath = xasprintf ("/exec/%s/json", eid);
+  cleanup_json json_object *res = NULL;
   if (engine_get (e, ipath, &res, err) < 0)
     return -1;
-  json_object *code = NULL;
-  json_object_object_get_ex (res, "ExitCode", &code);
-  *exit_code = code ? json_object_get_int (code) : -1;
-  json_object_put (res);
+  *exit_code = (int) json_int (res, "ExitCode", -1);
   return 0;
 }
 

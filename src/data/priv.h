@@ -25,9 +25,15 @@ int data_step_validate (json_object *step, const char *what, const char *const *
                         struct itm_err *err);
 /* exec: as a new NULL-terminated argv. */
 char **data_exec_argv (json_object *step, const char *what, struct itm_err *err);
-/* Files named by a pattern or a list of them, relative to project_dir. */
+/* Files named by a pattern or a list of them, relative to project_dir
+ * (*out: a strv, util/strv.h). */
 int data_files (const char *project_dir, json_object *v, char ***out, size_t *n,
                 struct itm_err *err);
-void data_strv_free (char **v);
+/* The member k of object o as a string: numbers and booleans as their
+ * text (a step's `user: 999`, `database: 1`); NULL when o is not an
+ * object, or k is absent, null, an object or an array. */
+const char *data_jstr (json_object *o, const char *k);
+/* The top-level x-itm.secrets' shape (secrets.c). */
+int data_secrets_validate (const struct stack *st, struct itm_err *err);
 
 #endif

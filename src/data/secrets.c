@@ -2,8 +2,9 @@
  * namespace (OpenSSL RAND_bytes, alphanumeric), kept in the namespace's
  * private state directory (ns_state_dir()/secrets, mode 0600, one
  * NAME=value line each) so every later command on the namespace sees the
- * same values, exported to the interpolation environment as
- * ITM_SECRET_<NAME>, and masked in what itm-env prints. */
+ * same values, handed to the stack loader as ITM_SECRET_<NAME> (the
+ * process environment is not changed), and masked in what itm-env
+ * prints. */
 #include <config.h>
 
 #include <ctype.h>
@@ -19,13 +20,17 @@
 #include <unistd.h>
 
 #include "data/data.h"
+#include "data/priv.h"
 #include "ns/ns.h"
 #include "report/report.h"
 #include "stack/stack.h"
+#include "util/file.h"
+#include "util/strv.h"
 
 #define SECRET_DEFAULT_LEN 24
 #define SECRET_MAX_LEN 256
 #define MASK "********"
+#define SECRETS_FILE_MAX (1024 * 1024)
 
 static pthread_mutex_t mask_mu = PTHREAD_MUTEX_INITIALIZER;
 static char **masks;
@@ -158,16 +163,59 @@ file_lookup (const char *data, const char *name)
   return NULL;
 }
 
-int
-data_secrets_prepare (const struct stack *st, const char *ns, struct itm_err *err)
+/* The top-level x-itm.secrets map, or NULL when there is none. */
+static json_object *
+secrets_of (const struct stack *st)
 {
   json_object *secrets = NULL;
-  if (st->x_itm == NULL || !json_object_object_get_ex (st->x_itm, "secrets", &secrets)
-      || secrets == NULL)
+  if (st->x_itm == NULL || !json_object_object_get_ex (st->x_itm, "secrets", &secrets))
+    return NULL;
+  return secrets;
+}
+
+int
+data_secrets_validate (const struct stack *st, struct itm_err *err)
+{
+  json_object *secrets = secrets_of (st);
+  if (secrets == NULL)
     return 0;
   if (!json_object_is_type (secrets, json_type_object))
     return itm_err_set (err, ITM_EXIT_STACK, "x-itm.secrets: expected a map of NAME: {length: N}");
-  if (json_object_object_length (secrets) == 0)
+  json_object_object_foreach (secrets, name, spec)
+    {
+      size_t len;
+      if (!secret_name_ok (name))
+        return itm_err_set (err, ITM_EXIT_STACK,
+                            "x-itm.secrets: '%s' is not a valid name ([A-Za-z_][A-Za-z0-9_]*)",
+                            name);
+      if (secret_len (spec, name, &len, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* cur (the file's NAME=value lines) without name's line */
+static void
+drop_line (struct buf *cur, const char *name)
+{
+  cleanup_free char *old = file_lookup (cur->data, name);
+  if (old == NULL)
+    return;
+  cleanup_free char *needle = xasprintf ("%s=%s\n", name, old);
+  char *p = strstr (cur->data, needle);
+  if (p)
+    memmove (p, p + strlen (needle), strlen (p + strlen (needle)) + 1);
+  cur->len = strlen (cur->data);
+}
+
+int
+data_secrets_prepare (const struct stack *st, const char *ns, char ***vars, struct itm_err *err)
+{
+  *vars = NULL;
+  if (data_secrets_validate (st, err) < 0)
+    return -1;
+  json_object *secrets = secrets_of (st);
+  if (secrets == NULL || json_object_object_length (secrets) == 0)
     return 0;
   cleanup_free char *dir = ns_state_dir (ns, true, err);
   if (dir == NULL)
@@ -178,67 +226,38 @@ data_secrets_prepare (const struct stack *st, const char *ns, struct itm_err *er
     return itm_err_errno (err, ITM_EXIT_FAILURE, "cannot open %s", path);
   if (fchmod (fd, 0600) < 0 || flock (fd, LOCK_EX) < 0)
     return itm_err_errno (err, ITM_EXIT_FAILURE, "cannot lock %s", path);
-  struct buf cur = { 0 };
-  char chunk[4096];
-  ssize_t r;
-  buf_adds (&cur, "");
-  while ((r = read (fd, chunk, sizeof chunk)) > 0)
-    buf_add (&cur, chunk, (size_t) r);
+  size_t len0 = 0;
+  char *text = file_read (path, SECRETS_FILE_MAX, &len0, ITM_EXIT_FAILURE, err);
+  if (text == NULL)
+    return -1;
+  cleanup_buf struct buf cur = { .data = text, .len = len0, .cap = len0 + 1 };
   bool changed = false;
-  int n = 0, ret = 0;
+  size_t n = 0;
+  cleanup_strv char **out = NULL;
   json_object_object_foreach (secrets, name, spec)
     {
       size_t len;
-      if (!secret_name_ok (name))
-        {
-          ret = itm_err_set (err, ITM_EXIT_STACK,
-                             "x-itm.secrets: '%s' is not a valid name ([A-Za-z_][A-Za-z0-9_]*)",
-                             name);
-          break;
-        }
-      if (secret_len (spec, name, &len, err) < 0)
-        {
-          ret = -1;
-          break;
-        }
-      char *val = file_lookup (cur.data, name);
+      secret_len (spec, name, &len, err);   /* validated above */
+      cleanup_free char *val = file_lookup (cur.data, name);
       if (val == NULL || strlen (val) != len)
         {
           free (val);
           val = xmalloc (len + 1);
           if (generate (len, val, err) < 0)
-            {
-              free (val);
-              ret = -1;
-              break;
-            }
-          /* a changed length replaces the old line: rewrite below */
-          cleanup_free char *old = file_lookup (cur.data, name);
-          if (old)
-            {
-              cleanup_free char *needle = xasprintf ("%s=%s\n", name, old);
-              char *p = strstr (cur.data, needle);
-              if (p)
-                memmove (p, p + strlen (needle), strlen (p + strlen (needle)) + 1);
-              cur.len = strlen (cur.data);
-            }
+            return -1;
+          /* a changed length replaces the old line */
+          drop_line (&cur, name);
           buf_addf (&cur, "%s=%s\n", name, val);
           changed = true;
         }
-      cleanup_free char *var = xasprintf ("ITM_SECRET_%s", name);
-      setenv (var, val, 1);
+      strv_push_take (&out, &n, xasprintf ("ITM_SECRET_%s=%s", name, val));
       data_mask_add (val);
-      free (val);
-      n++;
     }
-  if (ret == 0 && changed)
-    {
-      if (ftruncate (fd, 0) < 0 || pwrite (fd, cur.data, cur.len, 0) != (ssize_t) cur.len
-          || fsync (fd) < 0)
-        ret = itm_err_errno (err, ITM_EXIT_FAILURE, "cannot write %s", path);
-    }
-  buf_free (&cur);
-  if (n > 0)
-    report_set_mask (data_mask);
-  return ret < 0 ? -1 : n;
+  if (changed
+      && (ftruncate (fd, 0) < 0 || pwrite (fd, cur.data, cur.len, 0) != (ssize_t) cur.len
+          || fsync (fd) < 0))
+    return itm_err_errno (err, ITM_EXIT_FAILURE, "cannot write %s", path);
+  report_set_mask (data_mask);
+  *vars = steal_pointer (&out);
+  return (int) n;
 }

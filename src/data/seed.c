@@ -28,6 +28,7 @@
 #include "stack/stack.h"
 #include "out/out.h"
 #include "util/clock.h"
+#include "util/strv.h"
 
 #define SEED_TMP "/tmp/itm-env-seed"
 
@@ -40,22 +41,14 @@ data_svc_env (const struct stack_service *svc, const char *name)
   return NULL;
 }
 
-static const char *
-jstr_key (json_object *o, const char *k)
+const char *
+data_jstr (json_object *o, const char *k)
 {
   json_object *v = NULL;
   if (o && json_object_is_type (o, json_type_object) && json_object_object_get_ex (o, k, &v) && v
       && !json_object_is_type (v, json_type_object) && !json_object_is_type (v, json_type_array))
     return json_object_get_string (v);
   return NULL;
-}
-
-void
-data_strv_free (char **v)
-{
-  for (char **p = v; p && *p; p++)
-    free (*p);
-  free (v);
 }
 
 /* A string or list of strings as a new NULL-terminated array; split: a
@@ -91,7 +84,7 @@ strv_from (json_object *v, bool split, const char *what, struct itm_err *err)
       if (stack_split_command (s, &argv, &argc, &why) < 0 || argc == 0)
         {
           itm_err_set (err, ITM_EXIT_STACK, "%s: %s", what, why ? why : "an empty command");
-          data_strv_free (argv);
+          strv_free (argv);
           return NULL;
         }
       return argv;
@@ -180,22 +173,22 @@ data_step_validate (json_object *step, const char *what, const char *const *extr
         return itm_err_set (err, ITM_EXIT_STACK, "%s: unknown key '%s' in a %s step", what, k,
                             kind);
     }
-  if (strcmp (kind, "copy") == 0 && jstr_key (step, "to") == NULL)
+  if (strcmp (kind, "copy") == 0 && data_jstr (step, "to") == NULL)
     return itm_err_set (err, ITM_EXIT_STACK, "%s: a copy step needs to: (a directory)", what);
   if (strcmp (kind, "exec") == 0)
     {
       char **argv = data_exec_argv (step, what, err);
       if (argv == NULL)
         return -1;
-      data_strv_free (argv);
+      strv_free (argv);
       json_object *env = NULL;
       json_object_object_get_ex (step, "env", &env);
       char **ev = env_from (env, what, err);
       if (ev == NULL)
         return -1;
-      data_strv_free (ev);
+      strv_free (ev);
     }
-  if ((strcmp (kind, "sql") == 0 || strcmp (kind, "redis") == 0) && jstr_key (step, kind) == NULL)
+  if ((strcmp (kind, "sql") == 0 || strcmp (kind, "redis") == 0) && data_jstr (step, kind) == NULL)
     return itm_err_set (err, ITM_EXIT_STACK, "%s: %s: expected a string", what, kind);
   return 0;
 }
@@ -254,7 +247,7 @@ data_files (const char *project_dir, json_object *v, char ***out, size_t *n, str
   if (expand_glob (project_dir, json_object_get_string (v), out, n, &cap, err) == 0)
     return 0;
 fail:
-  data_strv_free (*out);
+  strv_free (*out);
   *out = NULL;
   return -1;
 }
@@ -271,7 +264,7 @@ step_desc (json_object *step, const char *kind, size_t i, struct buf *b)
   else
     buf_adds (b, json_object_get_string (v));
   if (strcmp (kind, "copy") == 0)
-    buf_addf (b, " to %s", jstr_key (step, "to"));
+    buf_addf (b, " to %s", data_jstr (step, "to"));
   buf_adds (b, ")");
 }
 
@@ -345,23 +338,23 @@ run_step (struct engine *e, const struct stack *st, const struct stack_service *
             {
               itm_err_set (err, ITM_EXIT_DATA, "%s: %s: expected one file", kind,
                            json_object_get_string (v));
-              data_strv_free (paths);
+              strv_free (paths);
               return -1;
             }
         }
-      const char *dir = strcmp (kind, "copy") == 0 ? jstr_key (step, "to") : SEED_TMP;
+      const char *dir = strcmp (kind, "copy") == 0 ? data_jstr (step, "to") : SEED_TMP;
       int rc = data_copy_in (e, cid, (const char *const *) paths, n, dir, err);
       cleanup_free char *base = n ? xstrdup (strrchr (paths[0], '/') + 1) : NULL;
-      data_strv_free (paths);
+      strv_free (paths);
       if (rc < 0 || strcmp (kind, "copy") == 0)
         return rc;
       cleanup_free char *file = xasprintf (SEED_TMP "/%s", base);
       if (strcmp (kind, "sql") == 0)
         {
           struct data_pg pg;
-          data_pg_creds (svc, jstr_key (step, "database"), &pg);
-          if (jstr_key (step, "user"))
-            pg.user = jstr_key (step, "user");
+          data_pg_creds (svc, data_jstr (step, "database"), &pg);
+          if (data_jstr (step, "user"))
+            pg.user = data_jstr (step, "user");
           const char *args[] = { "-q", "-f", file, NULL };
           rc = data_run_psql (e, cid, &pg, args, out, ec, err);
         }
@@ -388,14 +381,14 @@ run_step (struct engine *e, const struct stack *st, const struct stack_service *
   char **env = env_from (envj, "env", err);
   if (env == NULL)
     {
-      data_strv_free (argv);
+      strv_free (argv);
       return -1;
     }
   struct data_exec x = { .argv = (const char *const *) argv, .env = (const char *const *) env,
-                         .user = jstr_key (step, "user"), .workdir = jstr_key (step, "workdir") };
+                         .user = data_jstr (step, "user"), .workdir = data_jstr (step, "workdir") };
   int rc = data_exec_run (e, cid, &x, out, ec, err);
-  data_strv_free (argv);
-  data_strv_free (env);
+  strv_free (argv);
+  strv_free (env);
   return rc;
 }
 

@@ -1,4 +1,4 @@
-/* dns.c - data namespaces: an isolated copy of the seeded data per test or
+/* datans.c - data namespaces: an isolated copy of the seeded data per test or
  * worker, in every service with x-itm.data.
  *
  *   x-itm.data: postgres   CREATE DATABASE "itm_<name>" TEMPLATE <POSTGRES_DB>
@@ -32,13 +32,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conn/conn.h"
 #include "data/priv.h"
 #include "engine/engine.h"
 #include "ns/ns.h"
+#include "out/out.h"
 #include "stack/stack.h"
 #include "state/state.h"
+#include "util/file.h"
+#include "util/json.h"
+#include "util/strv.h"
 
 #define PG_PREFIX "itm_"
+#define REG_MAX (1024 * 1024)     /* a registry entry's size limit */
 
 int
 data_ns_check_name (const char *name, struct itm_err *err)
@@ -101,7 +107,8 @@ reg_read (const char *ns, const char *name)
   cleanup_free char *p = xasprintf ("%s/%s.json", d, name);
   if (access (p, F_OK) < 0)
     return NULL;
-  return json_object_from_file (p);
+  cleanup_free char *text = file_read (p, REG_MAX, NULL, ITM_EXIT_FAILURE, &err);
+  return text ? json_tokener_parse (text) : NULL;
 }
 
 static int
@@ -130,50 +137,6 @@ reg_remove (const char *ns, const char *name)
 
 /* ---- helpers ---- */
 static const char *
-jstr (json_object *o, const char *k)
-{
-  json_object *v = NULL;
-  if (o && json_object_object_get_ex (o, k, &v) && v)
-    return json_object_get_string (v);
-  return NULL;
-}
-
-static char *
-var_prefix (const char *service)
-{
-  char *s = xstrdup (service);
-  for (char *p = s; *p; p++)
-    *p = isalnum ((unsigned char) *p) ? (char) toupper ((unsigned char) *p) : '_';
-  return s;
-}
-
-struct vars {
-  char **names, **values;
-  size_t n, cap, vcap;
-};
-
-static void
-vars_add (struct vars *v, const char *prefix, const char *name, const char *value)
-{
-  v->names = xgrow (v->names, &v->cap, v->n + 1, sizeof *v->names);
-  v->values = xgrow (v->values, &v->vcap, v->n + 1, sizeof *v->values);
-  v->names[v->n] = prefix ? xasprintf ("%s_%s", prefix, name) : xstrdup (name);
-  v->values[v->n++] = xstrdup (value ? value : "");
-}
-
-static void
-vars_free (struct vars *v)
-{
-  for (size_t i = 0; i < v->n; i++)
-    {
-      free (v->names[i]);
-      free (v->values[i]);
-    }
-  free (v->names);
-  free (v->values);
-}
-
-static const char *
 running_cid (const struct state *s, const char *service, const struct state_container **cp)
 {
   size_t n = 0;
@@ -188,32 +151,29 @@ running_cid (const struct state *s, const char *service, const struct state_cont
   return NULL;
 }
 
-static const char *
-cenv (const struct state_container *c, const char *name)
+/* SVC_name=value (SVC: the service's variable prefix) */
+static void
+prefixed (struct conn_vars *vars, const char *service, const char *name, const char *value)
 {
-  size_t l = strlen (name);
-  for (size_t i = 0; c && i < c->nenv; i++)
-    if (strncmp (c->env[i], name, l) == 0 && c->env[i][l] == '=')
-      return c->env[i] + l + 1;
-  return NULL;
+  cleanup_free char *px = conn_var_name (service);
+  cleanup_free char *n = xasprintf ("%s_%s", px, name);
+  conn_vars_add (vars, n, value);
 }
 
+/* SVC_HOST and SVC_PORT (the binding of cport, else the first published
+ * port) when one is published: *host and port, else *host NULL. */
 static void
-host_port (const struct state_container *c, unsigned cport, char **host, char **port)
+host_port (struct conn_vars *vars, const char *service, const struct state_container *c,
+           unsigned cport, const char **host, char port[static 16])
 {
-  struct state_port *p = cport ? state_port (c, cport, "tcp") : NULL;
-  if (p == NULL && c && c->nports && c->ports[0].host_port)
-    p = &c->ports[0];
-  *host = *port = NULL;
-  if (p == NULL || p->host_port == 0)
+  const struct state_port *p = conn_port (c, cport);
+  *host = NULL;
+  if (p == NULL)
     return;
-  const char *h = p->host_ip;
-  if (h == NULL || !*h || strcmp (h, "0.0.0.0") == 0)
-    h = "127.0.0.1";
-  else if (strcmp (h, "::") == 0)
-    h = "::1";
-  *host = xstrdup (h);
-  *port = xasprintf ("%u", p->host_port);
+  *host = conn_host (p->host_ip);
+  snprintf (port, 16, "%u", p->host_port);
+  prefixed (vars, service, "HOST", *host);
+  prefixed (vars, service, "PORT", port);
 }
 
 static int
@@ -259,7 +219,7 @@ sql_lit (const char *s)
 
 static int
 pg_create (struct engine *e, const char *cid, const struct stack_service *svc, const char *name,
-           json_object *entry, struct vars *vars, const struct state_container *c,
+           json_object *entry, struct conn_vars *vars, const struct state_container *c,
            struct itm_err *err)
 {
   struct data_pg pg;
@@ -312,24 +272,19 @@ pg_create (struct engine *e, const char *cid, const struct stack_service *svc, c
     }
   json_object_object_add (entry, "database", json_object_new_string (dbname));
   json_object_object_add (entry, "user", json_object_new_string (pg.user));
-  cleanup_free char *px = var_prefix (svc->name);
-  cleanup_free char *host = NULL, *port = NULL;
-  host_port (c, 5432, &host, &port);
-  if (host)
-    {
-      vars_add (vars, px, "HOST", host);
-      vars_add (vars, px, "PORT", port);
-    }
-  vars_add (vars, px, "DB", dbname);
-  vars_add (vars, px, "USER", pg.user);
+  const char *host;
+  char port[16];
+  host_port (vars, svc->name, c, 5432, &host, port);
+  prefixed (vars, svc->name, "DB", dbname);
+  prefixed (vars, svc->name, "USER", pg.user);
   if (pg.password)
-    vars_add (vars, px, "PASSWORD", pg.password);
+    prefixed (vars, svc->name, "PASSWORD", pg.password);
   if (host)
     {
       cleanup_free char *url = xasprintf ("postgresql://%s%s%s@%s:%s/%s", pg.user,
                                           pg.password ? ":" : "", pg.password ? pg.password : "",
                                           host, port, dbname);
-      vars_add (vars, px, "URL", url);
+      prefixed (vars, svc->name, "URL", url);
     }
   return 0;
 }
@@ -338,11 +293,11 @@ static int
 pg_drop (struct engine *e, const char *cid, json_object *entry, const struct state_container *c,
          struct itm_err *err)
 {
-  struct data_pg admin = { .user = jstr (entry, "user"), .db = "postgres",
-                           .password = cenv (c, "POSTGRES_PASSWORD") };
-  if (admin.user == NULL || jstr (entry, "database") == NULL)
+  struct data_pg admin = { .user = data_jstr (entry, "user"), .db = "postgres",
+                           .password = conn_container_env (c, "POSTGRES_PASSWORD", strlen ("POSTGRES_PASSWORD")) };
+  if (admin.user == NULL || data_jstr (entry, "database") == NULL)
     return itm_err_set (err, ITM_EXIT_DATA, "a broken registry entry");
-  cleanup_free char *qdb = sql_ident (jstr (entry, "database"));
+  cleanup_free char *qdb = sql_ident (data_jstr (entry, "database"));
   cleanup_free char *drop = xasprintf ("DROP DATABASE IF EXISTS %s WITH (FORCE)", qdb);
   const char *a[] = { "-q", "-c", drop, NULL };
   cleanup_buf struct buf out = { 0 };
@@ -376,7 +331,7 @@ redis_cmd (struct engine *e, const char *cid, const char *password, const char *
 
 static int
 redis_create (struct engine *e, const char *cid, const struct stack_service *svc, const char *ns,
-              json_object *entry, struct vars *vars, const struct state_container *c,
+              json_object *entry, struct conn_vars *vars, const struct state_container *c,
               struct itm_err *err)
 {
   const char *pw = data_svc_env (svc, "REDIS_PASSWORD");
@@ -390,7 +345,7 @@ redis_create (struct engine *e, const char *cid, const struct stack_service *svc
   /* the indexes taken by this namespace's other data namespaces */
   bool *used = xcalloc ((size_t) ndb, sizeof *used);
   used[0] = true;
-  json_object *all = NULL;
+  cleanup_json json_object *all = NULL;
   cleanup_err struct itm_err e2 = { 0 };
   if (data_ns_list (ns, &all, &e2) == 0)
     for (size_t i = 0; i < json_object_array_length (all); i++)
@@ -400,7 +355,7 @@ redis_create (struct engine *e, const char *cid, const struct stack_service *svc
         for (size_t k = 0; svcs && k < json_object_array_length (svcs); k++)
           {
             json_object *s = json_object_array_get_idx (svcs, k), *ix = NULL;
-            if (jstr (s, "service") && strcmp (jstr (s, "service"), svc->name) == 0
+            if (data_jstr (s, "service") && strcmp (data_jstr (s, "service"), svc->name) == 0
                 && json_object_object_get_ex (s, "index", &ix))
               {
                 int v = json_object_get_int (ix);
@@ -409,7 +364,6 @@ redis_create (struct engine *e, const char *cid, const struct stack_service *svc
               }
           }
       }
-  json_object_put (all);
   long idx = -1;
   for (long i = 1; i < ndb; i++)
     if (!used[i])
@@ -434,20 +388,16 @@ redis_create (struct engine *e, const char *cid, const struct stack_service *svc
   if (redis_cmd (e, cid, pw, copy, &out, "copying database 0", err) < 0)
     return itm_err_prefix (err, "%s", svc->name);
   json_object_object_add (entry, "index", json_object_new_int ((int) idx));
-  cleanup_free char *px = var_prefix (svc->name);
-  cleanup_free char *host = NULL, *port = NULL, *sidx = xasprintf ("%ld", idx);
-  host_port (c, 6379, &host, &port);
-  if (host)
-    {
-      vars_add (vars, px, "HOST", host);
-      vars_add (vars, px, "PORT", port);
-    }
-  vars_add (vars, px, "DB", sidx);
+  const char *host;
+  char port[16];
+  cleanup_free char *sidx = xasprintf ("%ld", idx);
+  host_port (vars, svc->name, c, 6379, &host, port);
+  prefixed (vars, svc->name, "DB", sidx);
   if (host)
     {
       cleanup_free char *url = xasprintf ("redis://%s%s%s%s:%s/%ld", pw ? ":" : "", pw ? pw : "",
                                           pw ? "@" : "", host, port, idx);
-      vars_add (vars, px, "URL", url);
+      prefixed (vars, svc->name, "URL", url);
     }
   return 0;
 }
@@ -461,7 +411,7 @@ redis_drop (struct engine *e, const char *cid, json_object *entry, const struct 
     return itm_err_set (err, ITM_EXIT_DATA, "a broken registry entry");
   cleanup_free char *cmd = xasprintf ("redis-cli -n %d FLUSHDB", json_object_get_int (ix));
   cleanup_buf struct buf out = { 0 };
-  return redis_cmd (e, cid, cenv (c, "REDIS_PASSWORD"), cmd, &out, "FLUSHDB", err);
+  return redis_cmd (e, cid, conn_container_env (c, "REDIS_PASSWORD", strlen ("REDIS_PASSWORD")), cmd, &out, "FLUSHDB", err);
 }
 
 /* ---- custom kind ---- */
@@ -490,7 +440,7 @@ run_steps (struct engine *e, const char *cid, json_object *steps, const char *na
       cleanup_buf struct buf out = { 0 };
       int ec = 0;
       int rc = data_exec_run (e, cid, &x, &out, &ec, err);
-      data_strv_free (argv);
+      strv_free (argv);
       if (rc < 0)
         return -1;
       if (ec != 0)
@@ -499,50 +449,9 @@ run_steps (struct engine *e, const char *cid, json_object *steps, const char *na
   return 0;
 }
 
-static char *
-expand_tpl (const char *tpl, const char *name, const char *host, const char *port)
-{
-  struct buf b = { 0 };
-  buf_adds (&b, "");
-  for (const char *p = tpl; *p;)
-    {
-      if (p[0] == '$' && p[1] == '$')
-        {
-          buf_addc (&b, '$');
-          p += 2;
-          continue;
-        }
-      if (*p == '$')
-        {
-          const char *q = p + 1;
-          bool br = *q == '{';
-          if (br)
-            q++;
-          size_t l = 0;
-          while (isalnum ((unsigned char) q[l]) || q[l] == '_')
-            l++;
-          const char *val = NULL;
-          if (l == 11 && strncmp (q, "ITM_DATA_NS", 11) == 0)
-            val = name;
-          else if (l == 4 && strncmp (q, "HOST", 4) == 0)
-            val = host ? host : "";
-          else if (l == 4 && strncmp (q, "PORT", 4) == 0)
-            val = port ? port : "";
-          if (val && (!br || q[l] == '}'))
-            {
-              buf_adds (&b, val);
-              p = q + l + (br ? 1 : 0);
-              continue;
-            }
-        }
-      buf_addc (&b, *p++);
-    }
-  return buf_steal (&b);
-}
-
 static int
 custom_create (struct engine *e, const char *cid, const struct stack_service *svc,
-               json_object *spec, const char *name, json_object *entry, struct vars *vars,
+               json_object *spec, const char *name, json_object *entry, struct conn_vars *vars,
                const struct state_container *c, struct itm_err *err)
 {
   json_object *create = NULL, *drop = NULL, *exports = NULL;
@@ -553,95 +462,31 @@ custom_create (struct engine *e, const char *cid, const struct stack_service *sv
     json_object_object_add (entry, "drop", json_object_get (drop));
   if (run_steps (e, cid, create, name, svc->name, "create", err) < 0)
     return -1;
-  cleanup_free char *host = NULL, *port = NULL;
-  host_port (c, 0, &host, &port);
-  if (exports && json_object_is_type (exports, json_type_object))
+  if (exports == NULL || !json_object_is_type (exports, json_type_object))
+    return 0;
+  /* the templates' variables: ITM_DATA_NS, HOST and PORT (empty when the
+   * service publishes no port) */
+  const struct state_port *p = conn_port (c, 0);
+  char port[16] = "";
+  if (p)
+    snprintf (port, sizeof port, "%u", p->host_port);
+  cleanup_conn_vars struct conn_vars local = { 0 };
+  conn_vars_add (&local, "ITM_DATA_NS", name);
+  conn_vars_add (&local, "HOST", p ? conn_host (p->host_ip) : "");
+  conn_vars_add (&local, "PORT", port);
+  const struct conn_scope scope = {
+    .local = &local,
+    .hint = "x-itm.data exports know ITM_DATA_NS, HOST and PORT; write $${VAR} in the "
+            "stack file",
+  };
+  json_object_object_foreach (exports, k, v)
     {
-      json_object_object_foreach (exports, k, v)
-        {
-          cleanup_free char *val = expand_tpl (v ? json_object_get_string (v) : "", name, host,
-                                               port);
-          vars_add (vars, NULL, k, val);
-        }
-    }
-  return 0;
-}
-
-static int
-validate_kind (const struct stack_service *svc, json_object *spec, struct itm_err *err)
-{
-  if (json_object_is_type (spec, json_type_string))
-    {
-      const char *k = json_object_get_string (spec);
-      if (strcmp (k, "postgres") == 0 || strcmp (k, "redis") == 0)
-        return 0;
-      return itm_err_set (err, ITM_EXIT_STACK,
-                          "%s: x-itm.data: unknown kind '%s' (postgres, redis, or a map with "
-                          "create, drop and exports)", svc->name, k);
-    }
-  if (!json_object_is_type (spec, json_type_object))
-    return itm_err_set (err, ITM_EXIT_STACK, "%s: x-itm.data: expected postgres, redis or a map",
-                        svc->name);
-  json_object_object_foreach (spec, k, v)
-    {
-      if (strcmp (k, "exports") == 0)
-        {
-          if (!json_object_is_type (v, json_type_object))
-            return itm_err_set (err, ITM_EXIT_STACK, "%s: x-itm.data.exports: expected a map",
-                                svc->name);
-          continue;
-        }
-      if (strcmp (k, "create") != 0 && strcmp (k, "drop") != 0)
-        return itm_err_set (err, ITM_EXIT_STACK,
-                            "%s: x-itm.data: unknown key '%s' (create, drop, exports)", svc->name,
-                            k);
-      if (!json_object_is_type (v, json_type_array))
-        return itm_err_set (err, ITM_EXIT_STACK, "%s: x-itm.data.%s: expected a list of steps",
-                            svc->name, k);
-      for (size_t i = 0; i < json_object_array_length (v); i++)
-        {
-          cleanup_free char *w = xasprintf ("%s: x-itm.data.%s[%zu]", svc->name, k, i);
-          json_object *st = json_object_array_get_idx (v, i);
-          if (data_step_validate (st, w, NULL, err) < 0)
-            return -1;
-          if (strcmp (data_step_kind (st), "exec") != 0)
-            return itm_err_set (err, ITM_EXIT_STACK, "%s: expected an exec step", w);
-        }
-    }
-  return 0;
-}
-
-int
-data_validate (const struct stack *st, struct itm_err *err)
-{
-  for (size_t i = 0; i < st->nservices; i++)
-    {
-      const struct stack_service *svc = &st->services[i];
-      if (svc->x_itm == NULL)
-        continue;
-      json_object *v = NULL;
-      if (json_object_object_get_ex (svc->x_itm, "data", &v) && v
-          && validate_kind (svc, v, err) < 0)
+      cleanup_free char *what = xasprintf ("%s: x-itm.data.exports.%s", svc->name, k);
+      cleanup_buf struct buf val = { 0 };
+      buf_adds (&val, "");
+      if (conn_expand (v ? json_object_get_string (v) : "", &scope, what, &val, err) < 0)
         return -1;
-      static const char *const vk[] = { "expect", "name", NULL };
-      const char *lists[] = { "seed", "verify" };
-      for (size_t l = 0; l < 2; l++)
-        {
-          if (!json_object_object_get_ex (svc->x_itm, lists[l], &v) || v == NULL)
-            continue;
-          if (!json_object_is_type (v, json_type_array))
-            return itm_err_set (err, ITM_EXIT_STACK, "%s: x-itm.%s: expected a list", svc->name,
-                                lists[l]);
-          for (size_t k = 0; k < json_object_array_length (v); k++)
-            {
-              cleanup_free char *w = xasprintf ("%s: x-itm.%s[%zu]", svc->name, lists[l], k);
-              json_object *s = json_object_array_get_idx (v, k);
-              if (data_step_validate (s, w, l ? vk : NULL, err) < 0)
-                return -1;
-              if (l == 1 && strcmp (data_step_kind (s), "copy") == 0)
-                return itm_err_set (err, ITM_EXIT_STACK, "%s: a check is exec, sql or redis", w);
-            }
-        }
+      conn_vars_add (vars, k, val.data);
     }
   return 0;
 }
@@ -656,7 +501,7 @@ drop_entry (struct engine *e, const struct state *s, json_object *entry, struct 
   for (size_t i = 0; svcs && i < json_object_array_length (svcs); i++)
     {
       json_object *se = json_object_array_get_idx (svcs, i);
-      const char *service = jstr (se, "service"), *kind = jstr (se, "kind");
+      const char *service = data_jstr (se, "service"), *kind = data_jstr (se, "kind");
       const struct state_container *c = NULL;
       const char *cid = service ? running_cid (s, service, &c) : NULL;
       struct itm_err e2 = { 0 };
@@ -671,7 +516,7 @@ drop_entry (struct engine *e, const struct state *s, json_object *entry, struct 
         {
           json_object *drop = NULL;
           json_object_object_get_ex (se, "drop", &drop);
-          rc = run_steps (e, cid, drop, jstr (entry, "name"), service, "drop", &e2);
+          rc = run_steps (e, cid, drop, data_jstr (entry, "name"), service, "drop", &e2);
         }
       if (rc < 0)
         {
@@ -679,7 +524,7 @@ drop_entry (struct engine *e, const struct state *s, json_object *entry, struct 
           if (ret == 0)
             itm_err_move (err, &e2);
           else
-            fprintf (stderr, "itm-env: warning: %s\n", e2.msg);
+            out_warn ("%s", e2.msg);
           itm_err_clear (&e2);
           ret = -1;
         }
@@ -689,10 +534,8 @@ drop_entry (struct engine *e, const struct state *s, json_object *entry, struct 
 
 int
 data_ns_create (struct engine *e, const struct stack *st, const char *ns, const char *name,
-                char ***names, char ***values, size_t *n, struct itm_err *err)
+                struct conn_vars *vars, struct itm_err *err)
 {
-  *names = *values = NULL;
-  *n = 0;
   if (data_ns_check_name (name, err) < 0 || data_validate (st, err) < 0)
     return -1;
   size_t ndata = 0;
@@ -705,32 +548,26 @@ data_ns_create (struct engine *e, const struct stack *st, const char *ns, const 
       return itm_err_hint (err, "add x-itm.data: postgres (or redis, or create/drop steps) to "
                                 "the service that holds the data");
     }
-  struct state *s = NULL;
+  cleanup_state struct state *s = NULL;
   if (state_load (e, ns, &s, err) < 0)
     return -1;
   cleanup_close int lock = reg_lock (ns, err);
   if (lock < 0)
-    {
-      state_free (s);
-      return -1;
-    }
-  json_object *old = reg_read (ns, name);
+    return -1;
+  cleanup_json json_object *old = reg_read (ns, name);
   if (old)
     {
-      json_object_put (old);
-      state_free (s);
       itm_err_set (err, ITM_EXIT_DATA, "data namespace '%s' exists in namespace '%s'", name, ns);
       return itm_err_hint (err, "drop it first ('itm-env ns drop %s') or pick another name", name);
     }
-  json_object *entry = json_object_new_object ();
+  cleanup_json json_object *entry = json_object_new_object ();
   json_object *svcs = json_object_new_array ();
   char tbuf[32];
   ns_format_time (time (NULL), tbuf);
   json_object_object_add (entry, "name", json_object_new_string (name));
   json_object_object_add (entry, "created", json_object_new_string (tbuf));
   json_object_object_add (entry, "services", svcs);
-  struct vars vars = { 0 };
-  vars_add (&vars, NULL, "ITM_DATA_NS", name);
+  conn_vars_add (vars, "ITM_DATA_NS", name);
   int ret = 0;
   for (size_t i = 0; i < st->nservices && ret == 0; i++)
     {
@@ -754,11 +591,11 @@ data_ns_create (struct engine *e, const struct stack *st, const char *ns, const 
                            ? json_object_get_string (spec) : "custom";
       json_object_object_add (se, "kind", json_object_new_string (kind));
       if (strcmp (kind, "postgres") == 0)
-        ret = pg_create (e, cid, svc, name, se, &vars, c, err);
+        ret = pg_create (e, cid, svc, name, se, vars, c, err);
       else if (strcmp (kind, "redis") == 0)
-        ret = redis_create (e, cid, svc, ns, se, &vars, c, err);
+        ret = redis_create (e, cid, svc, ns, se, vars, c, err);
       else
-        ret = custom_create (e, cid, svc, spec, name, se, &vars, c, err);
+        ret = custom_create (e, cid, svc, spec, name, se, vars, c, err);
       if (ret == 0)
         json_object_array_add (svcs, se);
       else
@@ -786,16 +623,8 @@ data_ns_create (struct engine *e, const struct stack *st, const char *ns, const 
       cleanup_err struct itm_err e2 = { 0 };
       drop_entry (e, s, entry, &e2);
       reg_remove (ns, name);
-      vars_free (&vars);
+      conn_vars_free (vars);
     }
-  else
-    {
-      *names = vars.names;
-      *values = vars.values;
-      *n = vars.n;
-    }
-  json_object_put (entry);
-  state_free (s);
   return ret;
 }
 
@@ -807,19 +636,15 @@ data_ns_drop (struct engine *e, const char *ns, const char *name, struct itm_err
   cleanup_close int lock = reg_lock (ns, err);
   if (lock < 0)
     return -1;
-  json_object *entry = reg_read (ns, name);
+  cleanup_json json_object *entry = reg_read (ns, name);
   if (entry == NULL)
     return itm_err_set (err, ITM_EXIT_NOT_FOUND, "no data namespace '%s' in namespace '%s'", name,
                         ns);
-  struct state *s = NULL;
-  int ret = state_load (e, ns, &s, err);
-  if (ret == 0)
-    ret = drop_entry (e, s, entry, err);
-  if (ret == 0)
-    reg_remove (ns, name);
-  state_free (s);
-  json_object_put (entry);
-  return ret;
+  cleanup_state struct state *s = NULL;
+  if (state_load (e, ns, &s, err) < 0 || drop_entry (e, s, entry, err) < 0)
+    return -1;
+  reg_remove (ns, name);
+  return 0;
 }
 
 static int
@@ -870,27 +695,25 @@ data_ns_list (const char *ns, json_object **out, struct itm_err *err)
 int
 data_ns_drop_all (struct engine *e, const char *ns, struct itm_err *err)
 {
-  json_object *all = NULL;
+  cleanup_json json_object *all = NULL;
   cleanup_err struct itm_err e2 = { 0 };
   if (data_ns_list (ns, &all, &e2) < 0)
     return 0;
   int ret = 0;
   for (size_t i = 0; i < json_object_array_length (all); i++)
     {
-      const char *name = jstr (json_object_array_get_idx (all, i), "name");
+      const char *name = data_jstr (json_object_array_get_idx (all, i), "name");
       if (name == NULL)
         continue;
       struct itm_err e3 = { 0 };
       if (data_ns_drop (e, ns, name, &e3) < 0)
         {
-          fprintf (stderr, "itm-env: warning: dropping data namespace %s: %s\n", name,
-                   e3.msg ? e3.msg : "failed");
+          out_warn ("dropping data namespace %s: %s", name, e3.msg ? e3.msg : "failed");
           if (!itm_err_isset (err))
             itm_err_move (err, &e3);
           ret = -1;
         }
       itm_err_clear (&e3);
     }
-  json_object_put (all);
   return ret;
 }
