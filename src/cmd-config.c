@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "data/data.h"
 #include "stack/stack.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 enum {
@@ -96,7 +97,7 @@ config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     }
   if (list)
     {
-      struct json_object *a = json_object_new_array ();
+      cleanup_json struct json_object *a = json_object_new_array ();
       if (list == OPT_SERVICES)
         {
           /* start order: wave by wave, by name within a wave */
@@ -117,7 +118,6 @@ config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         for (size_t i = 0; i < st->nprofiles; i++)
           json_object_array_add (a, json_object_new_string (st->profiles[i]));
       print_names (a, json);
-      json_object_put (a);
       return 0;
     }
   /* one write at the end rather than one per line (stdout is line-buffered),

@@ -57,7 +57,7 @@ check_err (struct doctor *d, const char *name, const struct itm_err *err)
 static char *
 pick_image (struct engine *e, struct itm_err *err)
 {
-  json_object *list = NULL;
+  cleanup_json json_object *list = NULL;
   char *best = NULL;
   int64_t best_size = 0;
 
@@ -79,7 +79,6 @@ pick_image (struct engine *e, struct itm_err *err)
           if (strcmp (tag, FIXTURE_IMAGE) == 0)
             {
               free (best);
-              json_object_put (list);
               return xstrdup (FIXTURE_IMAGE);
             }
           if (best == NULL || sz < best_size)
@@ -90,7 +89,6 @@ pick_image (struct engine *e, struct itm_err *err)
             }
         }
     }
-  json_object_put (list);
   return best;
 }
 
@@ -99,12 +97,9 @@ static int
 is_gone (struct engine *e, const char *path, struct itm_err *err)
 {
   cleanup_err struct itm_err e2 = { 0 };
-  json_object *v = NULL;
+  cleanup_json json_object *v = NULL;
   if (engine_get (e, path, &v, &e2) == 0)
-    {
-      json_object_put (v);
-      return 0;
-    }
+    return 0;
   if (e2.http_status == 404)
     return 1;
   itm_err_move (err, &e2);

@@ -52,7 +52,7 @@ version_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   json_object_object_add (client, "api_max", json_object_new_string (ENGINE_API_MAX));
   json_object_object_add (client, "os", json_object_new_string (cos));
   json_object_object_add (client, "arch", json_object_new_string (carch));
-  json_object *top = json_object_new_object ();
+  cleanup_json json_object *top = json_object_new_object ();
   json_object_object_add (top, "client", client);
 
   if (!json)
@@ -62,13 +62,12 @@ version_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       printf ("client os/arch:     %s/%s\n", cos, carch);
     }
 
-  json_object *ver = NULL;
+  cleanup_json json_object *ver = NULL;
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL || engine_get (e, "/version", &ver, err) < 0)
     {
       if (json)
         print_json (top);
-      json_object_put (top);
       return -1;
     }
 
@@ -95,8 +94,6 @@ version_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       printf ("negotiated api:     %s\n", engine_api_version (e));
       printf ("engine os/arch:     %s/%s\n", os ? os : "unknown", arch ? arch : "unknown");
     }
-  json_object_put (ver);
-  json_object_put (top);
   return 0;
 }
 
