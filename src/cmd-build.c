@@ -19,35 +19,25 @@ enum {
 static int
 build_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "quiet", no_argument, NULL, 'q' },
-    { "json", no_argument, NULL, OPT_JSON },
-    { "force", no_argument, NULL, OPT_FORCE },
-    { NULL, 0, NULL, 0 },
-  };
   struct image_opts io = { 0 };
+  const char *arg;
   int opt;
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
-    {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      switch (opt)
-        {
-        case 'q':
-          io.progress = IMAGE_PROGRESS_QUIET;
-          break;
-        case OPT_JSON:
-          io.progress = IMAGE_PROGRESS_JSON;
-          ctx->json_errors = true;
-          break;
-        case OPT_FORCE:
-          io.build = 1;
-          break;
-        default:
-          return cmd_bad_option (&cmd_build, argv, opt, err);
-        }
-    }
+  while ((opt = cmd_getopt (&cmd_build, ctx, argc, argv, &arg, err)) > 0)
+    switch (opt)
+      {
+      case 'q':
+        io.progress = IMAGE_PROGRESS_QUIET;
+        break;
+      case OPT_JSON:
+        io.progress = IMAGE_PROGRESS_JSON;
+        ctx->json_errors = true;
+        break;
+      case OPT_FORCE:
+        io.build = 1;
+        break;
+      }
+  if (opt < 0)
+    return -1;
   const char *const *services = (const char *const *) argv + optind;
   size_t nservices = (size_t) (argc - optind);
   cleanup_stack struct stack *st = NULL;
@@ -76,13 +66,20 @@ build_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return image_ensure (e, st, &io, err);
 }
 
+static const struct itm_opt build_opts[] = {
+  { .group = cmd_stack_opts },
+  { OPT_FORCE, 0, "force", OPT_ARG_NONE, NULL,
+    "build even when the build digest is unchanged" },
+  { 'q', 'q', "quiet", OPT_ARG_NONE, NULL,
+    "no progress output (a failing step's output still shown)" },
+  { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "progress as JSON event lines on stdout" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_build = {
   .name = "build",
-  .usage = "[--force] [--quiet] [--json] [SERVICE...]",
+  .args = "[SERVICE...]",
   .summary = "build the services' images (unchanged contexts are not rebuilt)",
-  .help = ITM_STACK_HELP
-  "      --force                build even when the build digest is unchanged\n"
-  "  -q, --quiet                no progress output (a failing step's output still shown)\n"
-  "      --json                 progress as JSON event lines on stdout\n",
+  .opts = build_opts,
   .fn = build_main,
 };

@@ -14,6 +14,7 @@
 #include "conn/conn.h"
 #include "data/data.h"
 #include "ns/ns.h"
+#include "out/out.h"
 #include "stack/stack.h"
 #include "state/state.h"
 #include "util/strv.h"
@@ -127,8 +128,8 @@ optional_stack (struct itm_ctx *ctx)
         {
           fflush (stdout);
           stack_diags_print (&diags, stderr);
-          fprintf (stderr, "itm-env: warning: %s; going on without the stack file\n",
-                   err.msg ? err.msg : "the stack file cannot be loaded");
+          out_warn ("%s; going on without the stack file",
+                    err.msg ? err.msg : "the stack file cannot be loaded");
         }
       st = NULL;
     }

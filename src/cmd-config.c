@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "data/data.h"
 #include "stack/stack.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 enum {
@@ -35,55 +36,40 @@ print_names (struct json_object *list, bool json)
 static int
 config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "format", required_argument, NULL, OPT_FORMAT },
-    { "services", no_argument, NULL, OPT_SERVICES },
-    { "volumes", no_argument, NULL, OPT_VOLUMES },
-    { "networks", no_argument, NULL, OPT_NETWORKS },
-    { "profiles", no_argument, NULL, OPT_PROFILES },
-    { "hash", required_argument, NULL, OPT_HASH },
-    { "quiet", no_argument, NULL, 'q' },
-    { NULL, 0, NULL, 0 },
-  };
   bool json = false, quiet = false;
   int list = 0;
-  const char *hash = NULL;
+  const char *hash = NULL, *arg;
   int opt;
 
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
-    {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      switch (opt)
-        {
-        case OPT_FORMAT:
-          if (strcmp (optarg, "json") == 0)
-            json = true;
-          else if (strcmp (optarg, "yaml") != 0)
-            return itm_err_set (err, ITM_EXIT_USAGE,
-                                "config: unknown format '%s' (expected yaml or json)", optarg);
-          break;
-        case OPT_SERVICES:
-        case OPT_VOLUMES:
-        case OPT_NETWORKS:
-        case OPT_PROFILES:
-          if (list && list != opt)
-            return itm_err_set (err, ITM_EXIT_USAGE,
-                                "config: --services, --volumes, --networks and --profiles "
-                                "exclude each other");
-          list = opt;
-          break;
-        case OPT_HASH:
-          hash = optarg;
-          break;
-        case 'q':
-          quiet = true;
-          break;
-        default:
-          return cmd_bad_option (&cmd_config, argv, opt, err);
-        }
-    }
+  while ((opt = cmd_getopt (&cmd_config, ctx, argc, argv, &arg, err)) > 0)
+    switch (opt)
+      {
+      case OPT_FORMAT:
+        if (strcmp (arg, "json") == 0)
+          json = true;
+        else if (strcmp (arg, "yaml") != 0)
+          return itm_err_set (err, ITM_EXIT_USAGE,
+                              "config: unknown format '%s' (expected yaml or json)", arg);
+        break;
+      case OPT_SERVICES:
+      case OPT_VOLUMES:
+      case OPT_NETWORKS:
+      case OPT_PROFILES:
+        if (list && list != opt)
+          return itm_err_set (err, ITM_EXIT_USAGE,
+                              "config: --services, --volumes, --networks and --profiles "
+                              "exclude each other");
+        list = opt;
+        break;
+      case OPT_HASH:
+        hash = arg;
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      }
+  if (opt < 0)
+    return -1;
 
   /* the shared path: generated secrets (x-itm.secrets) are in the
    * interpolation environment, so hashes match up's; the text printed is
@@ -111,7 +97,7 @@ config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     }
   if (list)
     {
-      struct json_object *a = json_object_new_array ();
+      cleanup_json struct json_object *a = json_object_new_array ();
       if (list == OPT_SERVICES)
         {
           /* start order: wave by wave, by name within a wave */
@@ -132,7 +118,6 @@ config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         for (size_t i = 0; i < st->nprofiles; i++)
           json_object_array_add (a, json_object_new_string (st->profiles[i]));
       print_names (a, json);
-      json_object_put (a);
       return 0;
     }
   /* one write at the end rather than one per line (stdout is line-buffered),
@@ -162,19 +147,24 @@ config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return 0;
 }
 
+static const struct itm_opt config_opts[] = {
+  { .group = cmd_stack_opts },
+  { OPT_FORMAT, 0, "format", OPT_ARG_REQUIRED, "yaml|json", "output format (default yaml)" },
+  { OPT_SERVICES, 0, "services", OPT_ARG_NONE, NULL, "list the active services, in start order" },
+  { OPT_VOLUMES, 0, "volumes", OPT_ARG_NONE, NULL, "list the volume keys" },
+  { OPT_NETWORKS, 0, "networks", OPT_ARG_NONE, NULL, "list the network keys" },
+  { OPT_PROFILES, 0, "profiles", OPT_ARG_NONE, NULL, "list every profile the stack names" },
+  { OPT_HASH, 0, "hash", OPT_ARG_REQUIRED, "SERVICE",
+    "print \"SERVICE HASH\" (config hash; '*': every service)" },
+  { 'q', 'q', "quiet", OPT_ARG_NONE, NULL, "only validate: print nothing but diagnostics" },
+  { .argname = "SERVICE...", .help = "activate these services whatever their profiles" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_config = {
   .name = "config",
-  .usage = "[-f FILE]... [--format yaml|json] [--services|--volumes|--networks|--profiles] "
-           "[--hash SERVICE|'*'] [-q] [SERVICE...]",
+  .args = "[SERVICE...]",
   .summary = "validate the stack and print it normalized",
-  .help = ITM_STACK_HELP
-          "      --format yaml|json     output format (default yaml)\n"
-          "      --services             list the active services, in start order\n"
-          "      --volumes              list the volume keys\n"
-          "      --networks             list the network keys\n"
-          "      --profiles             list every profile the stack names\n"
-          "      --hash SERVICE         print \"SERVICE HASH\" (config hash; '*': every service)\n"
-          "  -q, --quiet                only validate: print nothing but diagnostics\n"
-          "  SERVICE...                 activate these services whatever their profiles\n",
+  .opts = config_opts,
   .fn = config_main,
 };

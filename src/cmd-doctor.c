@@ -6,7 +6,6 @@
  * fails the first check and skips the rest.  Never pulls an image. */
 #include <config.h>
 
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +57,7 @@ check_err (struct doctor *d, const char *name, const struct itm_err *err)
 static char *
 pick_image (struct engine *e, struct itm_err *err)
 {
-  json_object *list = NULL;
+  cleanup_json json_object *list = NULL;
   char *best = NULL;
   int64_t best_size = 0;
 
@@ -80,7 +79,6 @@ pick_image (struct engine *e, struct itm_err *err)
           if (strcmp (tag, FIXTURE_IMAGE) == 0)
             {
               free (best);
-              json_object_put (list);
               return xstrdup (FIXTURE_IMAGE);
             }
           if (best == NULL || sz < best_size)
@@ -91,7 +89,6 @@ pick_image (struct engine *e, struct itm_err *err)
             }
         }
     }
-  json_object_put (list);
   return best;
 }
 
@@ -100,12 +97,9 @@ static int
 is_gone (struct engine *e, const char *path, struct itm_err *err)
 {
   cleanup_err struct itm_err e2 = { 0 };
-  json_object *v = NULL;
+  cleanup_json json_object *v = NULL;
   if (engine_get (e, path, &v, &e2) == 0)
-    {
-      json_object_put (v);
-      return 0;
-    }
+    return 0;
   if (e2.http_status == 404)
     return 1;
   itm_err_move (err, &e2);
@@ -256,31 +250,21 @@ done:
 static int
 doctor_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "json", no_argument, NULL, OPT_JSON },
-    { NULL, 0, NULL, 0 },
-  };
   struct doctor d = { .all_ok = true };
   cleanup_err struct itm_err nerr = { 0 }, verr = { 0 }, ierr = { 0 };
   cleanup_free char *detail = NULL;
   json_object *ver = NULL, *info = NULL;
   int opt, ret = 0;
 
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
-    {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      switch (opt)
-        {
-        case OPT_JSON:
-          d.json = true;
-          ctx->json_errors = true;
-          break;
-        default:
-          return cmd_bad_option (&cmd_doctor, argv, opt, err);
-        }
-    }
+  const char *arg;
+  while ((opt = cmd_getopt (&cmd_doctor, ctx, argc, argv, &arg, err)) > 0)
+    if (opt == OPT_JSON)
+      {
+        d.json = true;
+        ctx->json_errors = true;
+      }
+  if (opt < 0)
+    return -1;
   if (optind < argc)
     {
       itm_err_set (err, ITM_EXIT_USAGE, "doctor: unexpected argument '%s'", argv[optind]);
@@ -360,11 +344,18 @@ out:
   return ret;
 }
 
+/* the stack options are accepted (as everywhere) but not shown */
+static const struct itm_opt doctor_opts[] = {
+  { .group = cmd_stack_opts, .hidden = true },
+  { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL,
+    "print one JSON object: {\"ok\", \"checks\": [...]}" },
+  { OPT_HOST, 'H', "host", OPT_ARG_REQUIRED, "HOST", "engine address (as a global option)" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_doctor = {
   .name = "doctor",
-  .usage = "[--json]",
   .summary = "check that the engine is usable: reachable, API version, storage, a round trip",
-  .help = "      --json                 print one JSON object: {\"ok\", \"checks\": [...]}\n"
-          "  -H, --host HOST            engine address (as a global option)\n",
+  .opts = doctor_opts,
   .fn = doctor_main,
 };

@@ -15,44 +15,24 @@
 #include "out/out.h"
 
 enum {
-  OPT_TIMEOUT = OPT_FIRST_COMMAND_OPT,
-  OPT_KEEP_ON_FAILURE,
-  OPT_JSON,
-  OPT_TTL,
+  OPT_JSON = OPT_FIRST_COMMAND_OPT,
   OPT_FORCE,
   OPT_RMI,
   OPT_COMPOSE_NOOP,
   OPT_VOLUMES,
 };
 
-static struct report_opts down_report;
-
 static int
-down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+down_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
+              struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    REPORT_LONGOPTS,
-    { "keep-volumes", no_argument, NULL, 'k' },
-    { "timeout", required_argument, NULL, 't' },
-    { "quiet", no_argument, NULL, 'q' },
-    { "json", no_argument, NULL, OPT_JSON },
-    { "force", no_argument, NULL, OPT_FORCE },
-    { "rmi", required_argument, NULL, OPT_RMI },
-    /* Compose's, for scripts written for it: down always removes every
-     * container of the namespace and, unless --keep-volumes, its volumes */
-    { "remove-orphans", no_argument, NULL, OPT_COMPOSE_NOOP },
-    { "volumes", no_argument, NULL, OPT_VOLUMES },
-    { NULL, 0, NULL, 0 },
-  };
   struct prov_down_opts o = { .grace_s = -1 };
   bool quiet = false, json = false, force = false, volumes = false;
+  const char *arg;
   int opt;
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:kqt:", longopts, NULL)) != -1)
+  while ((opt = cmd_getopt (&cmd_down, ctx, argc, argv, &arg, err)) > 0)
     {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      if (report_option (&down_report, opt, optarg))
+      if (cmd_report_option (ro, opt, arg))
         continue;
       switch (opt)
         {
@@ -62,7 +42,7 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         case 't':
           {
             int64_t t;
-            if (cmd_parse_secs ("down", "--timeout", optarg, &t, err) < 0)
+            if (cmd_parse_secs ("down", "--timeout", arg, &t, err) < 0)
               return -1;
             o.grace_s = (int) (t / 1000000000LL);
             break;
@@ -74,7 +54,7 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           force = true;
           break;
         case OPT_RMI:
-          if (prov_rmi_parse ("down", optarg, &o.rmi, err) < 0)
+          if (prov_rmi_parse ("down", arg, &o.rmi, err) < 0)
             return -1;
           break;
         case OPT_COMPOSE_NOOP:
@@ -86,15 +66,15 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           json = true;
           ctx->json_errors = true;
           break;
-        default:
-          return cmd_bad_option (&cmd_down, argv, opt, err);
         }
     }
+  if (opt < 0)
+    return -1;
   if (optind < argc)
     return itm_err_set (err, ITM_EXIT_USAGE, "down: unexpected argument '%s'", argv[optind]);
   if (volumes && o.keep_volumes)
     return itm_err_set (err, ITM_EXIT_USAGE, "down: --volumes and --keep-volumes exclude each other");
-  if (report_begin ("down", &down_report, NULL, err) < 0)
+  if (report_begin ("down", ro, NULL, err) < 0)
     return -1;
   cleanup_free char *ns = NULL;
   cleanup_stack struct stack *st = NULL;
@@ -136,29 +116,40 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 static int
 down_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  int rc = down_command (ctx, argc, argv, err);
+  struct report_opts ro = { 0 };
+  int rc = down_command (ctx, argc, argv, &ro, err);
   struct report *rep = report_current ();
   for (size_t i = 0; i < ctx->nfiles; i++)
     report_stack_file (rep, ctx->files[i]);
-  return report_end (rep, &down_report, rc, err);
+  return report_end (rep, &ro, rc, err);
 }
+
+static const struct itm_opt down_opts[] = {
+  { .group = cmd_stack_opts },
+  { .group = cmd_report_opts },
+  { 'k', 'k', "keep-volumes", OPT_ARG_NONE, NULL,
+    "keep volumes (containers are then stopped gracefully)" },
+  { OPT_RMI, 0, "rmi", OPT_ARG_REQUIRED, "local|all",
+    "also remove images: local, those built under the namespace's\n"
+    "own names (build: without image:); all, every service's image" },
+  /* Compose's, for scripts written for it: down always removes every
+   * container of the namespace and, unless --keep-volumes, its volumes */
+  { OPT_COMPOSE_NOOP, 0, "remove-orphans", OPT_ARG_NONE, NULL, "" },
+  { OPT_VOLUMES, 0, "volumes", OPT_ARG_NONE, NULL,
+    "accepted for Compose's sake: down always does both" },
+  { 't', 't', "timeout", OPT_ARG_REQUIRED, "DURATION",
+    "stop grace with --keep-volumes (default: each one's own)" },
+  { OPT_FORCE, 0, "force", OPT_ARG_NONE, NULL,
+    "remove leftovers the verification finds (labelled, or on\n"
+    "the namespace's networks: disconnected, then removed)" },
+  { 'q', 'q', "quiet", OPT_ARG_NONE, NULL, "print nothing on success" },
+  { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "the summary as a JSON event line on stdout" },
+  { 0 },
+};
 
 const struct itm_cmd cmd_down = {
   .name = "down",
-  .usage = "[-p NAMESPACE] [--keep-volumes] [--rmi local|all] [--timeout DURATION] [--force] "
-           "[--quiet] [--json]",
   .summary = "remove the namespace's containers, networks and volumes",
-  .help = ITM_STACK_HELP REPORT_HELP
-  "  -k, --keep-volumes         keep volumes (containers are then stopped gracefully)\n"
-  "      --rmi local|all        also remove images: local, those built under the namespace's\n"
-  "                             own names (build: without image:); all, every service's image\n"
-  "      --remove-orphans, --volumes\n"
-  "                             accepted for Compose's sake: down always does both\n"
-  "  -t, --timeout DURATION     stop grace with --keep-volumes (default: each one's own)\n"
-  "      --force                remove leftovers the verification finds (labelled, or on\n"
-  "                             the namespace's networks: disconnected, then removed)\n"
-  "  -q, --quiet                print nothing on success\n"
-  "      --json                 the summary as a JSON event line on stdout\n",
+  .opts = down_opts,
   .fn = down_main,
 };
-

@@ -29,7 +29,7 @@
 #include "state/state.h"
 #include "util/xalloc.h"
 
-enum { OPT_FORMAT = OPT_FIRST_COMMAND_OPT, OPT_INDEX };
+enum { OPT_FORMAT = OPT_FIRST_COMMAND_OPT, OPT_JSON };
 
 /* No stack file given or found: the one the namespace was made from, by its
  * labels, when it is still there. */
@@ -71,32 +71,23 @@ stack_from_labels (struct itm_ctx *ctx, const struct state *st)
 static int
 env_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "format", required_argument, NULL, OPT_FORMAT },
-    { "json", no_argument, NULL, 'j' },
-    { NULL, 0, NULL, 0 },
-  };
   enum conn_format fmt = CONN_FMT_SHELL;
+  const char *arg;
   int opt;
 
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
-    {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      switch (opt)
-        {
-        case OPT_FORMAT:
-          if (conn_parse_format ("env", optarg, &fmt, err) < 0)
-            return -1;
-          break;
-        case 'j':
-          fmt = CONN_FMT_JSON;
-          break;
-        default:
-          return cmd_bad_option (&cmd_env, argv, opt, err);
-        }
-    }
+  while ((opt = cmd_getopt (&cmd_env, ctx, argc, argv, &arg, err)) > 0)
+    switch (opt)
+      {
+      case OPT_FORMAT:
+        if (conn_parse_format ("env", arg, &fmt, err) < 0)
+          return -1;
+        break;
+      case OPT_JSON:
+        fmt = CONN_FMT_JSON;
+        break;
+      }
+  if (opt < 0)
+    return -1;
   if (fmt == CONN_FMT_JSON)
     ctx->json_errors = true;
   char **services = argv + optind;
@@ -125,14 +116,19 @@ env_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return 0;
 }
 
+static const struct itm_opt env_opts[] = {
+  { .group = cmd_stack_opts },
+  { OPT_FORMAT, 0, "format", OPT_ARG_REQUIRED, "shell|dotenv|json",
+    "shell: export NAME='value' lines for eval (default);\n"
+    "dotenv: NAME=value lines; json: one object" },
+  { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "the same as --format json" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_env = {
   .name = "env",
-  .usage = "[-p NS] [--format shell|dotenv|json] [SERVICE...]",
+  .args = "[SERVICE...]",
   .summary = "print connection variables for the namespace's services",
-  .help = ITM_STACK_HELP
-          "      --format shell|dotenv|json\n"
-          "                             shell: export NAME='value' lines for eval (default);\n"
-          "                             dotenv: NAME=value lines; json: one object\n"
-          "      --json                 the same as --format json\n",
+  .opts = env_opts,
   .fn = env_main,
 };

@@ -28,7 +28,9 @@
 #include "cmd.h"
 #include "engine/engine.h"
 #include "state/state.h"
+#include "util/json.h"
 #include "util/xalloc.h"
+#include "out/out.h"
 
 enum { OPT_INDEX = OPT_FIRST_COMMAND_OPT, OPT_PRIVILEGED };
 
@@ -305,106 +307,191 @@ exec_exit_code (struct engine *e, const char *exec_id, struct itm_err *err)
   return itm_err_set (err, ITM_EXIT_ENGINE, "the exec still runs after its output ended");
 }
 
-static int
-exec_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
-{
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "no-tty", no_argument, NULL, 'T' },
-    { "user", required_argument, NULL, 'u' },
-    { "workdir", required_argument, NULL, 'w' },
-    { "env", required_argument, NULL, 'e' },
-    { "index", required_argument, NULL, OPT_INDEX },
-    { "privileged", no_argument, NULL, OPT_PRIVILEGED },
-    { NULL, 0, NULL, 0 },
-  };
-  bool no_tty = false, privileged = false;
-  const char *user = NULL, *workdir = NULL;
-  int opt, index = 0;
-  json_object *env = json_object_new_array ();
+struct exec_opts {
+  bool no_tty, privileged;
+  const char *user, *workdir;
+  int index;
+  json_object *env;          /* "NAME=value" strings */
+  const char *service;
+  char **cmdv;               /* the command, up to argv's end */
+  int cmdc;
+};
 
-  while ((opt = getopt_long (argc, argv, "+:" ITM_STACK_SHORTOPTS "H:Tu:w:e:", longopts, NULL))
-         != -1)
+/* -e NAME=VALUE, or -e NAME: the value from our environment (as docker
+ * exec; nothing when unset). */
+static void
+add_env (json_object *env, const char *arg)
+{
+  if (strchr (arg, '=') != NULL)
     {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      switch (opt)
-        {
-        case 'T':
-          no_tty = true;
-          break;
-        case 'u':
-          user = optarg;
-          break;
-        case 'w':
-          workdir = optarg;
-          break;
-        case 'e':
-          if (strchr (optarg, '=') == NULL)
-            {
-              /* -e NAME: the value from our environment, as docker exec. */
-              const char *v = getenv (optarg);
-              if (v == NULL)
-                continue;
-              cleanup_free char *kv = xasprintf ("%s=%s", optarg, v);
-              json_object_array_add (env, json_object_new_string (kv));
-            }
-          else
-            json_object_array_add (env, json_object_new_string (optarg));
-          break;
-        case OPT_INDEX:
-          if (ctx_parse_index (optarg, &index, err) < 0)
-            {
-              json_object_put (env);
-              return -1;
-            }
-          break;
-        case OPT_PRIVILEGED:
-          privileged = true;
-          break;
-        default:
-          json_object_put (env);
-          return cmd_bad_option (&cmd_exec, argv, opt, err);
-        }
+      json_object_array_add (env, json_object_new_string (arg));
+      return;
     }
+  const char *v = getenv (arg);
+  if (v == NULL)
+    return;
+  cleanup_free char *kv = xasprintf ("%s=%s", arg, v);
+  json_object_array_add (env, json_object_new_string (kv));
+}
+
+/* The options, SERVICE, [--] and the command into o (o->env must be an
+ * array). */
+static int
+exec_parse (struct itm_ctx *ctx, int argc, char **argv, struct exec_opts *o,
+            struct itm_err *err)
+{
+  const char *arg;
+  int opt;
+  while ((opt = cmd_getopt (&cmd_exec, ctx, argc, argv, &arg, err)) > 0)
+    switch (opt)
+      {
+      case 'T':
+        o->no_tty = true;
+        break;
+      case 'u':
+        o->user = arg;
+        break;
+      case 'w':
+        o->workdir = arg;
+        break;
+      case 'e':
+        add_env (o->env, arg);
+        break;
+      case OPT_INDEX:
+        if (ctx_parse_index (arg, &o->index, err) < 0)
+          return -1;
+        break;
+      case OPT_PRIVILEGED:
+        o->privileged = true;
+        break;
+      }
+  if (opt < 0)
+    return -1;
   if (optind < argc && strcmp (argv[optind], "--") == 0)
     optind++;
   if (optind >= argc)
     {
-      json_object_put (env);
       itm_err_set (err, ITM_EXIT_USAGE, "exec: expected SERVICE COMMAND...");
       return itm_err_hint (err, "'itm-env help exec'");
     }
-  const char *service = argv[optind++];
+  o->service = argv[optind++];
   if (optind < argc && strcmp (argv[optind], "--") == 0)
     optind++;
   if (optind >= argc)
     {
-      json_object_put (env);
-      itm_err_set (err, ITM_EXIT_USAGE, "exec: no command to run in '%s'", service);
-      return itm_err_hint (err, "itm-env exec %s -- sh", service);
+      itm_err_set (err, ITM_EXIT_USAGE, "exec: no command to run in '%s'", o->service);
+      return itm_err_hint (err, "itm-env exec %s -- sh", o->service);
     }
+  o->cmdv = argv + optind;
+  o->cmdc = argc - optind;
+  return 0;
+}
 
+/* The body of POST /containers/{id}/exec (a new object; takes a reference
+ * on o->env when it is used). */
+static json_object *
+exec_body (const struct exec_opts *o, bool tty, bool attach_stdin)
+{
+  json_object *body = json_object_new_object ();
+  json_object *cmd = json_object_new_array ();
+  for (int i = 0; i < o->cmdc; i++)
+    json_object_array_add (cmd, json_object_new_string (o->cmdv[i]));
+  json_object_object_add (body, "Cmd", cmd);
+  json_object_object_add (body, "AttachStdin", json_object_new_boolean (attach_stdin));
+  json_object_object_add (body, "AttachStdout", json_object_new_boolean (1));
+  json_object_object_add (body, "AttachStderr", json_object_new_boolean (1));
+  json_object_object_add (body, "Tty", json_object_new_boolean (tty));
+  if (json_object_array_length (o->env))
+    json_object_object_add (body, "Env", json_object_get (o->env));
+  if (o->user)
+    json_object_object_add (body, "User", json_object_new_string (o->user));
+  if (o->workdir)
+    json_object_object_add (body, "WorkingDir", json_object_new_string (o->workdir));
+  if (o->privileged)
+    json_object_object_add (body, "Privileged", json_object_new_boolean (1));
+  if (tty)
+    {
+      const char *term = getenv ("TERM");
+      cleanup_free char *t = xasprintf ("TERM=%s", term && *term ? term : "xterm");
+      if (!json_object_object_get_ex (body, "Env", NULL))
+        json_object_object_add (body, "Env", json_object_get (o->env));
+      json_object_array_add (o->env, json_object_new_string (t));
+    }
+  return body;
+}
+
+/* POST /containers/{id}/exec: the exec's id (a new string), or NULL with
+ * err set. */
+static char *
+exec_create (struct engine *e, const struct state_container *c, json_object *body,
+             struct itm_err *err)
+{
+  cleanup_free char *path = xasprintf ("/containers/%s/exec", c->id);
+  cleanup_json json_object *created = NULL;
+  json_object *idv = NULL;
+  if (engine_post (e, path, body, &created, err) < 0)
+    {
+      itm_err_prefix (err, "exec in %s", c->name);
+      return NULL;
+    }
+  if (!json_object_object_get_ex (created, "Id", &idv))
+    {
+      itm_err_set (err, ITM_EXIT_ENGINE, "exec in %s: the engine gave no exec id", c->name);
+      return NULL;
+    }
+  return xstrdup (json_object_get_string (idv));
+}
+
+/* POST /exec/{id}/start without stdin: the output streamed. */
+static int
+start_streamed (struct engine *e, const char *exec_id, bool tty, struct itm_err *err)
+{
+  cleanup_free char *spath = xasprintf ("/exec/%s/start", exec_id);
+  cleanup_json json_object *sbody = json_object_new_object ();
+  json_object_object_add (sbody, "Detach", json_object_new_boolean (0));
+  json_object_object_add (sbody, "Tty", json_object_new_boolean (tty));
+  struct engine_call call = {
+    .method = "POST", .path = spath, .body = sbody,
+    .on_frame = on_frame, .frames_raw = tty, .timeout_ms = -1,
+  };
+  return engine_call (e, &call, NULL, err) < 0 ? -1 : 0;
+}
+
+/* The container to run in: the service's (--index), running. */
+static struct state_container *
+exec_container (struct itm_ctx *ctx, const struct exec_opts *o, struct state **st,
+                struct itm_err *err)
+{
   cleanup_free char *ns = NULL;
-  cleanup_state struct state *st = NULL;
   struct state_container *c;
   if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0
-      || ctx_state (ctx, ns, true, &st, err) < 0
-      || (c = ctx_pick_container (st, service, index, err)) == NULL)
-    {
-      json_object_put (env);
-      return -1;
-    }
+      || ctx_state (ctx, ns, true, st, err) < 0
+      || (c = ctx_pick_container (*st, o->service, o->index, err)) == NULL)
+    return NULL;
   if (strcmp (c->state, "running") != 0)
     {
-      json_object_put (env);
       itm_err_set (err, ITM_EXIT_FAILURE, "exec: container %s of service '%s' is %s, not running",
-                   c->name, service, c->state);
-      return itm_err_hint (err, "'itm-env logs %s' says why", service);
+                   c->name, o->service, c->state);
+      itm_err_hint (err, "'itm-env logs %s' says why", o->service);
+      return NULL;
     }
+  return c;
+}
+
+static int
+exec_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  cleanup_json json_object *env = json_object_new_array ();
+  struct exec_opts o = { .env = env };
+  if (exec_parse (ctx, argc, argv, &o, err) < 0)
+    return -1;
+  cleanup_state struct state *st = NULL;
+  struct state_container *c = exec_container (ctx, &o, &st, err);
+  if (c == NULL)
+    return -1;
 
   struct engine *e = ctx->engine;
-  bool tty = !no_tty && isatty (STDIN_FILENO) && isatty (STDOUT_FILENO);
+  bool tty = !o.no_tty && isatty (STDIN_FILENO) && isatty (STDOUT_FILENO);
   bool attach_stdin = tty || !isatty (STDIN_FILENO);
   bool hijack_ok = strncmp (engine_endpoint (e), "unix://", 7) == 0
                    || (strncmp (engine_endpoint (e), "tcp://", 6) == 0
@@ -412,86 +499,41 @@ exec_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   if (attach_stdin && !hijack_ok)
     {
       if (tty)
-        fprintf (stderr, "itm-env: warning: no interactive exec over %s yet: "
-                         "running without a TTY or stdin\n", engine_endpoint (e));
+        out_warn ("no interactive exec over %s yet: running without a TTY or stdin",
+                  engine_endpoint (e));
       tty = attach_stdin = false;
     }
 
-  json_object *body = json_object_new_object ();
-  json_object *cmd = json_object_new_array ();
-  for (int i = optind; i < argc; i++)
-    json_object_array_add (cmd, json_object_new_string (argv[i]));
-  json_object_object_add (body, "Cmd", cmd);
-  json_object_object_add (body, "AttachStdin", json_object_new_boolean (attach_stdin));
-  json_object_object_add (body, "AttachStdout", json_object_new_boolean (1));
-  json_object_object_add (body, "AttachStderr", json_object_new_boolean (1));
-  json_object_object_add (body, "Tty", json_object_new_boolean (tty));
-  if (json_object_array_length (env))
-    json_object_object_add (body, "Env", json_object_get (env));
-  if (user)
-    json_object_object_add (body, "User", json_object_new_string (user));
-  if (workdir)
-    json_object_object_add (body, "WorkingDir", json_object_new_string (workdir));
-  if (privileged)
-    json_object_object_add (body, "Privileged", json_object_new_boolean (1));
-  if (tty)
-    {
-      const char *term = getenv ("TERM");
-      cleanup_free char *t = xasprintf ("TERM=%s", term && *term ? term : "xterm");
-      if (!json_object_object_get_ex (body, "Env", NULL))
-        json_object_object_add (body, "Env", json_object_get (env));
-      json_object_array_add (env, json_object_new_string (t));
-    }
-  json_object_put (env);
-
-  cleanup_free char *path = xasprintf ("/containers/%s/exec", c->id);
-  json_object *created = NULL, *idv = NULL;
-  int r = engine_post (e, path, body, &created, err);
-  json_object_put (body);
-  if (r < 0)
-    return itm_err_prefix (err, "exec in %s", c->name);
-  if (!json_object_object_get_ex (created, "Id", &idv))
-    {
-      json_object_put (created);
-      return itm_err_set (err, ITM_EXIT_ENGINE, "exec in %s: the engine gave no exec id",
-                          c->name);
-    }
-  cleanup_free char *exec_id = xstrdup (json_object_get_string (idv));
-  json_object_put (created);
-
+  cleanup_json json_object *body = exec_body (&o, tty, attach_stdin);
+  cleanup_free char *exec_id = exec_create (e, c, body, err);
+  if (exec_id == NULL)
+    return -1;
   fflush (stdout);
-  if (attach_stdin)
-    r = start_hijacked (e, exec_id, tty, err);
-  else
-    {
-      cleanup_free char *spath = xasprintf ("/exec/%s/start", exec_id);
-      json_object *sbody = json_object_new_object ();
-      json_object_object_add (sbody, "Detach", json_object_new_boolean (0));
-      json_object_object_add (sbody, "Tty", json_object_new_boolean (tty));
-      struct engine_call call = {
-        .method = "POST", .path = spath, .body = sbody,
-        .on_frame = on_frame, .frames_raw = tty, .timeout_ms = -1,
-      };
-      r = engine_call (e, &call, NULL, err) < 0 ? -1 : 0;
-      json_object_put (sbody);
-    }
+  int r = attach_stdin ? start_hijacked (e, exec_id, tty, err)
+                       : start_streamed (e, exec_id, tty, err);
   if (r < 0)
     return itm_err_prefix (err, "exec in %s", c->name);
   return exec_exit_code (e, exec_id, err);
 }
 
+static const struct itm_opt exec_opts[] = {
+  { .group = cmd_stack_opts },
+  { 'T', 'T', "no-tty", OPT_ARG_NONE, NULL, "no TTY even when stdin and stdout are terminals" },
+  { 'u', 'u', "user", OPT_ARG_REQUIRED, "USER", "run as USER (name or uid[:gid])" },
+  { 'w', 'w', "workdir", OPT_ARG_REQUIRED, "DIR", "run in DIR" },
+  { 'e', 'e', "env", OPT_ARG_REQUIRED, "NAME[=VALUE]",
+    "set a variable (repeatable; NAME alone: ours)", .repeat = true },
+  { OPT_INDEX, 0, "index", OPT_ARG_REQUIRED, "N",
+    "the service's container number N (default: the first running)" },
+  { OPT_PRIVILEGED, 0, "privileged", OPT_ARG_NONE, NULL, "extended privileges for the command" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_exec = {
   .name = "exec",
-  .usage = "[-p NS] [-T] [-u USER] [-w DIR] [-e NAME[=VALUE]]... [--index N] SERVICE [--] "
-           "COMMAND [ARG...]",
+  .args = "SERVICE [--] COMMAND [ARG...]",
   .summary = "run a command in a service's container; its exit code is ours",
-  .help = ITM_STACK_HELP
-          "  -T, --no-tty               no TTY even when stdin and stdout are terminals\n"
-          "  -u, --user USER            run as USER (name or uid[:gid])\n"
-          "  -w, --workdir DIR          run in DIR\n"
-          "  -e, --env NAME[=VALUE]     set a variable (repeatable; NAME alone: ours)\n"
-          "      --index N              the service's container number N (default: the first running)\n"
-          "      --privileged           extended privileges for the command\n",
+  .opts = exec_opts,
   .fn = exec_main,
   .passthrough = true,
 };

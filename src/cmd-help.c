@@ -1,5 +1,12 @@
-/* cmd-help.c - itm-env help [COMMAND] */
+/* cmd-help.c - itm-env help [COMMAND]
+ *
+ * `itm-env help --options` (not in --help, for tests/integration/manpage.sh)
+ * prints every command's options from their tables, one line each:
+ * command, short, long, argument, and "hidden" for those --help does not
+ * show (cmd_print_options). */
 #include <config.h>
+
+#include <string.h>
 
 #include "cmd.h"
 
@@ -12,6 +19,11 @@ help_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       cmd_print_list ();
       return 0;
     }
+  if (strcmp (argv[1], "--options") == 0)
+    {
+      cmd_print_options ();
+      return 0;
+    }
   const struct itm_cmd *cmd = cmd_find (argv[1], err);
   if (cmd == NULL)
     return -1;
@@ -20,8 +32,7 @@ help_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
 const struct itm_cmd cmd_help = {
   .name = "help",
-  .usage = "[COMMAND]",
+  .args = "[COMMAND]",
   .summary = "show the commands, or one command's options",
-  .help = "",
   .fn = help_main,
 };

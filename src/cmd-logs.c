@@ -14,9 +14,10 @@
 #include "cmd.h"
 #include "engine/engine.h"
 #include "state/state.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
-enum { OPT_TAIL = OPT_FIRST_COMMAND_OPT, OPT_NO_COLOR, OPT_NO_PREFIX, OPT_FILE };
+enum { OPT_TAIL = OPT_FIRST_COMMAND_OPT, OPT_NO_COLOR, OPT_NO_PREFIX, OPT_FOLLOW };
 
 #define LINE_MAX_BYTES (64 * 1024)  /* longer lines are cut in pieces */
 
@@ -116,90 +117,59 @@ selected (const char *service, char **services, size_t n)
   return false;
 }
 
+struct logs_opts {
+  bool follow, timestamps, color, prefix;
+  const char *tail;
+};
+
 static int
-logs_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+logs_parse (struct itm_ctx *ctx, int argc, char **argv, struct logs_opts *o,
+            struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    /* the shared options, but -f is --follow here (as in Compose): the
-     * stack file is --file, or -f before the command name */
-    { "file", required_argument, NULL, OPT_FILE },
-    { "namespace", required_argument, NULL, 'p' },
-    { "project-directory", required_argument, NULL, OPT_PROJECT_DIR },
-    { "env-file", required_argument, NULL, OPT_ENV_FILE },
-    { "profile", required_argument, NULL, OPT_PROFILE },
-    { "host", required_argument, NULL, 'H' },
-    { "follow", no_argument, NULL, 'F' },
-    { "tail", required_argument, NULL, OPT_TAIL },
-    { "timestamps", no_argument, NULL, 't' },
-    { "no-color", no_argument, NULL, OPT_NO_COLOR },
-    { "no-log-prefix", no_argument, NULL, OPT_NO_PREFIX },
-    { NULL, 0, NULL, 0 },
-  };
-  bool follow_opt = false, timestamps = false, color = ctx_want_color (STDOUT_FILENO);
-  bool prefix = true;
-  const char *tail = "all";
+  const char *arg;
   int opt;
-
-  while ((opt = getopt_long (argc, argv, ":p:H:ftn:", longopts, NULL)) != -1)
-    {
-      if (opt == OPT_FILE)
-        opt = ctx_stack_option (ctx, 'f', optarg) ? 0 : opt;
-      else if (opt != 'f' && ctx_stack_option (ctx, opt, optarg))
-        continue;
-      if (opt == 0)
-        continue;
-      switch (opt)
+  while ((opt = cmd_getopt (&cmd_logs, ctx, argc, argv, &arg, err)) > 0)
+    switch (opt)
+      {
+      case OPT_FOLLOW:
+        o->follow = true;
+        break;
+      case 't':
+        o->timestamps = true;
+        break;
+      case OPT_TAIL:
         {
-        case 'f':
-        case 'F':
-          follow_opt = true;
-          break;
-        case 't':
-          timestamps = true;
-          break;
-        case 'n':
-        case OPT_TAIL:
-          {
-            char *end;
-            long v = strtol (optarg, &end, 10);
-            if (strcmp (optarg, "all") != 0 && (*optarg == '\0' || *end || v < 0))
-              return itm_err_set (err, ITM_EXIT_USAGE,
-                                  "logs: --tail wants a number of lines or 'all', not '%s'",
-                                  optarg);
-            tail = optarg;
-          }
-          break;
-        case OPT_NO_COLOR:
-          color = false;
-          break;
-        case OPT_NO_PREFIX:
-          prefix = false;
-          break;
-        default:
-          return cmd_bad_option (&cmd_logs, argv, opt, err);
+          char *end;
+          long v = strtol (arg, &end, 10);
+          if (strcmp (arg, "all") != 0 && (*arg == '\0' || *end || v < 0))
+            return itm_err_set (err, ITM_EXIT_USAGE,
+                                "logs: --tail wants a number of lines or 'all', not '%s'", arg);
+          o->tail = arg;
         }
-    }
-  char **services = argv + optind;
-  size_t nservices = (size_t) (argc - optind);
+        break;
+      case OPT_NO_COLOR:
+        o->color = false;
+        break;
+      case OPT_NO_PREFIX:
+        o->prefix = false;
+        break;
+      }
+  return opt < 0 ? -1 : 0;
+}
 
-  cleanup_free char *ns = NULL;
-  cleanup_state struct state *st = NULL;
-  if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0
-      || ctx_state (ctx, ns, true, &st, err) < 0)
-    return -1;
-  for (size_t i = 0; i < nservices; i++)
-    {
-      size_t n;
-      if (state_service (st, services[i], &n) == NULL)
-        return state_no_service (st, services[i], err);
-    }
-
-  /* Prefixes: the service, or service-N when it has several containers. */
+/* One follower per selected container (n of them, a new array), each with
+ * its prefix: the service, or service-N when it has several containers,
+ * padded to the longest, in the service's colour. */
+static struct follower *
+make_followers (const struct state *st, char **services, size_t nservices,
+                const struct logs_opts *o, size_t *nout)
+{
   size_t n = 0, width = 0;
   struct follower *fs = xcalloc (st->ncontainers, sizeof *fs);
-  char **labels = xcalloc (st->ncontainers, sizeof *labels);
+  cleanup_strv char **labels = xcalloc (st->ncontainers + 1, sizeof *labels);
   const char **names = NULL;
   size_t nnames = state_services (st, &names);
+  const char **color_of = xcalloc (st->ncontainers, sizeof *color_of);
   for (size_t i = 0; i < st->ncontainers; i++)
     {
       const struct state_container *c = &st->containers[i];
@@ -214,25 +184,30 @@ logs_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       while (k < nnames && strcmp (names[k], c->service) != 0)
         k++;
       fs[n].c = c;
-      fs[n].prefix = (char *) colors[k % (sizeof colors / sizeof colors[0])];
+      color_of[n] = colors[k % (sizeof colors / sizeof colors[0])];
       n++;
     }
   free (names);
   for (size_t i = 0; i < n; i++)
     {
-      const char *col = fs[i].prefix;
-      if (!prefix)
+      if (!o->prefix)
         fs[i].prefix = xstrdup ("");
-      else if (color)
-        fs[i].prefix = xasprintf ("\033[%sm%-*s |\033[0m ", col, (int) width, labels[i]);
+      else if (o->color)
+        fs[i].prefix = xasprintf ("\033[%sm%-*s |\033[0m ", color_of[i], (int) width, labels[i]);
       else
         fs[i].prefix = xasprintf ("%-*s | ", (int) width, labels[i]);
-      free (labels[i]);
     }
-  free (labels);
+  free (color_of);
+  *nout = n;
+  return fs;
+}
 
-  cleanup_free char *query = xasprintf ("stdout=1&stderr=1&follow=%d&timestamps=%d&tail=%s",
-                                        follow_opt, timestamps, tail);
+/* Run the followers in threads until they end (or SIGINT/SIGTERM); the
+ * first error of one (unless interrupted) into err. */
+static int
+run_followers (struct engine *e, struct follower *fs, size_t n, const char *query,
+               struct itm_err *err)
+{
   struct sigaction sa = { .sa_handler = on_sigint }, old_int, old_term;
   sigemptyset (&sa.sa_mask);
   sigaction (SIGINT, &sa, &old_int);
@@ -242,7 +217,7 @@ logs_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
   for (size_t i = 0; i < n; i++)
     {
-      fs[i].e = ctx->engine;
+      fs[i].e = e;
       fs[i].query = query;
       fs[i].started = pthread_create (&fs[i].tid, NULL, follow, &fs[i]) == 0;
       if (!fs[i].started)
@@ -260,9 +235,7 @@ logs_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           ret = -1;
         }
       itm_err_clear (&fs[i].err);
-      free (fs[i].prefix);
     }
-  free (fs);
   sigaction (SIGINT, &old_int, NULL);
   sigaction (SIGTERM, &old_term, NULL);
   if (ret == 0 && interrupted)
@@ -270,16 +243,62 @@ logs_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return ret;
 }
 
+static int
+logs_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+{
+  struct logs_opts o = { .color = ctx_want_color (STDOUT_FILENO), .prefix = true,
+                         .tail = "all" };
+  if (logs_parse (ctx, argc, argv, &o, err) < 0)
+    return -1;
+  char **services = argv + optind;
+  size_t nservices = (size_t) (argc - optind);
+
+  cleanup_free char *ns = NULL;
+  cleanup_state struct state *st = NULL;
+  if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0
+      || ctx_state (ctx, ns, true, &st, err) < 0)
+    return -1;
+  for (size_t i = 0; i < nservices; i++)
+    {
+      size_t n;
+      if (state_service (st, services[i], &n) == NULL)
+        return state_no_service (st, services[i], err);
+    }
+
+  size_t n = 0;
+  struct follower *fs = make_followers (st, services, nservices, &o, &n);
+  cleanup_free char *query = xasprintf ("stdout=1&stderr=1&follow=%d&timestamps=%d&tail=%s",
+                                        o.follow, o.timestamps, o.tail);
+  int ret = run_followers (ctx->engine, fs, n, query, err);
+  for (size_t i = 0; i < n; i++)
+    free (fs[i].prefix);
+  free (fs);
+  return ret;
+}
+
+/* The shared options, but -f is --follow here (as in Compose): the stack
+ * file is --file, or -f before the command name. */
+static const struct itm_opt logs_opts[] = {
+  { .group = cmd_stack_opts, .hidden = true },
+  { OPT_NAMESPACE, 'p', "namespace", OPT_ARG_REQUIRED, "NS",
+    "namespace (default: $ITM_ENV_NAMESPACE, name:, directory)" },
+  { OPT_FILE, 0, "file", OPT_ARG_REQUIRED, "FILE",
+    "stack file (to find the namespace; -f is --follow here)" },
+  { OPT_FOLLOW, 'f', "follow", OPT_ARG_NONE, NULL,
+    "go on until every container stops (or SIGINT)" },
+  { OPT_TAIL, 'n', "tail", OPT_ARG_REQUIRED, "N",
+    "only the last N lines of each container ('all')" },
+  { 't', 't', "timestamps", OPT_ARG_NONE, NULL, "the engine's timestamp before each line" },
+  { OPT_NO_COLOR, 0, "no-color", OPT_ARG_NONE, NULL,
+    "no colour (colour only on a terminal anyway)" },
+  { OPT_NO_PREFIX, 0, "no-log-prefix", OPT_ARG_NONE, NULL, "no 'service | ' prefix" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_logs = {
   .name = "logs",
-  .usage = "[-p NS] [-f] [--tail N] [-t] [--no-color] [--no-log-prefix] [SERVICE...]",
+  .args = "[SERVICE...]",
   .summary = "print the output of the namespace's containers",
-  .help = "  -p, --namespace NS         namespace (default: $ITM_ENV_NAMESPACE, name:, directory)\n"
-          "      --file FILE            stack file (to find the namespace; -f is --follow here)\n"
-          "  -f, --follow               go on until every container stops (or SIGINT)\n"
-          "  -n, --tail N               only the last N lines of each container ('all')\n"
-          "  -t, --timestamps           the engine's timestamp before each line\n"
-          "      --no-color             no colour (colour only on a terminal anyway)\n"
-          "      --no-log-prefix        no 'service | ' prefix\n",
+  .opts = logs_opts,
   .fn = logs_main,
 };

@@ -18,34 +18,25 @@ enum { OPT_FORMAT = OPT_FIRST_COMMAND_OPT, OPT_JSON };
 static int
 ns_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "format", required_argument, NULL, OPT_FORMAT },
-    { "json", no_argument, NULL, OPT_JSON },
-    { NULL, 0, NULL, 0 },
-  };
   enum conn_format fmt = CONN_FMT_SHELL;
   bool json = false;
+  const char *arg;
   int opt;
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
-    {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      switch (opt)
-        {
-        case OPT_FORMAT:
-          if (conn_parse_format ("ns", optarg, &fmt, err) < 0)
-            return -1;
-          json = fmt == CONN_FMT_JSON;
-          break;
-        case OPT_JSON:
-          fmt = CONN_FMT_JSON;
-          json = true;
-          break;
-        default:
-          return cmd_bad_option (&cmd_ns, argv, opt, err);
-        }
-    }
+  while ((opt = cmd_getopt (&cmd_ns, ctx, argc, argv, &arg, err)) > 0)
+    switch (opt)
+      {
+      case OPT_FORMAT:
+        if (conn_parse_format ("ns", arg, &fmt, err) < 0)
+          return -1;
+        json = fmt == CONN_FMT_JSON;
+        break;
+      case OPT_JSON:
+        fmt = CONN_FMT_JSON;
+        json = true;
+        break;
+      }
+  if (opt < 0)
+    return -1;
   if (json)
     ctx->json_errors = true;
   if (optind >= argc)
@@ -109,17 +100,22 @@ ns_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return 0;
 }
 
+static const struct itm_opt ns_opts[] = {
+  { .group = cmd_stack_opts },
+  { .argname = "create NAME", .help = "clone the seeded data of every x-itm.data service\n"
+                                      "and print its connection variables" },
+  { .argname = "drop NAME", .help = "remove that copy" },
+  { .argname = "list", .help = "the namespace's data namespaces" },
+  { OPT_FORMAT, 0, "format", OPT_ARG_REQUIRED, "shell|dotenv|json",
+    "create's output, as `itm-env env` prints it" },
+  { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "the same as --format json; list as JSON" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_ns = {
   .name = "ns",
-  .usage = "create NAME [--format shell|dotenv|json] | drop NAME | list [--json]",
+  .args = "create NAME | drop NAME | list",
   .summary = "data namespaces: an isolated copy of the seeded data per test or worker",
-  .help = ITM_STACK_HELP
-          "  create NAME                clone the seeded data of every x-itm.data service\n"
-          "                             and print its connection variables\n"
-          "  drop NAME                  remove that copy\n"
-          "  list                       the namespace's data namespaces\n"
-          "      --format shell|dotenv|json\n"
-          "                             create's output, as `itm-env env` prints it\n"
-          "      --json                 the same as --format json; list as JSON\n",
+  .opts = ns_opts,
   .fn = ns_main,
 };

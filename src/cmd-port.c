@@ -31,25 +31,14 @@ parse_port (const char *s, unsigned *port, char proto[8], struct itm_err *err)
 static int
 port_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "index", required_argument, NULL, OPT_INDEX },
-    { NULL, 0, NULL, 0 },
-  };
+  const char *arg;
   int opt, index = 0;
 
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
-    {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      if (opt == OPT_INDEX)
-        {
-          if (ctx_parse_index (optarg, &index, err) < 0)
-            return -1;
-        }
-      else
-        return cmd_bad_option (&cmd_port, argv, opt, err);
-    }
+  while ((opt = cmd_getopt (&cmd_port, ctx, argc, argv, &arg, err)) > 0)
+    if (opt == OPT_INDEX && ctx_parse_index (arg, &index, err) < 0)
+      return -1;
+  if (opt < 0)
+    return -1;
   if (argc - optind != 2)
     {
       itm_err_set (err, ITM_EXIT_USAGE, "port: expected SERVICE PORT[/PROTO]");
@@ -100,11 +89,17 @@ port_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return 0;
 }
 
+static const struct itm_opt port_opts[] = {
+  { .group = cmd_stack_opts },
+  { OPT_INDEX, 0, "index", OPT_ARG_REQUIRED, "N",
+    "the service's container number N (default: the first running)" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_port = {
   .name = "port",
-  .usage = "[-p NS] [--index N] SERVICE PORT[/PROTO]",
+  .args = "SERVICE PORT[/PROTO]",
   .summary = "print where a service's port is published (HOST:PORT)",
-  .help = ITM_STACK_HELP
-          "      --index N              the service's container number N (default: the first running)\n",
+  .opts = port_opts,
   .fn = port_main,
 };

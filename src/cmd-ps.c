@@ -171,23 +171,15 @@ print_table (const struct state *st, char **services, size_t nservices)
 static int
 ps_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "json", no_argument, NULL, OPT_JSON },
-    { NULL, 0, NULL, 0 },
-  };
   bool json = false;
+  const char *arg;
   int opt;
 
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
-    {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      if (opt == OPT_JSON)
-        json = ctx->json_errors = true;
-      else
-        return cmd_bad_option (&cmd_ps, argv, opt, err);
-    }
+  while ((opt = cmd_getopt (&cmd_ps, ctx, argc, argv, &arg, err)) > 0)
+    if (opt == OPT_JSON)
+      json = ctx->json_errors = true;
+  if (opt < 0)
+    return -1;
   char **services = argv + optind;
   size_t nservices = (size_t) (argc - optind);
 
@@ -220,11 +212,16 @@ ps_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return 0;
 }
 
+static const struct itm_opt ps_opts[] = {
+  { .group = cmd_stack_opts },
+  { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "a JSON array of objects instead of the table" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_ps = {
   .name = "ps",
-  .usage = "[-p NS] [--json] [SERVICE...]",
+  .args = "[SERVICE...]",
   .summary = "list the namespace's containers",
-  .help = ITM_STACK_HELP
-          "      --json                 a JSON array of objects instead of the table\n",
+  .opts = ps_opts,
   .fn = ps_main,
 };

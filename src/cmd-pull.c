@@ -18,31 +18,22 @@ enum {
 static int
 pull_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "quiet", no_argument, NULL, 'q' },
-    { "json", no_argument, NULL, OPT_JSON },
-    { NULL, 0, NULL, 0 },
-  };
   struct image_opts io = { 0 };
+  const char *arg;
   int opt;
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
-    {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      switch (opt)
-        {
-        case 'q':
-          io.progress = IMAGE_PROGRESS_QUIET;
-          break;
-        case OPT_JSON:
-          io.progress = IMAGE_PROGRESS_JSON;
-          ctx->json_errors = true;
-          break;
-        default:
-          return cmd_bad_option (&cmd_pull, argv, opt, err);
-        }
-    }
+  while ((opt = cmd_getopt (&cmd_pull, ctx, argc, argv, &arg, err)) > 0)
+    switch (opt)
+      {
+      case 'q':
+        io.progress = IMAGE_PROGRESS_QUIET;
+        break;
+      case OPT_JSON:
+        io.progress = IMAGE_PROGRESS_JSON;
+        ctx->json_errors = true;
+        break;
+      }
+  if (opt < 0)
+    return -1;
   const char *const *services = (const char *const *) argv + optind;
   size_t nservices = (size_t) (argc - optind);
   cleanup_stack struct stack *st = NULL;
@@ -65,12 +56,17 @@ pull_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return image_ensure (e, st, &io, err);
 }
 
+static const struct itm_opt pull_opts[] = {
+  { .group = cmd_stack_opts },
+  { 'q', 'q', "quiet", OPT_ARG_NONE, NULL, "no progress output" },
+  { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "progress as JSON event lines on stdout" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_pull = {
   .name = "pull",
-  .usage = "[--quiet] [--json] [SERVICE...]",
+  .args = "[SERVICE...]",
   .summary = "pull the services' images (services with build: are skipped)",
-  .help = ITM_STACK_HELP
-  "  -q, --quiet                no progress output\n"
-  "      --json                 progress as JSON event lines on stdout\n",
+  .opts = pull_opts,
   .fn = pull_main,
 };

@@ -127,155 +127,187 @@ run_command (char **argv, char **vars, const char *ns, struct itm_err *err)
   return ITM_EXIT_FAILURE;
 }
 
-static struct report_opts run_report;
+struct run_opts {
+  struct prov_opts po;
+  bool quiet, keep;
+  enum prov_rmi rmi;
+  char **cmdv;               /* the command, NULL-terminated (in argv) */
+};
 
 static int
-run_body (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+run_parse (struct itm_ctx *ctx, int argc, char **argv, struct run_opts *o,
+           struct report_opts *ro, struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    REPORT_LONGOPTS,
-    { "timeout", required_argument, NULL, OPT_TIMEOUT },
-    { "keep-on-failure", no_argument, NULL, OPT_KEEP_ON_FAILURE },
-    { "quiet", no_argument, NULL, 'q' },
-    { "ttl", required_argument, NULL, OPT_TTL },
-    { "rmi", required_argument, NULL, OPT_RMI },
-    { NULL, 0, NULL, 0 },
-  };
-  struct prov_opts po = { .timeout_ns = 300 * 1000000000LL };
-  bool quiet = false, keep = false;
-  enum prov_rmi rmi = PROV_RMI_NONE;
+  const char *arg;
   int opt;
-  while ((opt = getopt_long (argc, argv, "+:" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
+  while ((opt = cmd_getopt (&cmd_run, ctx, argc, argv, &arg, err)) > 0)
     {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      if (report_option (&run_report, opt, optarg))
+      if (cmd_report_option (ro, opt, arg))
         continue;
       switch (opt)
         {
         case OPT_TIMEOUT:
-          if (cmd_parse_secs ("run", "--timeout", optarg, &po.timeout_ns, err) < 0)
+          if (cmd_parse_secs ("run", "--timeout", arg, &o->po.timeout_ns, err) < 0)
             return -1;
           break;
         case OPT_TTL:
           {
             int64_t t;
-            if (cmd_parse_secs ("run", "--ttl", optarg, &t, err) < 0)
+            if (cmd_parse_secs ("run", "--ttl", arg, &t, err) < 0)
               return -1;
-            po.ttl = (long) (t / 1000000000LL);
+            o->po.ttl = (long) (t / 1000000000LL);
             break;
           }
         case OPT_KEEP_ON_FAILURE:
-          keep = true;
+          o->keep = true;
           break;
         case OPT_RMI:
-          if (prov_rmi_parse ("run", optarg, &rmi, err) < 0)
+          if (prov_rmi_parse ("run", arg, &o->rmi, err) < 0)
             return -1;
           break;
         case 'q':
-          quiet = true;
+          o->quiet = true;
           break;
-        default:
-          return cmd_bad_option (&cmd_run, argv, opt, err);
         }
     }
+  if (opt < 0)
+    return -1;
   if (optind < argc && strcmp (argv[optind], "--") == 0)
     optind++;
   if (optind >= argc)
     return itm_err_set (err, ITM_EXIT_USAGE, "run: no command given (itm-env run -- CMD ...)");
-  char **cmdv = argv + optind;
-  if (report_begin ("run", &run_report, NULL, err) < 0)
-    return -1;
+  o->cmdv = argv + optind;
+  return 0;
+}
 
+/* -p's namespace, or a fresh one (a new string; NULL with err set). */
+static char *
+run_namespace (const struct itm_ctx *ctx, struct itm_err *err)
+{
+  if (ctx->namespace == NULL)
+    return fresh_namespace ();
+  if (ns_check (ctx->namespace, "-p", err) < 0)
+    return NULL;
+  return xstrdup (ctx->namespace);
+}
+
+/* up, then the command with the environment's variables: the command's
+ * exit status, or -1 with err set when up failed (or was interrupted) or
+ * the command could not be run. */
+static int
+run_up_and_command (struct itm_ctx *ctx, struct engine *e, struct stack *st, const char *ns,
+                    struct run_opts *o, struct itm_err *err)
+{
+  int cmd_rc = -1;
+  if (prov_up (e, st, &o->po, err) == 0 && !prov_interrupted ())
+    {
+      cleanup_strv char **vars = NULL;
+      if (run_vars (ctx, ns, st, &vars, err) == 0)
+        {
+          int64_t tc = mono_ns ();
+          cmd_rc = run_command (o->cmdv, vars, ns, err);
+          report_command (report_current (), (const char *const *) o->cmdv, cmd_rc,
+                          mono_ns () - tc);
+        }
+    }
+  else if (!itm_err_isset (err))
+    itm_err_set (err, ITM_EXIT_INTERRUPTED, "interrupted");
+  if (cmd_rc < 0)
+    report_command (report_current (), (const char *const *) o->cmdv, -1, -1);
+  return cmd_rc;
+}
+
+static void
+print_kept (const char *cmd, int cmd_rc, const char *ns)
+{
+  fprintf (stderr,
+           "itm-env: run: %s failed (exit status %d): the environment is kept in "
+           "namespace %s\n"
+           "itm-env: reach it with:   eval \"$(itm-env env -p %s)\"; itm-env ps -p %s\n"
+           "itm-env: remove it with:  itm-env down -p %s\n",
+           cmd, cmd_rc, ns, ns, ns, ns);
+}
+
+/* down and verify: 0 clean, else err set */
+static int
+run_down (struct engine *e, const char *ns, struct stack *st, const struct run_opts *o,
+          struct itm_err *err)
+{
+  struct prov_down_opts d = { .ns = ns, .grace_s = -1, .rmi = o->rmi, .stack = st };
+  struct verify_opts vo = { 0 };
+  cleanup_verify_result struct verify_result *vr = NULL;
+  int vret = verify_down (e, &d, &vo, &vr, err);
+  verify_report (report_current (), vr);
+  if (vr && (!o->quiet || !vr->clean))
+    verify_print (vr, stderr);
+  return vret;
+}
+
+/* The exit: the command's failure first, then up's, then the verifier's
+ * (a verifier's error beside another failure is printed, not returned). */
+static int
+run_outcome (int cmd_rc, struct itm_err *uperr, int vret, struct itm_err *verr,
+             struct itm_err *err)
+{
+  if (cmd_rc != 0 && vret != 0 && verr->msg)
+    fprintf (stderr, "itm-env: %s\n", verr->msg);
+  if (cmd_rc < 0)
+    {
+      itm_err_move (err, uperr);
+      return -1;
+    }
+  if (cmd_rc > 0)
+    return cmd_rc;
+  if (vret != 0)
+    {
+      itm_err_move (err, verr);
+      return -1;
+    }
+  return 0;
+}
+
+static int
+run_body (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
+          struct itm_err *err)
+{
+  struct run_opts o = { .po = { .timeout_ns = 300 * 1000000000LL }, .rmi = PROV_RMI_NONE };
+  if (run_parse (ctx, argc, argv, &o, ro, err) < 0)
+    return -1;
+  if (report_begin ("run", ro, NULL, err) < 0)
+    return -1;
   cleanup_stack struct stack *st = NULL;
   if (ctx_stack_load (ctx, NULL, 0, &st, err) < 0)
     return -1;
-  cleanup_free char *ns = NULL;
-  if (ctx->namespace)
-    {
-      if (ns_check (ctx->namespace, "-p", err) < 0)
-        return -1;
-      ns = xstrdup (ctx->namespace);
-    }
-  else
-    ns = fresh_namespace ();
+  cleanup_free char *ns = run_namespace (ctx, err);
+  if (ns == NULL)
+    return -1;
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL)
     return -1;
 
   /* the watchdog first: from here on, this process dying removes ns */
   bool wd = watchdog_start (e, ns) > 0;
-  po.ns = ns;
-  out_auto (quiet, false);
+  o.po.ns = ns;
+  out_auto (o.quiet, false);
   prov_signals_install (ns);
-  if (!quiet)
+  if (!o.quiet)
     fprintf (stderr, "itm-env: run: namespace %s\n", ns);
 
   cleanup_err struct itm_err uperr = { 0 };
-  int cmd_rc = -1;
-  if (prov_up (e, st, &po, &uperr) == 0 && !prov_interrupted ())
+  int cmd_rc = run_up_and_command (ctx, e, st, ns, &o, &uperr);
+  if (cmd_rc > 0 && o.keep)
     {
-      cleanup_strv char **vars = NULL;
-      if (run_vars (ctx, ns, st, &vars, &uperr) == 0)
-        {
-          int64_t tc = mono_ns ();
-          cmd_rc = run_command (cmdv, vars, ns, &uperr);
-          report_command (report_current (), (const char *const *) cmdv, cmd_rc,
-                          mono_ns () - tc);
-        }
-    }
-  else if (!itm_err_isset (&uperr))
-    itm_err_set (&uperr, ITM_EXIT_INTERRUPTED, "interrupted");
-
-  if (cmd_rc > 0 && keep)
-    {
-      fprintf (stderr,
-               "itm-env: run: %s failed (exit status %d): the environment is kept in "
-               "namespace %s\n"
-               "itm-env: reach it with:   eval \"$(itm-env env -p %s)\"; itm-env ps -p %s\n"
-               "itm-env: remove it with:  itm-env down -p %s\n",
-               cmdv[0], cmd_rc, ns, ns, ns, ns);
+      print_kept (o.cmdv[0], cmd_rc, ns);
       if (wd)
         watchdog_release (true);
       return cmd_rc;
     }
-
-  if (cmd_rc < 0)
-    report_command (report_current (), (const char *const *) cmdv, -1, -1);
   /* down and verify whatever happened */
-  struct prov_down_opts d = { .ns = ns, .grace_s = -1, .rmi = rmi, .stack = st };
-  struct verify_opts vo = { 0 };
-  cleanup_verify_result struct verify_result *vr = NULL;
   cleanup_err struct itm_err verr = { 0 };
-  int vret = verify_down (e, &d, &vo, &vr, &verr);
-  verify_report (report_current (), vr);
-  if (vr && !quiet)
-    verify_print (vr, stderr);
-  else if (vr && !vr->clean)
-    verify_print (vr, stderr);
+  int vret = run_down (e, ns, st, &o, &verr);
   if (wd)
     watchdog_release (false);
-
-  if (cmd_rc < 0)
-    {
-      itm_err_move (err, &uperr);
-      if (vret != 0 && verr.msg)
-        fprintf (stderr, "itm-env: %s\n", verr.msg);
-      return -1;
-    }
-  if (cmd_rc > 0)
-    {
-      if (vret != 0 && verr.msg)
-        fprintf (stderr, "itm-env: %s\n", verr.msg);
-      return cmd_rc;
-    }
-  if (vret != 0)
-    {
-      itm_err_move (err, &verr);
-      return -1;
-    }
-  return 0;
+  return run_outcome (cmd_rc, &uperr, vret, &verr, err);
 }
 
 /* The report around the command (src/report/): begun once the options
@@ -283,26 +315,33 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 static int
 run_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  int rc = run_body (ctx, argc, argv, err);
+  struct report_opts ro = { 0 };
+  int rc = run_body (ctx, argc, argv, &ro, err);
   struct report *rep = report_current ();
   for (size_t i = 0; i < ctx->nfiles; i++)
     report_stack_file (rep, ctx->files[i]);
-  return report_end (rep, &run_report, rc, err);
+  return report_end (rep, &ro, rc, err);
 }
+
+static const struct itm_opt run_opts[] = {
+  { .group = cmd_stack_opts },
+  { .help = "(run's default: a fresh namespace run-<hex>)" },
+  { OPT_KEEP_ON_FAILURE, 0, "keep-on-failure", OPT_ARG_NONE, NULL,
+    "keep the environment when CMD fails (how to reach and\nremove it is printed)" },
+  { OPT_RMI, 0, "rmi", OPT_ARG_REQUIRED, "local|all", "down removes images too (see itm-env down)" },
+  { OPT_TIMEOUT, 0, "timeout", OPT_ARG_REQUIRED, "DURATION",
+    "up gives up when not all ready by then (default 5m)" },
+  { OPT_TTL, 0, "ttl", OPT_ARG_REQUIRED, "DURATION", "expiry label for gc (default 24h)" },
+  { 'q', 'q', "quiet", OPT_ARG_NONE, NULL, "no progress output" },
+  { .group = cmd_report_opts },
+  { 0 },
+};
 
 const struct itm_cmd cmd_run = {
   .name = "run",
-  .usage = "[-f FILE]... [-p NAMESPACE] [--keep-on-failure] [--rmi local|all] [--] CMD [ARGS...]",
+  .args = "[--] CMD [ARGS...]",
   .summary = "up, run a command with the environment's variables, down and verify",
-  .help = ITM_STACK_HELP
-  "                             (run's default: a fresh namespace run-<hex>)\n"
-  "      --keep-on-failure      keep the environment when CMD fails (how to reach and\n"
-  "                             remove it is printed)\n"
-  "      --rmi local|all        down removes images too (see itm-env down)\n"
-  "      --timeout DURATION     up gives up when not all ready by then (default 5m)\n"
-  "      --ttl DURATION         expiry label for gc (default 24h)\n"
-  "  -q, --quiet                no progress output\n"
-  REPORT_HELP,
+  .opts = run_opts,
   .passthrough = true,
   .fn = run_main,
 };

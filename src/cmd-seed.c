@@ -19,31 +19,22 @@ enum { OPT_JSON = OPT_FIRST_COMMAND_OPT };
 static int
 seed_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "quiet", no_argument, NULL, 'q' },
-    { "json", no_argument, NULL, OPT_JSON },
-    { NULL, 0, NULL, 0 },
-  };
   bool quiet = false, json = false;
+  const char *arg;
   int opt;
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
-    {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      switch (opt)
-        {
-        case 'q':
-          quiet = true;
-          break;
-        case OPT_JSON:
-          json = true;
-          ctx->json_errors = true;
-          break;
-        default:
-          return cmd_bad_option (&cmd_seed, argv, opt, err);
-        }
-    }
+  while ((opt = cmd_getopt (&cmd_seed, ctx, argc, argv, &arg, err)) > 0)
+    switch (opt)
+      {
+      case 'q':
+        quiet = true;
+        break;
+      case OPT_JSON:
+        json = true;
+        ctx->json_errors = true;
+        break;
+      }
+  if (opt < 0)
+    return -1;
   char **services = argv + optind;
   size_t nservices = (size_t) (argc - optind);
   cleanup_free char *ns = NULL;
@@ -101,12 +92,17 @@ seed_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return ret;
 }
 
+static const struct itm_opt seed_opts[] = {
+  { .group = cmd_stack_opts },
+  { 'q', 'q', "quiet", OPT_ARG_NONE, NULL, "no progress output" },
+  { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "progress as JSON event lines on stdout" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_seed = {
   .name = "seed",
-  .usage = "[--quiet] [--json] [SERVICE...]",
+  .args = "[SERVICE...]",
   .summary = "run the services' x-itm.seed steps again on a namespace that is up",
-  .help = ITM_STACK_HELP
-          "  -q, --quiet                no progress output\n"
-          "      --json                 progress as JSON event lines on stdout\n",
+  .opts = seed_opts,
   .fn = seed_main,
 };

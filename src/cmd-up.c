@@ -29,47 +29,29 @@ enum {
   OPT_REMOVE_ORPHANS,
 };
 
-static struct report_opts up_report;
-
 static int
-up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
+up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
+            struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    REPORT_LONGOPTS,
-    { "timeout", required_argument, NULL, OPT_TIMEOUT },
-    { "keep-on-failure", no_argument, NULL, OPT_KEEP_ON_FAILURE },
-    { "quiet", no_argument, NULL, 'q' },
-    { "json", no_argument, NULL, OPT_JSON },
-    { "ttl", required_argument, NULL, OPT_TTL },
-    { "verify-data", no_argument, NULL, OPT_VERIFY_DATA },
-    { "build", no_argument, NULL, OPT_BUILD },
-    { "no-build", no_argument, NULL, OPT_NO_BUILD },
-    { "pull", required_argument, NULL, OPT_PULL },
-    { "force-recreate", no_argument, NULL, OPT_FORCE_RECREATE },
-    { "remove-orphans", no_argument, NULL, OPT_REMOVE_ORPHANS },
-    { NULL, 0, NULL, 0 },
-  };
   struct prov_opts po = { .timeout_ns = 300 * 1000000000LL };
   struct image_opts io = { 0 };
   bool quiet = false, json = false, verify_data = false;
+  const char *arg;
   int opt;
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
+  while ((opt = cmd_getopt (&cmd_up, ctx, argc, argv, &arg, err)) > 0)
     {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      if (report_option (&up_report, opt, optarg))
+      if (cmd_report_option (ro, opt, arg))
         continue;
       switch (opt)
         {
         case OPT_TIMEOUT:
-          if (cmd_parse_secs ("up", "--timeout", optarg, &po.timeout_ns, err) < 0)
+          if (cmd_parse_secs ("up", "--timeout", arg, &po.timeout_ns, err) < 0)
             return -1;
           break;
         case OPT_TTL:
           {
             int64_t t;
-            if (cmd_parse_secs ("up", "--ttl", optarg, &t, err) < 0)
+            if (cmd_parse_secs ("up", "--ttl", arg, &t, err) < 0)
               return -1;
             po.ttl = (long) (t / 1000000000LL);
             break;
@@ -96,21 +78,21 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           io.build = opt == OPT_BUILD ? 1 : -1;
           break;
         case OPT_PULL:
-          if (image_check_policy (optarg, err) < 0)
+          if (image_check_policy (arg, err) < 0)
             return -1;
-          io.pull = optarg;
+          io.pull = arg;
           break;
         case OPT_JSON:
           json = true;
           ctx->json_errors = true;
           break;
-        default:
-          return cmd_bad_option (&cmd_up, argv, opt, err);
         }
     }
+  if (opt < 0)
+    return -1;
   if (optind < argc)
     return itm_err_set (err, ITM_EXIT_USAGE, "up: unexpected argument '%s'", argv[optind]);
-  if (report_begin ("up", &up_report, NULL, err) < 0)
+  if (report_begin ("up", ro, NULL, err) < 0)
     return -1;
   cleanup_stack struct stack *st = NULL;
   if (ctx_stack_load (ctx, NULL, 0, &st, err) < 0)
@@ -140,29 +122,42 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 static int
 up_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  int rc = up_command (ctx, argc, argv, err);
+  struct report_opts ro = { 0 };
+  int rc = up_command (ctx, argc, argv, &ro, err);
   struct report *rep = report_current ();
   for (size_t i = 0; i < ctx->nfiles; i++)
     report_stack_file (rep, ctx->files[i]);
-  return report_end (rep, &up_report, rc, err);
+  return report_end (rep, &ro, rc, err);
 }
+
+static const struct itm_opt up_opts[] = {
+  { .group = cmd_stack_opts },
+  { .group = cmd_report_opts },
+  { OPT_TIMEOUT, 0, "timeout", OPT_ARG_REQUIRED, "DURATION",
+    "give up when not all ready by then (default 5m)" },
+  { OPT_KEEP_ON_FAILURE, 0, "keep-on-failure", OPT_ARG_NONE, NULL,
+    "leave what was created when a gate fails" },
+  { OPT_FORCE_RECREATE, 0, "force-recreate", OPT_ARG_NONE, NULL,
+    "recreate the containers even when nothing changed" },
+  { OPT_REMOVE_ORPHANS, 0, "remove-orphans", OPT_ARG_NONE, NULL,
+    "remove containers of services the stack no longer has" },
+  { 'q', 'q', "quiet", OPT_ARG_NONE, NULL, "no progress output" },
+  { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "progress as JSON event lines on stdout" },
+  { OPT_BUILD, 0, "build", OPT_ARG_NONE, NULL,
+    "build images even when their build digest is unchanged" },
+  { OPT_NO_BUILD, 0, "no-build", OPT_ARG_NONE, NULL,
+    "never build; an image that is missing is an error" },
+  { OPT_PULL, 0, "pull", OPT_ARG_REQUIRED, "POLICY",
+    "always, missing, never or build, over each pull_policy" },
+  { OPT_TTL, 0, "ttl", OPT_ARG_REQUIRED, "DURATION", "expiry label for gc (default 24h)" },
+  { OPT_VERIFY_DATA, 0, "verify-data", OPT_ARG_NONE, NULL,
+    "run the x-itm.verify data checks once all is ready" },
+  { 0 },
+};
 
 const struct itm_cmd cmd_up = {
   .name = "up",
-  .usage = "[--build|--no-build] [--pull POLICY] [--timeout DURATION] [--keep-on-failure] [--force-recreate] [--remove-orphans] [--quiet] [--json] [--ttl DURATION] [--verify-data]",
   .summary = "create and start the stack in its namespace, gated on readiness",
-  .help = ITM_STACK_HELP REPORT_HELP
-  "      --timeout DURATION     give up when not all ready by then (default 5m)\n"
-  "      --keep-on-failure      leave what was created when a gate fails\n"
-  "      --force-recreate       recreate the containers even when nothing changed\n"
-  "      --remove-orphans       remove containers of services the stack no longer has\n"
-  "  -q, --quiet                no progress output\n"
-  "      --json                 progress as JSON event lines on stdout\n"
-  "      --build                build images even when their build digest is unchanged\n"
-  "      --no-build             never build; an image that is missing is an error\n"
-  "      --pull POLICY          always, missing, never or build, over each pull_policy\n"
-  "      --ttl DURATION         expiry label for gc (default 24h)\n"
-  "      --verify-data          run the x-itm.verify data checks once all is ready\n",
+  .opts = up_opts,
   .fn = up_main,
 };
-

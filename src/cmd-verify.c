@@ -26,42 +26,31 @@ enum {
 static int
 verify_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "force", no_argument, NULL, OPT_FORCE },
-    { "data", no_argument, NULL, OPT_DATA },
-    { "json", no_argument, NULL, OPT_JSON },
-    { "rmi", required_argument, NULL, OPT_RMI },
-    { NULL, 0, NULL, 0 },
-  };
   struct verify_opts vo = { 0 };
   bool json = false, data = false;
   enum prov_rmi rmi = PROV_RMI_NONE;
+  const char *arg;
   int opt;
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
-    {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      switch (opt)
-        {
-        case OPT_FORCE:
-          vo.force = true;
-          break;
-        case OPT_DATA:
-          data = true;
-          break;
-        case OPT_RMI:
-          if (prov_rmi_parse ("verify", optarg, &rmi, err) < 0)
-            return -1;
-          break;
-        case OPT_JSON:
-          json = true;
-          ctx->json_errors = true;
-          break;
-        default:
-          return cmd_bad_option (&cmd_verify, argv, opt, err);
-        }
-    }
+  while ((opt = cmd_getopt (&cmd_verify, ctx, argc, argv, &arg, err)) > 0)
+    switch (opt)
+      {
+      case OPT_FORCE:
+        vo.force = true;
+        break;
+      case OPT_DATA:
+        data = true;
+        break;
+      case OPT_RMI:
+        if (prov_rmi_parse ("verify", arg, &rmi, err) < 0)
+          return -1;
+        break;
+      case OPT_JSON:
+        json = true;
+        ctx->json_errors = true;
+        break;
+      }
+  if (opt < 0)
+    return -1;
   if (optind < argc)
     return itm_err_set (err, ITM_EXIT_USAGE, "verify: unexpected argument '%s'", argv[optind]);
   if (data)
@@ -118,17 +107,23 @@ verify_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return ret > 0 ? -1 : 0;
 }
 
+static const struct itm_opt verify_opts[] = {
+  { .group = cmd_stack_opts },
+  { OPT_FORCE, 0, "force", OPT_ARG_NONE, NULL,
+    "remove the leftovers: labelled, or on the namespace's networks\n(disconnected first)" },
+  { OPT_RMI, 0, "rmi", OPT_ARG_REQUIRED, "local|all",
+    "also check that the namespace's images are gone (as\n"
+    "'down --rmi' removes them; from its containers and stack file)" },
+  { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "the result as one JSON object on stdout" },
+  { OPT_DATA, 0, "data", OPT_ARG_NONE, NULL,
+    "instead: run the stack's x-itm.verify data checks (exit 8 on a\n"
+    "mismatch, expected and actual shown)" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_verify = {
   .name = "verify",
-  .usage = "[-p NAMESPACE] [--rmi local|all] [--force] [--json] | --data",
   .summary = "check that a namespace left nothing on the engine",
-  .help = ITM_STACK_HELP
-  "      --force                remove the leftovers: labelled, or on the namespace's networks\n"
-  "                             (disconnected first)\n"
-  "      --rmi local|all        also check that the namespace's images are gone (as\n"
-  "                             'down --rmi' removes them; from its containers and stack file)\n"
-  "      --json                 the result as one JSON object on stdout\n"
-  "      --data                 instead: run the stack's x-itm.verify data checks (exit 8 on a\n"
-  "                             mismatch, expected and actual shown)\n",
+  .opts = verify_opts,
   .fn = verify_main,
 };

@@ -3,7 +3,6 @@
  * architecture).  Without an engine, the client part and then the error. */
 #include <config.h>
 
-#include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <sys/utsname.h>
@@ -24,28 +23,18 @@ jstr_or_null (const char *s)
 static int
 version_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "json", no_argument, NULL, OPT_JSON },
-    { NULL, 0, NULL, 0 },
-  };
   bool json = false;
+  const char *arg;
   int opt;
 
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:", longopts, NULL)) != -1)
-    {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      switch (opt)
-        {
-        case OPT_JSON:
-          json = true;
-          ctx->json_errors = true;
-          break;
-        default:
-          return cmd_bad_option (&cmd_version, argv, opt, err);
-        }
-    }
+  while ((opt = cmd_getopt (&cmd_version, ctx, argc, argv, &arg, err)) > 0)
+    if (opt == OPT_JSON)
+      {
+        json = true;
+        ctx->json_errors = true;
+      }
+  if (opt < 0)
+    return -1;
   if (optind < argc)
     {
       itm_err_set (err, ITM_EXIT_USAGE, "version: unexpected argument '%s'", argv[optind]);
@@ -63,7 +52,7 @@ version_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   json_object_object_add (client, "api_max", json_object_new_string (ENGINE_API_MAX));
   json_object_object_add (client, "os", json_object_new_string (cos));
   json_object_object_add (client, "arch", json_object_new_string (carch));
-  json_object *top = json_object_new_object ();
+  cleanup_json json_object *top = json_object_new_object ();
   json_object_object_add (top, "client", client);
 
   if (!json)
@@ -73,13 +62,12 @@ version_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       printf ("client os/arch:     %s/%s\n", cos, carch);
     }
 
-  json_object *ver = NULL;
+  cleanup_json json_object *ver = NULL;
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL || engine_get (e, "/version", &ver, err) < 0)
     {
       if (json)
         print_json (top);
-      json_object_put (top);
       return -1;
     }
 
@@ -106,16 +94,20 @@ version_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       printf ("negotiated api:     %s\n", engine_api_version (e));
       printf ("engine os/arch:     %s/%s\n", os ? os : "unknown", arch ? arch : "unknown");
     }
-  json_object_put (ver);
-  json_object_put (top);
   return 0;
 }
 
+/* the stack options are accepted (as everywhere) but not shown */
+static const struct itm_opt version_opts[] = {
+  { .group = cmd_stack_opts, .hidden = true },
+  { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "print one JSON object" },
+  { OPT_HOST, 'H', "host", OPT_ARG_REQUIRED, "HOST", "engine address (as a global option)" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_version = {
   .name = "version",
-  .usage = "[--json]",
   .summary = "show the client's and the engine's versions",
-  .help = "      --json                 print one JSON object\n"
-          "  -H, --host HOST            engine address (as a global option)\n",
+  .opts = version_opts,
   .fn = version_main,
 };

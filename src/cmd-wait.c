@@ -15,45 +15,33 @@
 
 enum {
   OPT_TIMEOUT = OPT_FIRST_COMMAND_OPT,
-  OPT_KEEP_ON_FAILURE,
   OPT_JSON,
-  OPT_TTL,
 };
 
 static int
 wait_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "timeout", required_argument, NULL, OPT_TIMEOUT },
-    { "quiet", no_argument, NULL, 'q' },
-    { "json", no_argument, NULL, OPT_JSON },
-    { NULL, 0, NULL, 0 },
-  };
   struct prov_opts po = { .timeout_ns = 300 * 1000000000LL };
   bool quiet = false, json = false;
+  const char *arg;
   int opt;
-  while ((opt = getopt_long (argc, argv, ":" ITM_STACK_SHORTOPTS "H:q", longopts, NULL)) != -1)
-    {
-      if (ctx_stack_option (ctx, opt, optarg))
-        continue;
-      switch (opt)
-        {
-        case OPT_TIMEOUT:
-          if (cmd_parse_secs ("wait", "--timeout", optarg, &po.timeout_ns, err) < 0)
-            return -1;
-          break;
-        case 'q':
-          quiet = true;
-          break;
-        case OPT_JSON:
-          json = true;
-          ctx->json_errors = true;
-          break;
-        default:
-          return cmd_bad_option (&cmd_wait, argv, opt, err);
-        }
-    }
+  while ((opt = cmd_getopt (&cmd_wait, ctx, argc, argv, &arg, err)) > 0)
+    switch (opt)
+      {
+      case OPT_TIMEOUT:
+        if (cmd_parse_secs ("wait", "--timeout", arg, &po.timeout_ns, err) < 0)
+          return -1;
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      case OPT_JSON:
+        json = true;
+        ctx->json_errors = true;
+        break;
+      }
+  if (opt < 0)
+    return -1;
   /* the stack is optional with -p: without it, gates come from labels */
   cleanup_stack struct stack *st = NULL;
   cleanup_free char *ns = NULL;
@@ -70,13 +58,19 @@ wait_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return prov_wait (e, st, &po, err);
 }
 
+static const struct itm_opt wait_opts[] = {
+  { .group = cmd_stack_opts },
+  { OPT_TIMEOUT, 0, "timeout", OPT_ARG_REQUIRED, "DURATION",
+    "give up after this long (default 5m)" },
+  { 'q', 'q', "quiet", OPT_ARG_NONE, NULL, "no progress output" },
+  { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "progress as JSON event lines on stdout" },
+  { 0 },
+};
+
 const struct itm_cmd cmd_wait = {
   .name = "wait",
-  .usage = "[--timeout DURATION] [--quiet] [--json] [SERVICE...]",
+  .args = "[SERVICE...]",
   .summary = "wait until the services of a namespace already up are ready",
-  .help = ITM_STACK_HELP
-  "      --timeout DURATION     give up after this long (default 5m)\n"
-  "  -q, --quiet                no progress output\n"
-  "      --json                 progress as JSON event lines on stdout\n",
+  .opts = wait_opts,
   .fn = wait_main,
 };

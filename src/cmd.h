@@ -37,14 +37,67 @@ struct itm_ctx {
 
 typedef int (*itm_cmd_fn) (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err);
 
+/* ---- options as data (cmd-opts.c) ----
+ * A command's options are one table of struct itm_opt, ended by an entry
+ * of zeros.  From it come getopt_long's short string and long table, the
+ * usage line, the options part of --help, and `itm-env help --options`
+ * (what tests/integration/manpage.sh checks against the man page).
+ *
+ * An entry is one of:
+ * - an option: code (what cmd_getopt returns: the short letter or one of
+ *   the OPT_ codes below), short_name and/or long_name, arg and its name
+ *   for help (argname), help (further lines after '\n'; NULL: hidden);
+ * - a group: .group names another table whose options are included here
+ *   (.hidden: all of them hidden).  An option of the command's own table
+ *   replaces a group's option of the same long name (logs's --file, the
+ *   engine address of version and doctor);
+ * - a help line only (code 0, no names): an operand (argname "SERVICE...")
+ *   or, without argname, a line of text under the option before it.
+ * An option whose help is "" shares the next option's help line
+ * ("--remove-orphans, --volumes"). */
+enum itm_opt_arg { OPT_ARG_NONE, OPT_ARG_REQUIRED, OPT_ARG_OPTIONAL };
+struct itm_opt {
+  int code;
+  char short_name;
+  const char *long_name;
+  enum itm_opt_arg arg;
+  const char *argname;
+  const char *help;
+  bool repeat;               /* repeatable: "..." in the usage line */
+  const struct itm_opt *group;
+  bool hidden;               /* with group: its options are not in --help */
+};
+
+/* Codes of the shared options, and where commands number their own.  The
+ * stack and engine options (cmd_stack_opts) are recorded in the context by
+ * cmd_getopt itself; the report options are returned to the command. */
+enum {
+  OPT_FILE = 0x1000,         /* -f, --file */
+  OPT_NAMESPACE,             /* -p, --namespace */
+  OPT_PROJECT_DIR,
+  OPT_ENV_FILE,
+  OPT_PROFILE,
+  OPT_HOST,                  /* -H, --host */
+  OPT_REPORT,                /* --report FILE */
+  OPT_REPORT_FORMAT,         /* --report-format FMT */
+  OPT_LOGS_DIR,              /* --logs-dir DIR */
+  OPT_FIRST_COMMAND_OPT = 0x1100,   /* commands number their own from here */
+};
+/* -f, -p, --project-directory, --env-file, --profile (in --help) and -H
+ * (hidden: a global option) */
+extern const struct itm_opt cmd_stack_opts[];
+/* --report, --report-format, --logs-dir (up, down, run) */
+extern const struct itm_opt cmd_report_opts[];
+
 struct itm_cmd {
   const char *name;
   const char *alias;         /* another exact name, or NULL */
-  const char *usage;         /* "[--json]": what follows the name */
+  const char *args;          /* the operands for the usage line ("[SERVICE...]") */
   const char *summary;       /* one line for the command list */
-  const char *help;          /* the options, one per line, for --help */
+  const struct itm_opt *opts;   /* its options (NULL: none) */
   itm_cmd_fn fn;
-  bool passthrough;          /* takes a command line of its own (exec, run) */
+  bool passthrough;          /* takes a command line of its own (exec, run): options
+                              * end at the first operand */
 };
 
 extern const struct itm_cmd cmd_version, cmd_doctor, cmd_help, cmd_config, cmd_ps,
@@ -61,41 +114,36 @@ const struct itm_cmd *cmd_find (const char *name, struct itm_err *err);
 int cmd_print_help (const struct itm_cmd *cmd);
 /* The command list, for --help. */
 void cmd_print_list (void);
-/* Set a usage error for the option getopt_long just rejected. */
-int cmd_bad_option (const struct itm_cmd *cmd, char **argv, int opt, struct itm_err *err);
+/* Every command's options, one line each: command, short (-x or -), long
+ * (--name or -), argument name (or -), and "hidden" for those not in
+ * --help; tab-separated.  (`itm-env help --options`, for manpage.sh.) */
+void cmd_print_options (void);
+/* The pieces they are made of (cmd-opts.c): the option lines of --help
+ * for a table, and one command's lines of `help --options`. */
+void cmd_print_opts_help (const struct itm_opt *opts);
+void cmd_print_opts_table (const struct itm_cmd *cmd);
+/* The report options (OPT_REPORT...) into o (report/report.h): 1 when code
+ * was one of them. */
+struct report_opts;
+int cmd_report_option (struct report_opts *o, int code, const char *arg);
+
+/* The next option of argv for cmd (getopt_long over its table; optind
+ * must be 0 before the first call, as main leaves it).  Returns the
+ * option's code with *arg its value (NULL: none), after recording the
+ * shared stack and engine options in ctx itself (those are not returned);
+ * 0 when the options end (optind is the first operand); -1 with err set
+ * (usage) on an unknown option, a missing value or an ambiguous prefix.
+ * cmd NULL: the global options of main. */
+int cmd_getopt (const struct itm_cmd *cmd, struct itm_ctx *ctx, int argc, char **argv,
+                const char **arg, struct itm_err *err);
+/* The global options (before the command name): -v, -V, -h and the shared
+ * ones. */
+extern const struct itm_opt cmd_global_opts[];
+enum { OPT_VERBOSE = 'v', OPT_VERSION = 'V', OPT_HELP = 'h' };
 
 /* The engine for this command: opened with -H and the environment, API
  * version negotiated, cached in ctx.  NULL with err set. */
 struct engine *ctx_engine (struct itm_ctx *ctx, struct itm_err *err);
-
-/* Options shared by every command that loads a stack: add ITM_STACK_LONGOPTS
- * to a command's long options and ITM_STACK_SHORTOPTS to its short ones, and
- * pass unknown option characters to ctx_stack_option() first. */
-enum {
-  OPT_PROJECT_DIR = 0x1000,
-  OPT_ENV_FILE,
-  OPT_PROFILE,
-  OPT_HOST,
-  OPT_FIRST_COMMAND_OPT = 0x1100,   /* commands number their own from here */
-};
-#define ITM_STACK_SHORTOPTS "f:p:"
-#define ITM_STACK_LONGOPTS                                              \
-  { "file", required_argument, NULL, 'f' },                             \
-  { "namespace", required_argument, NULL, 'p' },                        \
-  { "project-directory", required_argument, NULL, OPT_PROJECT_DIR },    \
-  { "env-file", required_argument, NULL, OPT_ENV_FILE },                \
-  { "profile", required_argument, NULL, OPT_PROFILE },                  \
-  { "host", required_argument, NULL, 'H' }
-/* 1 when opt was a shared option (recorded in ctx), 0 otherwise. */
-int ctx_stack_option (struct itm_ctx *ctx, int opt, const char *arg);
-
-/* Shared help lines for the stack options. */
-#define ITM_STACK_HELP                                                          \
-  "  -f, --file FILE            stack file (repeatable; later files override)\n" \
-  "  -p, --namespace NS         namespace (default: $ITM_ENV_NAMESPACE, name:, directory)\n" \
-  "      --project-directory D  base directory for relative paths and .env\n"  \
-  "      --env-file FILE        variables for interpolation (repeatable)\n"    \
-  "      --profile NAME         enable a profile (repeatable)\n"
 
 /* ---- cmd-common.c: what the namespace commands share ---- */
 struct stack;

@@ -70,27 +70,6 @@ cmd_find (const char *name, struct itm_err *err)
   return NULL;
 }
 
-int
-cmd_print_help (const struct itm_cmd *cmd)
-{
-  printf ("usage: itm-env %s%s%s\n\n%s\n", cmd->name, cmd->usage && *cmd->usage ? " " : "",
-          cmd->usage ? cmd->usage : "", cmd->summary);
-  if (cmd->help && *cmd->help)
-    printf ("\noptions:\n%s", cmd->help);
-  printf ("  -h, --help                 this help\n");
-  printf ("\nSee itm-env(1) for details.\n");
-  return 0;
-}
-
-static const char global_help[] =
-  "global options (before or after the command):\n"
-  "  -H, --host HOST            engine address: unix:///path or tcp://host:port\n"
-  "                             (default: $DOCKER_HOST, unix:///var/run/docker.sock)\n"
-  ITM_STACK_HELP
-  "  -v, --verbose              say more (repeatable)\n"
-  "  -V, --version              print the client version and exit\n"
-  "  -h, --help                 this help\n";
-
 void
 cmd_print_list (void)
 {
@@ -99,66 +78,17 @@ cmd_print_list (void)
           "commands (a unique prefix is enough):\n");
   for (size_t i = 0; i < NCOMMANDS; i++)
     printf ("  %-10s %s\n", commands[i]->name, commands[i]->summary);
-  printf ("\n%s\n'itm-env help COMMAND' or 'itm-env COMMAND --help' for a command's options;\n"
-          "itm-env(1) and itm-env-stack(5) for the whole story.\n",
-          global_help);
+  printf ("\nglobal options (before or after the command):\n");
+  cmd_print_opts_help (cmd_global_opts);
+  printf ("\n'itm-env help COMMAND' or 'itm-env COMMAND --help' for a command's options;\n"
+          "itm-env(1) and itm-env-stack(5) for the whole story.\n");
 }
 
-int
-cmd_bad_option (const struct itm_cmd *cmd, char **argv, int opt, struct itm_err *err)
+void
+cmd_print_options (void)
 {
-  const char *name = cmd ? cmd->name : NULL;
-  const char *what = argv[optind - 1];
-  if (opt == ':')
-    itm_err_set (err, ITM_EXIT_USAGE, "%s%s'%s' needs a value", name ? name : "",
-                 name ? ": " : "", what);
-  else if (optopt && what[0] == '-' && what[1] != '-')
-    itm_err_set (err, ITM_EXIT_USAGE, "%s%sunknown option '-%c'", name ? name : "",
-                 name ? ": " : "", optopt);
-  else
-    itm_err_set (err, ITM_EXIT_USAGE, "%s%sunknown option '%s'", name ? name : "",
-                 name ? ": " : "", what);
-  if (name)
-    itm_err_hint (err, "'itm-env help %s' lists its options", name);
-  else
-    itm_err_hint (err, "'itm-env --help' lists the options");
-  return -1;
-}
-
-static void
-push (const char ***list, size_t *n, const char *v)
-{
-  *list = xrealloc (*list, (*n + 1) * sizeof **list);
-  (*list)[(*n)++] = v;
-}
-
-int
-ctx_stack_option (struct itm_ctx *ctx, int opt, const char *arg)
-{
-  switch (opt)
-    {
-    case 'f':
-      push (&ctx->files, &ctx->nfiles, arg);
-      return 1;
-    case 'p':
-      ctx->namespace = arg;
-      return 1;
-    case 'H':
-    case OPT_HOST:
-      ctx->host = arg;
-      return 1;
-    case OPT_PROJECT_DIR:
-      ctx->project_dir = arg;
-      return 1;
-    case OPT_ENV_FILE:
-      push (&ctx->env_files, &ctx->nenv_files, arg);
-      return 1;
-    case OPT_PROFILE:
-      push (&ctx->profiles, &ctx->nprofiles, arg);
-      return 1;
-    default:
-      return 0;
-    }
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    cmd_print_opts_table (commands[i]);
 }
 
 struct engine *
@@ -218,39 +148,28 @@ report (struct itm_ctx *ctx, const struct itm_err *err)
 int
 main (int argc, char **argv)
 {
-  static const struct option longopts[] = {
-    ITM_STACK_LONGOPTS,
-    { "verbose", no_argument, NULL, 'v' },
-    { "version", no_argument, NULL, 'V' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   struct itm_ctx ctx = { 0 };
   cleanup_err struct itm_err err = { 0 };
+  const char *arg;
   int opt, ret;
 
   setvbuf (stdout, NULL, _IOLBF, 0);
   opterr = 0;
-  while ((opt = getopt_long (argc, argv, "+:" ITM_STACK_SHORTOPTS "H:vVh", longopts, NULL)) != -1)
-    {
-      if (ctx_stack_option (&ctx, opt, optarg))
-        continue;
-      switch (opt)
-        {
-        case 'v':
-          ctx.verbose++;
-          break;
-        case 'V':
-          printf ("itm-env %s\n", PACKAGE_VERSION);
-          return 0;
-        case 'h':
-          cmd_print_list ();
-          return 0;
-        default:
-          cmd_bad_option (NULL, argv, opt, &err);
-          return report (&ctx, &err);
-        }
-    }
+  while ((opt = cmd_getopt (NULL, &ctx, argc, argv, &arg, &err)) > 0)
+    switch (opt)
+      {
+      case OPT_VERBOSE:
+        ctx.verbose++;
+        break;
+      case OPT_VERSION:
+        printf ("itm-env %s\n", PACKAGE_VERSION);
+        return 0;
+      case OPT_HELP:
+        cmd_print_list ();
+        return 0;
+      }
+  if (opt < 0)
+    return report (&ctx, &err);
   if (optind >= argc)
     {
       cmd_print_list ();

@@ -383,25 +383,6 @@ report_logs_file (struct report *r, const char *service, const char *path)
 /* ---- the commands' options ---- */
 
 int
-report_option (struct report_opts *o, int opt, const char *arg)
-{
-  switch (opt)
-    {
-    case REPORT_OPT_REPORT:
-      o->path = arg;
-      return 1;
-    case REPORT_OPT_FORMAT:
-      o->format = arg;
-      return 1;
-    case REPORT_OPT_LOGS_DIR:
-      o->logs_dir = arg;
-      return 1;
-    default:
-      return 0;
-    }
-}
-
-int
 report_begin (const char *command, const struct report_opts *o, struct report **out,
               struct itm_err *err)
 {

@@ -123,18 +123,6 @@ struct report_opts {
   const char *format;       /* NULL: from the file's extension */
   const char *logs_dir;     /* NULL: no log files */
 };
-/* Add REPORT_LONGOPTS to a command's long options and pass option codes to
- * report_option() first (1: it was one of these, recorded in o). */
-enum { REPORT_OPT_REPORT = 0x1200, REPORT_OPT_FORMAT, REPORT_OPT_LOGS_DIR };
-#define REPORT_LONGOPTS                                                   \
-  { "report", required_argument, NULL, REPORT_OPT_REPORT },               \
-  { "report-format", required_argument, NULL, REPORT_OPT_FORMAT },        \
-  { "logs-dir", required_argument, NULL, REPORT_OPT_LOGS_DIR }
-int report_option (struct report_opts *o, int opt, const char *arg);
-#define REPORT_HELP                                                             \
-  "      --report FILE          write a report (text, JSON or JUnit XML) to FILE\n" \
-  "      --report-format FMT    text, json or junit (default: from FILE's extension)\n" \
-  "      --logs-dir DIR         write each service's logs to DIR/SERVICE.log\n"
 /* The command's collector, made current (always made: failures are
  * annotated and --logs-dir honoured even without --report).  A bad
  * --report-format or an unusable --logs-dir (created when missing) is a

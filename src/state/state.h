@@ -86,4 +86,13 @@ struct state_port *state_port (const struct state_container *c, unsigned contain
  * zero time "0001-01-01T00:00:00Z" or a malformed one. */
 long long state_parse_time (const char *s);
 
+/* ---- list.c: everything with our label ---- */
+/* The engine's list of kind ("containers", with stopped ones; "networks";
+ * "volumes") carrying io.itm-env.namespace: =ns, or any value when ns is
+ * NULL (every namespace).  *out is a new JSON array of the engine's list
+ * entries (for volumes, the "Volumes" member).  -1 with err set. */
+struct json_object;
+int state_list_ours (struct engine *e, const char *kind, const char *ns,
+                     struct json_object **out, struct itm_err *err);
+
 #endif

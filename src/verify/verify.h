@@ -176,4 +176,39 @@ int watchdog_clean (struct engine *e, const char *ns, struct itm_err *err);
 /* Whether ns was released by a successful up (ns_state_dir/released). */
 bool watchdog_released (const char *ns);
 
+/* ---- gc.c: gc's keep-or-remove decision, from plain data ---- */
+#include <stdint.h>
+#include <time.h>
+
+/* A namespace found on the engine, from its resources' labels (the
+ * earliest times of them all) and what the caller found out about its
+ * owner.  Strings are borrowed. */
+struct gc_ns {
+  const char *ns;
+  const char *host;          /* io.itm-env.creator-host, NULL unknown */
+  long pid;                  /* io.itm-env.creator-pid, 0 unknown */
+  time_t created;            /* 0 unknown */
+  time_t expires;            /* 0 unknown */
+  bool released;             /* handed over by a successful up (watchdog_released) */
+  bool owner_alive;          /* on this host: a process with that pid exists */
+  time_t owner_started;      /* on this host: when that process started, 0 unknown */
+};
+/* The verdict for one namespace: remove it or keep it, and why (a new
+ * string: "expired at ...", "owner process ... is gone", "not expired,
+ * owner alive or released", ...). */
+struct gc_verdict {
+  bool remove;
+  char *why;
+};
+/* Decide for each of v[0..n) (out has room for n): removed
+ * when its expiry has passed, or when it was created on this host (host),
+ * not released, by a process that is gone (not alive, or its pid now
+ * belongs to a process started more than 2 s after the namespace was
+ * created); but kept when older_than_ns > 0 and it was created less than
+ * that long before now. */
+void gc_plan (const struct gc_ns *v, size_t n, const char *host, time_t now,
+              int64_t older_than_ns, struct gc_verdict *out);
+/* Free the n verdicts' strings and out itself (malloc'd by the caller). */
+void gc_verdicts_free (struct gc_verdict *out, size_t n);
+
 #endif

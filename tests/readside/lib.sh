@@ -1,7 +1,7 @@
 # tests/readside/lib.sh - setup for the read-side command tests (ps, logs,
-# exec, port, env), sourced after tests/lib.sh.  Until `itm-env up` exists
-# these make the containers `up` would make, straight through the engine
-# API: named <ns>-<service>-<n>, labelled io.itm-env.namespace/service/
+# exec, port, env), sourced after tests/lib.sh.  These make the containers
+# `up` would make straight through the engine API, so that the read side is
+# tested apart from the provisioner (with-up.sh uses up itself): named <ns>-<service>-<n>, labelled io.itm-env.namespace/service/
 # number, on a user-defined <ns>_default network (the default bridge does
 # not work on the test machines), ports published on 127.0.0.1.
 # shellcheck shell=sh
