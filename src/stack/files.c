@@ -1034,8 +1034,10 @@ process_file (struct loader *l, const char *path)
 {
   if (l->nincl >= INCLUDE_MAX_DEPTH)
     {
-      diag_addp (l->d, DIAG_ERROR, path, 0, 0, "includes nested more than %d deep",
-                 INCLUDE_MAX_DEPTH);
+      /* path is the caller's (freed after the call): the diagnostic keeps
+       * an interned copy */
+      diag_addp (l->d, DIAG_ERROR, node_intern (l->a, path), 0, 0,
+                 "includes nested more than %d deep", INCLUDE_MAX_DEPTH);
       return NULL;
     }
   const char *file = node_intern (l->a, path);
