@@ -157,6 +157,7 @@ struct loader {
   size_t ncache, capcache;
   const char **incl;               /* include chain, for cycles */
   size_t nincl, capincl;
+  size_t budget;                   /* bytes interpolation may still substitute */
   bool fatal;                      /* an error left no usable tree */
 };
 
@@ -745,7 +746,7 @@ load_one (struct loader *l, const char *path)
                 root->kind == NODE_SEQ ? "list" : "string");
       return NULL;
     }
-  stack_interpolate_tree (l->a, root, l->env, l->d);
+  stack_interpolate_tree_in (l->a, root, l->env, &l->budget, l->d);
   return root;
 }
 
@@ -965,14 +966,16 @@ include_one (struct loader *l, struct node *root, const struct node *item, const
           if (is_scalar (envf->items[i]))
             {
               cleanup_free char *ep = resolve_path (l, dir, envf->items[i]->scalar);
-              stack_dotenv_load (env, node_intern (l->a, ep), l->procenv, l->d);
+              stack_dotenv_load_in (env, node_intern (l->a, ep), "include.env_file", l->procenv,
+                                    &l->budget, l->d);
             }
       }
     else
       {
         cleanup_free char *ep = path_abs (proj, ".env");
         if (file_exists (ep))
-          stack_dotenv_load (env, node_intern (l->a, ep), l->procenv, l->d);
+          stack_dotenv_load_in (env, node_intern (l->a, ep), ".env", l->procenv, &l->budget,
+                                l->d);
       }
     it = 0;
     while (stack_env_next (l->procenv, &it, &n, &v))
@@ -1119,7 +1122,7 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
                   struct diags *d)
 {
   memset (out, 0, sizeof *out);
-  struct loader l = { .a = a, .d = d };
+  struct loader l = { .a = a, .d = d, .budget = STACK_INTERP_MAX_TOTAL };
   struct stack_env *procenv = stack_env_new ();
   stack_env_import (procenv, o->environ);
   l.procenv = procenv;
@@ -1193,13 +1196,15 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
     for (size_t i = 0; i < o->nenv_files; i++)
       {
         cleanup_free char *p = cwd_abs (o->env_files[i]);
-        if (stack_dotenv_load (env, node_intern (a, p), procenv, d) < 0)
+        if (stack_dotenv_load_in (env, node_intern (a, p), "--env-file", procenv, &l.budget, d)
+            < 0)
           ret = -1;
       }
   else
     {
       cleanup_free char *p = path_abs (proj, ".env");
-      if (file_exists (p) && stack_dotenv_load (env, node_intern (a, p), procenv, d) < 0)
+      if (file_exists (p)
+          && stack_dotenv_load_in (env, node_intern (a, p), ".env", procenv, &l.budget, d) < 0)
         ret = -1;
     }
   {
@@ -1235,7 +1240,7 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
             }
           if (r)
             {
-              stack_interpolate_tree (a, r, env, d);
+              stack_interpolate_tree_in (a, r, env, &l.budget, d);
               apply_extends (&l, r->file, r);
             }
           out->files[out->nfiles++] = node_intern (a, "-");
