@@ -572,7 +572,7 @@ read_all (const char *path, struct buf *b, struct itm_err *err)
   size_t len = 0;
   cleanup_free char *data = file_read (path, FILE_REF_MAX_BYTES, &len, ITM_EXIT_STACK, err);
   if (data == NULL)
-    return itm_err_prefix (err, "file: ");
+    return itm_err_prefix (err, "file");
   buf_add (b, data, len);
   return 0;
 }
