@@ -584,6 +584,15 @@ image_context_open (const char *dir, const char *dockerfile, struct itm_err *err
       image_context_free (c);
       return NULL;
     }
+  /* a FIFO would block the hash and the tar, a device never end */
+  if (stat (dfreal, &sb) < 0 || !S_ISREG (sb.st_mode))
+    {
+      itm_err_set (err, ITM_EXIT_IMAGE, "Dockerfile %s (build.dockerfile): not a regular file",
+                   dfabs);
+      free (dfreal);
+      image_context_free (c);
+      return NULL;
+    }
   size_t rl = strlen (real);
   if (strncmp (dfreal, real, rl) == 0 && dfreal[rl] == '/')
     {
@@ -662,10 +671,19 @@ image_context_stats (const struct image_context *c, uint64_t *files, uint64_t *b
 static int
 hash_file (EVP_MD_CTX *md, const char *path, uint64_t *bytes, char **error)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK and fstat: a file replaced by a FIFO or a device since the
+   * walk is refused, not waited on or hashed forever */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
     {
       *error = xasprintf ("%s: %s", path, strerror (errno));
+      return -1;
+    }
+  struct stat st;
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      *error = xasprintf ("%s: not a regular file", path);
+      close (fd);
       return -1;
     }
   char buf[65536];

@@ -15,6 +15,7 @@
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "stack/stack.h"
+#include "util/file.h"
 #include "util/xalloc.h"
 
 #define J_STR(s) json_object_new_string (s)
@@ -561,18 +562,18 @@ tar_write (struct archive *a, void *ctx, const void *data, size_t n)
   return (la_ssize_t) n;
 }
 
+/* A secret's or config's file: a regular file of at most 16 MiB (a FIFO
+ * or a device is refused without blocking: itm-env.1, EXIT STATUS 3). */
+#define FILE_REF_MAX_BYTES (16u << 20)
+
 static int
 read_all (const char *path, struct buf *b, struct itm_err *err)
 {
-  cleanup_fclose FILE *f = fopen (path, "rb");
-  if (f == NULL)
-    return itm_err_errno (err, ITM_EXIT_STACK, "cannot read '%s'", path);
-  char chunk[8192];
-  size_t n;
-  while ((n = fread (chunk, 1, sizeof chunk, f)) > 0)
-    buf_add (b, chunk, n);
-  if (ferror (f))
-    return itm_err_errno (err, ITM_EXIT_STACK, "cannot read '%s'", path);
+  size_t len = 0;
+  cleanup_free char *data = file_read (path, FILE_REF_MAX_BYTES, &len, ITM_EXIT_STACK, err);
+  if (data == NULL)
+    return itm_err_prefix (err, "file");
+  buf_add (b, data, len);
   return 0;
 }
 

@@ -11,36 +11,19 @@
  *
  * Names are [A-Za-z0-9_.-]+ (compose-go's); anything after a closing
  * quote other than blanks and a comment is an error.  Interpolation reads
- * the process environment, then the variables defined before.
+ * the process environment, then the variables defined before (looked up
+ * in both sets in place: loading is linear in the file's size).
  */
 #include <config.h>
 #include "stack/files.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "util/file.h"
 #include "util/xalloc.h"
 
 #define DOTENV_MAX_BYTES (16u << 20)
-
-/* The lookup seen by interpolation inside the file: lookup over out. */
-static struct stack_env *
-dotenv_scope (const struct stack_env *lookup, const struct stack_env *out)
-{
-  struct stack_env *e = stack_env_new ();
-  size_t it = 0;
-  const char *n, *v;
-  while (stack_env_next (out, &it, &n, &v))
-    stack_env_set (e, n, v);
-  it = 0;
-  while (stack_env_next (lookup, &it, &n, &v))
-    stack_env_set (e, n, v);
-  return e;
-}
 
 static bool
 is_key_char (char c)
@@ -58,6 +41,14 @@ is_blank (char c)
 int
 stack_dotenv_parse (struct stack_env *out, const char *file, const char *data, size_t len,
                     const struct stack_env *lookup, struct diags *d)
+{
+  size_t budget = STACK_INTERP_MAX_TOTAL;
+  return stack_dotenv_parse_in (out, file, data, len, lookup, &budget, d);
+}
+
+int
+stack_dotenv_parse_in (struct stack_env *out, const char *file, const char *data, size_t len,
+                       const struct stack_env *lookup, size_t *budget, struct diags *d)
 {
   int ret = 0;
   size_t i = 0, line = 1;
@@ -229,17 +220,17 @@ stack_dotenv_parse (struct stack_env *out, const char *file, const char *data, s
         }
       if (expand)
         {
-          struct stack_env *scope = dotenv_scope (lookup, out);
           char *err = NULL;
           size_t col = 0;
-          char *v = stack_interpolate (val.data, scope, &err, &col);
-          stack_env_free (scope);
+          char *v = stack_interpolate_in (val.data, lookup, out, budget, &err, &col);
           if (v == NULL)
             {
               diag_addp (d, DIAG_ERROR, file, (int) lineno, COL (k0), "the value of %s: %s", key,
                          err);
               free (err);
               ret = -1;
+              if (budget && *budget == 0)
+                return -1; /* every later line would fail the same way */
               continue;
             }
           stack_env_set (out, key, v);
@@ -253,33 +244,28 @@ int
 stack_dotenv_load (struct stack_env *out, const char *path, const struct stack_env *lookup,
                    struct diags *d)
 {
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  size_t budget = STACK_INTERP_MAX_TOTAL;
+  return stack_dotenv_load_in (out, path, NULL, lookup, &budget, d);
+}
+
+int
+stack_dotenv_load_in (struct stack_env *out, const char *path, const char *what,
+                      const struct stack_env *lookup, size_t *budget, struct diags *d)
+{
+  cleanup_err struct itm_err err = { 0 };
+  size_t len = 0;
+  /* a regular file only: a FIFO or a device is refused without blocking */
+  cleanup_free char *data = file_read (path, DOTENV_MAX_BYTES, &len, ITM_EXIT_STACK, &err);
+  if (data == NULL)
     {
-      diag_addp (d, DIAG_ERROR, path, 0, 0, "cannot open the env file: %s", strerror (errno));
+      /* err says "PATH: why"; the diagnostic names the path already */
+      const char *why = err.msg;
+      size_t pl = strlen (path);
+      if (strncmp (why, path, pl) == 0 && why[pl] == ':')
+        why += pl + 1 + (why[pl + 1] == ' ');
+      diag_addp (d, DIAG_ERROR, path, 0, 0, "%s%scannot open the env file: %s", what ? what : "",
+                 what ? ": " : "", why);
       return -1;
     }
-  cleanup_buf struct buf b = { 0 };
-  char chunk[65536];
-  for (;;)
-    {
-      ssize_t r = read (fd, chunk, sizeof chunk);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        {
-          diag_addp (d, DIAG_ERROR, path, 0, 0, "cannot read the env file: %s", strerror (errno));
-          return -1;
-        }
-      if (r == 0)
-        break;
-      buf_add (&b, chunk, (size_t) r);
-      if (b.len > DOTENV_MAX_BYTES)
-        {
-          diag_addp (d, DIAG_ERROR, path, 0, 0, "env file larger than %u MiB",
-                     DOTENV_MAX_BYTES >> 20);
-          return -1;
-        }
-    }
-  return stack_dotenv_parse (out, path, b.data ? b.data : "", b.len, lookup, d);
+  return stack_dotenv_parse_in (out, path, data, len, lookup, budget, d);
 }

@@ -33,7 +33,9 @@
 #include "stack/files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +159,7 @@ struct loader {
   size_t ncache, capcache;
   const char **incl;               /* include chain, for cycles */
   size_t nincl, capincl;
+  size_t budget;                   /* bytes interpolation may still substitute */
   bool fatal;                      /* an error left no usable tree */
 };
 
@@ -726,11 +729,66 @@ resolve_paths (struct loader *l, struct node *root, const char *dir)
 
 /* ---- one file */
 
+/* A pipe given with -f (-f <(command)): what its writer writes, at most
+ * STACK_YAML_MAX_BYTES.  Opened without blocking, so a FIFO nobody writes
+ * to reads as empty at once and is refused instead of waiting forever. */
+static struct node *
+load_pipe (struct loader *l, const char *file)
+{
+  cleanup_close int fd = open (file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) < 0)
+    {
+      diag_addp (l->d, DIAG_ERROR, file, 0, 0, "cannot open: %s", strerror (errno));
+      return NULL;
+    }
+  if (!S_ISFIFO (st.st_mode))
+    return stack_yaml_load (l->a, file, l->d); /* replaced since: checked there */
+  cleanup_buf struct buf b = { 0 };
+  char chunk[65536];
+  for (;;)
+    {
+      ssize_t r = read (fd, chunk, sizeof chunk);
+      if (r < 0 && (errno == EINTR || errno == EAGAIN))
+        {
+          /* EAGAIN: a writer is there and has not written yet */
+          struct pollfd p = { .fd = fd, .events = POLLIN };
+          if (errno == EAGAIN)
+            poll (&p, 1, -1);
+          continue;
+        }
+      if (r < 0)
+        {
+          diag_addp (l->d, DIAG_ERROR, file, 0, 0, "cannot read: %s", strerror (errno));
+          return NULL;
+        }
+      if (r == 0)
+        break;
+      buf_add (&b, chunk, (size_t) r);
+      if (b.len > STACK_YAML_MAX_BYTES)
+        {
+          diag_addp (l->d, DIAG_ERROR, file, 0, 0, "more than %u MiB read; stack files are "
+                     "limited to %u MiB", STACK_YAML_MAX_BYTES >> 20, STACK_YAML_MAX_BYTES >> 20);
+          return NULL;
+        }
+    }
+  if (b.len == 0)
+    {
+      diag_addp (l->d, DIAG_ERROR, file, 0, 0,
+                 "a FIFO that nobody writes to (a stack file is a regular file, or a pipe from "
+                 "a running command: -f <(command))");
+      return NULL;
+    }
+  return stack_yaml_parse (l->a, file, b.data, b.len, l->d);
+}
+
 /* Parse and interpolate; the root must be a map. */
 static struct node *
 load_one (struct loader *l, const char *path)
 {
-  struct node *root = stack_yaml_load (l->a, path, l->d);
+  struct stat st;
+  bool pipe = stat (path, &st) == 0 && S_ISFIFO (st.st_mode);
+  struct node *root = pipe ? load_pipe (l, path) : stack_yaml_load (l->a, path, l->d);
   if (root == NULL)
     return NULL;
   if (root->kind == NODE_NULL)
@@ -745,7 +803,7 @@ load_one (struct loader *l, const char *path)
                 root->kind == NODE_SEQ ? "list" : "string");
       return NULL;
     }
-  stack_interpolate_tree (l->a, root, l->env, l->d);
+  stack_interpolate_tree_in (l->a, root, l->env, &l->budget, l->d);
   return root;
 }
 
@@ -965,14 +1023,16 @@ include_one (struct loader *l, struct node *root, const struct node *item, const
           if (is_scalar (envf->items[i]))
             {
               cleanup_free char *ep = resolve_path (l, dir, envf->items[i]->scalar);
-              stack_dotenv_load (env, node_intern (l->a, ep), l->procenv, l->d);
+              stack_dotenv_load_in (env, node_intern (l->a, ep), "include.env_file", l->procenv,
+                                    &l->budget, l->d);
             }
       }
     else
       {
         cleanup_free char *ep = path_abs (proj, ".env");
         if (file_exists (ep))
-          stack_dotenv_load (env, node_intern (l->a, ep), l->procenv, l->d);
+          stack_dotenv_load_in (env, node_intern (l->a, ep), ".env", l->procenv, &l->budget,
+                                l->d);
       }
     it = 0;
     while (stack_env_next (l->procenv, &it, &n, &v))
@@ -1034,8 +1094,10 @@ process_file (struct loader *l, const char *path)
 {
   if (l->nincl >= INCLUDE_MAX_DEPTH)
     {
-      diag_addp (l->d, DIAG_ERROR, path, 0, 0, "includes nested more than %d deep",
-                 INCLUDE_MAX_DEPTH);
+      /* path is the caller's (freed after the call): the diagnostic keeps
+       * an interned copy */
+      diag_addp (l->d, DIAG_ERROR, node_intern (l->a, path), 0, 0,
+                 "includes nested more than %d deep", INCLUDE_MAX_DEPTH);
       return NULL;
     }
   const char *file = node_intern (l->a, path);
@@ -1117,7 +1179,7 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
                   struct diags *d)
 {
   memset (out, 0, sizeof *out);
-  struct loader l = { .a = a, .d = d };
+  struct loader l = { .a = a, .d = d, .budget = STACK_INTERP_MAX_TOTAL };
   struct stack_env *procenv = stack_env_new ();
   stack_env_import (procenv, o->environ);
   l.procenv = procenv;
@@ -1191,13 +1253,15 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
     for (size_t i = 0; i < o->nenv_files; i++)
       {
         cleanup_free char *p = cwd_abs (o->env_files[i]);
-        if (stack_dotenv_load (env, node_intern (a, p), procenv, d) < 0)
+        if (stack_dotenv_load_in (env, node_intern (a, p), "--env-file", procenv, &l.budget, d)
+            < 0)
           ret = -1;
       }
   else
     {
       cleanup_free char *p = path_abs (proj, ".env");
-      if (file_exists (p) && stack_dotenv_load (env, node_intern (a, p), procenv, d) < 0)
+      if (file_exists (p)
+          && stack_dotenv_load_in (env, node_intern (a, p), ".env", procenv, &l.budget, d) < 0)
         ret = -1;
     }
   {
@@ -1233,7 +1297,7 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
             }
           if (r)
             {
-              stack_interpolate_tree (a, r, env, d);
+              stack_interpolate_tree_in (a, r, env, &l.budget, d);
               apply_extends (&l, r->file, r);
             }
           out->files[out->nfiles++] = node_intern (a, "-");
@@ -1241,15 +1305,18 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
       else
         {
           out->files[out->nfiles++] = node_intern (a, files[i]);
-          /* -f may name a FIFO (-f <(generate)) */
+          /* -f may name a pipe (-f <(generate)); never a device (/dev/zero
+           * never ends, a terminal waits) or a socket */
           struct stat st;
           int sr = stat (files[i], &st);
-          if (sr < 0 || S_ISDIR (st.st_mode))
+          if (sr < 0 || !(S_ISREG (st.st_mode) || S_ISFIFO (st.st_mode)))
             {
               diag_addp (d, DIAG_ERROR, node_intern (a, files[i]), 0, 0, "%s",
-                         sr == 0            ? "is a directory, not a stack file"
-                         : errno == ENOENT ? "stack file not found"
-                                           : strerror (errno));
+                         sr < 0 && errno == ENOENT ? "stack file not found"
+                         : sr < 0                  ? strerror (errno)
+                         : S_ISDIR (st.st_mode)    ? "is a directory, not a stack file"
+                                                   : "not a regular file (a device or a "
+                                                     "socket), not a stack file");
               ret = -1;
               continue;
             }

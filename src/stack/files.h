@@ -54,6 +54,18 @@ void stack_loaded_free (struct stack_loaded *l);
 char *stack_interpolate (const char *in, const struct stack_env *env, char **errmsg,
                          size_t *errcol);
 
+/* Limits on interpolation (hostile input: bounded time and memory). */
+#define STACK_INTERP_MAX_VALUE (4u << 20)    /* one value, after interpolation */
+#define STACK_INTERP_MAX_TOTAL (16u << 20)   /* bytes substituted in one load */
+
+/* The same, names looked up in `first`, then `then` (either may be NULL),
+ * and *budget (when budget is not NULL) the bytes variables may still
+ * substitute: lowered by what this call substitutes, an error when it
+ * runs out.  Every call: at most STACK_INTERP_MAX_VALUE bytes. */
+char *stack_interpolate_in (const char *in, const struct stack_env *first,
+                            const struct stack_env *then, size_t *budget, char **errmsg,
+                            size_t *errcol);
+
 /* ---- additions (yaml.c, dotenv.c, interp.c, files.c) */
 
 /* Limits on one stack file (hostile input: bounded time and memory). */
@@ -95,11 +107,24 @@ int stack_dotenv_parse (struct stack_env *out, const char *file, const char *dat
                         const struct stack_env *lookup, struct diags *d);
 int stack_dotenv_load (struct stack_env *out, const char *path, const struct stack_env *lookup,
                        struct diags *d);
+/* The same with the load's interpolation budget (see stack_interpolate_in;
+ * the two above have one of STACK_INTERP_MAX_TOTAL of their own) and, for
+ * stack_dotenv_load_in, the key that named the file, for messages
+ * ("--env-file", "env_file"; may be NULL).  The file must be a regular file (a FIFO
+ * or a device is refused without blocking) of at most 16 MiB. */
+int stack_dotenv_parse_in (struct stack_env *out, const char *file, const char *data, size_t len,
+                           const struct stack_env *lookup, size_t *budget, struct diags *d);
+int stack_dotenv_load_in (struct stack_env *out, const char *path, const char *what,
+                          const struct stack_env *lookup, size_t *budget, struct diags *d);
 
 /* Interpolate every scalar value (never a key) of the tree in place:
  * errors at the scalar's place; an unset variable without a default is a
  * warning (once per name) and becomes "". */
 void stack_interpolate_tree (struct node_arena *a, struct node *root, const struct stack_env *env,
                              struct diags *d);
+/* The same charged to a load's budget; once it runs out (one error), the
+ * rest of the tree is left as it is. */
+void stack_interpolate_tree_in (struct node_arena *a, struct node *root,
+                                const struct stack_env *env, size_t *budget, struct diags *d);
 
 #endif

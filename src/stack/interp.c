@@ -11,6 +11,12 @@
  * word and msg are interpolated themselves (nesting), only when used.
  * A $ followed by anything else is kept as it is; "${" not followed by a
  * name and one of the forms above is an error.
+ *
+ * Bounds (hostile input): nesting at most INTERP_MAX_DEPTH levels; one
+ * value grows by substitution to at most STACK_INTERP_MAX_VALUE bytes; a
+ * budget shared by a whole load (STACK_INTERP_MAX_TOTAL) caps the bytes
+ * substituted in all.  Each is checked before the bytes are copied, so a
+ * value referenced a million times fails after the first few copies.
  */
 #include <config.h>
 #include "stack/files.h"
@@ -143,7 +149,9 @@ stack_env_import (struct stack_env *env, char *const *envp)
 
 struct interp {
   const char *in;
-  const struct stack_env *env;
+  const struct stack_env *env, *env2; /* env first, then env2 (may be NULL) */
+  size_t *budget;                     /* bytes variables may still substitute */
+  bool spent;                         /* failed on the budget */
   char *errmsg;
   size_t errcol;
   /* unset variables substituted by "" (for warnings) */
@@ -179,6 +187,40 @@ interp_fail (struct interp *st, size_t at, const char *fmt, ...)
 }
 
 #define INTERP_MAX_DEPTH 64
+
+static const char *
+interp_get (const struct interp *st, const char *name)
+{
+  const char *v = stack_env_get (st->env, name);
+  return v ? v : stack_env_get (st->env2, name);
+}
+
+/* Append n bytes of v produced for the reference at `at`: a variable's
+ * value (subst, charged to the budget) or a used default word. */
+static int
+interp_add (struct interp *st, struct buf *out, const char *v, size_t n, size_t at, bool subst)
+{
+  if (n == 0)
+    return 0;
+  if (out->len + n > STACK_INTERP_MAX_VALUE)
+    return interp_fail (st, at,
+                        "interpolation makes the value larger than %u MiB (the limit for one "
+                        "value)", STACK_INTERP_MAX_VALUE >> 20);
+  if (subst && st->budget)
+    {
+      if (n > *st->budget)
+        {
+          *st->budget = 0;
+          st->spent = true;
+          return interp_fail (st, at,
+                              "interpolation substitutes more than %u MiB in all (the limit for "
+                              "one load)", STACK_INTERP_MAX_TOTAL >> 20);
+        }
+      *st->budget -= n;
+    }
+  buf_add (out, v, n);
+  return 0;
+}
 
 /* Expand from *pos until the end of the string or, when nested, the '}'
  * that closes the enclosing ${...} (left at *pos).  out may be NULL to
@@ -219,11 +261,11 @@ interp_run (struct interp *st, size_t *pos, struct buf *out, bool nested)
           while (is_name_char (s[j]))
             j++;
           cleanup_free char *name = xstrndup (s + i + 1, j - i - 1);
-          const char *v = stack_env_get (st->env, name);
+          const char *v = interp_get (st, name);
           if (v == NULL && out && st->unset)
             st->unset (st->arg, name);
-          if (out && v)
-            buf_adds (out, v);
+          if (out && v && interp_add (st, out, v, strlen (v), start, true) < 0)
+            return -1;
           i = j;
           continue;
         }
@@ -250,13 +292,13 @@ interp_run (struct interp *st, size_t *pos, struct buf *out, bool nested)
       while (is_name_char (s[j]))
         j++;
       cleanup_free char *name = xstrndup (s + i + 2, j - i - 2);
-      const char *v = stack_env_get (st->env, name);
+      const char *v = interp_get (st, name);
       if (s[j] == '}')
         {
           if (v == NULL && out && st->unset)
             st->unset (st->arg, name);
-          if (out && v)
-            buf_adds (out, v);
+          if (out && v && interp_add (st, out, v, strlen (v), start, true) < 0)
+            return -1;
           i = j + 1;
           continue;
         }
@@ -287,14 +329,16 @@ interp_run (struct interp *st, size_t *pos, struct buf *out, bool nested)
       i = wpos + 1;
       if (out == NULL)
         continue;
+      int r = 0;
       switch (op)
         {
         case '-':
-          buf_adds (out, use_word ? word.data : v);
+          r = use_word ? interp_add (st, out, word.data, word.len, start, false)
+                       : interp_add (st, out, v, strlen (v), start, true);
           break;
         case '+':
           if (use_word)
-            buf_adds (out, word.data);
+            r = interp_add (st, out, word.data, word.len, start, false);
           break;
         case '?':
           if (use_word)
@@ -304,9 +348,11 @@ interp_run (struct interp *st, size_t *pos, struct buf *out, bool nested)
                                     word.data);
               return interp_fail (st, start, "required variable %s is missing a value", name);
             }
-          buf_adds (out, v);
+          r = interp_add (st, out, v, strlen (v), start, true);
           break;
         }
+      if (r < 0)
+        return -1;
     }
   *pos = i;
   st->depth--;
@@ -327,7 +373,14 @@ interp_string (struct interp *st)
 char *
 stack_interpolate (const char *in, const struct stack_env *env, char **errmsg, size_t *errcol)
 {
-  struct interp st = { .in = in, .env = env };
+  return stack_interpolate_in (in, env, NULL, NULL, errmsg, errcol);
+}
+
+char *
+stack_interpolate_in (const char *in, const struct stack_env *first, const struct stack_env *then,
+                      size_t *budget, char **errmsg, size_t *errcol)
+{
+  struct interp st = { .in = in, .env = first, .env2 = then, .budget = budget };
   char *r = interp_string (&st);
   if (r == NULL)
     {
@@ -352,6 +405,8 @@ struct tree_interp {
   struct diags *d;
   const struct node *at;
   struct stack_env *warned; /* names already warned about */
+  size_t *budget;
+  bool spent;               /* the budget ran out: the rest is left as it is */
 };
 
 static void
@@ -375,14 +430,16 @@ tree_walk (struct tree_interp *t, struct node *n)
     case NODE_NULL:
       return;
     case NODE_SCALAR:
-      if (strchr (n->scalar, '$') == NULL)
+      if (t->spent || strchr (n->scalar, '$') == NULL)
         return;
       {
         t->at = n;
-        struct interp st = { .in = n->scalar, .env = t->env, .unset = tree_unset, .arg = t };
+        struct interp st = { .in = n->scalar, .env = t->env, .budget = t->budget,
+                             .unset = tree_unset, .arg = t };
         cleanup_free char *r = interp_string (&st);
         if (r == NULL)
           {
+            t->spent = st.spent;
             /* the column of the problem, when the scalar is on one line
              * as written (plain, or quoted: one more for the quote) */
             int col = n->col;
@@ -411,7 +468,16 @@ void
 stack_interpolate_tree (struct node_arena *a, struct node *root, const struct stack_env *env,
                         struct diags *d)
 {
-  struct tree_interp t = { .a = a, .env = env, .d = d, .warned = stack_env_new () };
+  size_t budget = STACK_INTERP_MAX_TOTAL;
+  stack_interpolate_tree_in (a, root, env, &budget, d);
+}
+
+void
+stack_interpolate_tree_in (struct node_arena *a, struct node *root, const struct stack_env *env,
+                           size_t *budget, struct diags *d)
+{
+  struct tree_interp t = { .a = a, .env = env, .d = d, .warned = stack_env_new (),
+                           .budget = budget };
   tree_walk (&t, root);
   stack_env_free (t.warned);
 }
