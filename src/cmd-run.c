@@ -109,6 +109,29 @@ run_command (char **argv, char **vars, const char *ns, struct itm_err *err)
   return ITM_EXIT_FAILURE;
 }
 
+/* Around up's work (src/verify/): the verifier's snapshot of the engine
+ * before anything is created, and the watchdog that removes the namespace
+ * if this process dies before up is done. */
+struct up_guard {
+  int wd;                       /* watchdog_start's answer: 1 when this up started it */
+};
+
+static void
+guard_before_create (void *arg, struct engine *e, const char *ns, bool fresh)
+{
+  struct up_guard *g = arg;
+  verify_snapshot_take (e, ns, fresh);
+  g->wd = watchdog_start (e, ns);
+}
+
+static void
+guard_after (void *arg, bool keep)
+{
+  struct up_guard *g = arg;
+  if (g->wd > 0)
+    watchdog_release (keep);
+}
+
 static struct report_opts run_report;
 
 static int
@@ -189,6 +212,9 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   /* the watchdog first: from here on, this process dying removes ns */
   bool wd = watchdog_start (e, ns) > 0;
   po.ns = ns;
+  struct up_guard guard = { 0 };
+  po.hooks = (struct prov_hooks){ .before_create = guard_before_create, .after = guard_after,
+                                  .arg = &guard };
   out_auto (quiet, false);
   prov_signals_install (ns);
   if (!quiet)

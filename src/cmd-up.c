@@ -14,6 +14,7 @@
 #include "report/report.h"
 #include "stack/stack.h"
 #include "util/xalloc.h"
+#include "verify/verify.h"
 #include "out/out.h"
 
 enum {
@@ -28,6 +29,29 @@ enum {
   OPT_FORCE_RECREATE,
   OPT_REMOVE_ORPHANS,
 };
+
+/* Around up's work (src/verify/): the verifier's snapshot of the engine
+ * before anything is created, and the watchdog that removes the namespace
+ * if this process dies before up is done. */
+struct up_guard {
+  int wd;                       /* watchdog_start's answer: 1 when this up started it */
+};
+
+static void
+guard_before_create (void *arg, struct engine *e, const char *ns, bool fresh)
+{
+  struct up_guard *g = arg;
+  verify_snapshot_take (e, ns, fresh);
+  g->wd = watchdog_start (e, ns);
+}
+
+static void
+guard_after (void *arg, bool keep)
+{
+  struct up_guard *g = arg;
+  if (g->wd > 0)
+    watchdog_release (keep);
+}
 
 static struct report_opts up_report;
 
@@ -122,6 +146,9 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   if (e == NULL)
     return -1;
   po.ns = ns;
+  struct up_guard guard = { 0 };
+  po.hooks = (struct prov_hooks){ .before_create = guard_before_create, .after = guard_after,
+                                  .arg = &guard };
   io.progress = quiet ? IMAGE_PROGRESS_QUIET : json ? IMAGE_PROGRESS_JSON : IMAGE_PROGRESS_AUTO;
   po.image = &io;
   if (data_validate (st, err) < 0)

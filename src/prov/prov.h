@@ -56,6 +56,17 @@ char **prov_probe_argv (json_object *test);
 void prov_strv_free (char **v);
 
 /* ---- up, wait, down ---- */
+/* What the command does around up's work (the verifier's snapshot and the
+ * watchdog live above prov): each may be NULL. */
+struct prov_hooks {
+  /* After the images are ensured, before anything is created; fresh: the
+   * namespace had no containers. */
+  void (*before_create) (void *arg, struct engine *e, const char *ns, bool fresh);
+  /* Once when up ends, however it ends (also before before_create ran);
+   * keep: up succeeded, or failed with keep_on_failure. */
+  void (*after) (void *arg, bool keep);
+  void *arg;
+};
 struct prov_opts {
   const char *ns;
   long ttl;                     /* seconds, 0: NS_DEFAULT_TTL */
@@ -66,6 +77,7 @@ struct prov_opts {
   const char *const *services;  /* wait: only these (none: all) */
   size_t nservices;
   const struct image_opts *image; /* up: build and pull options (image.h); NULL: defaults */
+  struct prov_hooks hooks;      /* up */
 };
 /* Returns 0 when every service is ready; -1 with err set otherwise
  * (ITM_EXIT_IMAGE, ITM_EXIT_READINESS, ITM_EXIT_INTERRUPTED, ...). */
