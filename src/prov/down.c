@@ -17,6 +17,7 @@
 #include "report/report.h"
 #include "stack/stack.h"
 #include "util/json.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 #include "out/out.h"
 #include "util/clock.h"
@@ -488,7 +489,7 @@ prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err
           out_event (NULL, "removed", mono_ns () - t0, d);
         }
     }
-  prov_strv_free (found);
+  strv_free (found);
   free (cids);
   free (nids);
   free (vids);

@@ -31,8 +31,9 @@ struct image_opts;
 
 /* ---- engine request bodies (spec.c) ---- */
 /* POST /containers/create body for a service (without the networks past
- * the first, see prov_service_networks). */
-json_object *prov_container_spec (struct engine *e, const struct stack *st,
+ * the first, see prov_service_networks); api: the engine's API version
+ * (engine_api_version(); NULL: ENGINE_API_MIN). */
+json_object *prov_container_spec (const char *api, const struct stack *st,
                                   const struct stack_service *svc, const char *ns, long ttl,
                                   const char *hash);
 /* The engine names of the networks the service joins, in attach order
@@ -53,7 +54,6 @@ int prov_files_tar (const struct stack *st, const struct stack_service *svc, cha
 /* The probe command (exec argv) for a healthcheck test (["CMD", ...] or
  * ["CMD-SHELL", "..."]); NULL when none.  New NULL-terminated array. */
 char **prov_probe_argv (json_object *test);
-void prov_strv_free (char **v);
 
 /* ---- up, wait, down ---- */
 /* What the command does around up's work (the verifier's snapshot and the
@@ -113,7 +113,7 @@ int prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err 
 /* The images o->rmi names: from the namespace's containers (their Image,
  * and for "local" only those labelled ITM_LABEL_IMAGE_BUILT=local) and
  * from o->stack when given; deduplicated.  A new NULL-terminated array of
- * new strings (prov_strv_free), *n of them; NULL with err set when the
+ * new strings (strv_free), *n of them; NULL with err set when the
  * engine cannot be asked. */
 char **prov_rmi_images (struct engine *e, const struct prov_down_opts *o, size_t *n,
                         struct itm_err *err);

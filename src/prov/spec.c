@@ -15,6 +15,8 @@
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "stack/stack.h"
+#include "util/file.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 #define J_STR(s) json_object_new_string (s)
@@ -299,8 +301,19 @@ add_mounts (json_object *hc, const struct stack *st, const struct stack_service 
     }
 }
 
+/* Whether the API version api ("1.44"; NULL: ENGINE_API_MIN) is at least
+ * major.minor. */
+static bool
+api_at_least (const char *api, long major, long minor)
+{
+  long ma = 0, mi = 0;
+  if (sscanf (api ? api : ENGINE_API_MIN, "%ld.%ld", &ma, &mi) < 1)
+    return false;
+  return ma != major ? ma > major : mi >= minor;
+}
+
 static json_object *
-healthcheck_json (struct engine *e, const struct stack_healthcheck *h)
+healthcheck_json (const char *api, const struct stack_healthcheck *h)
 {
   json_object *o = json_object_new_object ();
   if (h->disable)
@@ -318,7 +331,7 @@ healthcheck_json (struct engine *e, const struct stack_healthcheck *h)
     json_object_object_add (o, "Timeout", json_object_new_int64 (h->timeout));
   if (h->start_period)
     json_object_object_add (o, "StartPeriod", json_object_new_int64 (h->start_period));
-  if (h->start_interval && engine_api_cmp (e, "1.44") >= 0)
+  if (h->start_interval && api_at_least (api, 1, 44))
     json_object_object_add (o, "StartInterval", json_object_new_int64 (h->start_interval));
   if (h->retries >= 0)
     json_object_object_add (o, "Retries", json_object_new_int (h->retries));
@@ -348,7 +361,7 @@ restart_json (const char *r)
 }
 
 json_object *
-prov_container_spec (struct engine *e, const struct stack *st, const struct stack_service *svc,
+prov_container_spec (const char *api, const struct stack *st, const struct stack_service *svc,
                      const char *ns, long ttl, const char *hash)
 {
   json_object *c = json_object_new_object ();
@@ -378,7 +391,7 @@ prov_container_spec (struct engine *e, const struct stack *st, const struct stac
     json_object_object_add (c, "StopTimeout",
                             json_object_new_int ((int) (svc->stop_grace_period / 1000000000LL)));
   if (svc->healthcheck.set)
-    json_object_object_add (c, "Healthcheck", healthcheck_json (e, &svc->healthcheck));
+    json_object_object_add (c, "Healthcheck", healthcheck_json (api, &svc->healthcheck));
 
   /* labels: ours, then the file's where they do not clash */
   json_object *labels = ns_labels (ns, ttl);
@@ -480,7 +493,7 @@ prov_container_spec (struct engine *e, const struct stack *st, const struct stac
       json_object_object_add (nc, "EndpointsConfig", eps);
       json_object_object_add (c, "NetworkingConfig", nc);
     }
-  prov_strv_free (nets);
+  strv_free (nets);
   json_object_object_add (c, "HostConfig", hc);
   return c;
 }
@@ -562,21 +575,6 @@ tar_write (struct archive *a, void *ctx, const void *data, size_t n)
 }
 
 static int
-read_all (const char *path, struct buf *b, struct itm_err *err)
-{
-  cleanup_fclose FILE *f = fopen (path, "rb");
-  if (f == NULL)
-    return itm_err_errno (err, ITM_EXIT_STACK, "cannot read '%s'", path);
-  char chunk[8192];
-  size_t n;
-  while ((n = fread (chunk, 1, sizeof chunk, f)) > 0)
-    buf_add (b, chunk, n);
-  if (ferror (f))
-    return itm_err_errno (err, ITM_EXIT_STACK, "cannot read '%s'", path);
-  return 0;
-}
-
-static int
 add_file_ref (struct archive *a, const struct stack *st, const struct stack_file_ref *r,
               bool secret, struct itm_err *err)
 {
@@ -592,8 +590,11 @@ add_file_ref (struct archive *a, const struct stack *st, const struct stack_file
   buf_adds (&content, "");
   if (obj->file)
     {
-      if (read_all (obj->file, &content, err) < 0)
+      size_t n = 0;
+      cleanup_free char *data = file_read (obj->file, 0, &n, ITM_EXIT_STACK, err);
+      if (data == NULL)
         return itm_err_prefix (err, "%s '%s'", what, r->source);
+      buf_add (&content, data, n);
     }
   else if (obj->environment)
     {
@@ -682,14 +683,4 @@ prov_probe_argv (json_object *test)
       v[2] = xstrdup (json_object_get_string (json_object_array_get_idx (test, 1)));
     }
   return v;
-}
-
-void
-prov_strv_free (char **v)
-{
-  if (v == NULL)
-    return;
-  for (char **p = v; *p; p++)
-    free (*p);
-  free (v);
 }

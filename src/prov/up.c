@@ -318,7 +318,8 @@ create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err
       itm_err_clear (err);
       out_event (s->name, "removed", -1, "its configuration changed");
     }
-  json_object *spec = prov_container_spec (e, r->st, ss, r->ns, r->o->ttl, s->hash);
+  json_object *spec = prov_container_spec (engine_api_version (e), r->st, ss, r->ns, r->o->ttl,
+                                           s->hash);
   /* the image as image_ensure() made it (<ns>-<service> for a build without image:) */
   json_object_object_add (spec, "Image", json_object_new_string (s->image));
   cleanup_free char *enc = engine_urlencode (s->cname);

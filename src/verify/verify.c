@@ -14,6 +14,7 @@
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "util/json.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
 #include "util/clock.h"
@@ -669,7 +670,7 @@ verify_down (struct engine *e, const struct prov_down_opts *d, const struct veri
       struct verify_opts probe = vo;
       if (scan_images (e, &probe, &now, err) < 0)
         {
-          prov_strv_free (imgs);
+          strv_free (imgs);
           verify_result_free (r);
           return -1;
         }
@@ -701,7 +702,7 @@ verify_down (struct engine *e, const struct prov_down_opts *d, const struct veri
   int dret = prov_down (e, &dd, &derr);
   if (scan (e, r, &vo, err) < 0)
     {
-      prov_strv_free (imgs);
+      strv_free (imgs);
       verify_result_free (r);
       return -1;
     }
@@ -718,7 +719,7 @@ verify_down (struct engine *e, const struct prov_down_opts *d, const struct veri
         r->left.v[r->left.n - 1].removed = true;
       }
   int ret = finish (e, r, &vo, t0, err);
-  prov_strv_free (imgs);
+  strv_free (imgs);
   if (ret < 0)
     {
       verify_result_free (r);
