@@ -360,13 +360,10 @@ restart_json (const char *r)
   return o;
 }
 
-json_object *
-prov_container_spec (const char *api, const struct stack *st, const struct stack_service *svc,
-                     const char *ns, long ttl, const char *hash)
+/* The process: image, command, environment, user, TTY, stop, healthcheck. */
+static void
+add_process (json_object *c, const char *api, const struct stack_service *svc)
 {
-  json_object *c = json_object_new_object ();
-  json_object *hc = json_object_new_object ();
-
   add_str (c, "Image", svc->image);
   if (svc->command.set)
     json_object_object_add (c, "Cmd", strv_json (&svc->command));
@@ -392,8 +389,13 @@ prov_container_spec (const char *api, const struct stack *st, const struct stack
                             json_object_new_int ((int) (svc->stop_grace_period / 1000000000LL)));
   if (svc->healthcheck.set)
     json_object_object_add (c, "Healthcheck", healthcheck_json (api, &svc->healthcheck));
+}
 
-  /* labels: ours, then the file's where they do not clash */
+/* Labels: ours, then the file's where they do not clash. */
+static json_object *
+container_labels (const struct stack *st, const struct stack_service *svc, const char *ns,
+                  long ttl, const char *hash)
+{
   json_object *labels = ns_labels (ns, ttl);
   json_object_object_add (labels, ITM_LABEL_SERVICE, J_STR (svc->name));
   json_object_object_add (labels, ITM_LABEL_NUMBER, J_STR ("1"));
@@ -403,26 +405,44 @@ prov_container_spec (const char *api, const struct stack *st, const struct stack
   cleanup_free char *files = join (st->files, st->nfiles, ":");
   json_object_object_add (labels, ITM_LABEL_STACK_FILES, J_STR (files));
   json_object_object_add (labels, ITM_LABEL_PROJECT_DIR, J_STR (st->project_dir));
-  {
-    struct buf b = { 0 };
-    buf_adds (&b, "");
-    for (size_t i = 0; i < svc->ndepends_on; i++)
-      buf_addf (&b, "%s%s", b.len ? "," : "", svc->depends_on[i].service);
-    json_object_object_add (labels, ITM_LABEL_DEPENDS_ON, J_STR (b.data));
-    buf_free (&b);
-  }
+  cleanup_buf struct buf b = { 0 };
+  buf_adds (&b, "");
+  for (size_t i = 0; i < svc->ndepends_on; i++)
+    buf_addf (&b, "%s%s", b.len ? "," : "", svc->depends_on[i].service);
+  json_object_object_add (labels, ITM_LABEL_DEPENDS_ON, J_STR (b.data));
   merge_labels (labels, &svc->labels);
-  json_object_object_add (c, "Labels", labels);
+  return labels;
+}
 
-  add_ports (c, hc, svc);
-  add_mounts (hc, st, svc, ns);
+static void
+add_ulimits (json_object *hc, const struct stack_service *svc)
+{
+  if (svc->nulimits == 0)
+    return;
+  json_object *a = json_object_new_array ();
+  for (size_t i = 0; i < svc->nulimits; i++)
+    {
+      json_object *u = json_object_new_object ();
+      json_object_object_add (u, "Name", J_STR (svc->ulimits[i].name));
+      json_object_object_add (u, "Soft", json_object_new_int64 (svc->ulimits[i].soft));
+      json_object_object_add (u, "Hard", json_object_new_int64 (svc->ulimits[i].hard));
+      json_object_array_add (a, u);
+    }
+  json_object_object_add (hc, "Ulimits", a);
+}
+
+/* HostConfig past ports and mounts: hosts, init, restart, resources,
+ * capabilities, limits, DNS, runtime. */
+static void
+add_host (json_object *hc, const struct stack_service *svc)
+{
   if (svc->extra_hosts.n)
     {
       json_object *a = json_object_new_array ();
       for (size_t i = 0; i < svc->extra_hosts.n; i++)
         {
-          cleanup_free char *s = xasprintf ("%s:%s", svc->extra_hosts.v[i].name,
-                                            svc->extra_hosts.v[i].value ? svc->extra_hosts.v[i].value : "");
+          const struct stack_kv *kv = &svc->extra_hosts.v[i];
+          cleanup_free char *s = xasprintf ("%s:%s", kv->name, kv->value ? kv->value : "");
           json_object_array_add (a, J_STR (s));
         }
       json_object_object_add (hc, "ExtraHosts", a);
@@ -445,19 +465,7 @@ prov_container_spec (const char *api, const struct stack *st, const struct stack
     json_object_object_add (hc, "CapDrop", strv_json (&svc->cap_drop));
   if (svc->privileged)
     json_object_object_add (hc, "Privileged", json_object_new_boolean (1));
-  if (svc->nulimits)
-    {
-      json_object *a = json_object_new_array ();
-      for (size_t i = 0; i < svc->nulimits; i++)
-        {
-          json_object *u = json_object_new_object ();
-          json_object_object_add (u, "Name", J_STR (svc->ulimits[i].name));
-          json_object_object_add (u, "Soft", json_object_new_int64 (svc->ulimits[i].soft));
-          json_object_object_add (u, "Hard", json_object_new_int64 (svc->ulimits[i].hard));
-          json_object_array_add (a, u);
-        }
-      json_object_object_add (hc, "Ulimits", a);
-    }
+  add_ulimits (hc, svc);
   if (svc->sysctls.n)
     json_object_object_add (hc, "Sysctls", kvs_map (&svc->sysctls));
   if (svc->shm_size)
@@ -467,33 +475,53 @@ prov_container_spec (const char *api, const struct stack *st, const struct stack
   if (svc->dns.n)
     json_object_object_add (hc, "Dns", strv_json (&svc->dns));
   add_str (hc, "Runtime", svc->runtime);
+}
 
+/* network_mode, or the first network (the others are connected before
+ * the start, see prov_service_networks). */
+static void
+add_networking (json_object *c, json_object *hc, const struct stack *st,
+                const struct stack_service *svc, const char *ns)
+{
+  const char *m = svc->network_mode;
+  if (m && strncmp (m, "service:", 8) == 0)
+    {
+      const struct stack_service *o = stack_service (st, m + 8);
+      cleanup_free char *cn = o && o->container_name ? xstrdup (o->container_name)
+                                                     : ns_container_name (ns, m + 8, 1);
+      cleanup_free char *v = xasprintf ("container:%s", cn);
+      json_object_object_add (hc, "NetworkMode", J_STR (v));
+      return;
+    }
+  if (m)
+    {
+      json_object_object_add (hc, "NetworkMode", J_STR (m));
+      return;
+    }
   size_t nnet = 0;
-  char **nets = prov_service_networks (st, svc, ns, &nnet);
-  if (svc->network_mode)
-    {
-      const char *m = svc->network_mode;
-      if (strncmp (m, "service:", 8) == 0)
-        {
-          const struct stack_service *o = stack_service (st, m + 8);
-          cleanup_free char *cn = o && o->container_name ? xstrdup (o->container_name)
-                                                         : ns_container_name (ns, m + 8, 1);
-          cleanup_free char *v = xasprintf ("container:%s", cn);
-          json_object_object_add (hc, "NetworkMode", J_STR (v));
-        }
-      else
-        json_object_object_add (hc, "NetworkMode", J_STR (m));
-    }
-  else if (nnet)
-    {
-      json_object_object_add (hc, "NetworkMode", J_STR (nets[0]));
-      json_object *nc = json_object_new_object ();
-      json_object *eps = json_object_new_object ();
-      json_object_object_add (eps, nets[0], prov_endpoint_spec (svc, 0));
-      json_object_object_add (nc, "EndpointsConfig", eps);
-      json_object_object_add (c, "NetworkingConfig", nc);
-    }
-  strv_free (nets);
+  cleanup_strv char **nets = prov_service_networks (st, svc, ns, &nnet);
+  if (nnet == 0)
+    return;
+  json_object_object_add (hc, "NetworkMode", J_STR (nets[0]));
+  json_object *nc = json_object_new_object ();
+  json_object *eps = json_object_new_object ();
+  json_object_object_add (eps, nets[0], prov_endpoint_spec (svc, 0));
+  json_object_object_add (nc, "EndpointsConfig", eps);
+  json_object_object_add (c, "NetworkingConfig", nc);
+}
+
+json_object *
+prov_container_spec (const char *api, const struct stack *st, const struct stack_service *svc,
+                     const char *ns, long ttl, const char *hash)
+{
+  json_object *c = json_object_new_object ();
+  json_object *hc = json_object_new_object ();
+  add_process (c, api, svc);
+  json_object_object_add (c, "Labels", container_labels (st, svc, ns, ttl, hash));
+  add_ports (c, hc, svc);
+  add_mounts (hc, st, svc, ns);
+  add_host (hc, svc);
+  add_networking (c, hc, st, svc, ns);
   json_object_object_add (c, "HostConfig", hc);
   return c;
 }

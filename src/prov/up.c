@@ -751,6 +751,50 @@ image_job (struct engine *e, size_t i, void *ctx, struct itm_err *err)
   return 0;
 }
 
+/* A service's probe and its timeout: the stack's healthcheck, else its
+ * image's (ihc, may be NULL). */
+static void
+probe_from_stack (struct svc *s, json_object *ihc)
+{
+  const struct stack_healthcheck *h = &s->ss->healthcheck;
+  if (h->disable)
+    return;
+  cleanup_json json_object *t = NULL;
+  if (h->test.n >= 1)
+    {
+      t = json_object_new_array ();
+      for (size_t k = 0; k < h->test.n; k++)
+        json_object_array_add (t, json_object_new_string (h->test.v[k]));
+    }
+  else if (ihc && json_path (ihc, "Test"))
+    t = json_object_get (json_path (ihc, "Test"));
+  if (t)
+    {
+      strv_free (s->probe);
+      s->probe = prov_probe_argv (t);
+    }
+  json_object *ito = ihc ? json_path (ihc, "Timeout") : NULL;
+  s->probe_timeout_ns = h->timeout ? h->timeout
+                        : ito && json_object_get_int64 (ito) > 0 ? json_object_get_int64 (ito)
+                                                                 : 30000000000LL;
+}
+
+/* err from the first service whose image could not be inspected (ie:
+ * its image's error). */
+static void
+image_error (struct svc *s, struct itm_err *ie, struct itm_err *err)
+{
+  if (ie->code == ITM_EXIT_NOT_FOUND)
+    {
+      itm_err_set (err, ITM_EXIT_IMAGE, "service %s: image %s is not on the engine", s->name,
+                   s->image);
+      itm_err_hint (err, "'itm-env pull' or 'itm-env build' makes it");
+      return;
+    }
+  itm_err_move (err, ie);
+  itm_err_prefix (err, "service %s: image %s", s->name, s->image);
+}
+
 /* Check every image; fill each service's probe from its healthcheck or the image's. */
 static int
 check_images (struct run *r, struct itm_err *err)
@@ -772,55 +816,13 @@ check_images (struct run *r, struct itm_err *err)
   struct itm_err *errs = xcalloc (j.n + 1, sizeof *errs);
   cleanup_err struct itm_err perr = { 0 };
   int ret = engine_parallel (r->e, j.n, 4, image_job, &j, errs, &perr);
-  if (ret < 0)
-    {
-      for (size_t i = 0; i < r->n; i++)
-        {
-          struct itm_err *ie = &errs[which[i]];
-          if (!itm_err_isset (ie))
-            continue;
-          if (ie->code == ITM_EXIT_NOT_FOUND)
-            {
-              itm_err_set (err, ITM_EXIT_IMAGE,
-                           "service %s: image %s is not on the engine", r->s[i].name,
-                           r->s[i].image);
-              itm_err_hint (err, "'itm-env pull' or 'itm-env build' makes it");
-            }
-          else
-            {
-              itm_err_move (err, ie);
-              itm_err_prefix (err, "service %s: image %s", r->s[i].name, r->s[i].image);
-            }
-          break;
-        }
-    }
-  else
-    for (size_t i = 0; i < r->n; i++)
+  for (size_t i = 0; i < r->n; i++)
+    if (ret == 0)
+      probe_from_stack (&r->s[i], j.hcs[which[i]]);
+    else if (itm_err_isset (&errs[which[i]]))
       {
-        struct svc *s = &r->s[i];
-        const struct stack_healthcheck *h = &s->ss->healthcheck;
-        json_object *ihc = j.hcs[which[i]];
-        if (h->disable)
-          continue;
-        json_object *t = NULL;
-        if (h->test.n >= 1)
-          {
-            t = json_object_new_array ();
-            for (size_t k = 0; k < h->test.n; k++)
-              json_object_array_add (t, json_object_new_string (h->test.v[k]));
-          }
-        else if (ihc && json_path (ihc, "Test"))
-          t = json_object_get (json_path (ihc, "Test"));
-        if (t)
-          {
-            strv_free (s->probe);
-            s->probe = prov_probe_argv (t);
-            json_object_put (t);
-          }
-        json_object *ito = ihc ? json_path (ihc, "Timeout") : NULL;
-        s->probe_timeout_ns = h->timeout ? h->timeout
-                              : ito && json_object_get_int64 (ito) > 0 ? json_object_get_int64 (ito)
-                                                                       : 30000000000LL;
+        image_error (&r->s[i], &errs[which[i]], err);
+        break;
       }
   for (size_t k = 0; k < j.n; k++)
     {
@@ -885,30 +887,30 @@ adopt (struct engine *e, struct svc *s, struct itm_err *err)
   return 0;
 }
 
+/* One service's own settings from the stack. */
 static int
-setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_err *err)
+setup_one (struct run *r, struct svc *s, const struct stack_service *ss, struct itm_err *err)
 {
-  const struct stack *st = r->st;
-  r->n = st->nservices;
-  r->s = xcalloc (r->n + 1, sizeof *r->s);
-  for (size_t i = 0; i < r->n; i++)
-    {
-      struct svc *s = &r->s[i];
-      const struct stack_service *ss = &st->services[i];
-      s->ss = ss;
-      s->name = xstrdup (ss->name);
-      s->cname = ss->container_name ? xstrdup (ss->container_name)
-                                    : ns_container_name (r->ns, ss->name, 1);
-      s->image = image_service_ref (ss, r->ns);
-      s->hash = stack_service_hash (ss);
-      s->tty = ss->tty;
-      s->gate = GATE_RUNNING;
-      int64_t t = x_itm_timeout (ss, err);
-      if (t < 0)
-        return -1;
-      s->timeout_ns = t;
-    }
-  /* gates and dependencies */
+  s->ss = ss;
+  s->name = xstrdup (ss->name);
+  s->cname = ss->container_name ? xstrdup (ss->container_name)
+                                : ns_container_name (r->ns, ss->name, 1);
+  s->image = image_service_ref (ss, r->ns);
+  s->hash = stack_service_hash (ss);
+  s->tty = ss->tty;
+  s->gate = GATE_RUNNING;
+  int64_t t = x_itm_timeout (ss, err);
+  if (t < 0)
+    return -1;
+  s->timeout_ns = t;
+  return 0;
+}
+
+/* Each service's dependencies (the active ones) and the gates their
+ * conditions give. */
+static void
+link_deps (struct run *r)
+{
   for (size_t i = 0; i < r->n; i++)
     {
       struct svc *s = &r->s[i];
@@ -925,56 +927,75 @@ setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_
             continue; /* not active (optional, or another profile) */
           s->deps[s->ndeps] = j;
           s->conds[s->ndeps++] = d->condition;
-          struct svc *dep = &r->s[j];
-          dep->gate = ready_gate_raise (dep->gate, d->condition);
+          r->s[j].gate = ready_gate_raise (r->s[j].gate, d->condition);
         }
     }
+}
+
+/* Whether s's existing container c must be recreated: changed, not
+ * running (or exited 0), its image replaced, a dependency recreated, or
+ * --force-recreate.  wait never recreates. */
+static bool
+is_dirty (struct run *r, struct svc *s, json_object *c, bool for_wait)
+{
+  if (for_wait)
+    return false;
+  const char *h = json_label (c, ITM_LABEL_CONFIG_HASH);
+  const char *state = json_str (c, "State");
+  const char *status = json_str (c, "Status");
+  bool ok_state = state && (strcmp (state, "running") == 0
+                            || (strcmp (state, "exited") == 0 && status
+                                && strncmp (status, "Exited (0)", 10) == 0));
+  bool dirty = !(h && strcmp (h, s->hash) == 0 && ok_state)
+               || !image_is_current (r->e, s->image, json_str (c, "ImageID"));
+  for (size_t d = 0; d < s->ndeps && !dirty; d++)
+    dirty = !r->s[s->deps[d]].keep;
+  return dirty || r->o->force_recreate;
+}
+
+static struct svc *
+svc_by_name (struct run *r, const char *name)
+{
+  for (size_t i = 0; i < r->n; i++)
+    if (strcmp (r->s[i].name, name) == 0)
+      return &r->s[i];
+  return NULL;
+}
+
+static int
+setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_err *err)
+{
+  const struct stack *st = r->st;
+  r->n = st->nservices;
+  r->s = xcalloc (r->n + 1, sizeof *r->s);
+  for (size_t i = 0; i < r->n; i++)
+    if (setup_one (r, &r->s[i], &st->services[i], err) < 0)
+      return -1;
+  link_deps (r);
   /* existing containers: keep the unchanged ones; a changed one is
-   * recreated with everything that depends on it */
+   * recreated with everything that depends on it (waves: dependencies
+   * are decided first) */
   struct stack_wave *w = NULL;
   size_t nw = stack_waves (st, &w);
-  for (size_t wi = 0; wi < nw; wi++)
-    for (size_t k = 0; k < w[wi].n; k++)
+  int ret = 0;
+  for (size_t wi = 0; wi < nw && ret == 0; wi++)
+    for (size_t k = 0; k < w[wi].n && ret == 0; k++)
       {
-        size_t i;
-        for (i = 0; i < r->n; i++)
-          if (strcmp (r->s[i].name, w[wi].services[k]->name) == 0)
-            break;
-        if (i == r->n)
-          continue;
-        struct svc *s = &r->s[i];
-        json_object *c = find_service_container (existing, s->name);
+        struct svc *s = svc_by_name (r, w[wi].services[k]->name);
+        json_object *c = s ? find_service_container (existing, s->name) : NULL;
         if (c == NULL)
           continue;
-        const char *h = json_label (c, ITM_LABEL_CONFIG_HASH);
-        const char *state = json_str (c, "State");
-        const char *status = json_str (c, "Status");
-        bool ok_state = state && (strcmp (state, "running") == 0
-                                  || (strcmp (state, "exited") == 0 && status
-                                      && strncmp (status, "Exited (0)", 10) == 0));
-        bool dirty = !(h && strcmp (h, s->hash) == 0 && ok_state)
-                     || (!for_wait && !image_is_current (r->e, s->image, json_str (c, "ImageID")));
-        for (size_t d = 0; d < s->ndeps && !dirty; d++)
-          dirty = !r->s[s->deps[d]].keep;
-        if (r->o->force_recreate)
-          dirty = true;
-        if (for_wait)
-          dirty = false;
-        if (dirty)
+        if (is_dirty (r, s, c, for_wait))
           s->old_id = xstrdup (json_str (c, "Id"));
         else
           {
             s->keep = true;
             s->id = xstrdup (json_str (c, "Id"));
-            if (adopt (r->e, s, err) < 0)
-              {
-                stack_waves_free (w, nw);
-                return -1;
-              }
+            ret = adopt (r->e, s, err);
           }
       }
   stack_waves_free (w, nw);
-  return 0;
+  return ret;
 }
 
 static int
@@ -1370,15 +1391,6 @@ setup_from_labels (struct run *r, json_object *existing)
     }
 }
 
-static bool
-has_service (struct run *r, const char *name)
-{
-  for (size_t i = 0; i < r->n; i++)
-    if (strcmp (r->s[i].name, name) == 0)
-      return true;
-  return false;
-}
-
 int
 prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
            struct itm_err *err)
@@ -1425,7 +1437,7 @@ prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
   if (fix_gates (r, err) < 0)
     goto out;
   for (size_t k = 0; k < o->nservices; k++)
-    if (st ? stack_service (st, o->services[k]) == NULL : !has_service (r, o->services[k]))
+    if (st ? stack_service (st, o->services[k]) == NULL : svc_by_name (r, o->services[k]) == NULL)
       {
         itm_err_set (err, ITM_EXIT_NOT_FOUND, "no such service: %s", o->services[k]);
         goto out;
