@@ -199,6 +199,88 @@ add_ports (json_object *cfg, json_object *hc, const struct stack_service *svc)
   json_object_object_add (hc, "PortBindings", bindings);
 }
 
+/* A bind that creates a missing host path, as Compose's short syntax
+ * does: "SRC:DST[:ro,selinux,propagation]". */
+static json_object *
+bind_string (const struct stack_mount *m)
+{
+  cleanup_buf struct buf b = { 0 };
+  buf_addf (&b, "%s:%s", m->source, m->target);
+  char sep = ':';
+  if (m->read_only)
+    buf_addf (&b, "%cro", sep), sep = ',';
+  if (m->selinux)
+    buf_addf (&b, "%c%s", sep, m->selinux), sep = ',';
+  if (m->propagation)
+    buf_addf (&b, "%c%s", sep, m->propagation);
+  return J_STR (b.data);
+}
+
+static void
+volume_mount (json_object *o, const struct stack *st, const struct stack_mount *m, const char *ns)
+{
+  json_object_object_add (o, "Type", J_STR ("volume"));
+  if (m->source)
+    {
+      const struct stack_volume *v = stack_volume (st, m->source);
+      cleanup_free char *name = v && v->name ? xstrdup (v->name) : ns_volume_name (ns, m->source);
+      json_object_object_add (o, "Source", J_STR (name));
+    }
+  json_object *vo = json_object_new_object ();
+  if (m->nocopy)
+    json_object_object_add (vo, "NoCopy", json_object_new_boolean (1));
+  if (m->subpath)
+    add_str (vo, "Subpath", m->subpath);
+  json_object_object_add (o, "VolumeOptions", vo);
+}
+
+static void
+bind_mount (json_object *o, const struct stack_mount *m)
+{
+  json_object_object_add (o, "Type", J_STR ("bind"));
+  json_object_object_add (o, "Source", J_STR (m->source));
+  if (m->propagation)
+    {
+      json_object *bo = json_object_new_object ();
+      add_str (bo, "Propagation", m->propagation);
+      json_object_object_add (o, "BindOptions", bo);
+    }
+}
+
+static void
+tmpfs_mount (json_object *o, const struct stack_mount *m)
+{
+  json_object_object_add (o, "Type", J_STR ("tmpfs"));
+  json_object *to = json_object_new_object ();
+  if (m->tmpfs_size)
+    json_object_object_add (to, "SizeBytes", json_object_new_int64 ((int64_t) m->tmpfs_size));
+  if (m->tmpfs_mode)
+    json_object_object_add (to, "Mode", json_object_new_int ((int) m->tmpfs_mode));
+  json_object_object_add (o, "TmpfsOptions", to);
+}
+
+/* tmpfs: "PATH[:OPTIONS]" as a map. */
+static void
+add_tmpfs (json_object *hc, const struct stack_service *svc)
+{
+  if (svc->tmpfs.n == 0)
+    return;
+  json_object *t = json_object_new_object ();
+  for (size_t i = 0; i < svc->tmpfs.n; i++)
+    {
+      cleanup_free char *path = xstrdup (svc->tmpfs.v[i]);
+      char *colon = strchr (path, ':');
+      const char *opts = "";
+      if (colon)
+        {
+          *colon = '\0';
+          opts = colon + 1;
+        }
+      json_object_object_add (t, path, J_STR (opts));
+    }
+  json_object_object_add (hc, "Tmpfs", t);
+}
+
 static void
 add_mounts (json_object *hc, const struct stack *st, const struct stack_service *svc,
             const char *ns)
@@ -210,71 +292,19 @@ add_mounts (json_object *hc, const struct stack *st, const struct stack_service 
       const struct stack_mount *m = &svc->volumes[i];
       if (m->type == STACK_MOUNT_BIND && m->create_host_path)
         {
-          /* Binds create a missing host path, as Compose's short syntax does */
-          struct buf b = { 0 };
-          buf_addf (&b, "%s:%s", m->source, m->target);
-          char sep = ':';
-          if (m->read_only)
-            buf_addf (&b, "%cro", sep), sep = ',';
-          if (m->selinux)
-            buf_addf (&b, "%c%s", sep, m->selinux), sep = ',';
-          if (m->propagation)
-            buf_addf (&b, "%c%s", sep, m->propagation);
-          json_object_array_add (binds, J_STR (b.data));
-          buf_free (&b);
+          json_object_array_add (binds, bind_string (m));
           continue;
         }
       json_object *o = json_object_new_object ();
       json_object_object_add (o, "Target", J_STR (m->target));
       if (m->read_only)
         json_object_object_add (o, "ReadOnly", json_object_new_boolean (1));
-      switch (m->type)
-        {
-        case STACK_MOUNT_VOLUME:
-          {
-            json_object_object_add (o, "Type", J_STR ("volume"));
-            if (m->source)
-              {
-                const struct stack_volume *v = stack_volume (st, m->source);
-                cleanup_free char *name = NULL;
-                if (v && v->name)
-                  name = xstrdup (v->name);
-                else
-                  name = ns_volume_name (ns, m->source);
-                json_object_object_add (o, "Source", J_STR (name));
-              }
-            json_object *vo = json_object_new_object ();
-            if (m->nocopy)
-              json_object_object_add (vo, "NoCopy", json_object_new_boolean (1));
-            if (m->subpath)
-              add_str (vo, "Subpath", m->subpath);
-            json_object_object_add (o, "VolumeOptions", vo);
-            break;
-          }
-        case STACK_MOUNT_BIND:
-          {
-            json_object_object_add (o, "Type", J_STR ("bind"));
-            json_object_object_add (o, "Source", J_STR (m->source));
-            if (m->propagation)
-              {
-                json_object *bo = json_object_new_object ();
-                add_str (bo, "Propagation", m->propagation);
-                json_object_object_add (o, "BindOptions", bo);
-              }
-            break;
-          }
-        case STACK_MOUNT_TMPFS:
-          {
-            json_object_object_add (o, "Type", J_STR ("tmpfs"));
-            json_object *to = json_object_new_object ();
-            if (m->tmpfs_size)
-              json_object_object_add (to, "SizeBytes", json_object_new_int64 ((int64_t) m->tmpfs_size));
-            if (m->tmpfs_mode)
-              json_object_object_add (to, "Mode", json_object_new_int ((int) m->tmpfs_mode));
-            json_object_object_add (o, "TmpfsOptions", to);
-            break;
-          }
-        }
+      if (m->type == STACK_MOUNT_VOLUME)
+        volume_mount (o, st, m, ns);
+      else if (m->type == STACK_MOUNT_BIND)
+        bind_mount (o, m);
+      else if (m->type == STACK_MOUNT_TMPFS)
+        tmpfs_mount (o, m);
       json_object_array_add (mounts, o);
     }
   json_object_object_add (hc, "Mounts", mounts);
@@ -282,23 +312,7 @@ add_mounts (json_object *hc, const struct stack *st, const struct stack_service 
     json_object_object_add (hc, "Binds", binds);
   else
     json_object_put (binds);
-  if (svc->tmpfs.n)
-    {
-      json_object *t = json_object_new_object ();
-      for (size_t i = 0; i < svc->tmpfs.n; i++)
-        {
-          cleanup_free char *path = xstrdup (svc->tmpfs.v[i]);
-          char *colon = strchr (path, ':');
-          const char *opts = "";
-          if (colon)
-            {
-              *colon = '\0';
-              opts = colon + 1;
-            }
-          json_object_object_add (t, path, J_STR (opts));
-        }
-      json_object_object_add (hc, "Tmpfs", t);
-    }
+  add_tmpfs (hc, svc);
 }
 
 /* Whether the API version api ("1.44"; NULL: ENGINE_API_MIN) is at least

@@ -651,7 +651,7 @@ report_run (struct run *r, bool interrupted)
           cleanup_err struct itm_err err = { 0 };
           cleanup_free char *path = xasprintf ("%s/%s.log", dir, s->name);
           if (report_save_logs (r->e, s->id, path, &err) < 0)
-            out_warn ("--logs-dir: %s", err.msg);
+            fprintf (stderr, "itm-env: warning: --logs-dir: %s\n", err.msg);
           else
             report_logs_file (rep, s->name, path);
         }
