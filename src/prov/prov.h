@@ -7,7 +7,7 @@
  *
  * Output: progress goes to stderr (plain timestamped lines, or one live line
  * per service on a TTY), --json event lines to stdout, both through
- * struct prov_out.
+ * out/out.h; warnings through out_warn.
  */
 #ifndef ITM_PROV_H
 #define ITM_PROV_H

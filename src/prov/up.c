@@ -1,9 +1,11 @@
 /* up.c - up and wait: networks, volumes and containers created from the
  * stack, each service started the moment its last depends_on condition
- * holds (one thread per service, each with its own engine handle), and
- * readiness read from one live /events stream of the namespace, with the
- * service's own healthcheck run through exec while Docker's first probe is
- * still an interval away. */
+ * holds (its runner on a bounded pool, taken in dependency order, each
+ * pool thread with its own engine handle), and readiness read from one
+ * live /events stream of the namespace, with the service's own
+ * healthcheck run through exec while Docker's first probe is still an
+ * interval away.  What to do next is ready.c's decision; this file does
+ * it on the engine. */
 #include <config.h>
 
 #include <errno.h>
