@@ -308,10 +308,44 @@ timed_wait (struct run *r, int64_t ns)
 
 /* ---- one service's runner ---- */
 
+/* Connect the new container to the service's networks past the first. */
+static int
+connect_networks (struct engine *e, struct run *r, struct svc *s, struct itm_err *err)
+{
+  size_t nnet = 0;
+  cleanup_strv char **nets = prov_service_networks (r->st, s->ss, r->ns, &nnet);
+  for (size_t i = 1; i < nnet; i++)
+    {
+      cleanup_json json_object *b = json_object_new_object ();
+      json_object_object_add (b, "Container", json_object_new_string (s->id));
+      json_object_object_add (b, "EndpointConfig", prov_endpoint_spec (s->ss, i));
+      cleanup_free char *np = xasprintf ("/networks/%s/connect", nets[i]);
+      if (engine_post (e, np, b, NULL, err) < 0)
+        return itm_err_prefix (err, "connecting %s to network %s", s->cname, nets[i]);
+    }
+  return 0;
+}
+
+/* Copy the service's secrets and configs into the new container. */
+static int
+copy_files (struct engine *e, struct run *r, struct svc *s, struct itm_err *err)
+{
+  cleanup_free char *tar = NULL;
+  size_t tlen = 0;
+  if (prov_files_tar (r->st, s->ss, &tar, &tlen, err) < 0)
+    return itm_err_prefix (err, "%s", s->name);
+  if (tlen == 0)
+    return 0;
+  cleanup_free char *ap = xasprintf ("/containers/%s/archive?path=/", s->id);
+  struct engine_call c = { .method = "PUT", .path = ap, .raw = tar, .raw_len = tlen };
+  if (engine_call (e, &c, NULL, err) < 0)
+    return itm_err_prefix (err, "copying secrets and configs into %s", s->cname);
+  return 0;
+}
+
 static int
 create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err *err)
 {
-  const struct stack_service *ss = s->ss;
   if (s->old_id)
     {
       cleanup_free char *p = xasprintf ("/containers/%s?force=1&v=1", s->old_id);
@@ -320,16 +354,14 @@ create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err
       itm_err_clear (err);
       out_event (s->name, "removed", -1, "its configuration changed");
     }
-  json_object *spec = prov_container_spec (engine_api_version (e), r->st, ss, r->ns, r->o->ttl,
-                                           s->hash);
+  cleanup_json json_object *spec = prov_container_spec (engine_api_version (e), r->st, s->ss,
+                                                        r->ns, r->o->ttl, s->hash);
   /* the image as image_ensure() made it (<ns>-<service> for a build without image:) */
   json_object_object_add (spec, "Image", json_object_new_string (s->image));
   cleanup_free char *enc = engine_urlencode (s->cname);
   cleanup_free char *path = xasprintf ("/containers/create?name=%s", enc);
-  json_object *res = NULL;
-  int rc = engine_post (e, path, spec, &res, err);
-  json_object_put (spec);
-  if (rc < 0)
+  cleanup_json json_object *res = NULL;
+  if (engine_post (e, path, spec, &res, err) < 0)
     return itm_err_prefix (err, "creating container %s", s->cname);
   pthread_mutex_lock (&r->mu);
   s->id = xstrdup (json_str (res, "Id") ? json_str (res, "Id") : "");
@@ -337,38 +369,8 @@ create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err
   if (s->phase == P_PENDING)
     s->phase = P_CREATED;
   pthread_mutex_unlock (&r->mu);
-  json_object_put (res);
-
-  size_t nnet = 0;
-  char **nets = prov_service_networks (r->st, ss, r->ns, &nnet);
-  for (size_t i = 1; i < nnet && rc == 0; i++)
-    {
-      json_object *b = json_object_new_object ();
-      json_object_object_add (b, "Container", json_object_new_string (s->id));
-      json_object_object_add (b, "EndpointConfig", prov_endpoint_spec (ss, i));
-      cleanup_free char *np = xasprintf ("/networks/%s/connect", nets[i]);
-      rc = engine_post (e, np, b, NULL, err);
-      json_object_put (b);
-      if (rc < 0)
-        itm_err_prefix (err, "connecting %s to network %s", s->cname, nets[i]);
-    }
-  strv_free (nets);
-  if (rc < 0)
+  if (connect_networks (e, r, s, err) < 0 || copy_files (e, r, s, err) < 0)
     return -1;
-
-  char *tar = NULL;
-  size_t tlen = 0;
-  if (prov_files_tar (r->st, ss, &tar, &tlen, err) < 0)
-    return itm_err_prefix (err, "%s", s->name);
-  if (tlen)
-    {
-      cleanup_free char *ap = xasprintf ("/containers/%s/archive?path=/", s->id);
-      struct engine_call c = { .method = "PUT", .path = ap, .raw = tar, .raw_len = tlen };
-      long st = engine_call (e, &c, NULL, err);
-      free (tar);
-      if (st < 0)
-        return itm_err_prefix (err, "copying secrets and configs into %s", s->cname);
-    }
   out_event (s->name, "created", -1, NULL);
   return 0;
 }
