@@ -14,11 +14,13 @@
 #include "conn/conn.h"
 #include "data/data.h"
 #include "ns/ns.h"
+#include "prov/prov.h"
 #include "out/out.h"
 #include "stack/stack.h"
 #include "state/state.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
+#include "verify/verify.h"
 
 /* The process environment plus vars (which win): a new array of borrowed
  * strings. */
@@ -261,4 +263,30 @@ cmd_parse_secs (const char *cmd, const char *opt, const char *s, int64_t *ns, st
     return itm_err_set (err, ITM_EXIT_USAGE, "%s: %s: invalid duration '%s'%s%s", cmd, opt, s,
                         why ? ": " : "", why ? why : "");
   return 0;
+}
+
+/* Around up's work (src/verify/): the verifier's snapshot of the engine
+ * before anything is created, and the watchdog that removes the namespace
+ * if this process dies before up is done. */
+static void
+guard_before_create (void *arg, struct engine *e, const char *ns, bool fresh)
+{
+  struct cmd_up_guard *g = arg;
+  verify_snapshot_take (e, ns, fresh);
+  g->wd = watchdog_start (e, ns);
+}
+
+static void
+guard_after (void *arg, bool keep)
+{
+  struct cmd_up_guard *g = arg;
+  if (g->wd > 0)
+    watchdog_release (keep);
+}
+
+void
+cmd_up_guard (struct prov_opts *po, struct cmd_up_guard *g)
+{
+  po->hooks = (struct prov_hooks){ .before_create = guard_before_create, .after = guard_after,
+                                   .arg = g };
 }

@@ -288,6 +288,8 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
   /* the watchdog first: from here on, this process dying removes ns */
   bool wd = watchdog_start (e, ns) > 0;
   o.po.ns = ns;
+  struct cmd_up_guard guard = { 0 };
+  cmd_up_guard (&o.po, &guard);
   out_auto (o.quiet, false);
   prov_signals_install (ns);
   if (!o.quiet)

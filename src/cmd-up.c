@@ -14,6 +14,7 @@
 #include "report/report.h"
 #include "stack/stack.h"
 #include "util/xalloc.h"
+#include "verify/verify.h"
 #include "out/out.h"
 
 enum {
@@ -104,6 +105,8 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
   if (e == NULL)
     return -1;
   po.ns = ns;
+  struct cmd_up_guard guard = { 0 };
+  cmd_up_guard (&po, &guard);
   io.progress = quiet ? IMAGE_PROGRESS_QUIET : json ? IMAGE_PROGRESS_JSON : IMAGE_PROGRESS_AUTO;
   po.image = &io;
   if (data_validate (st, err) < 0)

@@ -13,6 +13,7 @@
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "stack/stack.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
 
@@ -87,7 +88,7 @@ verify_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     }
   cleanup_verify_result struct verify_result *r = NULL;
   int ret = verify_namespace (e, ns, &vo, &r, err);
-  prov_strv_free (imgs);
+  strv_free (imgs);
   if (ret < 0)
     return -1;
   if (json)

@@ -177,6 +177,14 @@ struct state_container *ctx_pick_container (const struct state *st, const char *
  * seconds ("1.5").  A usage error naming cmd and opt otherwise. */
 int cmd_parse_secs (const char *cmd, const char *opt, const char *s, int64_t *ns,
                     struct itm_err *err);
+/* The hooks up and run give prov_up: the verifier's snapshot before
+ * anything is created and the crash-safety watchdog, released when up
+ * ends (only when this up started it). */
+struct prov_opts;
+struct cmd_up_guard {
+  int wd;                       /* watchdog_start's answer: 1 when this up started it */
+};
+void cmd_up_guard (struct prov_opts *po, struct cmd_up_guard *g);
 /* --index N: 1..100000, else a usage error. */
 int ctx_parse_index (const char *arg, int *index, struct itm_err *err);
 /* Colour on fd: a TTY, $NO_COLOR unset or empty, $TERM not "dumb". */

@@ -17,6 +17,7 @@
 #include "report/report.h"
 #include "stack/stack.h"
 #include "util/json.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 #include "out/out.h"
 #include "util/clock.h"
@@ -27,6 +28,44 @@ struct rm_job {
   bool kill;
   int grace_s;
 };
+
+/* Disconnect every container attached to the network (inspect path ip,
+ * disconnect path dp), saying so; their names into *names, the network's
+ * name into *netname (once).  How many were disconnected. */
+static size_t
+disconnect_all (struct engine *e, const char *id, const char *ip, const char *dp,
+                char **netname, struct buf *names)
+{
+  cleanup_json json_object *insp = NULL;
+  cleanup_err struct itm_err ierr = { 0 };
+  json_object *cs = NULL, *nm = NULL;
+  size_t n = 0;
+  if (engine_get (e, ip, &insp, &ierr) < 0)
+    return 0;
+  if (*netname == NULL && json_object_object_get_ex (insp, "Name", &nm))
+    *netname = xstrdup (json_object_get_string (nm));
+  if (!json_object_object_get_ex (insp, "Containers", &cs)
+      || !json_object_is_type (cs, json_type_object))
+    return 0;
+  json_object_object_foreach (cs, cid, ep)
+  {
+    json_object *cn = NULL;
+    const char *cname = json_object_object_get_ex (ep, "Name", &cn) ? json_object_get_string (cn)
+                                                                    : cid;
+    buf_addf (names, "%s%s", names->len ? ", " : "", cname);
+    cleanup_json json_object *body = json_object_new_object ();
+    json_object_object_add (body, "Container", json_object_new_string (cid));
+    json_object_object_add (body, "Force", json_object_new_boolean (1));
+    cleanup_err struct itm_err derr = { 0 };
+    if (engine_post (e, dp, body, NULL, &derr) == 0)
+      {
+        n++;
+        out_warn ("network %s: disconnected container %s (still attached while down removes "
+                  "the network)", *netname ? *netname : id, cname);
+      }
+  }
+  return n;
+}
 
 /* A network the engine says "has active endpoints": it may still be
  * releasing the endpoint of a container just removed, or a container that
@@ -41,7 +80,7 @@ busy_network (struct engine *e, const char *id, const char *path, struct itm_err
   cleanup_free char *ip = xasprintf ("/networks/%s", enc);
   cleanup_free char *dp = xasprintf ("/networks/%s/disconnect", enc);
   cleanup_buf struct buf names = { 0 };
-  char *netname = NULL;
+  cleanup_free char *netname = NULL;
   size_t disconnected = 0;
   long delay_ms = 100;
   int rc = -1, tries;
@@ -49,38 +88,8 @@ busy_network (struct engine *e, const char *id, const char *path, struct itm_err
                   && strstr (err->engine_msg, "active endpoints");
        tries++)
     {
-      json_object *insp = NULL, *cs = NULL, *nm = NULL;
-      cleanup_err struct itm_err ierr = { 0 };
       buf_reset (&names);
-      if (engine_get (e, ip, &insp, &ierr) == 0)
-        {
-          if (netname == NULL && json_object_object_get_ex (insp, "Name", &nm))
-            netname = xstrdup (json_object_get_string (nm));
-          if (json_object_object_get_ex (insp, "Containers", &cs)
-              && json_object_is_type (cs, json_type_object))
-            {
-              json_object_object_foreach (cs, cid, ep)
-              {
-                json_object *cn = NULL;
-                const char *cname = json_object_object_get_ex (ep, "Name", &cn)
-                                      ? json_object_get_string (cn) : cid;
-                buf_addf (&names, "%s%s", names.len ? ", " : "", cname);
-                json_object *body = json_object_new_object ();
-                json_object_object_add (body, "Container", json_object_new_string (cid));
-                json_object_object_add (body, "Force", json_object_new_boolean (1));
-                cleanup_err struct itm_err derr = { 0 };
-                if (engine_post (e, dp, body, NULL, &derr) == 0)
-                  {
-                    disconnected++;
-                    fprintf (stderr, "itm-env: warning: network %s: disconnected container %s "
-                                     "(still attached while down removes the network)\n",
-                             netname ? netname : id, cname);
-                  }
-                json_object_put (body);
-              }
-            }
-          json_object_put (insp);
-        }
+      disconnected += disconnect_all (e, id, ip, dp, &netname, &names);
       struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
       nanosleep (&ts, NULL);
       if (delay_ms < 3200)
@@ -90,12 +99,11 @@ busy_network (struct engine *e, const char *id, const char *path, struct itm_err
     }
   if (rc == 0 && disconnected)
     out_note ("itm-env: network %s removed after disconnecting %zu container%s",
-                   netname ? netname : id, disconnected, disconnected == 1 ? "" : "s");
+              netname ? netname : id, disconnected, disconnected == 1 ? "" : "s");
   else if (rc < 0 && err->code != ITM_EXIT_NOT_FOUND)
     itm_err_prefix (err, "network %s still has active endpoints after %d tries%s%s%s",
                     netname ? netname : id, tries, names.len ? " (attached: " : "",
                     names.len ? names.data : "", names.len ? ")" : "");
-  free (netname);
   return rc;
 }
 
@@ -181,7 +189,7 @@ rm_group (struct engine *e, const char *kind, const char *const *names, size_t n
   for (size_t i = 0; i < n; i++)
     if (itm_err_isset (&errs[i]))
       {
-        fprintf (stderr, "itm-env: warning: %s\n", errs[i].msg);
+        out_warn ("%s", errs[i].msg);
         if (!itm_err_isset (err))
           itm_err_move (err, &errs[i]);
         itm_err_clear (&errs[i]);
@@ -382,6 +390,65 @@ report_down (struct engine *e, const struct prov_down_opts *o, json_object *cs,
     }
 }
 
+/* The first n entries' key ("Id", "Name") of an engine list, borrowed
+ * from it; a new array. */
+static const char **
+ids_of (json_object *list, const char *key, size_t n)
+{
+  const char **v = xcalloc (n + 1, sizeof *v);
+  for (size_t i = 0; i < n; i++)
+    {
+      json_object *id = NULL;
+      json_object_object_get_ex (json_object_array_get_idx (list, i), key, &id);
+      v[i] = json_object_get_string (id);
+    }
+  return v;
+}
+
+/* Graceful: stop and remove the containers level by level, dependents
+ * first. */
+static int
+stop_by_level (struct engine *e, json_object *cs, const char *const *cids, size_t nc,
+               int grace_s, struct itm_err *err)
+{
+  int ret = 0;
+  int *lv = xcalloc (nc, sizeof *lv);
+  int maxl = 0;
+  for (size_t i = 0; i < nc; i++)
+    lv[i] = -1;
+  for (size_t i = 0; i < nc; i++)
+    if (level_of (cs, i, lv, 0) > maxl)
+      maxl = lv[i];
+  const char **grp = xcalloc (nc + 1, sizeof *grp);
+  for (int l = 0; l <= maxl; l++)
+    {
+      size_t g = 0;
+      for (size_t i = 0; i < nc; i++)
+        if (lv[i] == l)
+          grp[g++] = cids[i];
+      if (rm_group (e, "container", grp, g, false, grace_s, err) < 0)
+        ret = -1;
+    }
+  free (grp);
+  free (lv);
+  return ret;
+}
+
+/* The images --rmi removes: o->images, or found now (*found, freed by
+ * the caller) before their containers go; *ni of them. */
+static const char *const *
+rmi_targets (struct engine *e, const struct prov_down_opts *o, char ***found, size_t *ni)
+{
+  *ni = o->nimages;
+  if (o->rmi == PROV_RMI_NONE || o->images)
+    return o->images;
+  cleanup_err struct itm_err ierr = { 0 };
+  *found = prov_rmi_images (e, o, ni, &ierr);
+  if (*found == NULL)
+    out_warn ("--rmi: %s", ierr.msg);
+  return (const char *const *) *found;
+}
+
 int
 prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err)
 {
@@ -389,53 +456,22 @@ prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err
   /* data namespaces first, while their containers still run (warns, goes on) */
   cleanup_err struct itm_err derr = { 0 };
   data_ns_drop_all (e, o->ns, &derr);
-  json_object *cs = list (e, "containers/json", o->ns, err);
+  cleanup_json json_object *cs = list (e, "containers/json", o->ns, err);
   if (cs == NULL)
     return -1;
-  json_object *ns_ = list (e, "networks", o->ns, err);
-  json_object *vs = ns_ ? list (e, "volumes", o->ns, err) : NULL;
+  cleanup_json json_object *ns_ = list (e, "networks", o->ns, err);
+  cleanup_json json_object *vs = ns_ ? list (e, "volumes", o->ns, err) : NULL;
   if (vs == NULL)
-    {
-      json_object_put (cs);
-      json_object_put (ns_);
-      return -1;
-    }
+    return -1;
   size_t nc = json_object_array_length (cs), nn = json_object_array_length (ns_);
   size_t nv = o->keep_volumes ? 0 : json_object_array_length (vs);
-  const char **cids = xcalloc (nc + 1, sizeof *cids);
-  const char **nids = xcalloc (nn + 1, sizeof *nids);
-  const char **vids = xcalloc (nv + 1, sizeof *vids);
-  for (size_t i = 0; i < nc; i++)
-    {
-      json_object *id;
-      json_object_object_get_ex (json_object_array_get_idx (cs, i), "Id", &id);
-      cids[i] = json_object_get_string (id);
-    }
-  for (size_t i = 0; i < nn; i++)
-    {
-      json_object *id;
-      json_object_object_get_ex (json_object_array_get_idx (ns_, i), "Id", &id);
-      nids[i] = json_object_get_string (id);
-    }
-  for (size_t i = 0; i < nv; i++)
-    {
-      json_object *id;
-      json_object_object_get_ex (json_object_array_get_idx (vs, i), "Name", &id);
-      vids[i] = json_object_get_string (id);
-    }
+  const char **cids = ids_of (cs, "Id", nc);
+  const char **nids = ids_of (ns_, "Id", nn);
+  const char **vids = ids_of (vs, "Name", nv);
   report_down (e, o, cs, ns_, vs);
-  /* with --rmi: the images, found before their containers go */
-  char **found = NULL;
-  const char *const *imgs = o->images;
-  size_t ni = o->nimages;
-  if (o->rmi != PROV_RMI_NONE && imgs == NULL)
-    {
-      cleanup_err struct itm_err ierr = { 0 };
-      found = prov_rmi_images (e, o, &ni, &ierr);
-      if (found == NULL)
-        fprintf (stderr, "itm-env: warning: --rmi: %s\n", ierr.msg);
-      imgs = (const char *const *) found;
-    }
+  cleanup_strv char **found = NULL;
+  size_t ni = 0;
+  const char *const *imgs = rmi_targets (e, o, &found, &ni);
   for (size_t i = 0; imgs && i < ni; i++)
     report_resource (report_current (), "image", imgs[i], REPORT_RES_CREATED, NULL);
   int ret = 0;
@@ -445,26 +481,8 @@ prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err
     {
       if (o->keep_volumes && nc)
         {
-          /* graceful: stop level by level, dependents first */
-          int *lv = xcalloc (nc, sizeof *lv);
-          int maxl = 0;
-          for (size_t i = 0; i < nc; i++)
-            lv[i] = -1;
-          for (size_t i = 0; i < nc; i++)
-            if (level_of (cs, i, lv, 0) > maxl)
-              maxl = lv[i];
-          const char **grp = xcalloc (nc + 1, sizeof *grp);
-          for (int l = 0; l <= maxl; l++)
-            {
-              size_t g = 0;
-              for (size_t i = 0; i < nc; i++)
-                if (lv[i] == l)
-                  grp[g++] = cids[i];
-              if (rm_group (e, "container", grp, g, false, o->grace_s, err) < 0)
-                ret = -1;
-            }
-          free (grp);
-          free (lv);
+          if (stop_by_level (e, cs, cids, nc, o->grace_s, err) < 0)
+            ret = -1;
           if (prov_remove (e, NULL, 0, nids, nn, NULL, 0, false, 0, err) < 0)
             ret = -1;
         }
@@ -476,24 +494,19 @@ prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err
         ret = -1;
       if (ret == 0)
         {
+          const char *kept = o->keep_volumes && json_object_array_length (vs) ? " (volumes kept)"
+                                                                              : "";
           char d[96];
           if (o->rmi != PROV_RMI_NONE)
             snprintf (d, sizeof d, "%zu containers, %zu networks, %zu volumes%s, %zu images", nc,
-                      nn, nv,
-                      o->keep_volumes && json_object_array_length (vs) ? " (volumes kept)" : "",
-                      ni);
+                      nn, nv, kept, ni);
           else
-            snprintf (d, sizeof d, "%zu containers, %zu networks, %zu volumes%s", nc, nn, nv,
-                      o->keep_volumes && json_object_array_length (vs) ? " (volumes kept)" : "");
+            snprintf (d, sizeof d, "%zu containers, %zu networks, %zu volumes%s", nc, nn, nv, kept);
           out_event (NULL, "removed", mono_ns () - t0, d);
         }
     }
-  prov_strv_free (found);
   free (cids);
   free (nids);
   free (vids);
-  json_object_put (cs);
-  json_object_put (ns_);
-  json_object_put (vs);
   return ret;
 }

@@ -7,7 +7,7 @@
  *
  * Output: progress goes to stderr (plain timestamped lines, or one live line
  * per service on a TTY), --json event lines to stdout, both through
- * struct prov_out.
+ * out/out.h; warnings through out_warn.
  */
 #ifndef ITM_PROV_H
 #define ITM_PROV_H
@@ -31,8 +31,9 @@ struct image_opts;
 
 /* ---- engine request bodies (spec.c) ---- */
 /* POST /containers/create body for a service (without the networks past
- * the first, see prov_service_networks). */
-json_object *prov_container_spec (struct engine *e, const struct stack *st,
+ * the first, see prov_service_networks); api: the engine's API version
+ * (engine_api_version(); NULL: ENGINE_API_MIN). */
+json_object *prov_container_spec (const char *api, const struct stack *st,
                                   const struct stack_service *svc, const char *ns, long ttl,
                                   const char *hash);
 /* The engine names of the networks the service joins, in attach order
@@ -53,9 +54,19 @@ int prov_files_tar (const struct stack *st, const struct stack_service *svc, cha
 /* The probe command (exec argv) for a healthcheck test (["CMD", ...] or
  * ["CMD-SHELL", "..."]); NULL when none.  New NULL-terminated array. */
 char **prov_probe_argv (json_object *test);
-void prov_strv_free (char **v);
 
 /* ---- up, wait, down ---- */
+/* What the command does around up's work (the verifier's snapshot and the
+ * watchdog live above prov): each may be NULL. */
+struct prov_hooks {
+  /* After the images are ensured, before anything is created; fresh: the
+   * namespace had no containers. */
+  void (*before_create) (void *arg, struct engine *e, const char *ns, bool fresh);
+  /* Once when up ends, however it ends (also before before_create ran);
+   * keep: up succeeded, or failed with keep_on_failure. */
+  void (*after) (void *arg, bool keep);
+  void *arg;
+};
 struct prov_opts {
   const char *ns;
   long ttl;                     /* seconds, 0: NS_DEFAULT_TTL */
@@ -66,6 +77,7 @@ struct prov_opts {
   const char *const *services;  /* wait: only these (none: all) */
   size_t nservices;
   const struct image_opts *image; /* up: build and pull options (image.h); NULL: defaults */
+  struct prov_hooks hooks;      /* up */
 };
 /* Returns 0 when every service is ready; -1 with err set otherwise
  * (ITM_EXIT_IMAGE, ITM_EXIT_READINESS, ITM_EXIT_INTERRUPTED, ...). */
@@ -101,7 +113,7 @@ int prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err 
 /* The images o->rmi names: from the namespace's containers (their Image,
  * and for "local" only those labelled ITM_LABEL_IMAGE_BUILT=local) and
  * from o->stack when given; deduplicated.  A new NULL-terminated array of
- * new strings (prov_strv_free), *n of them; NULL with err set when the
+ * new strings (strv_free), *n of them; NULL with err set when the
  * engine cannot be asked. */
 char **prov_rmi_images (struct engine *e, const struct prov_down_opts *o, size_t *n,
                         struct itm_err *err);

@@ -16,6 +16,7 @@
 #include "prov/prov.h"
 #include "stack/stack.h"
 #include "util/file.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 #define J_STR(s) json_object_new_string (s)
@@ -198,6 +199,88 @@ add_ports (json_object *cfg, json_object *hc, const struct stack_service *svc)
   json_object_object_add (hc, "PortBindings", bindings);
 }
 
+/* A bind that creates a missing host path, as Compose's short syntax
+ * does: "SRC:DST[:ro,selinux,propagation]". */
+static json_object *
+bind_string (const struct stack_mount *m)
+{
+  cleanup_buf struct buf b = { 0 };
+  buf_addf (&b, "%s:%s", m->source, m->target);
+  char sep = ':';
+  if (m->read_only)
+    buf_addf (&b, "%cro", sep), sep = ',';
+  if (m->selinux)
+    buf_addf (&b, "%c%s", sep, m->selinux), sep = ',';
+  if (m->propagation)
+    buf_addf (&b, "%c%s", sep, m->propagation);
+  return J_STR (b.data);
+}
+
+static void
+volume_mount (json_object *o, const struct stack *st, const struct stack_mount *m, const char *ns)
+{
+  json_object_object_add (o, "Type", J_STR ("volume"));
+  if (m->source)
+    {
+      const struct stack_volume *v = stack_volume (st, m->source);
+      cleanup_free char *name = v && v->name ? xstrdup (v->name) : ns_volume_name (ns, m->source);
+      json_object_object_add (o, "Source", J_STR (name));
+    }
+  json_object *vo = json_object_new_object ();
+  if (m->nocopy)
+    json_object_object_add (vo, "NoCopy", json_object_new_boolean (1));
+  if (m->subpath)
+    add_str (vo, "Subpath", m->subpath);
+  json_object_object_add (o, "VolumeOptions", vo);
+}
+
+static void
+bind_mount (json_object *o, const struct stack_mount *m)
+{
+  json_object_object_add (o, "Type", J_STR ("bind"));
+  json_object_object_add (o, "Source", J_STR (m->source));
+  if (m->propagation)
+    {
+      json_object *bo = json_object_new_object ();
+      add_str (bo, "Propagation", m->propagation);
+      json_object_object_add (o, "BindOptions", bo);
+    }
+}
+
+static void
+tmpfs_mount (json_object *o, const struct stack_mount *m)
+{
+  json_object_object_add (o, "Type", J_STR ("tmpfs"));
+  json_object *to = json_object_new_object ();
+  if (m->tmpfs_size)
+    json_object_object_add (to, "SizeBytes", json_object_new_int64 ((int64_t) m->tmpfs_size));
+  if (m->tmpfs_mode)
+    json_object_object_add (to, "Mode", json_object_new_int ((int) m->tmpfs_mode));
+  json_object_object_add (o, "TmpfsOptions", to);
+}
+
+/* tmpfs: "PATH[:OPTIONS]" as a map. */
+static void
+add_tmpfs (json_object *hc, const struct stack_service *svc)
+{
+  if (svc->tmpfs.n == 0)
+    return;
+  json_object *t = json_object_new_object ();
+  for (size_t i = 0; i < svc->tmpfs.n; i++)
+    {
+      cleanup_free char *path = xstrdup (svc->tmpfs.v[i]);
+      char *colon = strchr (path, ':');
+      const char *opts = "";
+      if (colon)
+        {
+          *colon = '\0';
+          opts = colon + 1;
+        }
+      json_object_object_add (t, path, J_STR (opts));
+    }
+  json_object_object_add (hc, "Tmpfs", t);
+}
+
 static void
 add_mounts (json_object *hc, const struct stack *st, const struct stack_service *svc,
             const char *ns)
@@ -209,71 +292,19 @@ add_mounts (json_object *hc, const struct stack *st, const struct stack_service 
       const struct stack_mount *m = &svc->volumes[i];
       if (m->type == STACK_MOUNT_BIND && m->create_host_path)
         {
-          /* Binds create a missing host path, as Compose's short syntax does */
-          struct buf b = { 0 };
-          buf_addf (&b, "%s:%s", m->source, m->target);
-          char sep = ':';
-          if (m->read_only)
-            buf_addf (&b, "%cro", sep), sep = ',';
-          if (m->selinux)
-            buf_addf (&b, "%c%s", sep, m->selinux), sep = ',';
-          if (m->propagation)
-            buf_addf (&b, "%c%s", sep, m->propagation);
-          json_object_array_add (binds, J_STR (b.data));
-          buf_free (&b);
+          json_object_array_add (binds, bind_string (m));
           continue;
         }
       json_object *o = json_object_new_object ();
       json_object_object_add (o, "Target", J_STR (m->target));
       if (m->read_only)
         json_object_object_add (o, "ReadOnly", json_object_new_boolean (1));
-      switch (m->type)
-        {
-        case STACK_MOUNT_VOLUME:
-          {
-            json_object_object_add (o, "Type", J_STR ("volume"));
-            if (m->source)
-              {
-                const struct stack_volume *v = stack_volume (st, m->source);
-                cleanup_free char *name = NULL;
-                if (v && v->name)
-                  name = xstrdup (v->name);
-                else
-                  name = ns_volume_name (ns, m->source);
-                json_object_object_add (o, "Source", J_STR (name));
-              }
-            json_object *vo = json_object_new_object ();
-            if (m->nocopy)
-              json_object_object_add (vo, "NoCopy", json_object_new_boolean (1));
-            if (m->subpath)
-              add_str (vo, "Subpath", m->subpath);
-            json_object_object_add (o, "VolumeOptions", vo);
-            break;
-          }
-        case STACK_MOUNT_BIND:
-          {
-            json_object_object_add (o, "Type", J_STR ("bind"));
-            json_object_object_add (o, "Source", J_STR (m->source));
-            if (m->propagation)
-              {
-                json_object *bo = json_object_new_object ();
-                add_str (bo, "Propagation", m->propagation);
-                json_object_object_add (o, "BindOptions", bo);
-              }
-            break;
-          }
-        case STACK_MOUNT_TMPFS:
-          {
-            json_object_object_add (o, "Type", J_STR ("tmpfs"));
-            json_object *to = json_object_new_object ();
-            if (m->tmpfs_size)
-              json_object_object_add (to, "SizeBytes", json_object_new_int64 ((int64_t) m->tmpfs_size));
-            if (m->tmpfs_mode)
-              json_object_object_add (to, "Mode", json_object_new_int ((int) m->tmpfs_mode));
-            json_object_object_add (o, "TmpfsOptions", to);
-            break;
-          }
-        }
+      if (m->type == STACK_MOUNT_VOLUME)
+        volume_mount (o, st, m, ns);
+      else if (m->type == STACK_MOUNT_BIND)
+        bind_mount (o, m);
+      else if (m->type == STACK_MOUNT_TMPFS)
+        tmpfs_mount (o, m);
       json_object_array_add (mounts, o);
     }
   json_object_object_add (hc, "Mounts", mounts);
@@ -281,27 +312,22 @@ add_mounts (json_object *hc, const struct stack *st, const struct stack_service 
     json_object_object_add (hc, "Binds", binds);
   else
     json_object_put (binds);
-  if (svc->tmpfs.n)
-    {
-      json_object *t = json_object_new_object ();
-      for (size_t i = 0; i < svc->tmpfs.n; i++)
-        {
-          cleanup_free char *path = xstrdup (svc->tmpfs.v[i]);
-          char *colon = strchr (path, ':');
-          const char *opts = "";
-          if (colon)
-            {
-              *colon = '\0';
-              opts = colon + 1;
-            }
-          json_object_object_add (t, path, J_STR (opts));
-        }
-      json_object_object_add (hc, "Tmpfs", t);
-    }
+  add_tmpfs (hc, svc);
+}
+
+/* Whether the API version api ("1.44"; NULL: ENGINE_API_MIN) is at least
+ * major.minor. */
+static bool
+api_at_least (const char *api, long major, long minor)
+{
+  long ma = 0, mi = 0;
+  if (sscanf (api ? api : ENGINE_API_MIN, "%ld.%ld", &ma, &mi) < 1)
+    return false;
+  return ma != major ? ma > major : mi >= minor;
 }
 
 static json_object *
-healthcheck_json (struct engine *e, const struct stack_healthcheck *h)
+healthcheck_json (const char *api, const struct stack_healthcheck *h)
 {
   json_object *o = json_object_new_object ();
   if (h->disable)
@@ -319,7 +345,7 @@ healthcheck_json (struct engine *e, const struct stack_healthcheck *h)
     json_object_object_add (o, "Timeout", json_object_new_int64 (h->timeout));
   if (h->start_period)
     json_object_object_add (o, "StartPeriod", json_object_new_int64 (h->start_period));
-  if (h->start_interval && engine_api_cmp (e, "1.44") >= 0)
+  if (h->start_interval && api_at_least (api, 1, 44))
     json_object_object_add (o, "StartInterval", json_object_new_int64 (h->start_interval));
   if (h->retries >= 0)
     json_object_object_add (o, "Retries", json_object_new_int (h->retries));
@@ -348,13 +374,10 @@ restart_json (const char *r)
   return o;
 }
 
-json_object *
-prov_container_spec (struct engine *e, const struct stack *st, const struct stack_service *svc,
-                     const char *ns, long ttl, const char *hash)
+/* The process: image, command, environment, user, TTY, stop, healthcheck. */
+static void
+add_process (json_object *c, const char *api, const struct stack_service *svc)
 {
-  json_object *c = json_object_new_object ();
-  json_object *hc = json_object_new_object ();
-
   add_str (c, "Image", svc->image);
   if (svc->command.set)
     json_object_object_add (c, "Cmd", strv_json (&svc->command));
@@ -379,9 +402,14 @@ prov_container_spec (struct engine *e, const struct stack *st, const struct stac
     json_object_object_add (c, "StopTimeout",
                             json_object_new_int ((int) (svc->stop_grace_period / 1000000000LL)));
   if (svc->healthcheck.set)
-    json_object_object_add (c, "Healthcheck", healthcheck_json (e, &svc->healthcheck));
+    json_object_object_add (c, "Healthcheck", healthcheck_json (api, &svc->healthcheck));
+}
 
-  /* labels: ours, then the file's where they do not clash */
+/* Labels: ours, then the file's where they do not clash. */
+static json_object *
+container_labels (const struct stack *st, const struct stack_service *svc, const char *ns,
+                  long ttl, const char *hash)
+{
   json_object *labels = ns_labels (ns, ttl);
   json_object_object_add (labels, ITM_LABEL_SERVICE, J_STR (svc->name));
   json_object_object_add (labels, ITM_LABEL_NUMBER, J_STR ("1"));
@@ -391,26 +419,44 @@ prov_container_spec (struct engine *e, const struct stack *st, const struct stac
   cleanup_free char *files = join (st->files, st->nfiles, ":");
   json_object_object_add (labels, ITM_LABEL_STACK_FILES, J_STR (files));
   json_object_object_add (labels, ITM_LABEL_PROJECT_DIR, J_STR (st->project_dir));
-  {
-    struct buf b = { 0 };
-    buf_adds (&b, "");
-    for (size_t i = 0; i < svc->ndepends_on; i++)
-      buf_addf (&b, "%s%s", b.len ? "," : "", svc->depends_on[i].service);
-    json_object_object_add (labels, ITM_LABEL_DEPENDS_ON, J_STR (b.data));
-    buf_free (&b);
-  }
+  cleanup_buf struct buf b = { 0 };
+  buf_adds (&b, "");
+  for (size_t i = 0; i < svc->ndepends_on; i++)
+    buf_addf (&b, "%s%s", b.len ? "," : "", svc->depends_on[i].service);
+  json_object_object_add (labels, ITM_LABEL_DEPENDS_ON, J_STR (b.data));
   merge_labels (labels, &svc->labels);
-  json_object_object_add (c, "Labels", labels);
+  return labels;
+}
 
-  add_ports (c, hc, svc);
-  add_mounts (hc, st, svc, ns);
+static void
+add_ulimits (json_object *hc, const struct stack_service *svc)
+{
+  if (svc->nulimits == 0)
+    return;
+  json_object *a = json_object_new_array ();
+  for (size_t i = 0; i < svc->nulimits; i++)
+    {
+      json_object *u = json_object_new_object ();
+      json_object_object_add (u, "Name", J_STR (svc->ulimits[i].name));
+      json_object_object_add (u, "Soft", json_object_new_int64 (svc->ulimits[i].soft));
+      json_object_object_add (u, "Hard", json_object_new_int64 (svc->ulimits[i].hard));
+      json_object_array_add (a, u);
+    }
+  json_object_object_add (hc, "Ulimits", a);
+}
+
+/* HostConfig past ports and mounts: hosts, init, restart, resources,
+ * capabilities, limits, DNS, runtime. */
+static void
+add_host (json_object *hc, const struct stack_service *svc)
+{
   if (svc->extra_hosts.n)
     {
       json_object *a = json_object_new_array ();
       for (size_t i = 0; i < svc->extra_hosts.n; i++)
         {
-          cleanup_free char *s = xasprintf ("%s:%s", svc->extra_hosts.v[i].name,
-                                            svc->extra_hosts.v[i].value ? svc->extra_hosts.v[i].value : "");
+          const struct stack_kv *kv = &svc->extra_hosts.v[i];
+          cleanup_free char *s = xasprintf ("%s:%s", kv->name, kv->value ? kv->value : "");
           json_object_array_add (a, J_STR (s));
         }
       json_object_object_add (hc, "ExtraHosts", a);
@@ -433,19 +479,7 @@ prov_container_spec (struct engine *e, const struct stack *st, const struct stac
     json_object_object_add (hc, "CapDrop", strv_json (&svc->cap_drop));
   if (svc->privileged)
     json_object_object_add (hc, "Privileged", json_object_new_boolean (1));
-  if (svc->nulimits)
-    {
-      json_object *a = json_object_new_array ();
-      for (size_t i = 0; i < svc->nulimits; i++)
-        {
-          json_object *u = json_object_new_object ();
-          json_object_object_add (u, "Name", J_STR (svc->ulimits[i].name));
-          json_object_object_add (u, "Soft", json_object_new_int64 (svc->ulimits[i].soft));
-          json_object_object_add (u, "Hard", json_object_new_int64 (svc->ulimits[i].hard));
-          json_object_array_add (a, u);
-        }
-      json_object_object_add (hc, "Ulimits", a);
-    }
+  add_ulimits (hc, svc);
   if (svc->sysctls.n)
     json_object_object_add (hc, "Sysctls", kvs_map (&svc->sysctls));
   if (svc->shm_size)
@@ -455,33 +489,53 @@ prov_container_spec (struct engine *e, const struct stack *st, const struct stac
   if (svc->dns.n)
     json_object_object_add (hc, "Dns", strv_json (&svc->dns));
   add_str (hc, "Runtime", svc->runtime);
+}
 
+/* network_mode, or the first network (the others are connected before
+ * the start, see prov_service_networks). */
+static void
+add_networking (json_object *c, json_object *hc, const struct stack *st,
+                const struct stack_service *svc, const char *ns)
+{
+  const char *m = svc->network_mode;
+  if (m && strncmp (m, "service:", 8) == 0)
+    {
+      const struct stack_service *o = stack_service (st, m + 8);
+      cleanup_free char *cn = o && o->container_name ? xstrdup (o->container_name)
+                                                     : ns_container_name (ns, m + 8, 1);
+      cleanup_free char *v = xasprintf ("container:%s", cn);
+      json_object_object_add (hc, "NetworkMode", J_STR (v));
+      return;
+    }
+  if (m)
+    {
+      json_object_object_add (hc, "NetworkMode", J_STR (m));
+      return;
+    }
   size_t nnet = 0;
-  char **nets = prov_service_networks (st, svc, ns, &nnet);
-  if (svc->network_mode)
-    {
-      const char *m = svc->network_mode;
-      if (strncmp (m, "service:", 8) == 0)
-        {
-          const struct stack_service *o = stack_service (st, m + 8);
-          cleanup_free char *cn = o && o->container_name ? xstrdup (o->container_name)
-                                                         : ns_container_name (ns, m + 8, 1);
-          cleanup_free char *v = xasprintf ("container:%s", cn);
-          json_object_object_add (hc, "NetworkMode", J_STR (v));
-        }
-      else
-        json_object_object_add (hc, "NetworkMode", J_STR (m));
-    }
-  else if (nnet)
-    {
-      json_object_object_add (hc, "NetworkMode", J_STR (nets[0]));
-      json_object *nc = json_object_new_object ();
-      json_object *eps = json_object_new_object ();
-      json_object_object_add (eps, nets[0], prov_endpoint_spec (svc, 0));
-      json_object_object_add (nc, "EndpointsConfig", eps);
-      json_object_object_add (c, "NetworkingConfig", nc);
-    }
-  prov_strv_free (nets);
+  cleanup_strv char **nets = prov_service_networks (st, svc, ns, &nnet);
+  if (nnet == 0)
+    return;
+  json_object_object_add (hc, "NetworkMode", J_STR (nets[0]));
+  json_object *nc = json_object_new_object ();
+  json_object *eps = json_object_new_object ();
+  json_object_object_add (eps, nets[0], prov_endpoint_spec (svc, 0));
+  json_object_object_add (nc, "EndpointsConfig", eps);
+  json_object_object_add (c, "NetworkingConfig", nc);
+}
+
+json_object *
+prov_container_spec (const char *api, const struct stack *st, const struct stack_service *svc,
+                     const char *ns, long ttl, const char *hash)
+{
+  json_object *c = json_object_new_object ();
+  json_object *hc = json_object_new_object ();
+  add_process (c, api, svc);
+  json_object_object_add (c, "Labels", container_labels (st, svc, ns, ttl, hash));
+  add_ports (c, hc, svc);
+  add_mounts (hc, st, svc, ns);
+  add_host (hc, svc);
+  add_networking (c, hc, st, svc, ns);
   json_object_object_add (c, "HostConfig", hc);
   return c;
 }
@@ -567,17 +621,6 @@ tar_write (struct archive *a, void *ctx, const void *data, size_t n)
 #define FILE_REF_MAX_BYTES (16u << 20)
 
 static int
-read_all (const char *path, struct buf *b, struct itm_err *err)
-{
-  size_t len = 0;
-  cleanup_free char *data = file_read (path, FILE_REF_MAX_BYTES, &len, ITM_EXIT_STACK, err);
-  if (data == NULL)
-    return itm_err_prefix (err, "file");
-  buf_add (b, data, len);
-  return 0;
-}
-
-static int
 add_file_ref (struct archive *a, const struct stack *st, const struct stack_file_ref *r,
               bool secret, struct itm_err *err)
 {
@@ -593,12 +636,16 @@ add_file_ref (struct archive *a, const struct stack *st, const struct stack_file
   buf_adds (&content, "");
   if (obj->file)
     {
-      if (read_all (obj->file, &content, err) < 0)
-        return itm_err_prefix (err, "%s '%s'", what, r->source);
+      size_t n = 0;
+      cleanup_free char *data = file_read (obj->file, FILE_REF_MAX_BYTES, &n, ITM_EXIT_STACK, err);
+      if (data == NULL)
+        return itm_err_prefix (err, "%s '%s': file", what, r->source);
+      buf_add (&content, data, n);
     }
   else if (obj->environment)
     {
-      const char *v = getenv (obj->environment);
+      /* the loader's value: the process environment plus generated secrets */
+      const char *v = obj->env_value;
       if (v == NULL)
         return itm_err_set (err, ITM_EXIT_STACK, "%s '%s': variable %s is not set", what,
                             r->source, obj->environment);
@@ -683,14 +730,4 @@ prov_probe_argv (json_object *test)
       v[2] = xstrdup (json_object_get_string (json_object_array_get_idx (test, 1)));
     }
   return v;
-}
-
-void
-prov_strv_free (char **v)
-{
-  if (v == NULL)
-    return;
-  for (char **p = v; *p; p++)
-    free (*p);
-  free (v);
 }

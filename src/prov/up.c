@@ -1,15 +1,18 @@
 /* up.c - up and wait: networks, volumes and containers created from the
  * stack, each service started the moment its last depends_on condition
- * holds (one thread per service, each with its own engine handle), and
- * readiness read from one live /events stream of the namespace, with the
- * service's own healthcheck run through exec while Docker's first probe is
- * still an interval away. */
+ * holds (its runner on a bounded pool, taken in dependency order, each
+ * pool thread with its own engine handle), and readiness read from one
+ * live /events stream of the namespace, with the service's own
+ * healthcheck run through exec while Docker's first probe is still an
+ * interval away.  What to do next is ready.c's decision; this file does
+ * it on the engine. */
 #include <config.h>
 
 #include <errno.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,21 +24,18 @@
 #include "data/data.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
+#include "prov/ready.h"
 #include "stack/stack.h"
 #include "report/report.h"
 #include "util/json.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
-#include "verify/verify.h"
 #include "out/out.h"
 #include "util/clock.h"
 
-
-enum gate_kind { GATE_RUNNING, GATE_HEALTHY, GATE_COMPLETED };
-enum phase { P_PENDING, P_CREATED, P_STARTED, P_SEEDING, P_READY, P_FAILED, P_SKIPPED };
-
 #define NPROBE_OUT 3
-#define PROBE_MIN_NS (50 * 1000000LL)
-#define PROBE_MAX_NS (1000 * 1000000LL)
+/* Gates running at once: they mostly wait, so the bound is generous. */
+#define GATE_WORKERS 64
 
 struct run;
 struct svc {
@@ -57,9 +57,7 @@ struct svc {
   size_t *deps;
   enum stack_condition *conds;
   size_t ndeps;
-  /* from events (run.mu) */
-  bool ev_started, ev_healthy, ev_unhealthy, ev_died, ev_oom;
-  int exit_code;
+  struct ready_facts ev;             /* from events or an inspect (run.mu) */
   enum phase phase;
   char *reason;
   int64_t t_start, t_ready;
@@ -67,8 +65,6 @@ struct svc {
   char *probe_out[NPROBE_OUT];
   int probe_rc[NPROBE_OUT];
   unsigned nprobes;
-  pthread_t th;
-  bool th_started;
   struct itm_err err;                /* why it failed */
 };
 
@@ -82,33 +78,38 @@ struct run {
   struct svc *s;
   size_t n;
   bool failed;
-  volatile int abort;                /* runners and calls stop */
-  volatile int stop_events;
+  atomic_int abort;                  /* runners and calls stop */
+  atomic_int stop_events;            /* the events stream ends */
   int64_t t0;
-  pthread_t events_th;
-  bool events_started;
-  bool detached;                     /* the events thread was left running */
-  struct engine *events_e;           /* its handle, and its copy of the namespace: */
-  char *events_ns;                   /* it may outlive the caller's */
+  pthread_t events_th, gates_th;
+  bool events_started, gates_started;
+  struct engine *events_e;           /* the events thread's handle */
   struct itm_err events_err;
+  size_t *order;                     /* r->s in dependency order (the gates' queue) */
   char **nets, **vols;               /* created by this run */
   size_t nnets, nvols;
 };
 
-/* A run whose events thread was left to finish on its own after a
- * successful up: it stays in use until the process exits, and this keeps
- * it owned (and visible to LeakSanitizer as such). */
-static struct run *volatile lingering_run; /* volatile: the store is kept (LSan) */
+/* The engine's cancel flags are still volatile int (engine.h, image.h);
+ * ours are atomic_int, which has the same size and representation: this
+ * is the one place that converts. */
+static volatile int *
+cancel_flag (atomic_int *a)
+{
+  _Static_assert (sizeof (atomic_int) == sizeof (int), "atomic_int is an int");
+  return (volatile int *) a;
+}
 
 /* ---- signals ---- */
-static volatile sig_atomic_t sig_count;
+/* atomic_int is lock-free here, so the handler may touch it */
+static atomic_int sig_count;
 static char sig_msg[256];
 
 static void
 on_signal (int sig)
 {
-  sig_count++;
-  if (sig_count >= 2 && sig == SIGINT)
+  int n = atomic_fetch_add (&sig_count, 1) + 1;
+  if (n >= 2 && sig == SIGINT)
     {
       ssize_t r = write (2, sig_msg, strlen (sig_msg));
       (void) r;
@@ -186,19 +187,19 @@ on_event (json_object *ev, void *ctx)
   if (s)
     {
       if (strcmp (action, "start") == 0)
-        s->ev_started = true;
+        s->ev.started = true;
       else if (strcmp (action, "die") == 0)
         {
           const char *code = json_str (ev, "Actor.Attributes.exitCode");
-          s->ev_died = true;
-          s->exit_code = code ? atoi (code) : -1;
+          s->ev.died = true;
+          s->ev.exit_code = code ? atoi (code) : -1;
         }
       else if (strcmp (action, "oom") == 0)
-        s->ev_oom = true;
+        s->ev.oom = true;
       else if (strcmp (action, "health_status: healthy") == 0)
-        s->ev_healthy = true;
+        s->ev.healthy = true;
       else if (strcmp (action, "health_status: unhealthy") == 0)
-        s->ev_unhealthy = true;
+        s->ev.unhealthy = true;
       pthread_cond_broadcast (&r->cv);
     }
   pthread_mutex_unlock (&r->mu);
@@ -210,17 +211,17 @@ events_main (void *arg)
 {
   struct run *r = arg;
   struct engine *e = r->events_e;
-  json_object *f = json_object_new_object ();
+  cleanup_json json_object *f = json_object_new_object ();
   json_object *l = json_object_new_array ();
-  cleanup_free char *lv = xasprintf (ITM_LABEL_NAMESPACE "=%s", r->events_ns);
+  cleanup_free char *lv = xasprintf (ITM_LABEL_NAMESPACE "=%s", r->ns);
   json_object_array_add (l, json_object_new_string (lv));
   json_object_object_add (f, "label", l);
   json_object *t = json_object_new_array ();
   json_object_array_add (t, json_object_new_string ("container"));
   json_object_object_add (f, "type", t);
   long long since = (long long) time (NULL) - 1;
-  int rc = engine_events (e, f, since, 0, on_event, r, &r->stop_events, &r->events_err);
-  json_object_put (f);
+  int rc = engine_events (e, f, since, 0, on_event, r, cancel_flag (&r->stop_events),
+                          &r->events_err);
   if (rc < 0 && !r->stop_events)
     {
       pthread_mutex_lock (&r->mu);
@@ -247,46 +248,41 @@ static int
 probe_once (struct engine *e, struct run *r, struct svc *s, struct buf *out)
 {
   cleanup_err struct itm_err err = { 0 };
-  json_object *body = json_object_new_object ();
+  cleanup_json json_object *body = json_object_new_object ();
   json_object *cmd = json_object_new_array ();
   for (char **p = s->probe; *p; p++)
     json_object_array_add (cmd, json_object_new_string (*p));
   json_object_object_add (body, "Cmd", cmd);
   json_object_object_add (body, "AttachStdout", json_object_new_boolean (1));
   json_object_object_add (body, "AttachStderr", json_object_new_boolean (1));
-  json_object *res = NULL;
+  cleanup_json json_object *res = NULL;
   cleanup_free char *path = xasprintf ("/containers/%s/exec", s->id);
-  int rc = engine_post (e, path, body, &res, &err);
-  json_object_put (body);
-  if (rc < 0)
+  if (engine_post (e, path, body, &res, &err) < 0)
     {
       buf_adds (out, err.msg ? err.msg : "exec failed");
       return -1;
     }
   cleanup_free char *eid = xstrdup (json_str (res, "Id") ? json_str (res, "Id") : "");
-  json_object_put (res);
-  json_object *sb = json_object_new_object ();
+  cleanup_json json_object *sb = json_object_new_object ();
   json_object_object_add (sb, "Detach", json_object_new_boolean (0));
   json_object_object_add (sb, "Tty", json_object_new_boolean (0));
   cleanup_free char *spath = xasprintf ("/exec/%s/start", eid);
   struct engine_call c = {
     .method = "POST", .path = spath, .body = sb, .on_frame = probe_collect, .ctx = out,
-    .timeout_ms = (long) (s->probe_timeout_ns / 1000000) + 1000, .cancel = &r->abort,
+    .timeout_ms = (long) (s->probe_timeout_ns / 1000000) + 1000,
+    .cancel = cancel_flag (&r->abort),
   };
-  long st = engine_call (e, &c, NULL, &err);
-  json_object_put (sb);
-  if (st < 0)
+  if (engine_call (e, &c, NULL, &err) < 0)
     {
       buf_adds (out, err.msg ? err.msg : "exec start failed");
       return -1;
     }
   cleanup_free char *ipath = xasprintf ("/exec/%s/json", eid);
-  if (engine_get (e, ipath, &res, &err) < 0)
+  cleanup_json json_object *info = NULL;
+  if (engine_get (e, ipath, &info, &err) < 0)
     return -1;
-  json_object *code = json_path (res, "ExitCode");
-  int ec = code ? json_object_get_int (code) : -1;
-  json_object_put (res);
-  return ec;
+  json_object *code = json_path (info, "ExitCode");
+  return code ? json_object_get_int (code) : -1;
 }
 
 static void
@@ -310,28 +306,46 @@ timed_wait (struct run *r, int64_t ns)
   pthread_cond_timedwait (&r->cv, &r->mu, &ts);
 }
 
-static void
-fmt_secs (char *buf, size_t n, int64_t ns)
-{
-  char d[32];
-  stack_format_duration (ns, d, sizeof d);
-  snprintf (buf, n, "%s", d);
-}
-
 /* ---- one service's runner ---- */
 
-static bool
-dep_holds (struct svc *dep, enum stack_condition c)
+/* Connect the new container to the service's networks past the first. */
+static int
+connect_networks (struct engine *e, struct run *r, struct svc *s, struct itm_err *err)
 {
-  if (c == STACK_COND_STARTED)
-    return dep->phase == P_STARTED || dep->phase == P_READY;
-  return dep->phase == P_READY;
+  size_t nnet = 0;
+  cleanup_strv char **nets = prov_service_networks (r->st, s->ss, r->ns, &nnet);
+  for (size_t i = 1; i < nnet; i++)
+    {
+      cleanup_json json_object *b = json_object_new_object ();
+      json_object_object_add (b, "Container", json_object_new_string (s->id));
+      json_object_object_add (b, "EndpointConfig", prov_endpoint_spec (s->ss, i));
+      cleanup_free char *np = xasprintf ("/networks/%s/connect", nets[i]);
+      if (engine_post (e, np, b, NULL, err) < 0)
+        return itm_err_prefix (err, "connecting %s to network %s", s->cname, nets[i]);
+    }
+  return 0;
+}
+
+/* Copy the service's secrets and configs into the new container. */
+static int
+copy_files (struct engine *e, struct run *r, struct svc *s, struct itm_err *err)
+{
+  cleanup_free char *tar = NULL;
+  size_t tlen = 0;
+  if (prov_files_tar (r->st, s->ss, &tar, &tlen, err) < 0)
+    return itm_err_prefix (err, "%s", s->name);
+  if (tlen == 0)
+    return 0;
+  cleanup_free char *ap = xasprintf ("/containers/%s/archive?path=/", s->id);
+  struct engine_call c = { .method = "PUT", .path = ap, .raw = tar, .raw_len = tlen };
+  if (engine_call (e, &c, NULL, err) < 0)
+    return itm_err_prefix (err, "copying secrets and configs into %s", s->cname);
+  return 0;
 }
 
 static int
 create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err *err)
 {
-  const struct stack_service *ss = s->ss;
   if (s->old_id)
     {
       cleanup_free char *p = xasprintf ("/containers/%s?force=1&v=1", s->old_id);
@@ -340,15 +354,14 @@ create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err
       itm_err_clear (err);
       out_event (s->name, "removed", -1, "its configuration changed");
     }
-  json_object *spec = prov_container_spec (e, r->st, ss, r->ns, r->o->ttl, s->hash);
+  cleanup_json json_object *spec = prov_container_spec (engine_api_version (e), r->st, s->ss,
+                                                        r->ns, r->o->ttl, s->hash);
   /* the image as image_ensure() made it (<ns>-<service> for a build without image:) */
   json_object_object_add (spec, "Image", json_object_new_string (s->image));
   cleanup_free char *enc = engine_urlencode (s->cname);
   cleanup_free char *path = xasprintf ("/containers/create?name=%s", enc);
-  json_object *res = NULL;
-  int rc = engine_post (e, path, spec, &res, err);
-  json_object_put (spec);
-  if (rc < 0)
+  cleanup_json json_object *res = NULL;
+  if (engine_post (e, path, spec, &res, err) < 0)
     return itm_err_prefix (err, "creating container %s", s->cname);
   pthread_mutex_lock (&r->mu);
   s->id = xstrdup (json_str (res, "Id") ? json_str (res, "Id") : "");
@@ -356,134 +369,72 @@ create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err
   if (s->phase == P_PENDING)
     s->phase = P_CREATED;
   pthread_mutex_unlock (&r->mu);
-  json_object_put (res);
-
-  size_t nnet = 0;
-  char **nets = prov_service_networks (r->st, ss, r->ns, &nnet);
-  for (size_t i = 1; i < nnet && rc == 0; i++)
-    {
-      json_object *b = json_object_new_object ();
-      json_object_object_add (b, "Container", json_object_new_string (s->id));
-      json_object_object_add (b, "EndpointConfig", prov_endpoint_spec (ss, i));
-      cleanup_free char *np = xasprintf ("/networks/%s/connect", nets[i]);
-      rc = engine_post (e, np, b, NULL, err);
-      json_object_put (b);
-      if (rc < 0)
-        itm_err_prefix (err, "connecting %s to network %s", s->cname, nets[i]);
-    }
-  prov_strv_free (nets);
-  if (rc < 0)
+  if (connect_networks (e, r, s, err) < 0 || copy_files (e, r, s, err) < 0)
     return -1;
-
-  char *tar = NULL;
-  size_t tlen = 0;
-  if (prov_files_tar (r->st, ss, &tar, &tlen, err) < 0)
-    return itm_err_prefix (err, "%s", s->name);
-  if (tlen)
-    {
-      cleanup_free char *ap = xasprintf ("/containers/%s/archive?path=/", s->id);
-      struct engine_call c = { .method = "PUT", .path = ap, .raw = tar, .raw_len = tlen };
-      long st = engine_call (e, &c, NULL, err);
-      free (tar);
-      if (st < 0)
-        return itm_err_prefix (err, "copying secrets and configs into %s", s->cname);
-    }
   out_event (s->name, "created", -1, NULL);
   return 0;
+}
+
+/* Run one turn's exec probe (mu held on entry and exit). */
+static int
+gate_probe (struct engine *e, struct run *r, struct svc *s, struct buf *out)
+{
+  pthread_mutex_unlock (&r->mu);
+  buf_reset (out);
+  buf_adds (out, "");
+  int64_t tp = mono_ns ();
+  int rc = probe_once (e, r, s, out);
+  tp = mono_ns () - tp;
+  pthread_mutex_lock (&r->mu);
+  keep_probe_output (s, rc, out);
+  if (rc == 0)
+    s->probe_ns = tp;
+  return rc;
+}
+
+/* The readiness gate (ready.c decides, this does): until ready, failed or
+ * aborted (mu held on entry and exit). */
+static void
+gate_wait (struct engine *e, struct run *r, struct svc *s)
+{
+  cleanup_buf struct buf out = { 0 };
+  struct ready_gate g = { .gate = s->gate, .has_probe = s->probe != NULL,
+                          .timeout_ns = s->timeout_ns, .t_start = s->t_start };
+  ready_init (&g);
+  for (;;)
+    {
+      struct ready_step st = ready_next (&g, &s->ev, r->abort || s->phase == P_FAILED,
+                                         mono_ns ());
+      switch (st.act)
+        {
+        case READY_STOP:
+          return;
+        case READY_READY:
+          s->phase = P_READY;
+          return;
+        case READY_FAIL:
+          fail_locked (r, s, ITM_EXIT_READINESS, "%s", st.why);
+          return;
+        case READY_SAY:
+          pthread_mutex_unlock (&r->mu);
+          out_event (s->name, "waiting", -1, st.why);
+          pthread_mutex_lock (&r->mu);
+          break;
+        case READY_PROBE:
+          ready_probed (&g, gate_probe (e, r, s, &out));
+          break;
+        case READY_WAIT:
+          timed_wait (r, st.wait_ns);
+          break;
+        }
+    }
 }
 
 static void
 gate (struct engine *e, struct run *r, struct svc *s)
 {
-  int64_t backoff = PROBE_MIN_NS;
-  int64_t deadline = s->timeout_ns ? s->t_start + s->timeout_ns : 0;
-  bool said_waiting = false;
-  cleanup_buf struct buf out = { 0 };
-
   pthread_mutex_lock (&r->mu);
-  for (;;)
-    {
-      if (r->abort || s->phase == P_FAILED)
-        break;
-      if (s->ev_oom)
-        {
-          fail_locked (r, s, ITM_EXIT_READINESS, "killed: out of memory");
-          break;
-        }
-      if (s->ev_died)
-        {
-          if (s->exit_code == 0 && s->gate != GATE_HEALTHY)
-            {
-              s->phase = P_READY;
-              break;
-            }
-          if (s->gate == GATE_COMPLETED || s->exit_code != 0)
-            fail_locked (r, s, ITM_EXIT_READINESS, "exited with code %d%s", s->exit_code,
-                         s->gate == GATE_COMPLETED ? " (service_completed_successfully needs 0)"
-                                                   : " while it was awaited");
-          else
-            fail_locked (r, s, ITM_EXIT_READINESS, "exited with code 0 before it was healthy");
-          break;
-        }
-      if (s->gate == GATE_RUNNING)
-        {
-          s->phase = P_READY;
-          break;
-        }
-      if (s->gate == GATE_HEALTHY && s->ev_healthy)
-        {
-          s->phase = P_READY;
-          break;
-        }
-      if (s->gate == GATE_HEALTHY && s->ev_unhealthy)
-        {
-          fail_locked (r, s, ITM_EXIT_READINESS, "the engine reports it unhealthy");
-          break;
-        }
-      int64_t now = mono_ns ();
-      if (deadline && now >= deadline)
-        {
-          char d[32];
-          fmt_secs (d, sizeof d, s->timeout_ns);
-          fail_locked (r, s, ITM_EXIT_READINESS, "not %s within its timeout (x-itm.timeout %s)",
-                       s->gate == GATE_HEALTHY ? "healthy" : "completed", d);
-          break;
-        }
-      if (!said_waiting)
-        {
-          said_waiting = true;
-          pthread_mutex_unlock (&r->mu);
-          out_event (s->name, "waiting", -1,
-                          s->gate == GATE_HEALTHY ? "for health" : "for its exit");
-          pthread_mutex_lock (&r->mu);
-          continue;
-        }
-      if (s->gate == GATE_HEALTHY && s->probe)
-        {
-          pthread_mutex_unlock (&r->mu);
-          buf_reset (&out);
-          buf_adds (&out, "");
-          int64_t tp = mono_ns ();
-          int rc = probe_once (e, r, s, &out);
-          tp = mono_ns () - tp;
-          pthread_mutex_lock (&r->mu);
-          keep_probe_output (s, rc, &out);
-          if (rc == 0)
-            {
-              s->probe_ns = tp;
-              s->phase = P_READY;
-              break;
-            }
-          if (r->abort || s->ev_died || s->ev_healthy)
-            continue;
-        }
-      int64_t w = s->gate == GATE_HEALTHY && s->probe ? backoff : 100 * 1000000LL;
-      if (deadline && deadline - now < w)
-        w = deadline - now;
-      timed_wait (r, w > 0 ? w : 1000000);
-      if (backoff < PROBE_MAX_NS)
-        backoff = backoff * 2 > PROBE_MAX_NS ? PROBE_MAX_NS : backoff * 2;
-    }
+  gate_wait (e, r, s);
   /* x-itm.seed: after the gate, before dependents see the service ready
    * (P_SEEDING is not P_READY); a container kept as is is not seeded again */
   if (s->phase == P_READY && !s->keep && s->ss && data_has_seed (s->ss))
@@ -511,53 +462,68 @@ gate (struct engine *e, struct run *r, struct svc *s)
     out_event (s->name, "ready", s->t_ready - s->t_start, NULL);
 }
 
-static void *
-runner (void *arg)
+/* Wait until every depends_on condition of s holds; false when the run
+ * is aborted first. */
+static bool
+await_deps (struct run *r, struct svc *s)
 {
-  struct svc *s = arg;
-  struct run *r = s->r;
-  cleanup_engine struct engine *e = engine_dup (r->e);
-  cleanup_err struct itm_err err = { 0 };
-
-  if (!s->keep && create_container (e, r, s, &err) < 0)
-    {
-      pthread_mutex_lock (&r->mu);
-      itm_err_move (&s->err, &err);
-      fail_locked (r, s, s->err.code, "%s", s->err.msg);
-      pthread_mutex_unlock (&r->mu);
-      return NULL;
-    }
-
-  /* wait for the last condition */
   pthread_mutex_lock (&r->mu);
   for (;;)
     {
       if (r->abort)
         {
           pthread_mutex_unlock (&r->mu);
-          return NULL;
+          return false;
         }
       bool all = true;
       for (size_t i = 0; i < s->ndeps && all; i++)
-        all = dep_holds (&r->s[s->deps[i]], s->conds[i]);
+        all = ready_dep_holds (r->s[s->deps[i]].phase, s->conds[i]);
       if (all)
         break;
       timed_wait (r, 200 * 1000000LL);
     }
   pthread_mutex_unlock (&r->mu);
+  return true;
+}
 
+/* The runner's failure: s failed with err (taken). */
+static void
+runner_fail (struct run *r, struct svc *s, struct itm_err *err)
+{
+  pthread_mutex_lock (&r->mu);
+  itm_err_move (&s->err, err);
+  fail_locked (r, s, s->err.code, "%s", s->err.msg);
+  pthread_mutex_unlock (&r->mu);
+}
+
+/* One service, on one of the gates' pool threads: create its container,
+ * wait for its dependencies, start it, gate it.  Failures are the
+ * service's (s->err); the job itself always succeeds. */
+static int
+runner (struct engine *e, size_t i, void *ctx, struct itm_err *jerr)
+{
+  struct run *r = ctx;
+  struct svc *s = &r->s[r->order[i]];
+  cleanup_err struct itm_err err = { 0 };
+
+  if (s->phase == P_READY)
+    return 0;
+  if (!s->keep && create_container (e, r, s, &err) < 0)
+    {
+      runner_fail (r, s, &err);
+      return 0;
+    }
+  if (!await_deps (r, s))
+    return 0;
   s->t_start = mono_ns ();
   if (!s->keep)
     {
       cleanup_free char *p = xasprintf ("/containers/%s/start", s->id);
       if (engine_post (e, p, NULL, NULL, &err) < 0)
         {
-          pthread_mutex_lock (&r->mu);
           itm_err_prefix (&err, "starting %s", s->cname);
-          itm_err_move (&s->err, &err);
-          fail_locked (r, s, s->err.code, "%s", s->err.msg);
-          pthread_mutex_unlock (&r->mu);
-          return NULL;
+          runner_fail (r, s, &err);
+          return 0;
         }
       out_event (s->name, "started", -1, NULL);
     }
@@ -567,6 +533,18 @@ runner (void *arg)
   pthread_cond_broadcast (&r->cv);
   pthread_mutex_unlock (&r->mu);
   gate (e, r, s);
+  return 0;
+}
+
+/* The gates: every service's runner on a pool of at most GATE_WORKERS
+ * threads, taken in dependency order (so a runner waits only on services
+ * already taken, and the pool cannot starve itself). */
+static void *
+gates_main (void *arg)
+{
+  struct run *r = arg;
+  cleanup_err struct itm_err err = { 0 };
+  engine_parallel (r->e, r->n, GATE_WORKERS, runner, r, NULL, &err);
   return NULL;
 }
 
@@ -626,12 +604,6 @@ print_failure (struct run *r, struct svc *s)
 /* ---- the report (src/report/): every service's outcome, the failed
  * ones' last log lines and probe outputs, what this run created, and with
  * --logs-dir each service's logs in DIR/SERVICE.log ---- */
-static const char *
-gate_name (enum gate_kind g)
-{
-  return g == GATE_HEALTHY ? "healthcheck" : g == GATE_COMPLETED ? "completed" : "running";
-}
-
 static void
 report_run (struct run *r, bool interrupted)
 {
@@ -649,7 +621,7 @@ report_run (struct run *r, bool interrupted)
       const char *state = ready ? "ready" : failed ? "failed"
                           : interrupted ? "interrupted" : "skipped";
       report_service (rep, s->name, state, ready && s->t_ready ? s->t_ready - s->t_start : -1,
-                      ready && s->probe_ns > 0 ? s->probe_ns : -1, gate_name (s->gate),
+                      ready && s->probe_ns > 0 ? s->probe_ns : -1, ready_gate_name (s->gate),
                       ready || failed ? NULL : "not started: a dependency failed");
       if (s->created && s->id)
         {
@@ -707,7 +679,7 @@ run_free (struct run *r)
       free (s->hash);
       free (s->id);
       free (s->old_id);
-      prov_strv_free (s->probe);
+      strv_free (s->probe);
       free (s->deps);
       free (s->conds);
       free (s->reason);
@@ -716,16 +688,12 @@ run_free (struct run *r)
       itm_err_clear (&s->err);
     }
   free (r->s);
-  for (size_t i = 0; i < r->nnets; i++)
-    free (r->nets[i]);
-  for (size_t i = 0; i < r->nvols; i++)
-    free (r->vols[i]);
-  free (r->nets);
-  free (r->vols);
+  free (r->order);
+  strv_free (r->nets);
+  strv_free (r->vols);
   itm_err_clear (&r->events_err);
   if (r->events_e)
     engine_close (r->events_e);
-  free (r->events_ns);
   pthread_mutex_destroy (&r->mu);
   pthread_cond_destroy (&r->cv);
 }
@@ -759,7 +727,7 @@ static void
 probe_from_config (struct svc *s, json_object *hc)
 {
   json_object *test = json_path (hc, "Test");
-  prov_strv_free (s->probe);
+  strv_free (s->probe);
   s->probe = prov_probe_argv (test);
   json_object *to = json_path (hc, "Timeout");
   s->probe_timeout_ns = to && json_object_get_int64 (to) > 0 ? json_object_get_int64 (to)
@@ -787,6 +755,50 @@ image_job (struct engine *e, size_t i, void *ctx, struct itm_err *err)
   return 0;
 }
 
+/* A service's probe and its timeout: the stack's healthcheck, else its
+ * image's (ihc, may be NULL). */
+static void
+probe_from_stack (struct svc *s, json_object *ihc)
+{
+  const struct stack_healthcheck *h = &s->ss->healthcheck;
+  if (h->disable)
+    return;
+  cleanup_json json_object *t = NULL;
+  if (h->test.n >= 1)
+    {
+      t = json_object_new_array ();
+      for (size_t k = 0; k < h->test.n; k++)
+        json_object_array_add (t, json_object_new_string (h->test.v[k]));
+    }
+  else if (ihc && json_path (ihc, "Test"))
+    t = json_object_get (json_path (ihc, "Test"));
+  if (t)
+    {
+      strv_free (s->probe);
+      s->probe = prov_probe_argv (t);
+    }
+  json_object *ito = ihc ? json_path (ihc, "Timeout") : NULL;
+  s->probe_timeout_ns = h->timeout ? h->timeout
+                        : ito && json_object_get_int64 (ito) > 0 ? json_object_get_int64 (ito)
+                                                                 : 30000000000LL;
+}
+
+/* err from the first service whose image could not be inspected (ie:
+ * its image's error). */
+static void
+image_error (struct svc *s, struct itm_err *ie, struct itm_err *err)
+{
+  if (ie->code == ITM_EXIT_NOT_FOUND)
+    {
+      itm_err_set (err, ITM_EXIT_IMAGE, "service %s: image %s is not on the engine", s->name,
+                   s->image);
+      itm_err_hint (err, "'itm-env pull' or 'itm-env build' makes it");
+      return;
+    }
+  itm_err_move (err, ie);
+  itm_err_prefix (err, "service %s: image %s", s->name, s->image);
+}
+
 /* Check every image; fill each service's probe from its healthcheck or the image's. */
 static int
 check_images (struct run *r, struct itm_err *err)
@@ -808,55 +820,13 @@ check_images (struct run *r, struct itm_err *err)
   struct itm_err *errs = xcalloc (j.n + 1, sizeof *errs);
   cleanup_err struct itm_err perr = { 0 };
   int ret = engine_parallel (r->e, j.n, 4, image_job, &j, errs, &perr);
-  if (ret < 0)
-    {
-      for (size_t i = 0; i < r->n; i++)
-        {
-          struct itm_err *ie = &errs[which[i]];
-          if (!itm_err_isset (ie))
-            continue;
-          if (ie->code == ITM_EXIT_NOT_FOUND)
-            {
-              itm_err_set (err, ITM_EXIT_IMAGE,
-                           "service %s: image %s is not on the engine", r->s[i].name,
-                           r->s[i].image);
-              itm_err_hint (err, "'itm-env pull' or 'itm-env build' makes it");
-            }
-          else
-            {
-              itm_err_move (err, ie);
-              itm_err_prefix (err, "service %s: image %s", r->s[i].name, r->s[i].image);
-            }
-          break;
-        }
-    }
-  else
-    for (size_t i = 0; i < r->n; i++)
+  for (size_t i = 0; i < r->n; i++)
+    if (ret == 0)
+      probe_from_stack (&r->s[i], j.hcs[which[i]]);
+    else if (itm_err_isset (&errs[which[i]]))
       {
-        struct svc *s = &r->s[i];
-        const struct stack_healthcheck *h = &s->ss->healthcheck;
-        json_object *ihc = j.hcs[which[i]];
-        if (h->disable)
-          continue;
-        json_object *t = NULL;
-        if (h->test.n >= 1)
-          {
-            t = json_object_new_array ();
-            for (size_t k = 0; k < h->test.n; k++)
-              json_object_array_add (t, json_object_new_string (h->test.v[k]));
-          }
-        else if (ihc && json_path (ihc, "Test"))
-          t = json_object_get (json_path (ihc, "Test"));
-        if (t)
-          {
-            prov_strv_free (s->probe);
-            s->probe = prov_probe_argv (t);
-            json_object_put (t);
-          }
-        json_object *ito = ihc ? json_path (ihc, "Timeout") : NULL;
-        s->probe_timeout_ns = h->timeout ? h->timeout
-                              : ito && json_object_get_int64 (ito) > 0 ? json_object_get_int64 (ito)
-                                                                       : 30000000000LL;
+        image_error (&r->s[i], &errs[which[i]], err);
+        break;
       }
   for (size_t k = 0; k < j.n; k++)
     {
@@ -907,13 +877,13 @@ adopt (struct engine *e, struct svc *s, struct itm_err *err)
   const char *status = json_str (res, "State.Status");
   const char *health = json_str (res, "State.Health.Status");
   json_object *ec = json_path (res, "State.ExitCode");
-  s->ev_started = status && strcmp (status, "running") == 0;
+  s->ev.started = status && strcmp (status, "running") == 0;
   if (status && (strcmp (status, "exited") == 0 || strcmp (status, "dead") == 0))
     {
-      s->ev_died = true;
-      s->exit_code = ec ? json_object_get_int (ec) : -1;
+      s->ev.died = true;
+      s->ev.exit_code = ec ? json_object_get_int (ec) : -1;
     }
-  s->ev_healthy = health && strcmp (health, "healthy") == 0;
+  s->ev.healthy = health && strcmp (health, "healthy") == 0;
   s->tty = json_path (res, "Config.Tty") && json_object_get_boolean (json_path (res, "Config.Tty"));
   if (s->probe == NULL)
     probe_from_config (s, json_path (res, "Config.Healthcheck"));
@@ -921,30 +891,30 @@ adopt (struct engine *e, struct svc *s, struct itm_err *err)
   return 0;
 }
 
+/* One service's own settings from the stack. */
 static int
-setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_err *err)
+setup_one (struct run *r, struct svc *s, const struct stack_service *ss, struct itm_err *err)
 {
-  const struct stack *st = r->st;
-  r->n = st->nservices;
-  r->s = xcalloc (r->n + 1, sizeof *r->s);
-  for (size_t i = 0; i < r->n; i++)
-    {
-      struct svc *s = &r->s[i];
-      const struct stack_service *ss = &st->services[i];
-      s->ss = ss;
-      s->name = xstrdup (ss->name);
-      s->cname = ss->container_name ? xstrdup (ss->container_name)
-                                    : ns_container_name (r->ns, ss->name, 1);
-      s->image = image_service_ref (ss, r->ns);
-      s->hash = stack_service_hash (ss);
-      s->tty = ss->tty;
-      s->gate = GATE_RUNNING;
-      int64_t t = x_itm_timeout (ss, err);
-      if (t < 0)
-        return -1;
-      s->timeout_ns = t;
-    }
-  /* gates and dependencies */
+  s->ss = ss;
+  s->name = xstrdup (ss->name);
+  s->cname = ss->container_name ? xstrdup (ss->container_name)
+                                : ns_container_name (r->ns, ss->name, 1);
+  s->image = image_service_ref (ss, r->ns);
+  s->hash = stack_service_hash (ss);
+  s->tty = ss->tty;
+  s->gate = GATE_RUNNING;
+  int64_t t = x_itm_timeout (ss, err);
+  if (t < 0)
+    return -1;
+  s->timeout_ns = t;
+  return 0;
+}
+
+/* Each service's dependencies (the active ones) and the gates their
+ * conditions give. */
+static void
+link_deps (struct run *r)
+{
   for (size_t i = 0; i < r->n; i++)
     {
       struct svc *s = &r->s[i];
@@ -961,59 +931,75 @@ setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_
             continue; /* not active (optional, or another profile) */
           s->deps[s->ndeps] = j;
           s->conds[s->ndeps++] = d->condition;
-          struct svc *dep = &r->s[j];
-          if (d->condition == STACK_COND_COMPLETED)
-            dep->gate = GATE_COMPLETED;
-          else if (d->condition == STACK_COND_HEALTHY && dep->gate == GATE_RUNNING)
-            dep->gate = GATE_HEALTHY;
+          r->s[j].gate = ready_gate_raise (r->s[j].gate, d->condition);
         }
     }
+}
+
+/* Whether s's existing container c must be recreated: changed, not
+ * running (or exited 0), its image replaced, a dependency recreated, or
+ * --force-recreate.  wait never recreates. */
+static bool
+is_dirty (struct run *r, struct svc *s, json_object *c, bool for_wait)
+{
+  if (for_wait)
+    return false;
+  const char *h = json_label (c, ITM_LABEL_CONFIG_HASH);
+  const char *state = json_str (c, "State");
+  const char *status = json_str (c, "Status");
+  bool ok_state = state && (strcmp (state, "running") == 0
+                            || (strcmp (state, "exited") == 0 && status
+                                && strncmp (status, "Exited (0)", 10) == 0));
+  bool dirty = !(h && strcmp (h, s->hash) == 0 && ok_state)
+               || !image_is_current (r->e, s->image, json_str (c, "ImageID"));
+  for (size_t d = 0; d < s->ndeps && !dirty; d++)
+    dirty = !r->s[s->deps[d]].keep;
+  return dirty || r->o->force_recreate;
+}
+
+static struct svc *
+svc_by_name (struct run *r, const char *name)
+{
+  for (size_t i = 0; i < r->n; i++)
+    if (strcmp (r->s[i].name, name) == 0)
+      return &r->s[i];
+  return NULL;
+}
+
+static int
+setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_err *err)
+{
+  const struct stack *st = r->st;
+  r->n = st->nservices;
+  r->s = xcalloc (r->n + 1, sizeof *r->s);
+  for (size_t i = 0; i < r->n; i++)
+    if (setup_one (r, &r->s[i], &st->services[i], err) < 0)
+      return -1;
+  link_deps (r);
   /* existing containers: keep the unchanged ones; a changed one is
-   * recreated with everything that depends on it */
+   * recreated with everything that depends on it (waves: dependencies
+   * are decided first) */
   struct stack_wave *w = NULL;
   size_t nw = stack_waves (st, &w);
-  for (size_t wi = 0; wi < nw; wi++)
-    for (size_t k = 0; k < w[wi].n; k++)
+  int ret = 0;
+  for (size_t wi = 0; wi < nw && ret == 0; wi++)
+    for (size_t k = 0; k < w[wi].n && ret == 0; k++)
       {
-        size_t i;
-        for (i = 0; i < r->n; i++)
-          if (strcmp (r->s[i].name, w[wi].services[k]->name) == 0)
-            break;
-        if (i == r->n)
-          continue;
-        struct svc *s = &r->s[i];
-        json_object *c = find_service_container (existing, s->name);
+        struct svc *s = svc_by_name (r, w[wi].services[k]->name);
+        json_object *c = s ? find_service_container (existing, s->name) : NULL;
         if (c == NULL)
           continue;
-        const char *h = json_label (c, ITM_LABEL_CONFIG_HASH);
-        const char *state = json_str (c, "State");
-        const char *status = json_str (c, "Status");
-        bool ok_state = state && (strcmp (state, "running") == 0
-                                  || (strcmp (state, "exited") == 0 && status
-                                      && strncmp (status, "Exited (0)", 10) == 0));
-        bool dirty = !(h && strcmp (h, s->hash) == 0 && ok_state)
-                     || (!for_wait && !image_is_current (r->e, s->image, json_str (c, "ImageID")));
-        for (size_t d = 0; d < s->ndeps && !dirty; d++)
-          dirty = !r->s[s->deps[d]].keep;
-        if (r->o->force_recreate)
-          dirty = true;
-        if (for_wait)
-          dirty = false;
-        if (dirty)
+        if (is_dirty (r, s, c, for_wait))
           s->old_id = xstrdup (json_str (c, "Id"));
         else
           {
             s->keep = true;
             s->id = xstrdup (json_str (c, "Id"));
-            if (adopt (r->e, s, err) < 0)
-              {
-                stack_waves_free (w, nw);
-                return -1;
-              }
+            ret = adopt (r->e, s, err);
           }
       }
   stack_waves_free (w, nw);
-  return 0;
+  return ret;
 }
 
 static int
@@ -1048,8 +1034,8 @@ orphans (struct run *r, json_object *existing, struct itm_err *err)
     }
   int ret = 0;
   if (no && !r->o->remove_orphans)
-    fprintf (stderr, "itm-env: warning: orphan container%s in namespace %s: %s (%s no longer "
-                     "in the stack); 'up --remove-orphans' removes %s\n",
+    out_warn ("orphan container%s in namespace %s: %s (%s no longer in the stack); "
+              "'up --remove-orphans' removes %s",
              no == 1 ? "" : "s", r->ns, names.data, no == 1 ? "its service is" : "their services are",
              no == 1 ? "it" : "them");
   else if (no)
@@ -1072,9 +1058,7 @@ fix_gates (struct run *r, struct itm_err *err)
     {
       struct svc *s = &r->s[i];
       bool hc = s->probe != NULL && !(s->ss && s->ss->healthcheck.disable);
-      if (s->gate == GATE_RUNNING && hc)
-        s->gate = GATE_HEALTHY;
-      if (s->gate == GATE_HEALTHY && !hc)
+      if (!ready_gate_fix (&s->gate, hc))
         {
           const char *who = NULL;
           for (size_t k = 0; k < r->n && who == NULL; k++)
@@ -1093,11 +1077,31 @@ fix_gates (struct run *r, struct itm_err *err)
   return 0;
 }
 
-static void
-remember (char ***v, size_t *n, const char *s)
+/* Create a network or volume of the stack (kind "network" or "volume",
+ * spec from prov_*_spec, borrowed) unless the engine has one by that name
+ * already; one it creates is remembered in *made for rollback. */
+static int
+ensure_resource (struct run *r, const char *kind, json_object *spec, char ***made, size_t *nmade,
+                 struct itm_err *err)
 {
-  *v = xrealloc (*v, (*n + 1) * sizeof **v);
-  (*v)[(*n)++] = xstrdup (s);
+  const char *name = json_str (spec, "Name");
+  cleanup_free char *p = xasprintf ("/%ss/%s", kind, name);
+  cleanup_json json_object *res = NULL;
+  cleanup_err struct itm_err e2 = { 0 };
+  if (engine_get (r->e, p, &res, &e2) == 0)
+    return 0;
+  if (e2.code != ITM_EXIT_NOT_FOUND)
+    {
+      itm_err_move (err, &e2);
+      return -1;
+    }
+  cleanup_free char *cp = xasprintf ("/%ss/create", kind);
+  if (engine_post (r->e, cp, spec, NULL, err) < 0)
+    return itm_err_prefix (err, "creating %s %s", kind, name);
+  strv_push (made, nmade, name);
+  cleanup_free char *what = xasprintf ("%s created", kind);
+  out_event (NULL, what, -1, name);
+  return 0;
 }
 
 static int
@@ -1106,61 +1110,19 @@ create_networks_volumes (struct run *r, struct itm_err *err)
   const struct stack *st = r->st;
   for (size_t i = 0; i < st->nnetworks; i++)
     {
-      const struct stack_network *n = &st->networks[i];
-      if (n->external)
+      if (st->networks[i].external)
         continue;
-      json_object *spec = prov_network_spec (st, n, r->ns, r->o->ttl);
-      const char *name = json_str (spec, "Name");
-      cleanup_free char *p = xasprintf ("/networks/%s", name);
-      json_object *res = NULL;
-      cleanup_err struct itm_err e2 = { 0 };
-      if (engine_get (r->e, p, &res, &e2) == 0)
-        {
-          json_object_put (res);
-          json_object_put (spec);
-          continue;
-        }
-      if (e2.code != ITM_EXIT_NOT_FOUND)
-        {
-          json_object_put (spec);
-          itm_err_move (err, &e2);
-          return -1;
-        }
-      if (engine_post (r->e, "/networks/create", spec, NULL, err) < 0)
-        {
-          itm_err_prefix (err, "creating network %s", name);
-          json_object_put (spec);
-          return -1;
-        }
-      remember (&r->nets, &r->nnets, name);
-      out_event (NULL, "network created", -1, name);
-      json_object_put (spec);
+      cleanup_json json_object *spec = prov_network_spec (st, &st->networks[i], r->ns, r->o->ttl);
+      if (ensure_resource (r, "network", spec, &r->nets, &r->nnets, err) < 0)
+        return -1;
     }
   for (size_t i = 0; i < st->nvolumes; i++)
     {
-      const struct stack_volume *v = &st->volumes[i];
-      if (v->external)
+      if (st->volumes[i].external)
         continue;
-      json_object *spec = prov_volume_spec (st, v, r->ns, r->o->ttl);
-      const char *name = json_str (spec, "Name");
-      cleanup_free char *p = xasprintf ("/volumes/%s", name);
-      json_object *res = NULL;
-      cleanup_err struct itm_err e2 = { 0 };
-      if (engine_get (r->e, p, &res, &e2) == 0)
-        {
-          json_object_put (res);
-          json_object_put (spec);
-          continue;
-        }
-      if (engine_post (r->e, "/volumes/create", spec, NULL, err) < 0)
-        {
-          itm_err_prefix (err, "creating volume %s", name);
-          json_object_put (spec);
-          return -1;
-        }
-      remember (&r->vols, &r->nvols, name);
-      out_event (NULL, "volume created", -1, name);
-      json_object_put (spec);
+      cleanup_json json_object *spec = prov_volume_spec (st, &st->volumes[i], r->ns, r->o->ttl);
+      if (ensure_resource (r, "volume", spec, &r->vols, &r->nvols, err) < 0)
+        return -1;
     }
   return 0;
 }
@@ -1177,36 +1139,67 @@ rollback (struct run *r)
   prov_remove (r->e, (const char *const *) ids, n, (const char *const *) r->nets, r->nnets,
                (const char *const *) r->vols, r->nvols, true, 0, &err);
   if (itm_err_isset (&err))
-    fprintf (stderr, "itm-env: warning: removing what this up created: %s\n", err.msg);
+    out_warn ("removing what this up created: %s", err.msg);
   else
     out_note ("itm-env: removed what this up created (%zu containers, %zu networks, "
                    "%zu volumes)", n, r->nnets, r->nvols);
   free (ids);
 }
 
-static int
-drive (struct run *r, bool for_wait, struct itm_err *err)
+/* r->order: the services in dependency order (the stack's waves; without
+ * a stack, or for one a wave misses, the list's order). */
+static void
+dependency_order (struct run *r)
+{
+  r->order = xcalloc (r->n + 1, sizeof *r->order);
+  bool *placed = xcalloc (r->n + 1, sizeof *placed);
+  size_t k = 0;
+  struct stack_wave *w = NULL;
+  size_t nw = r->st ? stack_waves (r->st, &w) : 0;
+  for (size_t wi = 0; wi < nw; wi++)
+    for (size_t j = 0; j < w[wi].n; j++)
+      for (size_t i = 0; i < r->n; i++)
+        if (!placed[i] && strcmp (r->s[i].name, w[wi].services[j]->name) == 0)
+          {
+            placed[i] = true;
+            r->order[k++] = i;
+            break;
+          }
+  if (r->st)
+    stack_waves_free (w, nw);
+  for (size_t i = 0; i < r->n; i++)
+    if (!placed[i])
+      r->order[k++] = i;
+  free (placed);
+}
+
+/* The events thread and the gates' thread. */
+static void
+threads_start (struct run *r)
+{
+  r->events_e = engine_dup (r->e);
+  r->events_started = pthread_create (&r->events_th, NULL, events_main, r) == 0;
+  dependency_order (r);
+  r->gates_started = pthread_create (&r->gates_th, NULL, gates_main, r) == 0;
+  if (!r->gates_started)
+    for (size_t i = 0; i < r->n; i++)
+      if (r->s[i].phase != P_READY)
+        {
+          pthread_mutex_lock (&r->mu);
+          fail_locked (r, &r->s[i], ITM_EXIT_FAILURE, "cannot start a thread");
+          pthread_mutex_unlock (&r->mu);
+          break;
+        }
+}
+
+/* Wait until every service is ready, one failed, a signal came or the
+ * overall timeout passed (which fails the first service not ready);
+ * whether it was a signal. */
+static bool
+watch (struct run *r)
 {
   int64_t overall = r->o->timeout_ns ? r->t0 + r->o->timeout_ns : 0;
-  int ret = 0;
-
-  r->events_e = engine_dup (r->e);
-  r->events_ns = xstrdup (r->ns);
-  if (pthread_create (&r->events_th, NULL, events_main, r) == 0)
-    r->events_started = true;
-  for (size_t i = 0; i < r->n; i++)
-    if (r->s[i].phase == P_READY)
-      continue;
-    else if (pthread_create (&r->s[i].th, NULL, runner, &r->s[i]) == 0)
-      r->s[i].th_started = true;
-    else
-      {
-        pthread_mutex_lock (&r->mu);
-        fail_locked (r, &r->s[i], ITM_EXIT_FAILURE, "cannot start a thread");
-        pthread_mutex_unlock (&r->mu);
-      }
-
-  bool interrupted = false, timed_out = false;
+  bool interrupted = false;
   pthread_mutex_lock (&r->mu);
   for (;;)
     {
@@ -1224,9 +1217,8 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
         }
       if (overall && mono_ns () >= overall)
         {
-          timed_out = true;
           char d[32];
-          fmt_secs (d, sizeof d, r->o->timeout_ns);
+          stack_format_duration (r->o->timeout_ns, d, sizeof d);
           for (size_t i = 0; i < r->n; i++)
             if (r->s[i].phase != P_READY)
               {
@@ -1241,53 +1233,71 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
       pthread_mutex_lock (&r->mu);
     }
   pthread_mutex_unlock (&r->mu);
-  (void) timed_out;
+  return interrupted;
+}
 
-  for (size_t i = 0; i < r->n; i++)
-    if (r->s[i].th_started)
-      pthread_join (r->s[i].th, NULL);
-  if (!interrupted && !r->failed)
-    out_event (NULL, "all ready", mono_ns () - r->t0, r->ns);
+/* Tell the events thread to stop and join it: it sees the flag within
+ * 100 ms (engine_events' poll), so this is done as late as possible. */
+static void
+events_stop (struct run *r)
+{
   r->stop_events = 1;
-  /* On success the events thread is left to notice the cancel by itself
-   * (up to 100 ms): the process is about to exit and the run is not freed. */
-  if (r->events_started && !interrupted && !r->failed)
-    r->detached = pthread_detach (r->events_th) == 0;
-  if (r->events_started && !r->detached)
+  if (r->events_started)
     pthread_join (r->events_th, NULL);
+  r->events_started = false;
+}
 
+/* After a failure: the first failed service's story, or the events
+ * stream's; err set. */
+static void
+failure (struct run *r, struct itm_err *err)
+{
+  struct svc *first = NULL;
+  for (size_t i = 0; i < r->n && first == NULL; i++)
+    if (r->s[i].phase == P_FAILED)
+      first = &r->s[i];
+  if (first)
+    {
+      out_event (first->name, "failed", -1, first->reason);
+      out_finish ();
+      print_failure (r, first);
+      itm_err_move (err, &first->err);
+      return;
+    }
+  out_finish ();
+  if (itm_err_isset (&r->events_err))
+    {
+      itm_err_move (err, &r->events_err);
+      itm_err_prefix (err, "watching the engine's events");
+    }
+  else
+    itm_err_set (err, ITM_EXIT_READINESS, "readiness failed");
+}
+
+static int
+drive (struct run *r, bool for_wait, struct itm_err *err)
+{
+  int ret = 0;
+  threads_start (r);
+  bool interrupted = watch (r);
+  if (r->gates_started)
+    pthread_join (r->gates_th, NULL);
+  pthread_mutex_lock (&r->mu);
+  bool failed = r->failed;
+  r->stop_events = 1;
+  pthread_mutex_unlock (&r->mu);
+  if (!interrupted && !failed)
+    out_event (NULL, "all ready", mono_ns () - r->t0, r->ns);
+  if (failed && !interrupted)
+    events_stop (r); /* its error, if any, is part of the story */
   if (interrupted)
     {
       itm_err_set (err, ITM_EXIT_INTERRUPTED, "interrupted");
       ret = -1;
     }
-  else if (r->failed)
+  else if (failed)
     {
-      struct svc *first = NULL;
-      for (size_t i = 0; i < r->n; i++)
-        if (r->s[i].phase == P_FAILED)
-          {
-            first = &r->s[i];
-            break;
-          }
-      if (first)
-        {
-          out_event (first->name, "failed", -1, first->reason);
-          out_finish ();
-          print_failure (r, first);
-          itm_err_move (err, &first->err);
-        }
-      else
-        {
-          out_finish ();
-          if (itm_err_isset (&r->events_err))
-            {
-              itm_err_move (err, &r->events_err);
-              itm_err_prefix (err, "watching the engine's events");
-            }
-          else
-            itm_err_set (err, ITM_EXIT_READINESS, "readiness failed");
-        }
+      failure (r, err);
       ret = -1;
     }
   report_run (r, interrupted);
@@ -1299,13 +1309,13 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
         rollback (r);
     }
   out_finish ();
+  events_stop (r);
   return ret;
 }
 
 int
 prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, struct itm_err *err)
 {
-  int wd = 0;
   /* one up at a time on a namespace: a second one waits, then finds what
    * the first made */
   int lockfd = ns_lock (o->ns, err);
@@ -1323,15 +1333,11 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
    * a container whose image was rebuilt or re-pulled is recreated */
   struct image_opts io = o->image ? *o->image : (struct image_opts){ 0 };
   io.ns = o->ns;
-  _Static_assert (sizeof (sig_atomic_t) == sizeof (int), "sig_atomic_t is an int");
-  io.cancel = (volatile int *) &sig_count;   /* SIGINT stops builds and pulls in flight */
+  io.cancel = cancel_flag (&sig_count);   /* SIGINT stops builds and pulls in flight */
   if (image_ensure (e, st, &io, err) < 0)
     goto out;
-  /* the verifier's snapshot of the engine before anything is created, and
-   * the watchdog that removes the namespace if this process dies before up
-   * is done (src/verify/) */
-  verify_snapshot_take (e, o->ns, json_object_array_length (existing) == 0);
-  wd = watchdog_start (e, o->ns);
+  if (o->hooks.before_create)
+    o->hooks.before_create (o->hooks.arg, e, o->ns, json_object_array_length (existing) == 0);
   r->n = 0;
   if (setup_services (r, existing, false, err) < 0)
     goto out;
@@ -1349,14 +1355,9 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   ret = drive (r, false, err);
 out:
   json_object_put (existing);
-  if (wd > 0)
-    watchdog_release (ret == 0 || o->keep_on_failure);
+  if (o->hooks.after)
+    o->hooks.after (o->hooks.arg, ret == 0 || o->keep_on_failure);
   ns_unlock (o->ns, lockfd);
-  if (r->detached)
-    {
-      lingering_run = r; /* the events thread still reads it until exit */
-      return ret;
-    }
   run_free (r);
   free (r);
   return ret;
@@ -1390,17 +1391,8 @@ setup_from_labels (struct run *r, json_object *existing)
       cleanup_err struct itm_err err = { 0 };
       if (adopt (r->e, s, &err) < 0)
         continue;
-      s->gate = s->ev_died ? GATE_COMPLETED : s->probe ? GATE_HEALTHY : GATE_RUNNING;
+      s->gate = ready_gate_of_container (s->ev.died, s->probe != NULL);
     }
-}
-
-static bool
-has_service (struct run *r, const char *name)
-{
-  for (size_t i = 0; i < r->n; i++)
-    if (strcmp (r->s[i].name, name) == 0)
-      return true;
-  return false;
 }
 
 int
@@ -1449,7 +1441,7 @@ prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
   if (fix_gates (r, err) < 0)
     goto out;
   for (size_t k = 0; k < o->nservices; k++)
-    if (st ? stack_service (st, o->services[k]) == NULL : !has_service (r, o->services[k]))
+    if (st ? stack_service (st, o->services[k]) == NULL : svc_by_name (r, o->services[k]) == NULL)
       {
         itm_err_set (err, ITM_EXIT_NOT_FOUND, "no such service: %s", o->services[k]);
         goto out;
@@ -1457,11 +1449,6 @@ prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
   ret = drive (r, true, err);
 out:
   json_object_put (existing);
-  if (r->detached)
-    {
-      lingering_run = r; /* the events thread still reads it until exit */
-      return ret;
-    }
   run_free (r);
   free (r);
   return ret;

@@ -1,0 +1,164 @@
+/* ready.c - the readiness state machine (ready.h): the gate's decisions,
+ * the probe schedule and the dependency conditions, with no engine call
+ * and no clock of its own. */
+#include <config.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "prov/ready.h"
+
+void
+ready_init (struct ready_gate *g)
+{
+  g->deadline = g->timeout_ns ? g->t_start + g->timeout_ns : 0;
+  g->backoff = PROBE_MIN_NS;
+  g->cycle_now = 0;
+  g->said_waiting = g->probed = g->probe_ok = false;
+}
+
+static struct ready_step
+step (enum ready_action act)
+{
+  return (struct ready_step){ .act = act };
+}
+
+static struct ready_step
+fail (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+static struct ready_step
+fail (const char *fmt, ...)
+{
+  struct ready_step s = { .act = READY_FAIL };
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (s.why, sizeof s.why, fmt, ap);
+  va_end (ap);
+  return s;
+}
+
+/* The wait before the next look: the probe's backoff (which then grows),
+ * or the poll interval; never past the deadline, never 0. */
+static struct ready_step
+wait_step (struct ready_gate *g, int64_t now)
+{
+  int64_t w = g->gate == GATE_HEALTHY && g->has_probe ? g->backoff : READY_POLL_NS;
+  if (g->deadline && g->deadline - now < w)
+    w = g->deadline - now;
+  if (g->backoff < PROBE_MAX_NS)
+    g->backoff = g->backoff * 2 > PROBE_MAX_NS ? PROBE_MAX_NS : g->backoff * 2;
+  struct ready_step s = step (READY_WAIT);
+  s.wait_ns = w > 0 ? w : 1000000;
+  return s;
+}
+
+/* What the facts decide on their own, or READY_WAIT for "nothing yet". */
+static struct ready_step
+decide (const struct ready_gate *g, const struct ready_facts *f)
+{
+  if (f->oom)
+    return fail ("killed: out of memory");
+  if (f->died)
+    {
+      if (f->exit_code == 0 && g->gate != GATE_HEALTHY)
+        return step (READY_READY);
+      if (g->gate == GATE_COMPLETED || f->exit_code != 0)
+        return fail ("exited with code %d%s", f->exit_code,
+                     g->gate == GATE_COMPLETED ? " (service_completed_successfully needs 0)"
+                                               : " while it was awaited");
+      return fail ("exited with code 0 before it was healthy");
+    }
+  if (g->gate == GATE_RUNNING)
+    return step (READY_READY);
+  if (g->gate == GATE_HEALTHY && f->healthy)
+    return step (READY_READY);
+  if (g->gate == GATE_HEALTHY && f->unhealthy)
+    return fail ("the engine reports it unhealthy");
+  return step (READY_WAIT);
+}
+
+struct ready_step
+ready_next (struct ready_gate *g, const struct ready_facts *f, bool aborted, int64_t now)
+{
+  if (g->probe_ok)
+    return step (READY_READY);
+  if (g->probed)
+    {
+      g->probed = false;
+      /* a failed probe: news since it ran are looked at at once, else the
+       * wait of the turn it ran in */
+      if (!aborted && !f->died && !f->healthy)
+        return wait_step (g, g->cycle_now);
+    }
+  if (aborted)
+    return step (READY_STOP);
+  struct ready_step s = decide (g, f);
+  if (s.act != READY_WAIT)
+    return s;
+  if (g->deadline && now >= g->deadline)
+    {
+      char d[32];
+      stack_format_duration (g->timeout_ns, d, sizeof d);
+      return fail ("not %s within its timeout (x-itm.timeout %s)",
+                   g->gate == GATE_HEALTHY ? "healthy" : "completed", d);
+    }
+  if (!g->said_waiting)
+    {
+      g->said_waiting = true;
+      s = step (READY_SAY);
+      snprintf (s.why, sizeof s.why, "%s", g->gate == GATE_HEALTHY ? "for health" : "for its exit");
+      return s;
+    }
+  if (g->gate == GATE_HEALTHY && g->has_probe)
+    {
+      g->cycle_now = now;
+      return step (READY_PROBE);
+    }
+  return wait_step (g, now);
+}
+
+void
+ready_probed (struct ready_gate *g, int rc)
+{
+  if (rc == 0)
+    g->probe_ok = true;
+  else
+    g->probed = true;
+}
+
+bool
+ready_dep_holds (enum phase p, enum stack_condition c)
+{
+  if (c == STACK_COND_STARTED)
+    return p == P_STARTED || p == P_READY;
+  return p == P_READY;
+}
+
+enum gate_kind
+ready_gate_raise (enum gate_kind g, enum stack_condition c)
+{
+  if (c == STACK_COND_COMPLETED)
+    return GATE_COMPLETED;
+  if (c == STACK_COND_HEALTHY && g == GATE_RUNNING)
+    return GATE_HEALTHY;
+  return g;
+}
+
+bool
+ready_gate_fix (enum gate_kind *g, bool has_healthcheck)
+{
+  if (*g == GATE_RUNNING && has_healthcheck)
+    *g = GATE_HEALTHY;
+  return !(*g == GATE_HEALTHY && !has_healthcheck);
+}
+
+enum gate_kind
+ready_gate_of_container (bool exited, bool has_healthcheck)
+{
+  return exited ? GATE_COMPLETED : has_healthcheck ? GATE_HEALTHY : GATE_RUNNING;
+}
+
+const char *
+ready_gate_name (enum gate_kind g)
+{
+  return g == GATE_HEALTHY ? "healthcheck" : g == GATE_COMPLETED ? "completed" : "running";
+}

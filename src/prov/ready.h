@@ -1,0 +1,82 @@
+/* ready.h - private to src/prov/: the readiness state machine without the
+ * engine.  up.c feeds it what the events (or an inspect) said about one
+ * container, the time, and the outcome of each exec probe; it answers
+ * with the next thing to do.  tests/unit/test-ready.c drives it from
+ * tests/prov/ready.cases.
+ *
+ * Ownership: nothing is allocated; a step's text lives in the step. */
+#ifndef ITM_PROV_READY_H
+#define ITM_PROV_READY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stack/stack.h"
+
+/* What a service must reach to be ready. */
+enum gate_kind { GATE_RUNNING, GATE_HEALTHY, GATE_COMPLETED };
+/* Where a service is; dependents look at it (ready_dep_holds). */
+enum phase { P_PENDING, P_CREATED, P_STARTED, P_SEEDING, P_READY, P_FAILED, P_SKIPPED };
+
+/* The exec probe's schedule: the first one at once, then doubling. */
+#define PROBE_MIN_NS (50 * 1000000LL)
+#define PROBE_MAX_NS (1000 * 1000000LL)
+/* How often a gate without a probe looks again (the events wake it too). */
+#define READY_POLL_NS (100 * 1000000LL)
+
+/* What the engine said about the container so far. */
+struct ready_facts {
+  bool started, healthy, unhealthy, died, oom;
+  int exit_code;
+};
+
+/* One gate: set gate, has_probe, timeout_ns and t_start, then ready_init. */
+struct ready_gate {
+  enum gate_kind gate;
+  bool has_probe;               /* an exec probe can be run */
+  int64_t timeout_ns;           /* x-itm.timeout, 0: none */
+  int64_t t_start;              /* when the container was started */
+  /* the machine's own */
+  int64_t deadline;             /* 0: none */
+  int64_t backoff;
+  int64_t cycle_now;            /* the time the probe of this turn was asked at */
+  bool said_waiting;
+  bool probed;                  /* a probe ran and failed this turn */
+  bool probe_ok;
+};
+
+enum ready_action {
+  READY_STOP,                   /* aborted: leave the gate, nothing to say */
+  READY_READY,                  /* the gate holds */
+  READY_FAIL,                   /* it never will: why */
+  READY_SAY,                    /* print "waiting" with why, then ask again */
+  READY_PROBE,                  /* run the exec probe, give ready_probed its exit code */
+  READY_WAIT,                   /* wait wait_ns (or until an event), then ask again */
+};
+
+struct ready_step {
+  enum ready_action act;
+  int64_t wait_ns;
+  char why[160];
+};
+
+void ready_init (struct ready_gate *g);
+/* The next step given the facts, whether the run is aborting, and now. */
+struct ready_step ready_next (struct ready_gate *g, const struct ready_facts *f, bool aborted,
+                              int64_t now);
+/* The exit code of the probe READY_PROBE asked for (-1: it could not run). */
+void ready_probed (struct ready_gate *g, int rc);
+
+/* Whether a dependency in phase p meets condition c. */
+bool ready_dep_holds (enum phase p, enum stack_condition c);
+/* The gate a service gets when a dependent waits on it with condition c. */
+enum gate_kind ready_gate_raise (enum gate_kind g, enum stack_condition c);
+/* The gate a service gets from its healthcheck (one with a healthcheck is
+ * ready when healthy, whoever awaits it); false when the gate asks for a
+ * healthcheck the service does not have. */
+bool ready_gate_fix (enum gate_kind *g, bool has_healthcheck);
+/* wait without a stack: the gate from a container's state alone. */
+enum gate_kind ready_gate_of_container (bool exited, bool has_healthcheck);
+const char *ready_gate_name (enum gate_kind g);   /* "healthcheck", "completed", "running" */
+
+#endif

@@ -1,0 +1,223 @@
+/* test-ready.c - the readiness state machine (src/prov/ready.c) driven by
+ * tests/prov/ready.cases: a sequence of inputs (facts from the events, the
+ * time, probe results) and the step expected after each.  One TAP line per
+ * expectation; the file's format is described at its top. */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "prov/ready.h"
+#include "tap.h"
+#include "util/xalloc.h"
+
+#define MS 1000000LL
+
+struct cur {
+  char name[128];
+  struct ready_gate g;
+  struct ready_facts f;
+  bool aborted;
+  int64_t now;
+  int line;
+};
+
+static const char *const act_names[] = { "stop", "ready", "fail", "say", "probe", "wait" };
+
+static bool
+parse_gate (const char *s, enum gate_kind *g)
+{
+  if (strcmp (s, "running") == 0)
+    *g = GATE_RUNNING;
+  else if (strcmp (s, "healthy") == 0)
+    *g = GATE_HEALTHY;
+  else if (strcmp (s, "completed") == 0)
+    *g = GATE_COMPLETED;
+  else
+    return false;
+  return true;
+}
+
+static bool
+parse_cond (const char *s, enum stack_condition *c)
+{
+  if (strcmp (s, "started") == 0)
+    *c = STACK_COND_STARTED;
+  else if (strcmp (s, "healthy") == 0)
+    *c = STACK_COND_HEALTHY;
+  else if (strcmp (s, "completed") == 0)
+    *c = STACK_COND_COMPLETED;
+  else
+    return false;
+  return true;
+}
+
+static bool
+parse_phase (const char *s, enum phase *p)
+{
+  static const char *const names[] = { "pending", "created", "started", "seeding",
+                                       "ready", "failed", "skipped" };
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (strcmp (s, names[i]) == 0)
+      {
+        *p = (enum phase) i;
+        return true;
+      }
+  return false;
+}
+
+static const char *
+gate_str (enum gate_kind g)
+{
+  return g == GATE_HEALTHY ? "healthy" : g == GATE_COMPLETED ? "completed" : "running";
+}
+
+/* "expect ACTION [ARG]": ARG is the wait in ms, or the text of say/fail. */
+static void
+expect (struct cur *c, const char *act, const char *arg)
+{
+  struct ready_step st = ready_next (&c->g, &c->f, c->aborted, c->now);
+  const char *got = act_names[st.act];
+  char want_txt[256], got_txt[256];
+  snprintf (want_txt, sizeof want_txt, "%s%s%s", act, arg ? " " : "", arg ? arg : "");
+  if (st.act == READY_WAIT)
+    snprintf (got_txt, sizeof got_txt, "%s %lld", got, (long long) (st.wait_ns / MS));
+  else if (st.act == READY_SAY || st.act == READY_FAIL)
+    snprintf (got_txt, sizeof got_txt, "%s %s", got, st.why);
+  else
+    snprintf (got_txt, sizeof got_txt, "%s", got);
+  tap_is_str (got_txt, want_txt, "%s (line %d): at %lld ms: %s", c->name, c->line,
+              (long long) (c->now / MS), want_txt);
+}
+
+static void
+bad_line (struct cur *c, const char *l)
+{
+  tap_ok (0, "ready.cases line %d: cannot read '%s'", c->line, l);
+}
+
+static void
+do_line (struct cur *c, char *l)
+{
+  char *rest = strchr (l, ' ');
+  if (rest)
+    *rest++ = '\0';
+  char a[64] = "", b[64] = "", d[64] = "";
+  int n = rest ? sscanf (rest, "%63s %63s %63s", a, b, d) : 0;
+
+  if (strcmp (l, "case") == 0 && rest)
+    {
+      snprintf (c->name, sizeof c->name, "%s", rest);
+      c->g = (struct ready_gate){ 0 };
+      c->f = (struct ready_facts){ 0 };
+      c->aborted = false;
+      c->now = 0;
+      ready_init (&c->g);
+    }
+  else if (strcmp (l, "gate") == 0 && n >= 1 && parse_gate (a, &c->g.gate))
+    {
+      /* gate KIND [probe] [timeout MS] [start MS] */
+      char *save = NULL;
+      strtok_r (rest, " ", &save);
+      for (char *t; (t = strtok_r (NULL, " ", &save)) != NULL;)
+        if (strcmp (t, "probe") == 0)
+          c->g.has_probe = true;
+        else if (strcmp (t, "timeout") == 0 && (t = strtok_r (NULL, " ", &save)))
+          c->g.timeout_ns = strtoll (t, NULL, 10) * MS;
+        else if (strcmp (t, "start") == 0 && (t = strtok_r (NULL, " ", &save)))
+          c->g.t_start = strtoll (t, NULL, 10) * MS;
+      ready_init (&c->g);
+    }
+  else if (strcmp (l, "at") == 0 && n == 1)
+    c->now = strtoll (a, NULL, 10) * MS;
+  else if (strcmp (l, "event") == 0 && n >= 1)
+    {
+      if (strcmp (a, "started") == 0)
+        c->f.started = true;
+      else if (strcmp (a, "healthy") == 0)
+        c->f.healthy = true;
+      else if (strcmp (a, "unhealthy") == 0)
+        c->f.unhealthy = true;
+      else if (strcmp (a, "oom") == 0)
+        c->f.oom = true;
+      else if (strcmp (a, "died") == 0 && n == 2)
+        {
+          c->f.died = true;
+          c->f.exit_code = atoi (b);
+        }
+      else
+        bad_line (c, l);
+    }
+  else if (strcmp (l, "abort") == 0)
+    c->aborted = true;
+  else if (strcmp (l, "probed") == 0 && n == 1)
+    ready_probed (&c->g, atoi (a));
+  else if (strcmp (l, "expect") == 0 && n >= 1)
+    {
+      char *arg = strchr (rest, ' ');
+      if (arg)
+        *arg++ = '\0';
+      expect (c, rest, arg);
+    }
+  else if (strcmp (l, "holds") == 0 && n == 3)
+    {
+      /* holds PHASE CONDITION yes|no */
+      enum phase p;
+      enum stack_condition cd;
+      if (!parse_phase (a, &p) || !parse_cond (b, &cd))
+        return bad_line (c, l);
+      tap_is_str (ready_dep_holds (p, cd) ? "yes" : "no", d, "line %d: a dependency %s meets %s: %s",
+                  c->line, a, b, d);
+    }
+  else if (strcmp (l, "raise") == 0 && n == 3)
+    {
+      /* raise GATE CONDITION GATE' */
+      enum gate_kind g;
+      enum stack_condition cd;
+      if (!parse_gate (a, &g) || !parse_cond (b, &cd))
+        return bad_line (c, l);
+      tap_is_str (gate_str (ready_gate_raise (g, cd)), d, "line %d: %s raised by %s: %s", c->line,
+                  a, b, d);
+    }
+  else if (strcmp (l, "fix") == 0 && n == 3)
+    {
+      /* fix GATE hc|nohc GATE'|refused */
+      enum gate_kind g;
+      if (!parse_gate (a, &g))
+        return bad_line (c, l);
+      bool ok = ready_gate_fix (&g, strcmp (b, "hc") == 0);
+      tap_is_str (ok ? gate_str (g) : "refused", d, "line %d: %s with %s: %s", c->line, a, b, d);
+    }
+  else if (strcmp (l, "container") == 0 && n == 3)
+    {
+      /* container exited|running hc|nohc GATE */
+      enum gate_kind g = ready_gate_of_container (strcmp (a, "exited") == 0,
+                                                  strcmp (b, "hc") == 0);
+      tap_is_str (gate_str (g), d, "line %d: a container %s with %s: %s", c->line, a, b, d);
+    }
+  else
+    bad_line (c, l);
+}
+
+int
+main (void)
+{
+  const char *srcdir = getenv ("ITM_SRCDIR");
+  cleanup_free char *path = xasprintf ("%s/tests/prov/ready.cases", srcdir ? srcdir : ".");
+  FILE *f = fopen (path, "r");
+  if (!tap_ok (f != NULL, "%s opens", path))
+    return tap_done ();
+  struct cur c = { .name = "?" };
+  char line[512];
+  while (fgets (line, sizeof line, f))
+    {
+      c.line++;
+      line[strcspn (line, "\n")] = '\0';
+      char *l = line + strspn (line, " \t");
+      if (*l == '\0' || *l == '#')
+        continue;
+      do_line (&c, l);
+    }
+  fclose (f);
+  return tap_done ();
+}
