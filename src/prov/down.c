@@ -16,6 +16,7 @@
 #include "prov/prov.h"
 #include "report/report.h"
 #include "stack/stack.h"
+#include "state/state.h"
 #include "util/json.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
@@ -213,24 +214,13 @@ prov_remove (struct engine *e, const char *const *containers, size_t nc,
   return ret;
 }
 
+/* The namespace's resources of one kind (state_list_ours). */
 static json_object *
-list (struct engine *e, const char *what, const char *ns, struct itm_err *err)
+list (struct engine *e, const char *kind, const char *ns, struct itm_err *err)
 {
-  cleanup_free char *q = ns_filter_query (ns);
-  cleanup_free char *p = xasprintf ("/%s%sfilters=%s", what,
-                                    strcmp (what, "containers/json") == 0 ? "?all=1&" : "?", q);
   json_object *res = NULL;
-  if (engine_get (e, p, &res, err) < 0)
+  if (state_list_ours (e, kind, ns, &res, err) < 0)
     return NULL;
-  if (strcmp (what, "volumes") == 0)
-    {
-      json_object *v = NULL;
-      json_object_object_get_ex (res, "Volumes", &v);
-      v = v && json_object_is_type (v, json_type_array) ? json_object_get (v)
-                                                        : json_object_new_array ();
-      json_object_put (res);
-      return v;
-    }
   return res;
 }
 
@@ -306,7 +296,7 @@ prov_rmi_images (struct engine *e, const struct prov_down_opts *o, size_t *n,
   *n = 0;
   if (o->rmi == PROV_RMI_NONE)
     return v;
-  json_object *cs = list (e, "containers/json", o->ns, err);
+  json_object *cs = list (e, "containers", o->ns, err);
   if (cs == NULL)
     {
       free (v);
@@ -456,7 +446,7 @@ prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err
   /* data namespaces first, while their containers still run (warns, goes on) */
   cleanup_err struct itm_err derr = { 0 };
   data_ns_drop_all (e, o->ns, &derr);
-  cleanup_json json_object *cs = list (e, "containers/json", o->ns, err);
+  cleanup_json json_object *cs = list (e, "containers", o->ns, err);
   if (cs == NULL)
     return -1;
   cleanup_json json_object *ns_ = list (e, "networks", o->ns, err);
