@@ -440,15 +440,19 @@ out_event (const char *service, const char *event, int64_t elapsed_ns, const cha
   else if (out_mode == OUT_PLAIN || (out_mode == OUT_TTY && service == NULL))
     {
       /* on a terminal, a namespace-wide line ends the live block */
+      FILE *f = stderr;
       if (out_mode == OUT_TTY)
-        finish_locked ();
-      fprintf (stderr, "%s %s %s", ts, service ? service : "-", event);
+        {
+          finish_locked ();
+          f = live_file ();
+        }
+      fprintf (f, "%s %s %s", ts, service ? service : "-", event);
       if (elapsed_ns >= 0)
-        fprintf (stderr, " (%.1f s)", (double) elapsed_ns / 1e9);
+        fprintf (f, " (%.1f s)", (double) elapsed_ns / 1e9);
       if (detail)
-        fprintf (stderr, ": %s", detail);
-      fputc ('\n', stderr);
-      fflush (stderr);
+        fprintf (f, ": %s", detail);
+      fputc ('\n', f);
+      fflush (f);
     }
   else if (out_mode == OUT_TTY && service)
     live_event_locked (service, event, elapsed_ns, detail);
