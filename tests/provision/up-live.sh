@@ -5,7 +5,8 @@
 # waits a few seconds for its health check (many redraws).  On the final
 # screen (with the pane's history) no line is wider than the pane (none
 # wrapped), each service's line and each image's line is there once (no
-# stale copies scrolled up), and the end states are shown.
+# stale copies scrolled up), and the end states are shown.  Then Ctrl-C
+# while a service waits, and a failing service, at 40 columns.
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 need_engine
 need_cmd tmux
@@ -71,6 +72,61 @@ for w in 40 120; do
 .*build output line" "$w columns: build output is not left line after line"
 done
 like "$(grep "^ $long" "$tmp/screen-120")" "^ $long ready" "120 columns: the long name is whole"
+
+# Ctrl-C while db waits, and a db that fails: the lines stay as they were
+# drawn (once), what up says after them comes below them, and api, which
+# waits for db, says it was not started.
+# todo DESC: a TAP line the tap driver counts as XFAIL until prov ends the
+# live block on an interrupt and says "not started" (then XPASS: drop it)
+todo () { _tap_n=$((_tap_n + 1)); echo "not ok $_tap_n - $1 # TODO prov: out_finish on interrupt, not started"; }
+cat >"$tmp/stuck.yml" <<EOF2
+services:
+  db:
+    image: $bb
+    command: ["sh", "-c", "sleep \${DB_FAIL_AFTER:-600}; exit 1"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -e /tmp/up"]
+      interval: 1s
+  api:
+    image: $bb
+    command: ["sleep", "600"]
+    depends_on:
+      db:
+        condition: service_healthy
+EOF2
+at_exit "'$ITM_ENV' down -p '$ITM_NS-int' >/dev/null 2>&1; '$ITM_ENV' down -p '$ITM_NS-fail' >/dev/null 2>&1"
+tmux -L "$sock" -f /dev/null new-session -d -s int -x 40 -y 30 \
+  "cd '$tmp' && '$ITM_ENV' -f stuck.yml -p '$ITM_NS-int' up --timeout 100; echo \$? >'$tmp/rc-int'; exec sleep 600"
+tmux -L "$sock" -f /dev/null new-session -d -s fail -x 40 -y 30 \
+  "cd '$tmp' && DB_FAIL_AFTER=2 '$ITM_ENV' -f stuck.yml -p '$ITM_NS-fail' up --timeout 100; echo \$? >'$tmp/rc-fail'; exec sleep 600"
+wait_for 60 sh -c "tmux -L '$sock' capture-pane -t int -p | grep -q '^ db  *waiting'" || diag "db did not show waiting"
+tmux -L "$sock" send-keys -t int C-c
+for s in int fail; do
+  _i=0
+  while [ ! -s "$tmp/rc-$s" ] && [ $_i -lt 900 ]; do sleep 0.1; _i=$((_i + 1)); done
+  tmux -L "$sock" capture-pane -t $s -p -J -S - | sed '/^$/d' >"$tmp/screen-$s"
+  diag "the pane of up ($s):" "$(cat "$tmp/screen-$s")"
+  for svc in db api; do
+    is "$(grep -c "^ $svc " "$tmp/screen-$s")" 1 "$s: $svc's line is on the screen once"
+  done
+  last=$(grep -n '^ [a-z]' "$tmp/screen-$s" | tail -1 | cut -d: -f1)
+  removed=$(grep -n 'removed what this up created' "$tmp/screen-$s" | cut -d: -f1)
+  if [ -n "$removed" ] && [ "$removed" -gt "$last" ]; then
+    pass "$s: the service lines are not drawn again below 'removed what this up created'"
+  elif [ $s = int ]; then
+    todo "$s: the service lines are not drawn again below 'removed what this up created'"
+  else
+    fail "$s: the service lines are not drawn again below 'removed what this up created'"
+  fi
+  if grep -q '^ api  *not started' "$tmp/screen-$s"; then
+    pass "$s: api, which waits for db, was not started"
+  else
+    todo "$s: api, which waits for db, was not started"
+  fi
+done
+is "$(cat "$tmp/rc-int")" 130 "int: up exits 130"
+is "$(cat "$tmp/rc-fail")" 7 "fail: up exits 7"
+like "$(grep '^ db ' "$tmp/screen-fail")" '^ db  *failed' "fail: db's line says failed"
 
 run "$ITM_ENV" down -p "$ITM_NS-w40"
 is "$rc" 0 "down (40)"
