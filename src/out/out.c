@@ -163,69 +163,80 @@ rows_drawn_locked (void)
   return n;
 }
 
+/* One drawing is written at once (stderr has no buffer of its own). */
+static struct buf frame;
+
 /* Back to the first row of the block, at its first column. */
 static void
-live_up_locked (FILE *f)
+live_up_locked (void)
 {
   size_t up = rows_drawn_locked ();
   if (up)
-    fprintf (f, "\r\033[%zuA", up);
+    buf_addf (&frame, "\r\033[%zuA", up);
+  ndrawn = 0;
 }
 
 static void
-draw_row_locked (FILE *f, struct buf *b, const char *text, size_t at, size_t len,
+draw_row_locked (struct buf *b, const char *text, size_t at, size_t len,
                  enum out_color color, bool colored)
 {
   /* one column short of the width: no terminal wraps it */
   size_t w = cols > 1 ? (size_t) cols - 1 : 1;
   buf_reset (b);
   size_t c = cut (b, text, w, at, len, colored ? color : OUT_COLOR_NONE);
-  fprintf (f, "\r\033[2K%s\n", b->data ? b->data : "");
+  buf_addf (&frame, "\r\033[2K%s\n", b->data ? b->data : "");
   drawn_cols = xgrow (drawn_cols, &capdrawn, ndrawn + 1, sizeof *drawn_cols);
   drawn_cols[ndrawn++] = c;
+}
+
+static void
+frame_write_locked (void)
+{
+  FILE *f = live_file ();
+  if (frame.len)
+    fwrite (frame.data, 1, frame.len, f);
+  fflush (f);
+  buf_reset (&frame);
 }
 
 static void
 live_draw_locked (void)
 {
   if (nrl == 0 && ndrawn == 0)
-    return;
-  FILE *f = live_file ();
+    {
+      frame_write_locked ();
+      return;
+    }
   winch_install_locked ();
   size_read_locked ();
   /* up the rows of the old drawing as the terminal shows it now, at the
    * new width */
-  live_up_locked (f);
-  ndrawn = 0;
+  live_up_locked ();
   bool colored = out_color ();
   cleanup_buf struct buf b = { 0 };
   size_t fit = rows > 2 ? (size_t) rows - 1 : 1, shown = nrl <= fit ? nrl : fit - 1;
   for (size_t i = 0; i < shown; i++)
-    draw_row_locked (f, &b, rl[i].text, rl[i].at, rl[i].len, rl[i].color, colored);
+    draw_row_locked (&b, rl[i].text, rl[i].at, rl[i].len, rl[i].color, colored);
   if (shown < nrl)
     {
       cleanup_free char *more = xasprintf ("... %zu more", nrl - shown);
-      draw_row_locked (f, &b, more, 0, 0, OUT_COLOR_NONE, false);
+      draw_row_locked (&b, more, 0, 0, OUT_COLOR_NONE, false);
     }
-  fputs ("\033[J", f); /* rows of a longer or wrapped old drawing */
-  fflush (f);
+  buf_adds (&frame, "\033[J"); /* what a terminal may have left below */
+  frame_write_locked ();
 }
 
 /* Print LINE above the block: the block moves down one line. */
 static void
 live_above_locked (const char *line)
 {
-  FILE *f = live_file ();
-  if (ndrawn == 0)
+  if (ndrawn)
     {
-      fprintf (f, "%s\n", line);
-      fflush (f);
-      return;
+      size_read_locked ();
+      live_up_locked ();
+      buf_adds (&frame, "\033[J");
     }
-  size_read_locked ();
-  live_up_locked (f);
-  fprintf (f, "\r\033[J%s\n", line);
-  ndrawn = 0;
+  buf_addf (&frame, "%s\n", line);
   live_draw_locked ();
 }
 
