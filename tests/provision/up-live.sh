@@ -5,7 +5,8 @@
 # waits a few seconds for its health check (many redraws).  On the final
 # screen (with the pane's history) no line is wider than the pane (none
 # wrapped), each service's line and each image's line is there once (no
-# stale copies scrolled up), and the end states are shown.  Then Ctrl-C
+# stale copies scrolled up), and the end states are shown, ready in green
+# (not with NO_COLOR=1, given at 40 columns).  Then Ctrl-C
 # while a service waits, and a failing service, at 40 columns.
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 need_engine
@@ -40,22 +41,24 @@ services:
         condition: service_healthy
 EOF2
 
-# live WIDTH: up in a pane of WIDTH x 30; the screen and its history in
-# $tmp/screen-WIDTH, up's exit status in $tmp/rc-WIDTH
+# live WIDTH NO_COLOR: up in a pane of WIDTH x 30; the screen and its
+# history in $tmp/screen-WIDTH (with colour codes: $tmp/colour-WIDTH), up's
+# exit status in $tmp/rc-WIDTH
 live () {
   _w=$1
   tmux -L "$sock" -f /dev/null new-session -d -s "w$_w" -x "$_w" -y 30 \
-    "cd '$tmp' && '$ITM_ENV' -f stack.yml -p '$ITM_NS-w$_w' up --timeout 100; echo \$? >'$tmp/rc-$_w'; exec sleep 600"
+    "cd '$tmp' && NO_COLOR=$2 '$ITM_ENV' -f stack.yml -p '$ITM_NS-w$_w' up --timeout 100; echo \$? >'$tmp/rc-$_w'; exec sleep 600"
   _i=0
   while [ ! -s "$tmp/rc-$_w" ] && [ $_i -lt 1200 ]; do sleep 0.1; _i=$((_i + 1)); done
   sleep 0.3
   # -J: a line the terminal wrapped comes back joined, as wide as it was
   tmux -L "$sock" capture-pane -t "w$_w" -p -J -S - >"$tmp/screen-$_w"
+  tmux -L "$sock" capture-pane -t "w$_w" -p -e -S - >"$tmp/colour-$_w"
   diag "the pane at $_w columns:" "$(sed '/^$/d' "$tmp/screen-$_w")"
 }
 
 for w in 40 120; do
-  live $w
+  if [ $w = 40 ]; then live $w 1; else live $w ""; fi
   is "$(cat "$tmp/rc-$w" 2>/dev/null)" 0 "$w columns: up succeeds"
   # the live lines (namespace events are log lines above or below them)
   widest=$(grep -v '^[0-9][0-9]:[0-9][0-9]:' "$tmp/screen-$w" \
@@ -71,6 +74,9 @@ for w in 40 120; do
   unlike "$(cat "$tmp/screen-$w")" "build output line [0-9] 0000*
 .*build output line" "$w columns: build output is not left line after line"
 done
+esc=$(printf '\033')
+ok "120 columns: ready is green" grep -q "^ db .*${esc}\\[32mready" "$tmp/colour-120"
+ok "40 columns, NO_COLOR=1: no colour" sh -c "! grep -q '${esc}\\[3[12]m' '$tmp/colour-40'"
 like "$(grep "^ $long" "$tmp/screen-120")" "^ $long ready" "120 columns: the long name is whole"
 
 # Ctrl-C while db waits, and a db that fails: the lines stay as they were
