@@ -1,7 +1,8 @@
 /* progress.c - image progress: a bar per image on a TTY (bytes done of
  * total across its layers, rate, ETA), else a line every few seconds and at
  * the end; --json event lines on stdout; nothing with --quiet (build output
- * is still kept for a failure report). */
+ * is still kept for a failure report).  The bars are live lines of
+ * out/out.h's block. */
 #include <config.h>
 
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "image/private.h"
+#include "out/out.h"
 #include "util/xalloc.h"
 
 #define PLAIN_EVERY_NS (3LL * 1000000000LL)
@@ -21,7 +23,6 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static enum { M_QUIET, M_JSON, M_TTY, M_PLAIN } mode;
 static struct image_prog *jobs;
 static size_t njobs;
-static size_t drawn;      /* TTY lines drawn */
 static int64_t last_draw;
 
 int64_t
@@ -88,6 +89,10 @@ describe (const struct image_prog *p, char *out, size_t n, bool bar)
                                                                    / (double) total), r, eta);
 }
 
+/* The live lines (out/out.h renders them): one per image,
+ * "db           pull     itm-fixture/postgres:15  [###---] 1.0 MB / ..."
+ * and at the end "... pulled, 12.0 MB / 12.0 MB ...", the end word in
+ * colour. */
 static void
 draw_tty (bool force)
 {
@@ -95,17 +100,30 @@ draw_tty (bool force)
   if (!force && now - last_draw < TTY_EVERY_NS)
     return;
   last_draw = now;
-  if (drawn)
-    fprintf (stderr, "\033[%zuA", drawn);
   for (size_t i = 0; i < njobs; i++)
     {
       struct image_prog *p = &jobs[i];
-      char d[160];
-      describe (p, d, sizeof d, !p->finished);
-      fprintf (stderr, "\r\033[K%-12.12s %-8s %.40s  %.100s\n", p->label, p->verb, p->image, d);
+      char d[160] = "";
+      int64_t cur, total;
+      totals (p, &cur, &total);
+      if (!p->finished || total > 0)
+        describe (p, d, sizeof d, !p->finished);
+      cleanup_free char *head = xasprintf ("%-12.12s %-8s %s  ", p->label, p->verb, p->image);
+      cleanup_free char *line = NULL;
+      size_t wlen = 0;
+      if (p->finished && p->status)
+        {
+          wlen = strcspn (p->status, " ");
+          line = xasprintf ("%s%s%s%s", head, p->status, *d ? ", " : "", d);
+        }
+      else
+        line = xasprintf ("%s%s", head, d);
+      char key[32];
+      snprintf (key, sizeof key, "image %zu", i);
+      out_live_set (key, line, strlen (head), wlen,
+                    p->failed ? OUT_COLOR_RED : OUT_COLOR_GREEN);
     }
-  drawn = njobs;
-  fflush (stderr);
+  out_tick ();
 }
 
 static void
@@ -138,13 +156,11 @@ progress_start (enum image_progress m, struct image_prog *j, size_t n)
   pthread_mutex_lock (&mu);
   jobs = j;
   njobs = n;
-  drawn = 0;
   last_draw = 0;
   mode = m == IMAGE_PROGRESS_QUIET ? M_QUIET
          : m == IMAGE_PROGRESS_JSON ? M_JSON
-         : isatty (STDERR_FILENO) && getenv ("TERM") && strcmp (getenv ("TERM"), "dumb") != 0
-           ? M_TTY
-           : M_PLAIN;
+         : out_tty () ? M_TTY
+                      : M_PLAIN;
   for (size_t i = 0; i < n; i++)
     j[i].t0 = j[i].t_last = progress_now ();
   pthread_mutex_unlock (&mu);
@@ -297,12 +313,20 @@ progress_event (struct image_prog *p, const char *event, const char *detail)
     }
   if (p->failed && (mode == M_TTY || mode == M_QUIET) && p->nlines)
     {
-      /* the failing step's output (plain mode printed it as it came) */
-      fprintf (stderr, "%s: output of %s:\n", p->label, p->step ? p->step : "the build");
-      for (size_t i = 0; i < p->nlines; i++)
-        fprintf (stderr, "%s | %s\n", p->label, p->lines[i]);
+      /* the failing step's output (plain mode printed it as it came),
+       * above the live lines on a terminal */
       if (mode == M_TTY)
-        drawn = 0;
+        {
+          out_scroll ("%s: output of %s:", p->label, p->step ? p->step : "the build");
+          for (size_t i = 0; i < p->nlines; i++)
+            out_scroll ("%s | %s", p->label, p->lines[i]);
+        }
+      else
+        {
+          fprintf (stderr, "%s: output of %s:\n", p->label, p->step ? p->step : "the build");
+          for (size_t i = 0; i < p->nlines; i++)
+            fprintf (stderr, "%s | %s\n", p->label, p->lines[i]);
+        }
     }
   pthread_mutex_unlock (&mu);
 }
@@ -312,7 +336,10 @@ progress_finish (void)
 {
   pthread_mutex_lock (&mu);
   if (mode == M_TTY && njobs)
-    draw_tty (true);
+    {
+      draw_tty (true);
+      out_live_end ();
+    }
   for (size_t i = 0; i < njobs; i++)
     {
       struct image_prog *p = &jobs[i];
@@ -327,6 +354,5 @@ progress_finish (void)
     }
   jobs = NULL;
   njobs = 0;
-  drawn = 0;
   pthread_mutex_unlock (&mu);
 }

@@ -353,7 +353,7 @@ report_down (struct engine *e, const struct prov_down_opts *o, json_object *cs,
           cleanup_err struct itm_err err = { 0 };
           cleanup_free char *path = xasprintf ("%s/%s.log", dir, svc ? svc : name);
           if (prov_save_logs (e, json_object_get_string (id), path, &err) < 0)
-            fprintf (stderr, "itm-env: warning: --logs-dir: %s\n", err.msg);
+            out_warn ("--logs-dir: %s", err.msg);
           else
             report_logs_file (rep, svc ? svc : name, path);
         }

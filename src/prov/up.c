@@ -472,7 +472,10 @@ await_deps (struct run *r, struct svc *s)
     {
       if (r->abort)
         {
+          bool failed = r->failed;
           pthread_mutex_unlock (&r->mu);
+          /* created but never started: say so, not "created" */
+          out_event (s->name, "not started", -1, failed ? "a dependency failed" : "interrupted");
           return false;
         }
       bool all = true;
@@ -655,7 +658,7 @@ report_run (struct run *r, bool interrupted)
           cleanup_err struct itm_err err = { 0 };
           cleanup_free char *path = xasprintf ("%s/%s.log", dir, s->name);
           if (prov_save_logs (r->e, s->id, path, &err) < 0)
-            fprintf (stderr, "itm-env: warning: --logs-dir: %s\n", err.msg);
+            out_warn ("--logs-dir: %s", err.msg);
           else
             report_logs_file (rep, s->name, path);
         }
@@ -1292,6 +1295,7 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
     events_stop (r); /* its error, if any, is part of the story */
   if (interrupted)
     {
+      out_finish (); /* the live lines stay as they were; what follows goes below */
       itm_err_set (err, ITM_EXIT_INTERRUPTED, "interrupted");
       ret = -1;
     }
