@@ -171,7 +171,7 @@ on_build (json_object *v, void *vctx)
 
 int
 image_build_one (struct engine *e, const struct stack_service *svc, const char *name, int build,
-                 struct image_prog *p, volatile int *cancel, struct itm_err *err)
+                 struct image_prog *p, atomic_int *cancel, struct itm_err *err)
 {
   const struct stack_build *b = &svc->build;
   if (build < 0)
@@ -282,7 +282,7 @@ image_build_one (struct engine *e, const struct stack_service *svc, const char *
     .cancel = cancel,
   };
   long st = engine_call (e, &call, NULL, err);
-  if (st >= 0 && cancel && *cancel)
+  if (st >= 0 && cancel && atomic_load (cancel))
     {
       /* the engine stops the build when its client goes away */
       itm_err_set (err, ITM_EXIT_INTERRUPTED, "service %s: building image %s: interrupted",

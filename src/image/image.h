@@ -25,6 +25,7 @@
 #ifndef ITM_IMAGE_H
 #define ITM_IMAGE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -118,7 +119,7 @@ struct image_opts {
   bool build_only;           /* itm-env build: build services with build:, pull nothing */
   const char *const *services; /* only these (none: all) */
   size_t nservices;
-  volatile int *cancel;      /* when it becomes non-zero (SIGINT), builds and pulls in flight
+  atomic_int *cancel;        /* when it becomes non-zero (SIGINT), builds and pulls in flight
                                 stop: the engine cancels a build whose client went away */
 };
 /* The image a service runs: image:, else "<ns>-<service>" (new string). */

@@ -47,10 +47,10 @@ int64_t progress_now (void);
 /* build.c: build svc's image as name (digest cache unless force); 
  * *built says whether a build request was made. */
 int image_build_one (struct engine *e, const struct stack_service *svc, const char *name,
-                     int build, struct image_prog *p, volatile int *cancel, struct itm_err *err);
+                     int build, struct image_prog *p, atomic_int *cancel, struct itm_err *err);
 /* pull.c */
 int image_pull_one (struct engine *e, const char *name, const char *platform,
-                    struct image_prog *p, volatile int *cancel, struct itm_err *err);
+                    struct image_prog *p, atomic_int *cancel, struct itm_err *err);
 /* Both stop when *cancel (may be NULL) becomes non-zero: ITM_EXIT_INTERRUPTED. */
 /* GET /images/NAME/json: 1 exists (*out labels ref kept when out), 0 not, -1 error. */
 int image_inspect (struct engine *e, const char *name, json_object **out, struct itm_err *err);

@@ -82,8 +82,8 @@ struct run {
   struct svc *s;
   size_t n;
   bool failed;
-  volatile int abort;                /* runners and calls stop */
-  volatile int stop_events;
+  atomic_int abort;                  /* runners and calls stop */
+  atomic_int stop_events;
   int64_t t0;
   pthread_t events_th;
   bool events_started;
@@ -101,7 +101,7 @@ struct run {
 static struct run *volatile lingering_run; /* volatile: the store is kept (LSan) */
 
 /* ---- signals ---- */
-static volatile sig_atomic_t sig_count;
+static atomic_int sig_count;
 static char sig_msg[256];
 
 static void
@@ -1324,7 +1324,7 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   struct image_opts io = o->image ? *o->image : (struct image_opts){ 0 };
   io.ns = o->ns;
   _Static_assert (sizeof (sig_atomic_t) == sizeof (int), "sig_atomic_t is an int");
-  io.cancel = (volatile int *) &sig_count;   /* SIGINT stops builds and pulls in flight */
+  io.cancel = &sig_count;                     /* SIGINT stops builds and pulls in flight */
   if (image_ensure (e, st, &io, err) < 0)
     goto out;
   /* the verifier's snapshot of the engine before anything is created, and
