@@ -14,13 +14,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "image/image.h"
+#include "util/file.h"
 #include "util/json.h"
 #include "util/xalloc.h"
+
+/* A Docker config.json is never larger. */
+#define AUTH_CONFIG_MAX (16UL << 20)
 
 /* ---- references ---- */
 
@@ -337,21 +342,14 @@ image_credentials (const char *config_dir, const char *domain, char **user, char
   cleanup_free char *path = config_path (config_dir);
   cleanup_free char *key = image_auth_key (domain);
   cleanup_free char *host = image_auth_hostname (key);
-  FILE *f = fopen (path, "re");
-  if (f == NULL)
-    {
-      if (errno == ENOENT || errno == ENOTDIR)
-        return 0;
-      return itm_err_errno (err, ITM_EXIT_IMAGE, "%s", path);
-    }
-  struct buf b = { 0 };
-  char tmp[4096];
-  size_t n;
-  while ((n = fread (tmp, 1, sizeof tmp, f)) > 0)
-    buf_add (&b, tmp, n);
-  fclose (f);
-  json_object *cfg = b.len ? json_tokener_parse (b.data) : json_object_new_object ();
-  buf_free (&b);
+  struct stat sb;
+  if (stat (path, &sb) < 0 && (errno == ENOENT || errno == ENOTDIR))
+    return 0;
+  size_t len = 0;
+  cleanup_free char *data = file_read (path, AUTH_CONFIG_MAX, &len, ITM_EXIT_IMAGE, err);
+  if (data == NULL)
+    return -1;
+  json_object *cfg = len ? json_tokener_parse (data) : json_object_new_object ();
   if (cfg == NULL || !json_object_is_type (cfg, json_type_object))
     {
       json_object_put (cfg);

@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "image/private.h"
 #include "stack/stack.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 int
@@ -46,17 +47,6 @@ image_is_current (struct engine *e, const char *image, const char *image_id)
   json_object_put (img);
   itm_err_clear (&err);
   return current;
-}
-
-static const char *
-label_of (json_object *img, const char *key)
-{
-  json_object *cfg, *labels, *v;
-  if (img && json_object_object_get_ex (img, "Config", &cfg)
-      && json_object_object_get_ex (cfg, "Labels", &labels)
-      && json_object_object_get_ex (labels, key, &v) && json_object_is_type (v, json_type_string))
-    return json_object_get_string (v);
-  return NULL;
 }
 
 /* The build's inputs besides the context, canonical (part of the digest). */
@@ -105,7 +95,7 @@ find_cached (struct engine *e, const char *name, const char *digest, struct itm_
   int r = image_inspect (e, name, &img, err);
   if (r < 0)
     return -1;
-  const char *d = label_of (img, IMAGE_LABEL_BUILD_DIGEST);
+  const char *d = json_label (img, IMAGE_LABEL_BUILD_DIGEST);
   bool same = d && strcmp (d, digest) == 0;
   json_object_put (img);
   if (same)

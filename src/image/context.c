@@ -15,7 +15,11 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "util/file.h"
 #include "util/xalloc.h"
+
+/* A .dockerignore is never larger. */
+#define DOCKERIGNORE_MAX (16UL << 20)
 
 /* ---- .dockerignore ----
  *
@@ -607,17 +611,12 @@ image_context_open (const char *dir, const char *dockerfile, struct itm_err *err
     }
   /* .dockerignore */
   cleanup_free char *igpath = xasprintf ("%s/.dockerignore", real);
-  FILE *f = fopen (igpath, "re");
-  if (f)
+  struct stat igst;
+  if (stat (igpath, &igst) == 0)
     {
-      struct buf b = { 0 };
-      char tmp[4096];
-      size_t n;
-      while ((n = fread (tmp, 1, sizeof tmp, f)) > 0)
-        buf_add (&b, tmp, n);
-      fclose (f);
-      c->ig = image_ignore_parse (b.data ? b.data : "", b.len, err);
-      buf_free (&b);
+      size_t len = 0;
+      cleanup_free char *data = file_read (igpath, DOCKERIGNORE_MAX, &len, ITM_EXIT_IMAGE, err);
+      c->ig = data ? image_ignore_parse (data, len, err) : NULL;
       if (c->ig == NULL)
         {
           itm_err_prefix (err, "%s", real);
