@@ -279,11 +279,11 @@ image_build_one (struct engine *e, const struct stack_service *svc, const char *
                    svc->name, name);
       goto fail;
     }
-  if (image_context_error (c))
+  struct itm_err cerr = { 0 };
+  if (image_context_error (c, &cerr) < 0)
     {
-      itm_err_clear (err);
-      itm_err_set (err, ITM_EXIT_IMAGE, "service %s: build context %s: %s", svc->name,
-                   b->context, image_context_error (c));
+      itm_err_move (err, &cerr);
+      itm_err_prefix (err, "service %s: build context %s", svc->name, b->context);
       goto fail;
     }
   if (st < 0)

@@ -72,8 +72,9 @@ int image_context_digest (struct image_context *c, const char *extra, char hex[6
  * over from the beginning after image_context_rewind(). */
 size_t image_context_read (char *buf, size_t size, void *ctx);
 void image_context_rewind (struct image_context *c);
-/* The stream's failure (a file that vanished, a read error), or NULL. */
-const char *image_context_error (const struct image_context *c);
+/* The stream's failure (a file that vanished, a read error), moved into
+ * err (ITM_EXIT_IMAGE): -1, or 0 when the stream had none. */
+int image_context_error (struct image_context *c, struct itm_err *err);
 /* Counters of the last digest or stream: entries, file bytes, tar bytes. */
 void image_context_stats (const struct image_context *c, uint64_t *files, uint64_t *bytes,
                           uint64_t *tar_bytes);
