@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "util/clock.h"
 #include "util/file.h"
 #include "util/json.h"
 #include "util/xalloc.h"
@@ -251,14 +252,11 @@ helper_get (const char *helper, const char *key, char **user, char **secret,
    * for a locked keychain or a prompt nobody sees is killed */
   struct buf b = { 0 };
   char tmp[4096];
-  struct timespec t0;
-  clock_gettime (CLOCK_MONOTONIC, &t0);
+  int64_t t0 = mono_ns ();
   bool timed_out = false;
   for (;;)
     {
-      struct timespec now;
-      clock_gettime (CLOCK_MONOTONIC, &now);
-      long left = limit_ms - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+      long left = limit_ms - (long) ((mono_ns () - t0) / 1000000);
       if (left <= 0)
         {
           timed_out = true;

@@ -310,8 +310,6 @@ struct json_object *stack_service_to_json (const struct stack_service *svc);
  * by the largest service): canonical YAML, or compact JSON on one line
  * (the same tree as stack_to_json). */
 void stack_print (const struct stack *st, FILE *out, bool json);
-/* Canonical YAML of a JSON tree from stack_to_json. */
-void stack_print_yaml (struct json_object *v, FILE *out);
 
 /* Parsers, exposed for the unit tests and later modules.  Each returns 0,
  * or -1 with *why (a static string) saying what is wrong. */
