@@ -1,7 +1,7 @@
 /* ns.h - namespaces: how itm-env names and labels what it creates.
  *
- * Labels are the source of truth (DESIGN.md): down, ps, verify and gc work
- * from the engine's state alone.  Every resource itm-env creates carries
+ * Labels are the source of truth: down, ps, verify and gc work from the
+ * engine's state alone.  Every resource itm-env creates carries
  * ITM_LABEL_NAMESPACE plus the labels below; their names and value formats
  * are an interface (documented in itm-env(1), LABELS).
  */
