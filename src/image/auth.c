@@ -347,12 +347,9 @@ image_credentials (const char *config_dir, const char *domain, char **user, char
   cleanup_free char *data = file_read (path, AUTH_CONFIG_MAX, &len, ITM_EXIT_IMAGE, err);
   if (data == NULL)
     return -1;
-  json_object *cfg = len ? json_tokener_parse (data) : json_object_new_object ();
+  cleanup_json json_object *cfg = len ? json_tokener_parse (data) : json_object_new_object ();
   if (cfg == NULL || !json_object_is_type (cfg, json_type_object))
-    {
-      json_object_put (cfg);
-      return itm_err_set (err, ITM_EXIT_IMAGE, "%s is not valid JSON", path);
-    }
+    return itm_err_set (err, ITM_EXIT_IMAGE, "%s is not valid JSON", path);
   int ret = 0;
   /* credHelpers[key], then credsStore, then auths */
   json_object *helpers = json_key (cfg, "credHelpers");
@@ -379,7 +376,7 @@ image_credentials (const char *config_dir, const char *domain, char **user, char
             }
         }
       if (ret != 0)
-        goto out;
+        return ret < 0 ? -1 : ret;
     }
   json_object *auths = json_key (cfg, "auths");
   json_object *entry = json_key (auths, key);
@@ -405,9 +402,8 @@ image_credentials (const char *config_dir, const char *domain, char **user, char
           if (c == NULL)
             {
               free (dec);
-              ret = itm_err_set (err, ITM_EXIT_IMAGE, "%s: auths[\"%s\"].auth is not "
-                                 "base64 of user:password", path, key);
-              goto out;
+              return itm_err_set (err, ITM_EXIT_IMAGE, "%s: auths[\"%s\"].auth is not "
+                                  "base64 of user:password", path, key);
             }
           *c = '\0';
           *user = xstrdup (dec);
@@ -428,9 +424,7 @@ image_credentials (const char *config_dir, const char *domain, char **user, char
           ret = 1;
         }
     }
-out:
-  json_object_put (cfg);
-  return ret < 0 ? -1 : ret;
+  return ret;
 }
 
 int
