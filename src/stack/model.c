@@ -15,6 +15,7 @@
 
 #include "stack/files.h"
 #include "stack/model.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 /* ---- arena */
@@ -992,11 +993,8 @@ parse_command (struct mctx *m, const struct node *n, struct stack_strv *out)
         }
       out->v = sa_alloc (m->a, (argc + 1) * sizeof (char *));
       for (size_t i = 0; i < argc; i++)
-        {
-          out->v[i] = sa_strdup (m->a, argv[i]);
-          free (argv[i]);
-        }
-      free (argv);
+        out->v[i] = sa_strdup (m->a, argv[i]);
+      strv_free (argv);
       out->n = argc;
       out->set = true;
       return;

@@ -14,6 +14,7 @@
 #include "ns/ns.h"
 #include "state/state.h"
 #include "util/json.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 static char *
@@ -75,12 +76,8 @@ container_free (struct state_container *c)
       free (c->ports[i].protocol);
     }
   free (c->ports);
-  for (size_t i = 0; i < c->nnetworks; i++)
-    free (c->networks[i]);
-  free (c->networks);
-  for (size_t i = 0; i < c->nenv; i++)
-    free (c->env[i]);
-  free (c->env);
+  strv_free (c->networks);
+  strv_free (c->env);
   free (c->project_dir);
   free (c->stack_files);
   memset (c, 0, sizeof *c);
