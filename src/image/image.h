@@ -89,7 +89,8 @@ struct image_ref {
 };
 /* Parse and normalize as the docker CLI: docker.io default and aliases
  * (index.docker.io, registry-1.docker.io), library/ for official images,
- * latest by default.  Usage error (ITM_EXIT_IMAGE) on a malformed name. */
+ * latest by default.  0, or -1 with err set (ITM_EXIT_IMAGE) on a
+ * malformed name. */
 int image_ref_parse (const char *name, struct image_ref *r, struct itm_err *err);
 void image_ref_free (struct image_ref *r);
 /* The fully qualified name "docker.io/library/busybox:latest" (new). */
@@ -105,7 +106,8 @@ char *image_auth_hostname (const char *key);
 int image_registry_auth (const char *config_dir, const char *domain, char **out,
                          struct itm_err *err);
 /* The credentials found (for tests): *user and *secret new or NULL; identity
- * token: *user NULL, *token set. */
+ * token: *user NULL, *token set.  1 when some were found, 0 when none, -1
+ * with err set. */
 int image_credentials (const char *config_dir, const char *domain, char **user, char **secret,
                        char **token, struct itm_err *err);
 

@@ -75,7 +75,7 @@ char *ns_state_dir (const char *ns, bool create, struct itm_err *err);
 int ns_state_remove (const char *ns, struct itm_err *err);
 /* Serialize `up` on a namespace (on this host, within one state dir): an
  * exclusive flock on ns_state_dir(ns)/up.lock, which holds the holder's
- * pid.  When another process holds it, says so on stderr and waits.
+ * pid.  When another process holds it, says so (out_warn) and waits.
  * Returns the fd (close-on-exec), or -1 with err set (ITM_EXIT_INTERRUPTED
  * when a signal ended the wait). */
 int ns_lock (const char *ns, struct itm_err *err);
