@@ -166,10 +166,12 @@ char *engine_filters (const char *key, const char *const *values, size_t n);
 int engine_events (struct engine *e, json_object *filters, long long since, long long until,
                    jsonl_cb cb, void *ctx, atomic_int *cancel, struct itm_err *err);
 
-/* Run fn(e_i, i, ctx, err_i) for i in [0, n) on up to `workers` threads, each
- * with its own engine_dup() handle.  errs (n entries, may be NULL) gets each
- * job's error.  Returns 0 when all succeeded, else -1 with err holding the
- * first failure in index order. */
+/* Run fn(e_i, i, ctx, err_i) for i in [0, n) on up to `workers` threads
+ * (0: 4), each with its own engine_dup() handle, jobs taken in index order;
+ * when no thread can be started the caller's thread does the work.  Every
+ * thread started is joined before it returns.  errs (n entries, may be
+ * NULL) gets each job's error.  Returns 0 when all succeeded, else -1 with
+ * err holding the first failure in index order. */
 typedef int (*engine_job_fn) (struct engine *e, size_t i, void *ctx, struct itm_err *err);
 int engine_parallel (struct engine *e, size_t n, unsigned workers, engine_job_fn fn, void *ctx,
                      struct itm_err *errs, struct itm_err *err);
