@@ -895,7 +895,8 @@ image_context_read (char *buf, size_t size, void *ctx)
   return n;
 }
 
-void
+/* Back to the start of the stream: the walk, the archive, the error. */
+static void
 image_context_rewind (struct image_context *c)
 {
   walk_reset (&c->w);

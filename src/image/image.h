@@ -68,10 +68,8 @@ const char *image_context_dockerfile (const struct image_context *c);
  * digits in hex.  Also counts files and bytes. */
 int image_context_digest (struct image_context *c, const char *extra, char hex[65],
                           struct itm_err *err);
-/* Stream the tar: an engine_call read_cb (ctx is the image_context).  Starts
- * over from the beginning after image_context_rewind(). */
+/* Stream the tar: an engine_call read_cb (ctx is the image_context). */
 size_t image_context_read (char *buf, size_t size, void *ctx);
-void image_context_rewind (struct image_context *c);
 /* The stream's failure (a file that vanished, a read error), moved into
  * err (ITM_EXIT_IMAGE): -1, or 0 when the stream had none. */
 int image_context_error (struct image_context *c, struct itm_err *err);

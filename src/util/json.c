@@ -46,15 +46,6 @@ json_str (json_object *o, const char *path)
   return v && json_object_is_type (v, json_type_string) ? json_object_get_string (v) : NULL;
 }
 
-int64_t
-json_int (json_object *o, const char *path, int64_t def)
-{
-  json_object *v = json_path (o, path);
-  if (v && (json_object_is_type (v, json_type_int) || json_object_is_type (v, json_type_double)))
-    return json_object_get_int64 (v);
-  return def;
-}
-
 const char *
 json_label (json_object *o, const char *name)
 {

@@ -8,7 +8,6 @@
 #define ITM_JSON_H
 
 #include <json-c/json.h>
-#include <stdint.h>
 
 /* The member `key` of an object (no path syntax: label keys have dots). */
 json_object *json_key (json_object *o, const char *key);
@@ -19,8 +18,6 @@ json_object *json_path (json_object *o, const char *path);
 const char *json_key_str (json_object *o, const char *key);
 /* The string at a dotted path, or NULL when absent or not a string. */
 const char *json_str (json_object *o, const char *path);
-/* The integer at a dotted path, or def when absent or not a number. */
-int64_t json_int (json_object *o, const char *path, int64_t def);
 /* A label of an engine object: o's "Labels" (lists) or "Config.Labels"
  * (inspect), whichever it has; NULL when absent. */
 const char *json_label (json_object *o, const char *name);
