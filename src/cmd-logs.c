@@ -22,7 +22,7 @@ enum { OPT_TAIL = OPT_FIRST_COMMAND_OPT, OPT_NO_COLOR, OPT_NO_PREFIX, OPT_FOLLOW
 #define LINE_MAX_BYTES (64 * 1024)  /* longer lines are cut in pieces */
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static volatile int interrupted;
+static atomic_int interrupted;
 
 static void
 on_sigint (int sig)

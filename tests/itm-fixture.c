@@ -122,10 +122,11 @@ cmd_build (struct engine *e, int argc, char **argv, struct itm_err *err)
     .timeout_ms = -1,
   };
   long st = engine_call (e, &c, NULL, err);
-  if (image_context_error (tc))
+  struct itm_err cerr = { 0 };
+  if (image_context_error (tc, &cerr) < 0)
     {
-      itm_err_clear (err);
-      itm_err_set (err, ITM_EXIT_IMAGE, "build %s: %s", tag, image_context_error (tc));
+      itm_err_move (err, &cerr);
+      itm_err_prefix (err, "build %s", tag);
       image_context_free (tc);
       return -1;
     }

@@ -332,6 +332,8 @@ struct call_state {
   bool cancelled;          /* *c->cancel was seen */
   struct itm_err perr;     /* an error found while reading the body */
   char api_version[32];    /* the Api-Version header */
+  char *api_out;           /* where a successful call copies it, may be NULL */
+  size_t api_out_len;
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -426,7 +428,7 @@ static int
 on_progress (void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
   struct call_state *s = ud;
-  if (s->c->cancel && *s->c->cancel)
+  if (s->c->cancel && atomic_load (s->c->cancel))
     s->cancelled = true;
   return s->cancelled ? 1 : 0;
 }
@@ -622,19 +624,237 @@ add_header (struct curl_slist *l, const char *h)
   return n;
 }
 
+/* The handle's options common to every call. */
+static void
+call_setup (struct call_state *s, const char *url, long timeout_ms)
+{
+  struct engine *e = s->e;
+  CURL *h = e->curl;
+  curl_easy_reset (h);
+  curl_easy_setopt (h, CURLOPT_URL, url);
+  if (e->unix_path)
+    curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, e->unix_path);
+  curl_easy_setopt (h, CURLOPT_PROXY, "");
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (h, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt (h, CURLOPT_USERAGENT, "itm-env/" PACKAGE_VERSION);
+  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
+  curl_easy_setopt (h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, s->errbuf);
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, on_write);
+  curl_easy_setopt (h, CURLOPT_WRITEDATA, s);
+  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt (h, CURLOPT_HEADERDATA, s);
+  curl_easy_setopt (h, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (s->c->cancel)
+    {
+      curl_easy_setopt (h, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt (h, CURLOPT_XFERINFOFUNCTION, on_progress);
+      curl_easy_setopt (h, CURLOPT_XFERINFODATA, s);
+    }
+  if (e->tls)
+    {
+      curl_easy_setopt (h, CURLOPT_CAINFO, e->ca);
+      curl_easy_setopt (h, CURLOPT_SSLCERT, e->cert);
+      curl_easy_setopt (h, CURLOPT_SSLKEY, e->key);
+      curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, e->tls_verify ? 1L : 0L);
+      curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, e->tls_verify ? 2L : 0L);
+    }
+}
+
+/* The request body of a POST (or a custom method with one): the JSON
+ * body, raw bytes, a chunked stream or nothing.  *body and *ctype keep
+ * what the handle points to until the call ends. */
+static struct curl_slist *
+call_body (struct call_state *s, struct curl_slist *hdrs, char **body, char **ctype)
+{
+  const struct engine_call *c = s->c;
+  CURL *h = s->e->curl;
+  curl_easy_setopt (h, CURLOPT_POST, 1L);
+  if (c->body)
+    {
+      *body = xstrdup (json_object_to_json_string_ext (c->body, JSON_C_TO_STRING_PLAIN
+                                                                  | JSON_C_TO_STRING_NOSLASHESCAPE));
+      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen (*body));
+      curl_easy_setopt (h, CURLOPT_POSTFIELDS, *body);
+      return add_header (hdrs, "Content-Type: application/json");
+    }
+  if (c->raw)
+    {
+      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) c->raw_len);
+      curl_easy_setopt (h, CURLOPT_POSTFIELDS, c->raw);
+    }
+  else if (c->read_cb)
+    {
+      curl_easy_setopt (h, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt (h, CURLOPT_READDATA, (void *) c);
+      hdrs = add_header (hdrs, "Transfer-Encoding: chunked");
+    }
+  else
+    {
+      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, 0L);
+      curl_easy_setopt (h, CURLOPT_POSTFIELDS, "");
+      return hdrs;
+    }
+  *ctype = xasprintf ("Content-Type: %s", c->content_type ? c->content_type : "application/x-tar");
+  return add_header (hdrs, *ctype);
+}
+
+/* The method, the body and the headers; the list is the caller's to free. */
+static struct curl_slist *
+call_request (struct call_state *s, const char *method, char **body, char **ctype)
+{
+  const struct engine_call *c = s->c;
+  CURL *h = s->e->curl;
+  struct curl_slist *hdrs = add_header (NULL, "Expect:");
+  bool has_body = c->body || c->raw || c->read_cb;
+  if (strcmp (method, "GET") == 0 && !has_body)
+    curl_easy_setopt (h, CURLOPT_HTTPGET, 1L);
+  else if (strcmp (method, "HEAD") == 0)
+    curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
+  else
+    {
+      if (has_body || strcmp (method, "POST") == 0)
+        hdrs = call_body (s, hdrs, body, ctype);
+      if (strcmp (method, "POST") != 0)
+        curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
+    }
+  for (const char *const *x = c->headers; x && *x; x++)
+    hdrs = add_header (hdrs, *x);
+  curl_easy_setopt (h, CURLOPT_HTTPHEADER, hdrs);
+  return hdrs;
+}
+
+/* Drive the transfer, looking at the cancel flag at least every 100 ms.
+ * *rc: curl's result of the transfer (CURLE_OK when cancelled); -1 with
+ * err set when the multi interface itself fails. */
+static int
+call_drive (struct call_state *s, bool *cancelled, CURLcode *rc, struct itm_err *err)
+{
+  struct engine *e = s->e;
+  CURL *h = e->curl;
+  *rc = CURLE_OK;
+  CURLMcode mc = curl_multi_add_handle (e->multi, h);
+  if (mc != CURLM_OK)
+    return itm_err_set (err, ITM_EXIT_FAILURE, "curl: %s", curl_multi_strerror (mc));
+  int running = 1;
+  while (running)
+    {
+      if (s->c->cancel && atomic_load (s->c->cancel))
+        {
+          *cancelled = true;
+          break;
+        }
+      mc = curl_multi_perform (e->multi, &running);
+      if (mc != CURLM_OK || !running)
+        break;
+      mc = curl_multi_poll (e->multi, NULL, 0, 100, NULL);
+      if (mc != CURLM_OK)
+        break;
+    }
+  if (mc == CURLM_OK && !*cancelled)
+    {
+      CURLMsg *msg;
+      int q;
+      while ((msg = curl_multi_info_read (e->multi, &q)) != NULL)
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
+          *rc = msg->data.result;
+    }
+  curl_multi_remove_handle (e->multi, h);
+  if (mc != CURLM_OK)
+    return itm_err_set (err, ITM_EXIT_FAILURE, "curl: %s", curl_multi_strerror (mc));
+  if (!s->started)
+    curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &s->status);
+  return 0;
+}
+
+/* The body kept whole, parsed as one JSON value into *out. */
+static int
+call_parse (struct call_state *s, const char *method, json_object **out, struct itm_err *err)
+{
+  struct json_tokener *tok = json_tokener_new ();
+  if (tok == NULL)
+    oom ();
+  json_object *v = json_tokener_parse_ex (tok, s->body.data, (int) s->body.len + 1);
+  enum json_tokener_error jerr = json_tokener_get_error (tok);
+  json_tokener_free (tok);
+  if (jerr != json_tokener_success)
+    {
+      json_object_put (v);
+      return itm_err_set (err, ITM_EXIT_ENGINE, "the engine at %s answered %s %s with JSON that "
+                          "does not parse: %s", s->e->endpoint, method, s->c->path,
+                          json_tokener_error_desc (jerr));
+    }
+  *out = v;
+  return 0;
+}
+
+/* The outcome of a finished transfer: the HTTP status, or -1 with err
+ * set (a transfer error, an HTTP error, a stream that failed or does not
+ * parse).  A cancelled or stopped call succeeds. */
+static long
+call_result (struct call_state *s, const char *method, bool cancelled, CURLcode rc,
+             long timeout_ms, json_object **out, struct itm_err *err)
+{
+  const struct engine_call *c = s->c;
+  if (itm_err_isset (&s->perr))
+    {
+      itm_err_move (err, &s->perr);
+      return -1;
+    }
+  if (cancelled || (rc == CURLE_ABORTED_BY_CALLBACK && s->cancelled)
+      || (s->stopped && rc == CURLE_WRITE_ERROR))
+    return s->status ? s->status : 200;
+  if (rc == CURLE_ABORTED_BY_CALLBACK)
+    {
+      cleanup_free char *what = call_name (c);
+      return itm_err_set (err, ITM_EXIT_FAILURE, "%s: the request body was aborted", what);
+    }
+  if (rc != CURLE_OK)
+    {
+      transfer_error (s->e, c, s, rc, timeout_ms, err);
+      return -1;
+    }
+  if (s->status >= 400)
+    {
+      http_error (c, s, err);
+      return -1;
+    }
+  if (s->status < 200)
+    return itm_err_set (err, ITM_EXIT_ENGINE, "the engine at %s answered HTTP %ld to %s %s",
+                        s->e->endpoint, s->status, method, c->path);
+  if (s->jl_on)
+    {
+      int r = jsonl_finish (&s->jl, &s->perr);
+      if (itm_err_isset (&s->perr))
+        {
+          itm_err_move (err, &s->perr);
+          if (r < 0)
+            itm_err_prefix (err, "%s %s", method, c->path);
+          return -1;
+        }
+    }
+  if (s->mx_on && mux_finish (&s->mx, err) < 0)
+    return itm_err_prefix (err, "%s %s", method, c->path);
+  if (s->collect && s->body.len && call_parse (s, method, out, err) < 0)
+    return -1;
+  if (s->api_out && s->api_version[0])
+    snprintf (s->api_out, s->api_out_len, "%s", s->api_version);
+  return s->status;
+}
+
 static long
 call_perform (struct engine *e, const struct engine_call *c, json_object **out,
               char *api_out, size_t api_out_len, struct itm_err *err)
 {
-  struct call_state s = { .e = e, .c = c };
-  struct curl_slist *hdrs = NULL;
+  struct call_state s = { .e = e, .c = c, .api_out = api_out, .api_out_len = api_out_len };
   cleanup_free char *url = NULL, *body = NULL, *ctype = NULL;
   const char *method = c->method ? c->method : "GET";
   long timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : c->timeout_ms < 0 ? 0 : e->timeout_ms;
   CURL *h = e->curl;
-  CURLcode rc = CURLE_OK;
-  long ret = -1;
+  CURLcode rc;
   bool cancelled = false;
+  long ret = -1;
 
   if (out)
     *out = NULL;
@@ -651,199 +871,11 @@ call_perform (struct engine *e, const struct engine_call *c, json_object **out,
     }
 
   url = xasprintf ("%s%s%s%s", e->base_url, e->api ? "/v" : "", e->api ? e->api : "", c->path);
-  curl_easy_reset (h);
-  curl_easy_setopt (h, CURLOPT_URL, url);
-  if (e->unix_path)
-    curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, e->unix_path);
-  curl_easy_setopt (h, CURLOPT_PROXY, "");
-  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (h, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
-  curl_easy_setopt (h, CURLOPT_USERAGENT, "itm-env/" PACKAGE_VERSION);
-  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
-  curl_easy_setopt (h, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, s.errbuf);
-  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt (h, CURLOPT_WRITEDATA, &s);
-  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt (h, CURLOPT_HEADERDATA, &s);
-  curl_easy_setopt (h, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (c->cancel)
-    {
-      curl_easy_setopt (h, CURLOPT_NOPROGRESS, 0L);
-      curl_easy_setopt (h, CURLOPT_XFERINFOFUNCTION, on_progress);
-      curl_easy_setopt (h, CURLOPT_XFERINFODATA, &s);
-    }
-  if (e->tls)
-    {
-      curl_easy_setopt (h, CURLOPT_CAINFO, e->ca);
-      curl_easy_setopt (h, CURLOPT_SSLCERT, e->cert);
-      curl_easy_setopt (h, CURLOPT_SSLKEY, e->key);
-      curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, e->tls_verify ? 1L : 0L);
-      curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, e->tls_verify ? 2L : 0L);
-    }
+  call_setup (&s, url, timeout_ms);
+  struct curl_slist *hdrs = call_request (&s, method, &body, &ctype);
+  if (call_drive (&s, &cancelled, &rc, err) == 0)
+    ret = call_result (&s, method, cancelled, rc, timeout_ms, out, err);
 
-  hdrs = add_header (hdrs, "Expect:");
-  bool has_body = c->body || c->raw || c->read_cb;
-  if (strcmp (method, "GET") == 0 && !has_body)
-    curl_easy_setopt (h, CURLOPT_HTTPGET, 1L);
-  else if (strcmp (method, "HEAD") == 0)
-    curl_easy_setopt (h, CURLOPT_NOBODY, 1L);
-  else
-    {
-      if (has_body || strcmp (method, "POST") == 0)
-        {
-          curl_easy_setopt (h, CURLOPT_POST, 1L);
-          if (c->body)
-            {
-              body = xstrdup (json_object_to_json_string_ext (c->body, JSON_C_TO_STRING_PLAIN
-                                                                           | JSON_C_TO_STRING_NOSLASHESCAPE));
-              curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen (body));
-              curl_easy_setopt (h, CURLOPT_POSTFIELDS, body);
-              hdrs = add_header (hdrs, "Content-Type: application/json");
-            }
-          else if (c->raw)
-            {
-              curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) c->raw_len);
-              curl_easy_setopt (h, CURLOPT_POSTFIELDS, c->raw);
-            }
-          else if (c->read_cb)
-            {
-              curl_easy_setopt (h, CURLOPT_READFUNCTION, on_read);
-              curl_easy_setopt (h, CURLOPT_READDATA, (void *) c);
-              hdrs = add_header (hdrs, "Transfer-Encoding: chunked");
-            }
-          else
-            {
-              curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, 0L);
-              curl_easy_setopt (h, CURLOPT_POSTFIELDS, "");
-            }
-          if (!c->body && (c->raw || c->read_cb))
-            {
-              ctype = xasprintf ("Content-Type: %s",
-                                 c->content_type ? c->content_type : "application/x-tar");
-              hdrs = add_header (hdrs, ctype);
-            }
-        }
-      if (strcmp (method, "POST") != 0)
-        curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
-    }
-  for (const char *const *x = c->headers; x && *x; x++)
-    hdrs = add_header (hdrs, *x);
-  curl_easy_setopt (h, CURLOPT_HTTPHEADER, hdrs);
-
-  /* Drive the transfer, looking at the cancel flag at least every 100 ms. */
-  CURLMcode mc = curl_multi_add_handle (e->multi, h);
-  if (mc != CURLM_OK)
-    {
-      itm_err_set (err, ITM_EXIT_FAILURE, "curl: %s", curl_multi_strerror (mc));
-      goto out;
-    }
-  int running = 1;
-  while (running)
-    {
-      if (c->cancel && *c->cancel)
-        {
-          cancelled = true;
-          break;
-        }
-      mc = curl_multi_perform (e->multi, &running);
-      if (mc != CURLM_OK)
-        break;
-      if (!running)
-        break;
-      mc = curl_multi_poll (e->multi, NULL, 0, 100, NULL);
-      if (mc != CURLM_OK)
-        break;
-    }
-  if (mc != CURLM_OK)
-    {
-      curl_multi_remove_handle (e->multi, h);
-      itm_err_set (err, ITM_EXIT_FAILURE, "curl: %s", curl_multi_strerror (mc));
-      goto out;
-    }
-  if (!cancelled)
-    {
-      CURLMsg *msg;
-      int q;
-      while ((msg = curl_multi_info_read (e->multi, &q)) != NULL)
-        if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
-          rc = msg->data.result;
-    }
-  curl_multi_remove_handle (e->multi, h);
-  if (!s.started)
-    curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &s.status);
-
-  if (itm_err_isset (&s.perr))
-    {
-      itm_err_move (err, &s.perr);
-      goto out;
-    }
-  if (cancelled || (rc == CURLE_ABORTED_BY_CALLBACK && s.cancelled)
-      || (s.stopped && rc == CURLE_WRITE_ERROR))
-    {
-      ret = s.status ? s.status : 200;
-      goto out;
-    }
-  if (rc == CURLE_ABORTED_BY_CALLBACK)
-    {
-      cleanup_free char *what = call_name (c);
-      itm_err_set (err, ITM_EXIT_FAILURE, "%s: the request body was aborted", what);
-      goto out;
-    }
-  if (rc != CURLE_OK)
-    {
-      transfer_error (e, c, &s, rc, timeout_ms, err);
-      goto out;
-    }
-  if (s.status >= 400)
-    {
-      http_error (c, &s, err);
-      goto out;
-    }
-  if (s.status < 200)
-    {
-      itm_err_set (err, ITM_EXIT_ENGINE, "the engine at %s answered HTTP %ld to %s %s", e->endpoint,
-                   s.status, method, c->path);
-      goto out;
-    }
-  if (s.jl_on)
-    {
-      int r = jsonl_finish (&s.jl, &s.perr);
-      if (itm_err_isset (&s.perr))
-        {
-          itm_err_move (err, &s.perr);
-          if (r < 0)
-            itm_err_prefix (err, "%s %s", method, c->path);
-          goto out;
-        }
-    }
-  if (s.mx_on && mux_finish (&s.mx, err) < 0)
-    {
-      itm_err_prefix (err, "%s %s", method, c->path);
-      goto out;
-    }
-  if (s.collect && s.body.len)
-    {
-      struct json_tokener *tok = json_tokener_new ();
-      if (tok == NULL)
-        oom ();
-      json_object *v = json_tokener_parse_ex (tok, s.body.data, (int) s.body.len + 1);
-      enum json_tokener_error jerr = json_tokener_get_error (tok);
-      json_tokener_free (tok);
-      if (jerr != json_tokener_success)
-        {
-          json_object_put (v);
-          itm_err_set (err, ITM_EXIT_ENGINE, "the engine at %s answered %s %s with JSON that does "
-                       "not parse: %s", e->endpoint, method, c->path, json_tokener_error_desc (jerr));
-          goto out;
-        }
-      *out = v;
-    }
-  if (api_out && s.api_version[0])
-    snprintf (api_out, api_out_len, "%s", s.api_version);
-  ret = s.status;
-
-out:
   if (s.jl_on)
     jsonl_free (&s.jl);
   itm_err_clear (&s.perr);
@@ -974,7 +1006,7 @@ engine_filters (const char *key, const char *const *values, size_t n)
 
 int
 engine_events (struct engine *e, json_object *filters, long long since, long long until,
-               jsonl_cb cb, void *ctx, volatile int *cancel, struct itm_err *err)
+               jsonl_cb cb, void *ctx, atomic_int *cancel, struct itm_err *err)
 {
   struct buf path = { 0 };
   buf_adds (&path, "/events");

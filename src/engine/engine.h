@@ -27,6 +27,7 @@
 #define ITM_ENGINE_H
 
 #include <json-c/json.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -136,7 +137,8 @@ struct engine_call {
   int (*on_data) (const char *data, size_t len, void *ctx);
   void *ctx;
   long timeout_ms;           /* 0: the handle's default; <0: none (streams) */
-  volatile int *cancel;      /* when it becomes non-zero the call stops (checked every ~100 ms) */
+  atomic_int *cancel;        /* when it becomes non-zero the call stops (checked every ~100 ms;
+                                set from another thread or a signal handler) */
   /* With on_json: a progress value carrying "error" ends the call with an
    * error (ITM_EXIT_ENGINE, the engine's message kept). */
   bool stream_errors;
@@ -162,12 +164,14 @@ char *engine_filters (const char *key, const char *const *values, size_t n);
  * may be NULL; since/until: 0 for none).  Each event goes to cb until it
  * returns non-zero, *cancel becomes non-zero, or until passes. */
 int engine_events (struct engine *e, json_object *filters, long long since, long long until,
-                   jsonl_cb cb, void *ctx, volatile int *cancel, struct itm_err *err);
+                   jsonl_cb cb, void *ctx, atomic_int *cancel, struct itm_err *err);
 
-/* Run fn(e_i, i, ctx, err_i) for i in [0, n) on up to `workers` threads, each
- * with its own engine_dup() handle.  errs (n entries, may be NULL) gets each
- * job's error.  Returns 0 when all succeeded, else -1 with err holding the
- * first failure in index order. */
+/* Run fn(e_i, i, ctx, err_i) for i in [0, n) on up to `workers` threads
+ * (0: 4), each with its own engine_dup() handle, jobs taken in index order;
+ * when no thread can be started the caller's thread does the work.  Every
+ * thread started is joined before it returns.  errs (n entries, may be
+ * NULL) gets each job's error.  Returns 0 when all succeeded, else -1 with
+ * err holding the first failure in index order. */
 typedef int (*engine_job_fn) (struct engine *e, size_t i, void *ctx, struct itm_err *err);
 int engine_parallel (struct engine *e, size_t n, unsigned workers, engine_job_fn fn, void *ctx,
                      struct itm_err *errs, struct itm_err *err);

@@ -14,13 +14,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "image/image.h"
+#include "util/clock.h"
+#include "util/file.h"
 #include "util/json.h"
 #include "util/xalloc.h"
+
+/* A Docker config.json is never larger. */
+#define AUTH_CONFIG_MAX (16UL << 20)
 
 /* ---- references ---- */
 
@@ -246,14 +252,11 @@ helper_get (const char *helper, const char *key, char **user, char **secret,
    * for a locked keychain or a prompt nobody sees is killed */
   struct buf b = { 0 };
   char tmp[4096];
-  struct timespec t0;
-  clock_gettime (CLOCK_MONOTONIC, &t0);
+  int64_t t0 = mono_ns ();
   bool timed_out = false;
   for (;;)
     {
-      struct timespec now;
-      clock_gettime (CLOCK_MONOTONIC, &now);
-      long left = limit_ms - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+      long left = limit_ms - (long) ((mono_ns () - t0) / 1000000);
       if (left <= 0)
         {
           timed_out = true;
@@ -337,26 +340,16 @@ image_credentials (const char *config_dir, const char *domain, char **user, char
   cleanup_free char *path = config_path (config_dir);
   cleanup_free char *key = image_auth_key (domain);
   cleanup_free char *host = image_auth_hostname (key);
-  FILE *f = fopen (path, "re");
-  if (f == NULL)
-    {
-      if (errno == ENOENT || errno == ENOTDIR)
-        return 0;
-      return itm_err_errno (err, ITM_EXIT_IMAGE, "%s", path);
-    }
-  struct buf b = { 0 };
-  char tmp[4096];
-  size_t n;
-  while ((n = fread (tmp, 1, sizeof tmp, f)) > 0)
-    buf_add (&b, tmp, n);
-  fclose (f);
-  json_object *cfg = b.len ? json_tokener_parse (b.data) : json_object_new_object ();
-  buf_free (&b);
+  struct stat sb;
+  if (stat (path, &sb) < 0 && (errno == ENOENT || errno == ENOTDIR))
+    return 0;
+  size_t len = 0;
+  cleanup_free char *data = file_read (path, AUTH_CONFIG_MAX, &len, ITM_EXIT_IMAGE, err);
+  if (data == NULL)
+    return -1;
+  cleanup_json json_object *cfg = len ? json_tokener_parse (data) : json_object_new_object ();
   if (cfg == NULL || !json_object_is_type (cfg, json_type_object))
-    {
-      json_object_put (cfg);
-      return itm_err_set (err, ITM_EXIT_IMAGE, "%s is not valid JSON", path);
-    }
+    return itm_err_set (err, ITM_EXIT_IMAGE, "%s is not valid JSON", path);
   int ret = 0;
   /* credHelpers[key], then credsStore, then auths */
   json_object *helpers = json_key (cfg, "credHelpers");
@@ -383,7 +376,7 @@ image_credentials (const char *config_dir, const char *domain, char **user, char
             }
         }
       if (ret != 0)
-        goto out;
+        return ret < 0 ? -1 : ret;
     }
   json_object *auths = json_key (cfg, "auths");
   json_object *entry = json_key (auths, key);
@@ -409,9 +402,8 @@ image_credentials (const char *config_dir, const char *domain, char **user, char
           if (c == NULL)
             {
               free (dec);
-              ret = itm_err_set (err, ITM_EXIT_IMAGE, "%s: auths[\"%s\"].auth is not "
-                                 "base64 of user:password", path, key);
-              goto out;
+              return itm_err_set (err, ITM_EXIT_IMAGE, "%s: auths[\"%s\"].auth is not "
+                                  "base64 of user:password", path, key);
             }
           *c = '\0';
           *user = xstrdup (dec);
@@ -432,9 +424,7 @@ image_credentials (const char *config_dir, const char *domain, char **user, char
           ret = 1;
         }
     }
-out:
-  json_object_put (cfg);
-  return ret < 0 ? -1 : ret;
+  return ret;
 }
 
 int

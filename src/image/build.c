@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "image/private.h"
 #include "stack/stack.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 int
@@ -46,17 +47,6 @@ image_is_current (struct engine *e, const char *image, const char *image_id)
   json_object_put (img);
   itm_err_clear (&err);
   return current;
-}
-
-static const char *
-label_of (json_object *img, const char *key)
-{
-  json_object *cfg, *labels, *v;
-  if (img && json_object_object_get_ex (img, "Config", &cfg)
-      && json_object_object_get_ex (cfg, "Labels", &labels)
-      && json_object_object_get_ex (labels, key, &v) && json_object_is_type (v, json_type_string))
-    return json_object_get_string (v);
-  return NULL;
 }
 
 /* The build's inputs besides the context, canonical (part of the digest). */
@@ -105,7 +95,7 @@ find_cached (struct engine *e, const char *name, const char *digest, struct itm_
   int r = image_inspect (e, name, &img, err);
   if (r < 0)
     return -1;
-  const char *d = label_of (img, IMAGE_LABEL_BUILD_DIGEST);
+  const char *d = json_label (img, IMAGE_LABEL_BUILD_DIGEST);
   bool same = d && strcmp (d, digest) == 0;
   json_object_put (img);
   if (same)
@@ -169,58 +159,16 @@ on_build (json_object *v, void *vctx)
   return 0;
 }
 
-int
-image_build_one (struct engine *e, const struct stack_service *svc, const char *name, int build,
-                 struct image_prog *p, volatile int *cancel, struct itm_err *err)
+/* The /build query: tag, Dockerfile, args, labels (the build digest
+ * among them), target, network, extra hosts, shm size, platform. */
+static char *
+build_query (const struct stack_service *svc, const char *name, const char *dockerfile,
+             json_object *args, const char *digest)
 {
   const struct stack_build *b = &svc->build;
-  if (build < 0)
-    {
-      int r = image_inspect (e, name, NULL, err);
-      if (r < 0)
-        return -1;
-      if (r == 0)
-        {
-          itm_err_set (err, ITM_EXIT_IMAGE, "service %s: image %s does not exist and --no-build "
-                       "forbids building it", svc->name, name);
-          return itm_err_hint (err, "run without --no-build, or 'itm-env build %s'", svc->name);
-        }
-      progress_event (p, "exists", NULL);
-      return 0;
-    }
-  if (strstr (b->context, "://") || strncmp (b->context, "git@", 4) == 0)
-    return itm_err_set (err, ITM_EXIT_IMAGE, "service %s: build context %s: remote contexts "
-                        "are not supported", svc->name, b->context);
-  struct image_context *c = image_context_open (b->context, b->dockerfile, err);
-  if (c == NULL)
-    return itm_err_prefix (err, "service %s", svc->name);
-  json_object *args = NULL;
-  cleanup_free char *inputs = build_inputs (svc, &args);
-  char digest[65];
-  int ret = -1;
-  struct build_ctx bc = { .p = p };
   struct buf q = { 0 };
-  cleanup_free char *en = NULL, *edf = NULL;   /* before any goto out */
-  if (image_context_digest (c, inputs, digest, err) < 0)
-    {
-      itm_err_prefix (err, "service %s", svc->name);
-      goto out;
-    }
-  if (build == 0)
-    {
-      int r = find_cached (e, name, digest, err);
-      if (r < 0)
-        goto out;
-      if (r > 0)
-        {
-          progress_event (p, "cached", digest);
-          ret = 0;
-          goto out;
-        }
-    }
-  /* the request */
-  en = engine_urlencode (name);
-  edf = engine_urlencode (image_context_dockerfile (c));
+  cleanup_free char *en = engine_urlencode (name);
+  cleanup_free char *edf = engine_urlencode (dockerfile);
   buf_addf (&q, "/build?t=%s&dockerfile=%s&rm=1&forcerm=1", en, edf);
   if (json_object_object_length (args) > 0)
     {
@@ -228,7 +176,7 @@ image_build_one (struct engine *e, const struct stack_service *svc, const char *
       buf_addf (&q, "&buildargs=%s", ea);
       free (ea);
     }
-  json_object *labels = json_object_new_object ();
+  cleanup_json json_object *labels = json_object_new_object ();
   for (size_t i = 0; i < b->labels.n; i++)
     json_object_object_add (labels, b->labels.v[i].name,
                             json_object_new_string (b->labels.v[i].value ? b->labels.v[i].value
@@ -237,7 +185,6 @@ image_build_one (struct engine *e, const struct stack_service *svc, const char *
   char *el = engine_urlencode (json_object_to_json_string_ext (labels, JSON_C_TO_STRING_PLAIN));
   buf_addf (&q, "&labels=%s", el);
   free (el);
-  json_object_put (labels);
   if (b->target)
     {
       char *t = engine_urlencode (b->target);
@@ -269,10 +216,57 @@ image_build_one (struct engine *e, const struct stack_service *svc, const char *
       buf_addf (&q, "&platform=%s", t);
       free (t);
     }
+  return buf_steal (&q);
+}
+
+/* The outcome of a build request (st: engine_call's result): interrupted,
+ * a context that could not be streamed, a failed request, or an "error"
+ * in the build's output.  0, or -1 with err set. */
+static int
+build_outcome (const struct stack_service *svc, const char *name, struct image_context *c,
+               const struct build_ctx *bc, long st, atomic_int *cancel, struct itm_err *err)
+{
+  struct itm_err cerr = { 0 };
+  if (st >= 0 && cancel && atomic_load (cancel))
+    /* the engine stops the build when its client goes away */
+    return itm_err_set (err, ITM_EXIT_INTERRUPTED, "service %s: building image %s: interrupted",
+                        svc->name, name);
+  if (image_context_error (c, &cerr) < 0)
+    {
+      itm_err_move (err, &cerr);
+      return itm_err_prefix (err, "service %s: build context %s", svc->name, svc->build.context);
+    }
+  if (st < 0)
+    {
+      err->code = ITM_EXIT_IMAGE;
+      return itm_err_prefix (err, "service %s: building image %s", svc->name, name);
+    }
+  if (bc->error)
+    {
+      if (bc->p->step)
+        itm_err_set (err, ITM_EXIT_IMAGE, "service %s: building image %s failed at %s: %s",
+                     svc->name, name, bc->p->step, bc->error);
+      else
+        itm_err_set (err, ITM_EXIT_IMAGE, "service %s: building image %s failed: %s", svc->name,
+                     name, bc->error);
+      free (err->engine_msg);
+      err->engine_msg = xstrdup (bc->error);
+      return -1;
+    }
+  return 0;
+}
+
+/* POST /build with the context streamed as the body. */
+static int
+build_send (struct engine *e, const struct stack_service *svc, const char *name,
+            struct image_context *c, const char *query, struct image_prog *p, atomic_int *cancel,
+            struct itm_err *err)
+{
+  struct build_ctx bc = { .p = p };
   progress_event (p, "building", NULL);
   struct engine_call call = {
     .method = "POST",
-    .path = q.data,
+    .path = query,
     .read_cb = image_context_read,
     .read_ctx = c,
     .content_type = "application/x-tar",
@@ -282,49 +276,55 @@ image_build_one (struct engine *e, const struct stack_service *svc, const char *
     .cancel = cancel,
   };
   long st = engine_call (e, &call, NULL, err);
-  if (st >= 0 && cancel && *cancel)
-    {
-      /* the engine stops the build when its client goes away */
-      itm_err_set (err, ITM_EXIT_INTERRUPTED, "service %s: building image %s: interrupted",
-                   svc->name, name);
-      goto fail;
-    }
-  if (image_context_error (c))
-    {
-      itm_err_clear (err);
-      itm_err_set (err, ITM_EXIT_IMAGE, "service %s: build context %s: %s", svc->name,
-                   b->context, image_context_error (c));
-      goto fail;
-    }
-  if (st < 0)
-    {
-      err->code = ITM_EXIT_IMAGE;
-      itm_err_prefix (err, "service %s: building image %s", svc->name, name);
-      goto fail;
-    }
-  if (bc.error)
-    {
-      if (p->step)
-        itm_err_set (err, ITM_EXIT_IMAGE, "service %s: building image %s failed at %s: %s",
-                     svc->name, name, p->step, bc.error);
-      else
-        itm_err_set (err, ITM_EXIT_IMAGE, "service %s: building image %s failed: %s", svc->name,
-                     name, bc.error);
-      free (err->engine_msg);
-      err->engine_msg = xstrdup (bc.error);
-      goto fail;
-    }
-  progress_event (p, "built", bc.id);
-  ret = 0;
-  goto out;
-fail:
-  progress_event (p, "failed", NULL);
-out:
-  buf_free (&q);
-  json_object_put (args);
-  image_context_free (c);
+  int ret = build_outcome (svc, name, c, &bc, st, cancel, err);
+  progress_event (p, ret < 0 ? "failed" : "built", ret < 0 ? NULL : bc.id);
   free (bc.error);
   free (bc.error_detail);
   free (bc.id);
   return ret;
+}
+
+int
+image_build_one (struct engine *e, const struct stack_service *svc, const char *name, int build,
+                 struct image_prog *p, atomic_int *cancel, struct itm_err *err)
+{
+  const struct stack_build *b = &svc->build;
+  if (build < 0)
+    {
+      int r = image_inspect (e, name, NULL, err);
+      if (r < 0)
+        return -1;
+      if (r == 0)
+        {
+          itm_err_set (err, ITM_EXIT_IMAGE, "service %s: image %s does not exist and --no-build "
+                       "forbids building it", svc->name, name);
+          return itm_err_hint (err, "run without --no-build, or 'itm-env build %s'", svc->name);
+        }
+      progress_event (p, "exists", NULL);
+      return 0;
+    }
+  if (strstr (b->context, "://") || strncmp (b->context, "git@", 4) == 0)
+    return itm_err_set (err, ITM_EXIT_IMAGE, "service %s: build context %s: remote contexts "
+                        "are not supported", svc->name, b->context);
+  struct image_context *c = image_context_open (b->context, b->dockerfile, err);
+  if (c == NULL)
+    return itm_err_prefix (err, "service %s", svc->name);
+  cleanup_json json_object *args = NULL;
+  cleanup_free char *inputs = build_inputs (svc, &args);
+  char digest[65];
+  int r = 0;
+  if (image_context_digest (c, inputs, digest, err) < 0)
+    r = itm_err_prefix (err, "service %s", svc->name);
+  else if (build == 0)
+    r = find_cached (e, name, digest, err);
+  if (r > 0)
+    progress_event (p, "cached", digest);
+  if (r == 0)
+    {
+      cleanup_free char *query = build_query (svc, name, image_context_dockerfile (c), args,
+                                              digest);
+      r = build_send (e, svc, name, c, query, p, cancel, err);
+    }
+  image_context_free (c);
+  return r < 0 ? -1 : 0;
 }

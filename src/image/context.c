@@ -15,7 +15,11 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "util/file.h"
 #include "util/xalloc.h"
+
+/* A .dockerignore is never larger. */
+#define DOCKERIGNORE_MAX (16UL << 20)
 
 /* ---- .dockerignore ----
  *
@@ -431,7 +435,7 @@ struct image_context {
   struct buf out;
   int fd;
   bool opened, closed, df_sent;
-  char *error;
+  struct itm_err err;    /* the walk's or the stream's failure, kept for image_context_error */
   uint64_t files, bytes, tar_bytes;
 };
 
@@ -448,8 +452,7 @@ walk_push (struct image_context *c, struct walk *w, const char *rel)
   DIR *d = opendir (path);
   if (d == NULL)
     {
-      if (!c->error)
-        c->error = xasprintf ("%s: %s", path, strerror (errno));
+      itm_err_errno (&c->err, ITM_EXIT_IMAGE, "%s", path);
       return -1;
     }
   struct frame fr = { .rel = xstrdup (rel) };
@@ -517,8 +520,7 @@ walk_next (struct image_context *c, struct walk *w, char **rel, struct stat *sb)
               free (r);
               continue;
             }
-          if (!c->error)
-            c->error = xasprintf ("%s: %s", path, strerror (errno));
+          itm_err_errno (&c->err, ITM_EXIT_IMAGE, "%s", path);
           free (r);
           return -1;
         }
@@ -616,17 +618,12 @@ image_context_open (const char *dir, const char *dockerfile, struct itm_err *err
     }
   /* .dockerignore */
   cleanup_free char *igpath = xasprintf ("%s/.dockerignore", real);
-  FILE *f = fopen (igpath, "re");
-  if (f)
+  struct stat igst;
+  if (stat (igpath, &igst) == 0)
     {
-      struct buf b = { 0 };
-      char tmp[4096];
-      size_t n;
-      while ((n = fread (tmp, 1, sizeof tmp, f)) > 0)
-        buf_add (&b, tmp, n);
-      fclose (f);
-      c->ig = image_ignore_parse (b.data ? b.data : "", b.len, err);
-      buf_free (&b);
+      size_t len = 0;
+      cleanup_free char *data = file_read (igpath, DOCKERIGNORE_MAX, &len, ITM_EXIT_IMAGE, err);
+      c->ig = data ? image_ignore_parse (data, len, err) : NULL;
       if (c->ig == NULL)
         {
           itm_err_prefix (err, "%s", real);
@@ -648,10 +645,13 @@ image_context_dockerfile (const struct image_context *c)
   return c->df_name;
 }
 
-const char *
-image_context_error (const struct image_context *c)
+int
+image_context_error (struct image_context *c, struct itm_err *err)
 {
-  return c->error;
+  if (!itm_err_isset (&c->err))
+    return 0;
+  itm_err_move (err, &c->err);
+  return -1;
 }
 
 void
@@ -669,23 +669,16 @@ image_context_stats (const struct image_context *c, uint64_t *files, uint64_t *b
 /* ---- digest ---- */
 
 static int
-hash_file (EVP_MD_CTX *md, const char *path, uint64_t *bytes, char **error)
+hash_file (EVP_MD_CTX *md, const char *path, uint64_t *bytes, struct itm_err *err)
 {
   /* O_NONBLOCK and fstat: a file replaced by a FIFO or a device since the
    * walk is refused, not waited on or hashed forever */
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
-    {
-      *error = xasprintf ("%s: %s", path, strerror (errno));
-      return -1;
-    }
+    return itm_err_errno (err, ITM_EXIT_IMAGE, "%s", path);
   struct stat st;
   if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
-    {
-      *error = xasprintf ("%s: not a regular file", path);
-      close (fd);
-      return -1;
-    }
+    return itm_err_set (err, ITM_EXIT_IMAGE, "%s: not a regular file", path);
   char buf[65536];
   ssize_t n;
   while ((n = read (fd, buf, sizeof buf)) > 0)
@@ -693,13 +686,8 @@ hash_file (EVP_MD_CTX *md, const char *path, uint64_t *bytes, char **error)
       EVP_DigestUpdate (md, buf, (size_t) n);
       *bytes += (uint64_t) n;
     }
-  int saved = errno;
-  close (fd);
   if (n < 0)
-    {
-      *error = xasprintf ("%s: %s", path, strerror (saved));
-      return -1;
-    }
+    return itm_err_errno (err, ITM_EXIT_IMAGE, "%s", path);
   return 0;
 }
 
@@ -728,13 +716,10 @@ image_context_digest (struct image_context *c, const char *extra, char hex[65],
       free (rel);
       if (S_ISREG (sb.st_mode))
         {
-          char *e = NULL;
           hl = snprintf (hdr, sizeof hdr, "%llu", (unsigned long long) sb.st_size);
           EVP_DigestUpdate (md, hdr, (size_t) hl + 1);
-          if (hash_file (md, path, &c->bytes, &e) < 0)
+          if (hash_file (md, path, &c->bytes, &c->err) < 0)
             {
-              free (c->error);
-              c->error = e;
               r = -1;
               break;
             }
@@ -751,14 +736,9 @@ image_context_digest (struct image_context *c, const char *extra, char hex[65],
   walk_reset (&w);
   if (r == 0 && c->df_outside)
     {
-      char *e = NULL;
       EVP_DigestUpdate (md, c->df_name, strlen (c->df_name) + 1);
-      if (hash_file (md, c->df_outside, &c->bytes, &e) < 0)
-        {
-          free (c->error);
-          c->error = e;
-          r = -1;
-        }
+      if (hash_file (md, c->df_outside, &c->bytes, &c->err) < 0)
+        r = -1;
     }
   if (r == 0)
     {
@@ -771,9 +751,13 @@ image_context_digest (struct image_context *c, const char *extra, char hex[65],
   unsigned len = 0;
   EVP_DigestFinal_ex (md, out, &len);
   EVP_MD_CTX_free (md);
+  if (r < 0 && !itm_err_isset (&c->err))
+    return itm_err_set (err, ITM_EXIT_IMAGE, "build context %s: cannot be read", c->dir);
   if (r < 0)
-    return itm_err_set (err, ITM_EXIT_IMAGE, "build context %s: %s", c->dir,
-                        c->error ? c->error : "cannot be read");
+    {
+      itm_err_move (err, &c->err);
+      return itm_err_prefix (err, "build context %s", c->dir);
+    }
   for (unsigned k = 0; k < 32; k++)
     snprintf (hex + 2 * k, 3, "%02x", out[k]);
   return 0;
@@ -793,9 +777,7 @@ tar_write_cb (struct archive *a, void *ctx, const void *data, size_t n)
 static int
 tar_fail (struct image_context *c, const char *what)
 {
-  if (!c->error)
-    c->error = xasprintf ("%s: %s", what, archive_error_string (c->a));
-  return -1;
+  return itm_err_set (&c->err, ITM_EXIT_IMAGE, "%s: %s", what, archive_error_string (c->a));
 }
 
 static int
@@ -843,7 +825,7 @@ tar_step (struct image_context *c)
         {
           if (errno == EINTR)
             return 0;
-          c->error = xasprintf ("reading a context file: %s", strerror (errno));
+          itm_err_errno (&c->err, ITM_EXIT_IMAGE, "reading a context file");
           return -1;
         }
       if (n == 0)
@@ -879,7 +861,7 @@ tar_step (struct image_context *c)
           c->fd = open (path, O_RDONLY | O_CLOEXEC);
           if (c->fd < 0)
             {
-              c->error = xasprintf ("%s: %s", path, strerror (errno));
+              itm_err_errno (&c->err, ITM_EXIT_IMAGE, "%s", path);
               free (rel);
               return -1;
             }
@@ -893,14 +875,14 @@ tar_step (struct image_context *c)
       c->df_sent = true;
       if (stat (c->df_outside, &sb) < 0)
         {
-          c->error = xasprintf ("%s: %s", c->df_outside, strerror (errno));
+          itm_err_errno (&c->err, ITM_EXIT_IMAGE, "%s", c->df_outside);
           return -1;
         }
       sb.st_mode = S_IFREG | 0644;
       c->fd = open (c->df_outside, O_RDONLY | O_CLOEXEC);
       if (c->fd < 0)
         {
-          c->error = xasprintf ("%s: %s", c->df_outside, strerror (errno));
+          itm_err_errno (&c->err, ITM_EXIT_IMAGE, "%s", c->df_outside);
           return -1;
         }
       return tar_header (c, c->df_name, &sb, NULL);
@@ -927,7 +909,8 @@ image_context_read (char *buf, size_t size, void *ctx)
   return n;
 }
 
-void
+/* Back to the start of the stream: the walk, the archive, the error. */
+static void
 image_context_rewind (struct image_context *c)
 {
   walk_reset (&c->w);
@@ -939,8 +922,7 @@ image_context_rewind (struct image_context *c)
   c->a = NULL;
   c->opened = c->closed = c->df_sent = false;
   buf_free (&c->out);
-  free (c->error);
-  c->error = NULL;
+  itm_err_clear (&c->err);
 }
 
 void

@@ -25,6 +25,7 @@
 #ifndef ITM_IMAGE_H
 #define ITM_IMAGE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,12 +68,11 @@ const char *image_context_dockerfile (const struct image_context *c);
  * digits in hex.  Also counts files and bytes. */
 int image_context_digest (struct image_context *c, const char *extra, char hex[65],
                           struct itm_err *err);
-/* Stream the tar: an engine_call read_cb (ctx is the image_context).  Starts
- * over from the beginning after image_context_rewind(). */
+/* Stream the tar: an engine_call read_cb (ctx is the image_context). */
 size_t image_context_read (char *buf, size_t size, void *ctx);
-void image_context_rewind (struct image_context *c);
-/* The stream's failure (a file that vanished, a read error), or NULL. */
-const char *image_context_error (const struct image_context *c);
+/* The stream's failure (a file that vanished, a read error), moved into
+ * err (ITM_EXIT_IMAGE): -1, or 0 when the stream had none. */
+int image_context_error (struct image_context *c, struct itm_err *err);
 /* Counters of the last digest or stream: entries, file bytes, tar bytes. */
 void image_context_stats (const struct image_context *c, uint64_t *files, uint64_t *bytes,
                           uint64_t *tar_bytes);
@@ -87,7 +87,8 @@ struct image_ref {
 };
 /* Parse and normalize as the docker CLI: docker.io default and aliases
  * (index.docker.io, registry-1.docker.io), library/ for official images,
- * latest by default.  Usage error (ITM_EXIT_IMAGE) on a malformed name. */
+ * latest by default.  0, or -1 with err set (ITM_EXIT_IMAGE) on a
+ * malformed name. */
 int image_ref_parse (const char *name, struct image_ref *r, struct itm_err *err);
 void image_ref_free (struct image_ref *r);
 /* The fully qualified name "docker.io/library/busybox:latest" (new). */
@@ -103,7 +104,8 @@ char *image_auth_hostname (const char *key);
 int image_registry_auth (const char *config_dir, const char *domain, char **out,
                          struct itm_err *err);
 /* The credentials found (for tests): *user and *secret new or NULL; identity
- * token: *user NULL, *token set. */
+ * token: *user NULL, *token set.  1 when some were found, 0 when none, -1
+ * with err set. */
 int image_credentials (const char *config_dir, const char *domain, char **user, char **secret,
                        char **token, struct itm_err *err);
 
@@ -118,7 +120,7 @@ struct image_opts {
   bool build_only;           /* itm-env build: build services with build:, pull nothing */
   const char *const *services; /* only these (none: all) */
   size_t nservices;
-  volatile int *cancel;      /* when it becomes non-zero (SIGINT), builds and pulls in flight
+  atomic_int *cancel;        /* when it becomes non-zero (SIGINT), builds and pulls in flight
                                 stop: the engine cancels a build whose client went away */
 };
 /* The image a service runs: image:, else "<ns>-<service>" (new string). */

@@ -42,17 +42,19 @@ void progress_build (struct image_prog *p, const char *text);
 /* A one-off event: "cached", "exists", "pulled", "built", "failed"... */
 void progress_event (struct image_prog *p, const char *event, const char *detail);
 void progress_finish (void);
-int64_t progress_now (void);
 
-/* build.c: build svc's image as name (digest cache unless force); 
- * *built says whether a build request was made. */
+/* build.c: build svc's image and tag it name.  build: 1 always (--build),
+ * -1 never (--no-build: the image must exist), 0 only when the digest of
+ * the context and build inputs differs from the image's label.  0, or -1
+ * with err set. */
 int image_build_one (struct engine *e, const struct stack_service *svc, const char *name,
-                     int build, struct image_prog *p, volatile int *cancel, struct itm_err *err);
-/* pull.c */
+                     int build, struct image_prog *p, atomic_int *cancel, struct itm_err *err);
+/* pull.c: pull name for platform (may be NULL).  0, or -1 with err set. */
 int image_pull_one (struct engine *e, const char *name, const char *platform,
-                    struct image_prog *p, volatile int *cancel, struct itm_err *err);
+                    struct image_prog *p, atomic_int *cancel, struct itm_err *err);
 /* Both stop when *cancel (may be NULL) becomes non-zero: ITM_EXIT_INTERRUPTED. */
-/* GET /images/NAME/json: 1 exists (*out labels ref kept when out), 0 not, -1 error. */
+/* GET /images/NAME/json: 1 when it exists (with out: *out is the inspect
+ * body, a new reference), 0 when it does not, -1 with err set. */
 int image_inspect (struct engine *e, const char *name, json_object **out, struct itm_err *err);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "image/private.h"
 #include "out/out.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 
 #define PLAIN_EVERY_NS (3LL * 1000000000LL)
@@ -24,14 +25,6 @@ static enum { M_QUIET, M_JSON, M_TTY, M_PLAIN } mode;
 static struct image_prog *jobs;
 static size_t njobs;
 static int64_t last_draw;
-
-int64_t
-progress_now (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void
 human (char *b, size_t n, double v)
@@ -60,7 +53,7 @@ describe (const struct image_prog *p, char *out, size_t n, bool bar)
 {
   int64_t cur, total;
   totals (p, &cur, &total);
-  double secs = (double) (progress_now () - p->t0) / 1e9;
+  double secs = (double) (mono_ns () - p->t0) / 1e9;
   if (total <= 0)
     {
       snprintf (out, n, "%s", p->status ? p->status : "");
@@ -96,7 +89,7 @@ describe (const struct image_prog *p, char *out, size_t n, bool bar)
 static void
 draw_tty (bool force)
 {
-  int64_t now = progress_now ();
+  int64_t now = mono_ns ();
   if (!force && now - last_draw < TTY_EVERY_NS)
     return;
   last_draw = now;
@@ -143,7 +136,7 @@ json_line (struct image_prog *p, const char *event, const char *detail)
   if (detail)
     json_object_object_add (o, "detail", json_object_new_string (detail));
   json_object_object_add (o, "elapsed",
-                          json_object_new_double ((double) (progress_now () - p->t0) / 1e9));
+                          json_object_new_double ((double) (mono_ns () - p->t0) / 1e9));
   puts (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN
                                              | JSON_C_TO_STRING_NOSLASHESCAPE));
   fflush (stdout);
@@ -162,14 +155,14 @@ progress_start (enum image_progress m, struct image_prog *j, size_t n)
          : out_tty () ? M_TTY
                       : M_PLAIN;
   for (size_t i = 0; i < n; i++)
-    j[i].t0 = j[i].t_last = progress_now ();
+    j[i].t0 = j[i].t_last = mono_ns ();
   pthread_mutex_unlock (&mu);
 }
 
 static void
 periodic (struct image_prog *p)
 {
-  int64_t now = progress_now ();
+  int64_t now = mono_ns ();
   if (mode == M_TTY)
     draw_tty (false);
   else if (now - p->t_last >= PLAIN_EVERY_NS)
@@ -285,7 +278,7 @@ progress_event (struct image_prog *p, const char *event, const char *detail)
   free (p->status);
   p->status = detail && strcmp (event, "cached") != 0 ? xasprintf ("%s %.19s", event, detail)
                                                        : xstrdup (event);
-  double secs = (double) (progress_now () - p->t0) / 1e9;
+  double secs = (double) (mono_ns () - p->t0) / 1e9;
   switch (mode)
     {
     case M_QUIET:

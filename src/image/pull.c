@@ -69,7 +69,7 @@ pull_error (struct itm_err *err, const char *domain, const char *msg)
 
 int
 image_pull_one (struct engine *e, const char *name, const char *platform, struct image_prog *p,
-                volatile int *cancel, struct itm_err *err)
+                atomic_int *cancel, struct itm_err *err)
 {
   struct image_ref ref;
   if (image_ref_parse (name, &ref, err) < 0)
@@ -106,7 +106,7 @@ image_pull_one (struct engine *e, const char *name, const char *platform, struct
   progress_event (p, "pulling", NULL);
   long st = engine_call (e, &c, NULL, err);
   int ret = 0;
-  if (st >= 0 && cancel && *cancel)
+  if (st >= 0 && cancel && atomic_load (cancel))
     ret = itm_err_set (err, ITM_EXIT_INTERRUPTED, "pulling %s: interrupted", name);
   else if (st < 0)
     {

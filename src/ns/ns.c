@@ -15,6 +15,7 @@
 
 #include "engine/engine.h"
 #include "ns/ns.h"
+#include "out/out.h"
 #include "util/xalloc.h"
 
 char *
@@ -316,9 +317,8 @@ ns_lock (const char *ns, struct itm_err *err)
               ssize_t n = pread (fd, pid, sizeof pid - 1, 0);
               pid[n > 0 ? n : 0] = '\0';
               pid[strcspn (pid, "\n")] = '\0';
-              fprintf (stderr, "itm-env: namespace %s: another itm-env up%s%s%s is at work on "
-                               "it: waiting for it to finish\n",
-                       ns, *pid ? " (pid " : "", pid, *pid ? ")" : "");
+              out_warn ("namespace %s: another itm-env up%s%s%s is at work on it: waiting for "
+                        "it to finish", ns, *pid ? " (pid " : "", pid, *pid ? ")" : "");
               said = true;
             }
           /* blocking; a signal (SIGINT: no SA_RESTART) ends the wait */

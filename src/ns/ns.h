@@ -1,7 +1,7 @@
 /* ns.h - namespaces: how itm-env names and labels what it creates.
  *
- * Labels are the source of truth (DESIGN.md): down, ps, verify and gc work
- * from the engine's state alone.  Every resource itm-env creates carries
+ * Labels are the source of truth: down, ps, verify and gc work from the
+ * engine's state alone.  Every resource itm-env creates carries
  * ITM_LABEL_NAMESPACE plus the labels below; their names and value formats
  * are an interface (documented in itm-env(1), LABELS).
  */
@@ -75,7 +75,7 @@ char *ns_state_dir (const char *ns, bool create, struct itm_err *err);
 int ns_state_remove (const char *ns, struct itm_err *err);
 /* Serialize `up` on a namespace (on this host, within one state dir): an
  * exclusive flock on ns_state_dir(ns)/up.lock, which holds the holder's
- * pid.  When another process holds it, says so on stderr and waits.
+ * pid.  When another process holds it, says so (out_warn) and waits.
  * Returns the fd (close-on-exec), or -1 with err set (ITM_EXIT_INTERRUPTED
  * when a signal ended the wait). */
 int ns_lock (const char *ns, struct itm_err *err);

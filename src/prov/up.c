@@ -90,16 +90,6 @@ struct run {
   size_t nnets, nvols;
 };
 
-/* The engine's cancel flags are still volatile int (engine.h, image.h);
- * ours are atomic_int, which has the same size and representation: this
- * is the one place that converts. */
-static volatile int *
-cancel_flag (atomic_int *a)
-{
-  _Static_assert (sizeof (atomic_int) == sizeof (int), "atomic_int is an int");
-  return (volatile int *) a;
-}
-
 /* ---- signals ---- */
 /* atomic_int is lock-free here, so the handler may touch it */
 static atomic_int sig_count;
@@ -220,7 +210,7 @@ events_main (void *arg)
   json_object_array_add (t, json_object_new_string ("container"));
   json_object_object_add (f, "type", t);
   long long since = (long long) time (NULL) - 1;
-  int rc = engine_events (e, f, since, 0, on_event, r, cancel_flag (&r->stop_events),
+  int rc = engine_events (e, f, since, 0, on_event, r, &r->stop_events,
                           &r->events_err);
   if (rc < 0 && !r->stop_events)
     {
@@ -270,7 +260,7 @@ probe_once (struct engine *e, struct run *r, struct svc *s, struct buf *out)
   struct engine_call c = {
     .method = "POST", .path = spath, .body = sb, .on_frame = probe_collect, .ctx = out,
     .timeout_ms = (long) (s->probe_timeout_ns / 1000000) + 1000,
-    .cancel = cancel_flag (&r->abort),
+    .cancel = &r->abort,
   };
   if (engine_call (e, &c, NULL, &err) < 0)
     {
@@ -1337,7 +1327,7 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
    * a container whose image was rebuilt or re-pulled is recreated */
   struct image_opts io = o->image ? *o->image : (struct image_opts){ 0 };
   io.ns = o->ns;
-  io.cancel = cancel_flag (&sig_count);   /* SIGINT stops builds and pulls in flight */
+  io.cancel = &sig_count;   /* SIGINT stops builds and pulls in flight */
   if (image_ensure (e, st, &io, err) < 0)
     goto out;
   if (o->hooks.before_create)

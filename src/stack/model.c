@@ -15,6 +15,7 @@
 
 #include "stack/files.h"
 #include "stack/model.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 /* ---- arena */
@@ -992,11 +993,8 @@ parse_command (struct mctx *m, const struct node *n, struct stack_strv *out)
         }
       out->v = sa_alloc (m->a, (argc + 1) * sizeof (char *));
       for (size_t i = 0; i < argc; i++)
-        {
-          out->v[i] = sa_strdup (m->a, argv[i]);
-          free (argv[i]);
-        }
-      free (argv);
+        out->v[i] = sa_strdup (m->a, argv[i]);
+      strv_free (argv);
       out->n = argc;
       out->set = true;
       return;
@@ -2319,19 +2317,31 @@ find_service (const struct name_index *v, size_t n, const char *name)
   return n;
 }
 
-/* Build the model from the merged tree; every problem goes to d. */
-int stack_model_build (const struct node *root, const struct stack_loaded *l,
-                       const struct stack_opts *o, struct stack *st, struct diags *d);
-int
-stack_model_build (const struct node *root, const struct stack_loaded *l,
-                   const struct stack_opts *o, struct stack *st, struct diags *d)
-{
-  struct mctx m = { .st = st, .a = st->arena, .d = d, .env = l ? l->env : NULL };
-  m.project_dir = st->project_dir ? st->project_dir : "/";
+/* What the build of the model carries from one step to the next. */
+struct build {
+  struct mctx m;
+  const struct stack_opts *o;
+  const struct stack_loaded *l;
+  struct stack_service *all;       /* every service parsed, in file order */
+  const struct node **allnodes;    /* the node of each */
+  size_t nall;
+  struct stack_profiles prof;      /* the profiles enabled */
+  char *envprof;                   /* COMPOSE_PROFILES split in place (prof.v points in) */
+  bool *active;                    /* per service of all */
+  struct name_index *byname;       /* all, sorted by name */
+  bool need_default;               /* an active service uses the default network */
+};
 
+/* The top level: a map, its keys, x-*, 'version', 'name'.  -1: no model
+ * can be built from it. */
+static int
+build_top (struct build *b, const struct node *root)
+{
+  struct mctx *m = &b->m;
+  struct diags *d = m->d;
   if (root == NULL || root->kind == NODE_NULL)
     {
-      diag_addp (d, DIAG_ERROR, l && l->nfiles ? l->files[0] : NULL, 0, 0,
+      diag_addp (d, DIAG_ERROR, b->l && b->l->nfiles ? b->l->files[0] : NULL, 0, 0,
                  "the stack is empty (expected a map with 'services')");
       return -1;
     }
@@ -2341,8 +2351,8 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
                 got (root));
       return -1;
     }
-  check_keys (&m, root, top_keys);
-  st->x = extensions (root, &st->x_itm);
+  check_keys (m, root, top_keys);
+  m->st->x = extensions (root, &m->st->x_itm);
   const struct node *ver = mget (root, "version");
   if (ver)
     for (size_t i = 0; i < root->npairs; i++)
@@ -2351,286 +2361,359 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
   const struct node *nm = mget (root, "name");
   if (nm)
     {
-      size_t mk = path_push (&m, "name");
-      st->name = get_str (&m, nm);
-      if (st->name)
+      size_t mk = path_push (m, "name");
+      const char *name = m->st->name = get_str (m, nm);
+      if (name)
         {
-          bool ok = isalnum ((unsigned char) st->name[0]);
-          for (const char *p = st->name; *p; p++)
+          bool ok = isalnum ((unsigned char) name[0]);
+          for (const char *p = name; *p; p++)
             if (!(islower ((unsigned char) *p) || isdigit ((unsigned char) *p) || *p == '_'
                   || *p == '-'))
               ok = false;
           if (!ok)
-            merr (&m, nm, "invalid name '%s' (lower-case letters, digits, '_' and '-', "
-                  "starting with a letter or digit)", st->name);
+            merr (m, nm, "invalid name '%s' (lower-case letters, digits, '_' and '-', "
+                  "starting with a letter or digit)", name);
         }
-      path_pop (&m, mk);
+      path_pop (m, mk);
     }
+  return 0;
+}
 
-  /* the sections referenced by services first */
+/* The top-level networks, volumes, secrets and configs, sorted by key for
+ * the lookups of the services' references (every struct starts with its
+ * key). */
+static void
+build_sections (struct build *b, const struct node *root)
+{
+  struct mctx *m = &b->m;
+  struct stack *st = m->st;
   size_t nnet;
-  st->networks = parse_section (&m, root, "networks", sizeof *st->networks, 1, &nnet, net_fn);
+  st->networks = parse_section (m, root, "networks", sizeof *st->networks, 1, &nnet, net_fn);
   st->nnetworks = nnet;
-  st->volumes = parse_section (&m, root, "volumes", sizeof *st->volumes, 0, &st->nvolumes, vol_fn);
-  st->secrets = parse_section (&m, root, "secrets", sizeof *st->secrets, 0, &st->nsecrets, obj_fn);
-  st->configs = parse_section (&m, root, "configs", sizeof *st->configs, 0, &st->nconfigs, obj_fn);
-  /* sorted now, for the lookups below (every struct starts with its key) */
+  st->volumes = parse_section (m, root, "volumes", sizeof *st->volumes, 0, &st->nvolumes, vol_fn);
+  st->secrets = parse_section (m, root, "secrets", sizeof *st->secrets, 0, &st->nsecrets, obj_fn);
+  st->configs = parse_section (m, root, "configs", sizeof *st->configs, 0, &st->nconfigs, obj_fn);
   qsort (st->networks, st->nnetworks, sizeof *st->networks, cmp_key_net);
   qsort (st->volumes, st->nvolumes, sizeof *st->volumes, cmp_key_vol);
   qsort (st->secrets, st->nsecrets, sizeof *st->secrets, cmp_key_obj);
   qsort (st->configs, st->nconfigs, sizeof *st->configs, cmp_key_obj);
+}
 
+/* Every service of 'services' (x-* keys skipped) into b->all. */
+static void
+build_services (struct build *b, const struct node *root)
+{
+  struct mctx *m = &b->m;
+  struct diags *d = m->d;
   const struct node *sv = mget (root, "services");
-  struct stack_service *all = NULL;
-  const struct node **allnodes = NULL;
-  size_t nall = 0;
   if (sv == NULL || sv->kind == NODE_NULL)
-    diag_add (d, DIAG_ERROR, root, "no 'services' in the stack");
-  else if (sv->kind != NODE_MAP)
-    diag_add (d, DIAG_ERROR, sv, "services: expected a map, got %s", got (sv));
-  else
     {
-      all = sa_alloc (m.a, (sv->npairs + 1) * sizeof *all);
-      allnodes = sa_alloc (m.a, (sv->npairs + 1) * sizeof *allnodes);
-      for (size_t i = 0; i < sv->npairs; i++)
-        {
-          const char *name = sv->pairs[i].key->scalar;
-          if (strncmp (name, "x-", 2) == 0)
-            continue;
-          size_t mk = path_push (&m, "services.%s", name);
-          if (!valid_name (name, false))
-            merr (&m, sv->pairs[i].key, "invalid service name '%s' (letters, digits, '.', '_', '-')",
-                  name);
-          allnodes[nall] = sv->pairs[i].value;
-          parse_service (&m, name, sv->pairs[i].value, &all[nall++]);
-          path_pop (&m, mk);
-        }
-      if (nall == 0)
-        diag_add (d, DIAG_ERROR, sv, "services: no service defined");
+      diag_add (d, DIAG_ERROR, root, "no 'services' in the stack");
+      return;
     }
+  if (sv->kind != NODE_MAP)
+    {
+      diag_add (d, DIAG_ERROR, sv, "services: expected a map, got %s", got (sv));
+      return;
+    }
+  b->all = sa_alloc (m->a, (sv->npairs + 1) * sizeof *b->all);
+  b->allnodes = sa_alloc (m->a, (sv->npairs + 1) * sizeof *b->allnodes);
+  for (size_t i = 0; i < sv->npairs; i++)
+    {
+      const char *name = sv->pairs[i].key->scalar;
+      if (strncmp (name, "x-", 2) == 0)
+        continue;
+      size_t mk = path_push (m, "services.%s", name);
+      if (!valid_name (name, false))
+        merr (m, sv->pairs[i].key, "invalid service name '%s' (letters, digits, '.', '_', '-')",
+              name);
+      b->allnodes[b->nall] = sv->pairs[i].value;
+      parse_service (m, name, sv->pairs[i].value, &b->all[b->nall++]);
+      path_pop (m, mk);
+    }
+  if (b->nall == 0)
+    diag_add (d, DIAG_ERROR, sv, "services: no service defined");
+}
 
-  /* profiles: --profile, else COMPOSE_PROFILES */
-  struct stack_profiles prof = { 0 };
-  cleanup_free char *envprof = NULL;
+/* The profiles enabled: --profile, else COMPOSE_PROFILES (the stack's
+ * environment first, then the process's); "*" enables all. */
+static void
+build_profiles (struct build *b)
+{
+  const struct stack_opts *o = b->o;
+  struct stack_profiles *prof = &b->prof;
   if (o && o->nprofiles)
     {
-      prof.v = (const char **) o->profiles;
-      prof.n = o->nprofiles;
+      prof->v = (const char **) o->profiles;
+      prof->n = o->nprofiles;
     }
   else
     {
-      const char *ep = l && l->env ? stack_env_get (l->env, "COMPOSE_PROFILES") : NULL;
+      const char *ep = b->l && b->l->env ? stack_env_get (b->l->env, "COMPOSE_PROFILES") : NULL;
       if (ep == NULL)
         ep = getenv ("COMPOSE_PROFILES");
       if (ep && *ep)
         {
-          envprof = xstrdup (ep);
+          b->envprof = xstrdup (ep);
           size_t cap = 0;
           char *save = NULL;
-          for (char *t = strtok_r (envprof, ",", &save); t; t = strtok_r (NULL, ",", &save))
+          for (char *t = strtok_r (b->envprof, ",", &save); t; t = strtok_r (NULL, ",", &save))
             {
               while (*t == ' ')
                 t++;
-              prof.v = xgrow (prof.v, &cap, prof.n + 1, sizeof *prof.v);
-              prof.v[prof.n++] = t;
+              prof->v = xgrow (prof->v, &cap, prof->n + 1, sizeof *prof->v);
+              prof->v[prof->n++] = t;
             }
         }
     }
-  for (size_t i = 0; i < prof.n; i++)
-    if (strcmp (prof.v[i], "*") == 0)
-      prof.all = true;
+  for (size_t i = 0; i < prof->n; i++)
+    if (strcmp (prof->v[i], "*") == 0)
+      prof->all = true;
+}
 
-  /* every profile named, for --profiles */
+/* Every profile a service names, sorted and unique (for --profiles). */
+static void
+collect_profiles (struct build *b)
+{
+  struct stack *st = b->m.st;
   size_t nprof = 0;
-  for (size_t i = 0; i < nall; i++)
-    nprof += all[i].profiles.n;
-  st->profiles = sa_alloc (m.a, (nprof + 1) * sizeof (char *));
-  for (size_t i = 0; i < nall; i++)
-    for (size_t j = 0; j < all[i].profiles.n; j++)
-      st->profiles[st->nprofiles++] = all[i].profiles.v[j];
+  for (size_t i = 0; i < b->nall; i++)
+    nprof += b->all[i].profiles.n;
+  st->profiles = sa_alloc (b->m.a, (nprof + 1) * sizeof (char *));
+  for (size_t i = 0; i < b->nall; i++)
+    for (size_t j = 0; j < b->all[i].profiles.n; j++)
+      st->profiles[st->nprofiles++] = b->all[i].profiles.v[j];
   qsort (st->profiles, st->nprofiles, sizeof (char *), cmp_str);
-  {
-    size_t u = 0;
-    for (size_t i = 0; i < st->nprofiles; i++)
-      if (u == 0 || strcmp (st->profiles[u - 1], st->profiles[i]) != 0)
-        st->profiles[u++] = st->profiles[i];
-    st->nprofiles = u;
-  }
+  size_t u = 0;
+  for (size_t i = 0; i < st->nprofiles; i++)
+    if (u == 0 || strcmp (st->profiles[u - 1], st->profiles[i]) != 0)
+      st->profiles[u++] = st->profiles[i];
+  st->nprofiles = u;
+}
 
-  /* services named on the command line must exist */
-  if (o)
-    for (size_t i = 0; i < o->nservices; i++)
-      {
-        bool found = false;
-        for (size_t j = 0; j < nall; j++)
-          found = found || strcmp (all[j].name, o->services[i]) == 0;
-        if (!found)
-          diag_addp (d, DIAG_ERROR, NULL, 0, 0, "no such service: '%s'", o->services[i]);
-      }
-
-  /* active services; references */
-  bool *active = xcalloc (nall + 1, sizeof (bool));
-  struct name_index *byname = xcalloc (nall + 1, sizeof *byname);
-  for (size_t i = 0; i < nall; i++)
-    byname[i] = (struct name_index) { all[i].name, i };
-  if (nall > 1)
-    qsort (byname, nall, sizeof *byname, cmp_name_index);
-  for (size_t i = 0; i < nall; i++)
-    active[i] = service_active (&all[i], &prof, o);
-  bool need_default = false;
-  for (size_t i = 0; i < nall; i++)
+/* The services named on the command line must exist. */
+static void
+check_named_services (struct build *b)
+{
+  const struct stack_opts *o = b->o;
+  if (o == NULL)
+    return;
+  for (size_t i = 0; i < o->nservices; i++)
     {
-      struct stack_service *s = &all[i];
-      const struct node *sn = allnodes[i];
-      size_t mk = path_push (&m, "services.%s", s->name);
-      /* dependencies */
-      size_t k = 0;
-      for (size_t j = 0; j < s->ndepends_on; j++)
-        {
-          struct stack_dep *dp = &s->depends_on[j];
-          const struct node *dn = mget (sn, s->depends_on[j].implicit ? "network_mode"
-                                                                               : "depends_on");
-          if (dn == NULL)
-            dn = sn;
-          if (dn->kind == NODE_MAP && mget (dn, dp->service))
-            dn = mget (dn, dp->service);
-          size_t target = find_service (byname, nall, dp->service);
-          if (target == nall)
-            {
-              merr (&m, dn, "depends on undefined service '%s'", dp->service);
-              continue;
-            }
-          if (target == i)
-            {
-              merr (&m, dn, "depends on itself");
-              continue;
-            }
-          if (active[i] && !active[target])
-            {
-              if (dp->required)
-                merr (&m, dn, "depends on '%s', which is not active (enable one of its profiles: "
-                      "%s%s)", dp->service, all[target].profiles.v[0],
-                      all[target].profiles.n > 1 ? ", ..." : "");
-              continue;
-            }
-          s->depends_on[k++] = *dp;
-        }
-      s->ndepends_on = k;
-      /* networks */
-      if (s->nnetworks == 0 && s->network_mode == NULL)
-        {
-          s->networks = sa_alloc (m.a, sizeof *s->networks);
-          s->networks[0].name = sa_strdup (m.a, "default");
-          s->nnetworks = 1;
-          if (active[i])
-            need_default = true;
-        }
-      for (size_t j = 0; j < s->nnetworks; j++)
-        {
-          bool found = has_key (st->networks, st->nnetworks, sizeof *st->networks,
-                                s->networks[j].name);
-          if (!found && strcmp (s->networks[j].name, "default") == 0)
-            {
-              found = true;
-              if (active[i])
-                need_default = true;
-            }
-          if (!found)
-            {
-              const struct node *nn = mget (sn, "networks");
-              merr (&m, nn ? nn : sn, "uses undefined network '%s'", s->networks[j].name);
-            }
-        }
-      /* volumes */
-      for (size_t j = 0; j < s->nvolumes; j++)
-        {
-          const struct stack_mount *v = &s->volumes[j];
-          if (v->type != STACK_MOUNT_VOLUME || v->source == NULL)
-            continue;
-          bool found = has_key (st->volumes, st->nvolumes, sizeof *st->volumes, v->source);
-          if (!found)
-            {
-              const struct node *vn = mget (sn, "volumes");
-              if (vn && vn->kind == NODE_SEQ && j < vn->nitems)
-                vn = vn->items[j];
-              merr (&m, vn ? vn : sn, "uses undefined volume '%s' (declare it under the "
-                    "top-level 'volumes', or write a path: ./%s)", v->source, v->source);
-            }
-        }
-      for (int w = 0; w < 2; w++)
-        {
-          const struct stack_file_ref *refs = w ? s->configs : s->secrets;
-          size_t nrefs = w ? s->nconfigs : s->nsecrets;
-          const struct stack_object *objs = w ? st->configs : st->secrets;
-          size_t nobjs = w ? st->nconfigs : st->nsecrets;
-          for (size_t j = 0; j < nrefs; j++)
-            {
-              bool found = has_key (objs, nobjs, sizeof *objs, refs[j].source);
-              if (!found)
-                {
-                  const struct node *rn = mget (sn, w ? "configs" : "secrets");
-                  if (rn && rn->kind == NODE_SEQ && j < rn->nitems)
-                    rn = rn->items[j];
-                  merr (&m, rn ? rn : sn, "uses undefined %s '%s'", w ? "config" : "secret",
-                        refs[j].source);
-                }
-            }
-        }
-      if (s->network_mode && strncmp (s->network_mode, "container:", 10) != 0
-          && strncmp (s->network_mode, "service:", 8) != 0 && strcmp (s->network_mode, "none")
-          && strcmp (s->network_mode, "host") && strcmp (s->network_mode, "bridge"))
-        merr (&m, mget (sn, "network_mode"),
-              "network_mode: expected none, host, bridge, service:NAME or container:NAME, got '%s'",
-              s->network_mode);
-      path_pop (&m, mk);
+      bool found = false;
+      for (size_t j = 0; j < b->nall; j++)
+        found = found || strcmp (b->all[j].name, o->services[i]) == 0;
+      if (!found)
+        diag_addp (b->m.d, DIAG_ERROR, NULL, 0, 0, "no such service: '%s'", o->services[i]);
     }
-  /* container_name collisions: sort the services that have one */
-  {
-    struct name_index *cn = xcalloc (nall + 1, sizeof *cn);
-    size_t ncn = 0;
-    for (size_t i = 0; i < nall; i++)
-      if (all[i].container_name)
-        cn[ncn++] = (struct name_index) { all[i].container_name, i };
-    if (ncn > 1)
-      qsort (cn, ncn, sizeof *cn, cmp_name_index);
-    for (size_t k = 1; k < ncn; k++)
-      if (strcmp (cn[k - 1].name, cn[k].name) == 0)
-        {
-          size_t i = cn[k - 1].i < cn[k].i ? cn[k - 1].i : cn[k].i;
-          size_t j = cn[k - 1].i < cn[k].i ? cn[k].i : cn[k - 1].i;
-          diag_add (d, DIAG_ERROR, mget (allnodes[j], "container_name"),
-                    "services.%s.container_name: '%s' is also the container name of '%s'",
-                    all[j].name, all[j].container_name, all[i].name);
-        }
-    free (cn);
-  }
+}
 
-  if (need_default)
+/* Which services are active, and the index by name. */
+static void
+build_index (struct build *b)
+{
+  b->active = xcalloc (b->nall + 1, sizeof (bool));
+  b->byname = xcalloc (b->nall + 1, sizeof *b->byname);
+  for (size_t i = 0; i < b->nall; i++)
+    b->byname[i] = (struct name_index) { b->all[i].name, i };
+  if (b->nall > 1)
+    qsort (b->byname, b->nall, sizeof *b->byname, cmp_name_index);
+  for (size_t i = 0; i < b->nall; i++)
+    b->active[i] = service_active (&b->all[i], &b->prof, b->o);
+}
+
+/* Service i's dependencies: each must exist, not be itself, and be active
+ * when i is (an inactive optional one is dropped). */
+static void
+resolve_deps (struct build *b, size_t i)
+{
+  struct mctx *m = &b->m;
+  struct stack_service *s = &b->all[i];
+  const struct node *sn = b->allnodes[i];
+  size_t k = 0;
+  for (size_t j = 0; j < s->ndepends_on; j++)
+    {
+      struct stack_dep *dp = &s->depends_on[j];
+      const struct node *dn = mget (sn, dp->implicit ? "network_mode" : "depends_on");
+      if (dn == NULL)
+        dn = sn;
+      if (dn && dn->kind == NODE_MAP && mget (dn, dp->service))
+        dn = mget (dn, dp->service);
+      size_t target = find_service (b->byname, b->nall, dp->service);
+      if (target == b->nall)
+        {
+          merr (m, dn, "depends on undefined service '%s'", dp->service);
+          continue;
+        }
+      if (target == i)
+        {
+          merr (m, dn, "depends on itself");
+          continue;
+        }
+      if (b->active[i] && !b->active[target])
+        {
+          const struct stack_service *t = &b->all[target];
+          if (dp->required)
+            merr (m, dn, "depends on '%s', which is not active (enable one of its profiles: "
+                  "%s%s)", dp->service, t->profiles.v[0], t->profiles.n > 1 ? ", ..." : "");
+          continue;
+        }
+      s->depends_on[k++] = *dp;
+    }
+  s->ndepends_on = k;
+}
+
+/* Service i's networks (none: "default") must be declared. */
+static void
+resolve_networks (struct build *b, size_t i)
+{
+  struct mctx *m = &b->m;
+  const struct stack *st = m->st;
+  struct stack_service *s = &b->all[i];
+  const struct node *sn = b->allnodes[i];
+  if (s->nnetworks == 0 && s->network_mode == NULL)
+    {
+      s->networks = sa_alloc (m->a, sizeof *s->networks);
+      s->networks[0].name = sa_strdup (m->a, "default");
+      s->nnetworks = 1;
+      if (b->active[i])
+        b->need_default = true;
+    }
+  for (size_t j = 0; j < s->nnetworks; j++)
+    {
+      bool found = has_key (st->networks, st->nnetworks, sizeof *st->networks,
+                            s->networks[j].name);
+      if (!found && strcmp (s->networks[j].name, "default") == 0)
+        {
+          found = true;
+          if (b->active[i])
+            b->need_default = true;
+        }
+      if (!found)
+        {
+          const struct node *nn = mget (sn, "networks");
+          merr (m, nn ? nn : sn, "uses undefined network '%s'", s->networks[j].name);
+        }
+    }
+}
+
+/* Service i's named volumes, secrets and configs must be declared. */
+static void
+resolve_objects (struct build *b, size_t i)
+{
+  struct mctx *m = &b->m;
+  const struct stack *st = m->st;
+  const struct stack_service *s = &b->all[i];
+  const struct node *sn = b->allnodes[i];
+  for (size_t j = 0; j < s->nvolumes; j++)
+    {
+      const struct stack_mount *v = &s->volumes[j];
+      if (v->type != STACK_MOUNT_VOLUME || v->source == NULL)
+        continue;
+      if (!has_key (st->volumes, st->nvolumes, sizeof *st->volumes, v->source))
+        {
+          const struct node *vn = mget (sn, "volumes");
+          if (vn && vn->kind == NODE_SEQ && j < vn->nitems)
+            vn = vn->items[j];
+          merr (m, vn ? vn : sn, "uses undefined volume '%s' (declare it under the "
+                "top-level 'volumes', or write a path: ./%s)", v->source, v->source);
+        }
+    }
+  for (int w = 0; w < 2; w++)
+    {
+      const struct stack_file_ref *refs = w ? s->configs : s->secrets;
+      size_t nrefs = w ? s->nconfigs : s->nsecrets;
+      const struct stack_object *objs = w ? st->configs : st->secrets;
+      size_t nobjs = w ? st->nconfigs : st->nsecrets;
+      for (size_t j = 0; j < nrefs; j++)
+        if (!has_key (objs, nobjs, sizeof *objs, refs[j].source))
+          {
+            const struct node *rn = mget (sn, w ? "configs" : "secrets");
+            if (rn && rn->kind == NODE_SEQ && j < rn->nitems)
+              rn = rn->items[j];
+            merr (m, rn ? rn : sn, "uses undefined %s '%s'", w ? "config" : "secret",
+                  refs[j].source);
+          }
+    }
+}
+
+/* Service i's references: dependencies, networks, volumes, secrets,
+ * configs, network_mode. */
+static void
+resolve_service (struct build *b, size_t i)
+{
+  struct mctx *m = &b->m;
+  const struct stack_service *s = &b->all[i];
+  size_t mk = path_push (m, "services.%s", s->name);
+  resolve_deps (b, i);
+  resolve_networks (b, i);
+  resolve_objects (b, i);
+  const char *nm = s->network_mode;
+  if (nm && strncmp (nm, "container:", 10) != 0 && strncmp (nm, "service:", 8) != 0
+      && strcmp (nm, "none") && strcmp (nm, "host") && strcmp (nm, "bridge"))
+    merr (m, mget (b->allnodes[i], "network_mode"),
+          "network_mode: expected none, host, bridge, service:NAME or container:NAME, got '%s'",
+          nm);
+  path_pop (m, mk);
+}
+
+/* Two services may not have the same container_name. */
+static void
+check_container_names (struct build *b)
+{
+  const struct stack_service *all = b->all;
+  struct name_index *cn = xcalloc (b->nall + 1, sizeof *cn);
+  size_t ncn = 0;
+  for (size_t i = 0; i < b->nall; i++)
+    if (all[i].container_name)
+      cn[ncn++] = (struct name_index) { all[i].container_name, i };
+  if (ncn > 1)
+    qsort (cn, ncn, sizeof *cn, cmp_name_index);
+  for (size_t k = 1; k < ncn; k++)
+    if (strcmp (cn[k - 1].name, cn[k].name) == 0)
+      {
+        size_t i = cn[k - 1].i < cn[k].i ? cn[k - 1].i : cn[k].i;
+        size_t j = cn[k - 1].i < cn[k].i ? cn[k].i : cn[k - 1].i;
+        diag_add (b->m.d, DIAG_ERROR, mget (b->allnodes[j], "container_name"),
+                  "services.%s.container_name: '%s' is also the container name of '%s'",
+                  all[j].name, all[j].container_name, all[i].name);
+      }
+  free (cn);
+}
+
+/* The model keeps the active services and names the others (their x-*
+ * JSON is released); "default" is added to the networks when one uses it. */
+static void
+keep_active (struct build *b)
+{
+  struct stack *st = b->m.st;
+  if (b->need_default)
     {
       bool have = false;
       for (size_t t = 0; t < st->nnetworks; t++)
         have = have || strcmp (st->networks[t].key, "default") == 0;
       if (!have)
-        st->networks[st->nnetworks++].key = sa_strdup (m.a, "default");
+        st->networks[st->nnetworks++].key = sa_strdup (b->m.a, "default");
     }
-
-  /* keep the active services, sorted */
-  st->services = sa_alloc (m.a, (nall + 1) * sizeof *st->services);
-  st->disabled = sa_alloc (m.a, (nall + 1) * sizeof *st->disabled);
-  for (size_t i = 0; i < nall; i++)
-    if (active[i])
-      st->services[st->nservices++] = all[i];
+  st->services = sa_alloc (b->m.a, (b->nall + 1) * sizeof *st->services);
+  st->disabled = sa_alloc (b->m.a, (b->nall + 1) * sizeof *st->disabled);
+  for (size_t i = 0; i < b->nall; i++)
+    if (b->active[i])
+      st->services[st->nservices++] = b->all[i];
     else
       {
-        st->disabled[st->ndisabled++] = all[i].name;
-        if (all[i].x)
-          json_object_put (all[i].x);   /* x-* json of inactive services */
+        st->disabled[st->ndisabled++] = b->all[i].name;
+        if (b->all[i].x)
+          json_object_put (b->all[i].x);
       }
+}
+
+/* Everything the model lists, sorted (services by name, dependencies by
+ * service, the sections by key). */
+static void
+sort_model (struct stack *st)
+{
   qsort (st->disabled, st->ndisabled, sizeof *st->disabled, cmp_str);
-  free (active);
-  free (byname);
-  if (prof.v != (const char **) (o ? o->profiles : NULL))
-    free (prof.v);
   qsort (st->services, st->nservices, sizeof *st->services, cmp_svc);
   qsort (st->networks, st->nnetworks, sizeof *st->networks, cmp_key_net);
   qsort (st->volumes, st->nvolumes, sizeof *st->volumes, cmp_key_vol);
@@ -2642,6 +2725,38 @@ stack_model_build (const struct node *root, const struct stack_loaded *l,
       if (s->ndepends_on > 1)
         qsort (s->depends_on, s->ndepends_on, sizeof *s->depends_on, cmp_dep);
     }
+}
+
+/* Build the model from the merged tree; every problem goes to d. */
+int stack_model_build (const struct node *root, const struct stack_loaded *l,
+                       const struct stack_opts *o, struct stack *st, struct diags *d);
+int
+stack_model_build (const struct node *root, const struct stack_loaded *l,
+                   const struct stack_opts *o, struct stack *st, struct diags *d)
+{
+  struct build b = { .m = { .st = st, .a = st->arena, .d = d, .env = l ? l->env : NULL },
+                     .o = o, .l = l };
+  b.m.project_dir = st->project_dir ? st->project_dir : "/";
+
+  if (build_top (&b, root) < 0)
+    return -1;
+  build_sections (&b, root);
+  build_services (&b, root);
+  build_profiles (&b);
+  collect_profiles (&b);
+  check_named_services (&b);
+  build_index (&b);
+  for (size_t i = 0; i < b.nall; i++)
+    resolve_service (&b, i);
+  check_container_names (&b);
+  keep_active (&b);
+  sort_model (st);
+
+  free (b.active);
+  free (b.byname);
+  if (b.prof.v != (const char **) (o ? o->profiles : NULL))
+    free (b.prof.v);
+  free (b.envprof);
   if (d->nerrors == 0)
     stack_check_cycles (st, d);
   return d->nerrors ? -1 : 0;

@@ -1297,15 +1297,6 @@ text_finish (struct text_emitter *t)
 }
 
 void
-stack_print_yaml (struct json_object *v, FILE *out)
-{
-  struct text_emitter t;
-  text_init (&t, out, true);
-  text_json (&t.e, v);
-  text_finish (&t);
-}
-
-void
 stack_print (const struct stack *st, FILE *out, bool json)
 {
   struct text_emitter t;

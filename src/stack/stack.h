@@ -310,15 +310,15 @@ struct json_object *stack_service_to_json (const struct stack_service *svc);
  * by the largest service): canonical YAML, or compact JSON on one line
  * (the same tree as stack_to_json). */
 void stack_print (const struct stack *st, FILE *out, bool json);
-/* Canonical YAML of a JSON tree from stack_to_json. */
-void stack_print_yaml (struct json_object *v, FILE *out);
 
-/* Parsers, exposed for the unit tests and later modules.  Each returns 0,
- * or -1 with *why (a static string) saying what is wrong. */
+/* Parsers of the model's value syntaxes, also used by the commands (a
+ * duration option) and data/ (a seed command).  Each returns 0, or -1
+ * with *why (a static string) saying what is wrong: the model reports it
+ * at a position of the stack file, other callers in their own words. */
 int stack_parse_duration (const char *s, int64_t *ns, const char **why);
 int stack_parse_size (const char *s, uint64_t *bytes, const char **why);
 /* Compose's command-string splitting (shell-like quoting, no expansion).
- * *argv is a new NULL-terminated array of new strings (free each, then it). */
+ * *argv is a new strv (util/strv.h: strv_free() releases it). */
 int stack_split_command (const char *s, char ***argv, size_t *argc, const char **why);
 /* One short-syntax port ("127.0.0.1:8080-8081:80-81/udp"); strings in *p
  * are new (free host_ip, protocol, mode). */

@@ -14,6 +14,7 @@
 #include "ns/ns.h"
 #include "state/state.h"
 #include "util/json.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 
 static char *
@@ -75,12 +76,8 @@ container_free (struct state_container *c)
       free (c->ports[i].protocol);
     }
   free (c->ports);
-  for (size_t i = 0; i < c->nnetworks; i++)
-    free (c->networks[i]);
-  free (c->networks);
-  for (size_t i = 0; i < c->nenv; i++)
-    free (c->env[i]);
-  free (c->env);
+  strv_free (c->networks);
+  strv_free (c->env);
   free (c->project_dir);
   free (c->stack_files);
   memset (c, 0, sizeof *c);
@@ -242,15 +239,12 @@ static int
 load_containers (struct engine *e, struct state *st, const char *filter, struct itm_err *err)
 {
   cleanup_free char *path = xasprintf ("/containers/json?all=1&filters=%s", filter);
-  json_object *list = NULL;
+  cleanup_json json_object *list = NULL;
 
   if (engine_get (e, path, &list, err) < 0)
     return itm_err_prefix (err, "listing the containers of namespace '%s'", st->ns);
   if (!json_object_is_type (list, json_type_array))
-    {
-      json_object_put (list);
-      return itm_err_set (err, ITM_EXIT_ENGINE, "the container list is not a JSON array");
-    }
+    return itm_err_set (err, ITM_EXIT_ENGINE, "the container list is not a JSON array");
   size_t n = json_object_array_length (list);
   st->containers = xcalloc (n ? n : 1, sizeof *st->containers);
   for (size_t i = 0; i < n; i++)
@@ -278,7 +272,7 @@ load_containers (struct engine *e, struct state *st, const char *filter, struct 
       c->stack_files = dupnull (json_label (o, ITM_LABEL_STACK_FILES));
       c->state = xstrdup (json_str (o, "State") ? json_str (o, "State") : "unknown");
     }
-  json_object_put (list);
+  json_object_put (steal_pointer (&list));   /* not needed for the inspections */
 
   if (st->ncontainers > 0)
     {

@@ -39,10 +39,10 @@ struct state_container {
   long long started_at; /* unix ns, 0 when never */
   struct state_port *ports;
   size_t nports;
-  char **networks;      /* engine network names it is attached to, sorted */
+  char **networks;      /* engine network names it is attached to, sorted (a strv) */
   size_t nnetworks;
   bool tty;             /* Config.Tty: logs and attach are raw, not multiplexed */
-  char **env;           /* Config.Env, "NAME=value", as the engine has it */
+  char **env;           /* Config.Env, "NAME=value", as the engine has it (a strv) */
   size_t nenv;
   char *project_dir;    /* io.itm-env.project-dir, may be NULL */
   char *stack_files;    /* io.itm-env.stack-files, may be NULL */

@@ -1,13 +1,13 @@
 /* json.h - small json-c accessors every module needs.
  *
- * Every function takes a borrowed object (NULL is fine and yields NULL)
- * and returns a borrowed one: nothing here changes reference counts.
+ * The accessors take a borrowed object (NULL is fine and yields NULL) and
+ * return a borrowed one: they change no reference counts.  json_putp() and
+ * cleanup_json release a reference the scope owns.
  */
 #ifndef ITM_JSON_H
 #define ITM_JSON_H
 
 #include <json-c/json.h>
-#include <stdint.h>
 
 /* The member `key` of an object (no path syntax: label keys have dots). */
 json_object *json_key (json_object *o, const char *key);

@@ -76,7 +76,14 @@ sent_names (const char *dir, const char *dockerfile, struct itm_err *err)
     buf_add (&tar, chunk, n);
   if (n == 0x10000000)
     {
-      itm_err_set (err, ITM_EXIT_IMAGE, "stream: %s", image_context_error (c));
+      struct itm_err cerr = { 0 };
+      if (image_context_error (c, &cerr) < 0)
+        {
+          itm_err_move (err, &cerr);
+          itm_err_prefix (err, "stream");
+        }
+      else
+        itm_err_set (err, ITM_EXIT_IMAGE, "stream: aborted without an error");
       image_context_free (c);
       buf_free (&tar);
       return NULL;

@@ -63,7 +63,7 @@ create_network (struct engine *e, const char *name, struct itm_err *err)
 struct watch {
   struct engine *e;
   const char *name;
-  volatile int cancel;
+  atomic_int cancel;
   volatile int seen;
   int rc;
   double ended;

@@ -424,7 +424,7 @@ bad_engine (const char *label, const char *mode, const char *fault, long timeout
   fake_stop (&f);
 }
 
-static volatile int cancel_flag;
+static atomic_int cancel_flag;
 
 static void *
 cancel_later (void *arg)
