@@ -94,6 +94,15 @@ ready_next (struct ready_gate *g, const struct ready_facts *f, bool aborted, int
   struct ready_step s = decide (g, f);
   if (s.act != READY_WAIT)
     return s;
+  /* past the deadline before any probe ran (the start itself took that
+   * long, e.g. a loaded engine): one probe first, so that a failure rests
+   * on what the check said and its output can be shown */
+  if (g->deadline && now >= g->deadline && g->gate == GATE_HEALTHY && g->has_probe
+      && !g->ever_probed)
+    {
+      g->cycle_now = now;
+      return step (READY_PROBE);
+    }
   if (g->deadline && now >= g->deadline)
     {
       char d[32];
@@ -119,6 +128,7 @@ ready_next (struct ready_gate *g, const struct ready_facts *f, bool aborted, int
 void
 ready_probed (struct ready_gate *g, int rc)
 {
+  g->ever_probed = true;
   if (rc == 0)
     g->probe_ok = true;
   else

@@ -43,6 +43,7 @@ struct ready_gate {
   bool said_waiting;
   bool probed;                  /* a probe ran and failed this turn */
   bool probe_ok;
+  bool ever_probed;             /* a probe ran at least once */
 };
 
 enum ready_action {
