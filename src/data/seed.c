@@ -15,6 +15,7 @@
  */
 #include <config.h>
 
+#include <ftw.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,48 @@ key_allowed (const char *kind, const char *k, const char *const *extra)
   return false;
 }
 
+/* A relative pattern whose '..' components climb above where it starts
+ * ("../x", "a/../../x"): outside the project directory whatever is there.
+ * (Absolute paths and symlinks are resolved when the step runs.) */
+static bool
+climbs_out (const char *pat)
+{
+  if (pat[0] == '/')
+    return false;
+  long depth = 0;
+  for (const char *c = pat; *c;)
+    {
+      size_t l = strcspn (c, "/");
+      if (l == 2 && c[0] == '.' && c[1] == '.')
+        {
+          if (--depth < 0)
+            return true;
+        }
+      else if (l && !(l == 1 && c[0] == '.'))
+        depth++;
+      c += l;
+      c += strspn (c, "/");
+    }
+  return false;
+}
+
+static int
+files_inside (json_object *v, const char *kind, const char *what, struct itm_err *err)
+{
+  size_t n = json_object_is_type (v, json_type_array) ? json_object_array_length (v) : 1;
+  for (size_t i = 0; i < n; i++)
+    {
+      json_object *it = json_object_is_type (v, json_type_array)
+                          ? json_object_array_get_idx (v, i) : v;
+      const char *pat = json_object_is_type (it, json_type_string)
+                          ? json_object_get_string (it) : NULL;
+      if (pat && climbs_out (pat))
+        return itm_err_set (err, ITM_EXIT_STACK, "%s: %s: '%s' is outside the project "
+                            "directory", what, kind, pat);
+    }
+  return 0;
+}
+
 int
 data_step_validate (json_object *step, const char *what, const char *const *extra,
                     struct itm_err *err)
@@ -190,6 +233,13 @@ data_step_validate (json_object *step, const char *what, const char *const *extr
     }
   if ((strcmp (kind, "sql") == 0 || strcmp (kind, "redis") == 0) && data_jstr (step, kind) == NULL)
     return itm_err_set (err, ITM_EXIT_STACK, "%s: %s: expected a string", what, kind);
+  if (strcmp (kind, "exec") != 0)
+    {
+      json_object *files = NULL;
+      json_object_object_get_ex (step, kind, &files);
+      if (files_inside (files, kind, what, err) < 0)
+        return -1;
+    }
   return 0;
 }
 
@@ -201,7 +251,62 @@ data_has_seed (const struct stack_service *svc)
          && json_object_is_type (v, json_type_array) && json_object_array_length (v) > 0;
 }
 
-/* The files a pattern names (relative to the project directory). */
+/* Is path (resolved: symlinks followed) root or under it?  root is
+ * resolved. */
+static bool
+inside (const char *root, const char *path)
+{
+  cleanup_free char *rp = realpath (path, NULL);
+  size_t l = strlen (root);
+  return rp && strncmp (rp, root, l) == 0 && (rp[l] == '\0' || rp[l] == '/' || l == 1);
+}
+
+/* nftw has no context argument: the walk's root and first escape, per
+ * thread (services seed in parallel). */
+static __thread const char *walk_root;
+static __thread char *walk_escape;
+
+static int
+walk_one (const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+  (void) sb;
+  (void) ftw;
+  if (type == FTW_SL && !inside (walk_root, path))
+    {
+      walk_escape = xstrdup (path);
+      return 1;
+    }
+  return 0;
+}
+
+/* A seed file, or anything under a seed directory, that resolves outside
+ * the project directory (a path, a '..', a symlink) is refused: a stack
+ * copies its own files, not the host's. */
+static int
+check_inside (const char *root, const char *path, struct itm_err *err)
+{
+  if (!inside (root, path))
+    return itm_err_set (err, ITM_EXIT_STACK, "%s is outside the project directory %s", path,
+                        root);
+  struct stat sb;
+  if (stat (path, &sb) < 0 || !S_ISDIR (sb.st_mode))
+    return 0;
+  walk_root = root;
+  walk_escape = NULL;
+  nftw (path, walk_one, 16, FTW_PHYS);
+  if (walk_escape)
+    {
+      itm_err_set (err, ITM_EXIT_STACK, "%s (under %s) is a link to outside the project "
+                   "directory %s", walk_escape, path, root);
+      free (walk_escape);
+      walk_escape = NULL;
+      return -1;
+    }
+  return 0;
+}
+
+/* The files a pattern names (relative to the project directory, and
+ * inside it). */
 static int
 expand_glob (const char *project_dir, const char *pat, char ***paths, size_t *n, size_t *cap,
              struct itm_err *err)
@@ -220,6 +325,18 @@ expand_glob (const char *project_dir, const char *pat, char ***paths, size_t *n,
     }
   if (rc != 0)
     return itm_err_set (err, ITM_EXIT_DATA, "cannot expand %s", abs);
+  cleanup_free char *root = realpath (project_dir, NULL);
+  if (root == NULL)
+    {
+      globfree (&g);
+      return itm_err_errno (err, ITM_EXIT_DATA, "project directory %s", project_dir);
+    }
+  for (size_t i = 0; i < g.gl_pathc; i++)
+    if (check_inside (root, g.gl_pathv[i], err) < 0)
+      {
+        globfree (&g);
+        return -1;
+      }
   for (size_t i = 0; i < g.gl_pathc; i++)
     {
       *paths = xgrow (*paths, cap, *n + 2, sizeof **paths);
@@ -424,7 +541,9 @@ data_seed_service (struct engine *e, const struct stack *st, const struct stack_
       if (rc < 0)
         {
           itm_err_prefix (err, "seeding %s: %s", svc->name, desc.data);
-          if (err->code != ITM_EXIT_CONNECT && err->code != ITM_EXIT_INTERRUPTED)
+          /* a path outside the project directory is the stack's error */
+          if (err->code != ITM_EXIT_CONNECT && err->code != ITM_EXIT_INTERRUPTED
+              && err->code != ITM_EXIT_STACK)
             err->code = ITM_EXIT_DATA;
           return -1;
         }

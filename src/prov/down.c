@@ -101,6 +101,12 @@ busy_network (struct engine *e, const char *id, const char *path, struct itm_err
   if (rc == 0 && disconnected)
     out_note ("itm-env: network %s removed after disconnecting %zu container%s",
               netname ? netname : id, disconnected, disconnected == 1 ? "" : "s");
+  else if (rc < 0 && err->code != ITM_EXIT_NOT_FOUND && netname && names.len == 0
+           && err->engine_msg && strstr (err->engine_msg, "active endpoints"))
+    /* the engine's endpoint count is stale: nothing is attached, nothing
+     * but a daemon restart removes the network (bench/teardown-bench.sh) */
+    itm_err_prefix (err, "network %s still has active endpoints after %d tries with no "
+                    "container attached: " PROV_MOBY_42119, netname, tries);
   else if (rc < 0 && err->code != ITM_EXIT_NOT_FOUND)
     itm_err_prefix (err, "network %s still has active endpoints after %d tries%s%s%s",
                     netname ? netname : id, tries, names.len ? " (attached: " : "",

@@ -110,6 +110,9 @@ struct prov_down_opts {
  * (unless kept), then with rmi its images (after the containers using
  * them).  Warns and goes on; -1 with the first failure in err. */
 int prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err);
+/* Named in a network removal that fails with "active endpoints" while
+ * nothing is attached (down, gc, the verifier's leftovers). */
+#define PROV_MOBY_42119 "engine bug moby#42119: restart the daemon to clear it"
 /* The images o->rmi names: from the namespace's containers (their Image,
  * and for "local" only those labelled ITM_LABEL_IMAGE_BUILT=local) and
  * from o->stack when given; deduplicated.  A new NULL-terminated array of

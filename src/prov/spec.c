@@ -660,6 +660,12 @@ add_file_ref (struct archive *a, const struct stack *st, const struct stack_file
     target = xasprintf (secret ? "/run/secrets/%s" : "/%s", r->target);
   else
     target = xasprintf (secret ? "/run/secrets/%s" : "/%s", r->source);
+  /* the loader refuses a '..' component (file:line:col); a stack built
+   * another way must not write outside the target either */
+  size_t tl = strlen (target);   /* absolute here */
+  if (strstr (target, "/../") || (tl >= 3 && strcmp (target + tl - 3, "/..") == 0))
+    return itm_err_set (err, ITM_EXIT_STACK, "%s '%s': target '%s': a '..' component is not "
+                        "allowed", what, r->source, target);
   struct archive_entry *ent = archive_entry_new ();
   archive_entry_set_pathname (ent, target + 1);
   archive_entry_set_size (ent, (la_int64_t) content.len);

@@ -1097,6 +1097,48 @@ ensure_resource (struct run *r, const char *kind, json_object *spec, char ***mad
   return 0;
 }
 
+/* The stack's external networks and volumes must exist: the engine
+ * would make a missing volume on mount (and leak it), and a missing network
+ * shows only once containers exist.  Checked before anything is built,
+ * pulled or created; the error is the stack's (exit 3), worded as Compose
+ * words it. */
+static int
+check_externals (struct engine *e, const struct stack *st, const char *ns, long ttl,
+                 struct itm_err *err)
+{
+  for (size_t i = 0; i < st->nnetworks + st->nvolumes; i++)
+    {
+      bool net = i < st->nnetworks;
+      const struct stack_network *n = net ? &st->networks[i] : NULL;
+      const struct stack_volume *v = net ? NULL : &st->volumes[i - st->nnetworks];
+      if (!(net ? n->external : v->external))
+        continue;
+      cleanup_json json_object *spec = net ? prov_network_spec (st, n, ns, ttl)
+                                           : prov_volume_spec (st, v, ns, ttl);
+      const char *name = json_str (spec, "Name");
+      cleanup_free char *enc = engine_urlencode (name);
+      cleanup_free char *p = xasprintf (net ? "/networks/%s" : "/volumes/%s", enc);
+      cleanup_json json_object *res = NULL;
+      cleanup_err struct itm_err e2 = { 0 };
+      if (engine_get (e, p, &res, &e2) == 0)
+        continue;
+      if (e2.code != ITM_EXIT_NOT_FOUND)
+        {
+          itm_err_move (err, &e2);
+          return itm_err_prefix (err, "checking external %s %s", net ? "network" : "volume",
+                                 name);
+        }
+      if (net)
+        itm_err_set (err, ITM_EXIT_STACK, "network %s declared as external, but could not be "
+                     "found", name);
+      else
+        itm_err_set (err, ITM_EXIT_STACK, "external volume %s not found", name);
+      return itm_err_hint (err, "create it (docker %s create %s), or drop 'external: true' so "
+                           "that up creates it", net ? "network" : "volume", name);
+    }
+  return 0;
+}
+
 static int
 create_networks_volumes (struct run *r, struct itm_err *err)
 {
@@ -1320,7 +1362,10 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   pthread_mutex_init (&r->mu, NULL);
   pthread_cond_init (&r->cv, NULL);
   int ret = -1;
-  json_object *existing = list_containers (e, o->ns, err);
+  json_object *existing = NULL;
+  if (check_externals (e, st, o->ns, o->ttl, err) < 0)
+    goto out;
+  existing = list_containers (e, o->ns, err);
   if (existing == NULL)
     goto out;
   /* images first (built or pulled): nothing is created when one fails, and

@@ -572,6 +572,61 @@ kdict (struct mctx *m, const struct node *map, const char *key, struct stack_kvs
   path_pop (m, mk);
 }
 
+/* The label prefix itm-env keeps for its own labels (ns.h's
+ * ITM_LABEL_PREFIX; the loader sits below ns): a stack's label under it
+ * would be dropped or clash with ours, so it is refused.  n is a labels
+ * map or list. */
+#define RESERVED_LABEL_PREFIX "io.itm-env."
+static void
+reserved_labels (struct mctx *m, const struct node *n)
+{
+  size_t pl = strlen (RESERVED_LABEL_PREFIX);
+  if (n && n->kind == NODE_MAP)
+    for (size_t i = 0; i < n->npairs; i++)
+      {
+        const struct node *k = n->pairs[i].key;
+        if (k->kind == NODE_SCALAR && strncmp (k->scalar, RESERVED_LABEL_PREFIX, pl) == 0)
+          merr (m, k, "label '%s': labels under '" RESERVED_LABEL_PREFIX "' are itm-env's own",
+                k->scalar);
+      }
+  else if (n && n->kind == NODE_SEQ)
+    for (size_t i = 0; i < n->nitems; i++)
+      {
+        const struct node *it = n->items[i];
+        if (it->kind == NODE_SCALAR && strncmp (it->scalar, RESERVED_LABEL_PREFIX, pl) == 0)
+          {
+            size_t k = strcspn (it->scalar, "=");
+            merr (m, it, "label '%.*s': labels under '" RESERVED_LABEL_PREFIX "' are itm-env's own",
+                  (int) k, it->scalar);
+          }
+      }
+}
+
+/* A path with a ".." component ("..", "../x", "x/..", "x/../y"). */
+static bool
+has_dotdot (const char *p)
+{
+  for (const char *c = p; *c;)
+    {
+      size_t l = strcspn (c, "/");
+      if (l == 2 && c[0] == '.' && c[1] == '.')
+        return true;
+      c += l;
+      c += strspn (c, "/");
+    }
+  return false;
+}
+
+/* kdict for labels: the same, refusing our prefix. */
+static void
+klabels (struct mctx *m, const struct node *map, const char *key, struct stack_kvs *out)
+{
+  kdict (m, map, key, out);
+  size_t mk = path_push (m, ".%s", key);
+  reserved_labels (m, mget (map, key));
+  path_pop (m, mk);
+}
+
 /* ---- key tables */
 
 enum keyuse { K_USE, K_WARN };
@@ -1756,6 +1811,9 @@ parse_filerefs (struct mctx *m, const struct node *n, bool secrets, struct stack
         }
       else
         merr (m, it, "expected a name or a map, got %s", got (it));
+      if (r->source && r->target && has_dotdot (r->target))
+        merr (m, mget (it, "target"), "target: '%s': a '..' component is not allowed%s",
+              r->target, secrets && r->target[0] != '/' ? " (it would leave /run/secrets)" : "");
       if (r->source)
         {
           if (r->target == NULL)
@@ -1868,7 +1926,7 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
         s->build.target = kstr (m, v, "target");
         s->build.network = kstr (m, v, "network");
         kdict (m, v, "args", &s->build.args);
-        kdict (m, v, "labels", &s->build.labels);
+        klabels (m, v, "labels", &s->build.labels);
         const struct node *eh = mget (v, "extra_hosts");
         if (eh)
           {
@@ -1906,7 +1964,10 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
           merr (m, v, "expected no, always, on-failure[:MAX], or unless-stopped, got '%s'", r);
       }
   });
-  SUB ("labels", get_dict (m, v, "=", &s->labels));
+  SUB ("labels", {
+    get_dict (m, v, "=", &s->labels);
+    reserved_labels (m, v);
+  });
   SUB ("working_dir", {
     s->working_dir = get_str (m, v);
     if (s->working_dir && s->working_dir[0] != '/')
@@ -2062,7 +2123,7 @@ parse_network (struct mctx *m, const char *key, const struct node *n, struct sta
   parse_external (m, n, &nw->external, &nw->name);
   nw->driver = kstr (m, n, "driver");
   kdict (m, n, "driver_opts", &nw->driver_opts);
-  kdict (m, n, "labels", &nw->labels);
+  klabels (m, n, "labels", &nw->labels);
   kbool (m, n, "internal", &nw->internal);
   kbool (m, n, "attachable", &nw->attachable);
   kbool (m, n, "enable_ipv6", &nw->enable_ipv6);
@@ -2119,7 +2180,7 @@ parse_volume (struct mctx *m, const char *key, const struct node *n, struct stac
   parse_external (m, n, &v->external, &v->name);
   v->driver = kstr (m, n, "driver");
   kdict (m, n, "driver_opts", &v->driver_opts);
-  kdict (m, n, "labels", &v->labels);
+  klabels (m, n, "labels", &v->labels);
   if (v->external)
     {
       static const char *const bad[] = { "driver", "driver_opts", "labels", NULL };
@@ -2373,6 +2434,9 @@ build_top (struct build *b, const struct node *root)
           if (!ok)
             merr (m, nm, "invalid name '%s' (lower-case letters, digits, '_' and '-', "
                   "starting with a letter or digit)", name);
+          else if (strlen (name) > STACK_NAME_MAX)
+            merr (m, nm, "'%s' is %zu characters long; at most %d are allowed (the namespace "
+                  "is made from it)", name, strlen (name), STACK_NAME_MAX);
         }
       path_pop (m, mk);
     }

@@ -214,6 +214,10 @@ struct stack_object {          /* a top-level secret or config */
   char *content;               /* inline content (configs), or NULL */
 };
 
+/* The longest top-level name: (ns.h's NS_MAX_LEN: the namespace is made
+ * from it, and a longer one would be cut, two projects then sharing one). */
+#define STACK_NAME_MAX 48
+
 struct stack {
   char *name;                  /* top-level name:, or NULL */
   char *project_dir;           /* absolute */
