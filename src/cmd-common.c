@@ -83,9 +83,11 @@ load_with_secrets (struct itm_ctx *ctx, const struct stack_opts *o, struct stack
   return stack_load (&again, out, diags, err);
 }
 
-int
-ctx_stack_load (struct itm_ctx *ctx, const char *const *services, size_t nservices,
-                struct stack **out, struct itm_err *err)
+/* ctx_stack_load, and *no_file: no file was given and none was found (err
+ * says so, in one message: the diagnostic is not printed again). */
+static int
+stack_load_ctx (struct itm_ctx *ctx, const char *const *services, size_t nservices,
+                struct stack **out, bool *no_file, struct itm_err *err)
 {
   struct stack_opts o = {
     .files = ctx->files, .nfiles = ctx->nfiles, .project_dir = ctx->project_dir,
@@ -95,10 +97,53 @@ ctx_stack_load (struct itm_ctx *ctx, const char *const *services, size_t nservic
   };
   struct stack_diags diags = { 0 };
   int ret = load_with_secrets (ctx, &o, out, &diags, err);
+  *no_file = ret < 0 && diags.no_file;
   fflush (stdout);
-  stack_diags_print (&diags, stderr);
+  if (!*no_file)
+    stack_diags_print (&diags, stderr);
   stack_diags_free (&diags);
   return ret;
+}
+
+int
+ctx_stack_load (struct itm_ctx *ctx, const char *const *services, size_t nservices,
+                struct stack **out, struct itm_err *err)
+{
+  bool no_file;
+  return stack_load_ctx (ctx, services, nservices, out, &no_file, err);
+}
+
+int
+ctx_stack_from_labels (struct itm_ctx *ctx, const struct state *st, struct stack **out,
+                       struct itm_err *err)
+{
+  const struct state_container *c = NULL;
+  *out = NULL;
+  for (size_t i = 0; i < st->ncontainers && c == NULL; i++)
+    if (st->containers[i].stack_files && *st->containers[i].stack_files)
+      c = &st->containers[i];
+  if (c == NULL || ctx->nfiles > 0)
+    return 0;
+  cleanup_free char *copy = xstrdup (c->stack_files);
+  cleanup_free const char **files = NULL;
+  size_t n = 0;
+  for (char *save = NULL, *f = strtok_r (copy, ":", &save); f; f = strtok_r (NULL, ":", &save))
+    {
+      files = xrealloc (files, (n + 1) * sizeof *files);
+      files[n++] = f;
+    }
+  struct itm_ctx sub = *ctx;
+  sub.files = files;
+  sub.nfiles = n;
+  if (c->project_dir && !ctx->project_dir)
+    sub.project_dir = c->project_dir;
+  if (ctx_stack_load (&sub, NULL, 0, out, err) < 0)
+    {
+      *out = NULL;
+      return itm_err_prefix (err, "%s (the stack file of namespace '%s', from its labels)",
+                             c->stack_files, st->ns);
+    }
+  return 1;
 }
 
 static bool
@@ -124,9 +169,7 @@ optional_stack (struct itm_ctx *ctx)
   struct stack *st = NULL;
   if (load_with_secrets (ctx, &o, &st, &diags, &err) < 0)
     {
-      bool none = ctx->nfiles == 0 && diags.nerrors == 1 && diags.v
-                  && strstr (diags.v[diags.n - 1].msg, "no stack file found") != NULL;
-      if (!none)
+      if (!diags.no_file)
         {
           fflush (stdout);
           stack_diags_print (&diags, stderr);
@@ -138,6 +181,35 @@ optional_stack (struct itm_ctx *ctx)
   stack_diags_free (&diags);
   itm_err_clear (&err);
   return st;
+}
+
+/* With -p or $ITM_ENV_NAMESPACE, a command that needs the stack: the one
+ * given or found; with none given or found, the one the namespace's
+ * containers name (ctx_stack_from_labels), so it works from any directory. */
+static int
+required_stack (struct itm_ctx *ctx, const char *ns, struct stack **out, struct itm_err *err)
+{
+  cleanup_err struct itm_err none = { 0 };
+  bool no_file = false;
+  if (stack_load_ctx (ctx, NULL, 0, out, &no_file, &none) == 0)
+    return 0;
+  if (!no_file)
+    {
+      itm_err_move (err, &none);
+      return -1;
+    }
+  cleanup_state struct state *st = NULL;
+  if (ctx_state (ctx, ns, false, &st, err) < 0)
+    return -1;
+  int r = ctx_stack_from_labels (ctx, st, out, err);
+  if (r != 0)
+    return r > 0 ? 0 : -1;
+  itm_err_move (err, &none);
+  if (st->ncontainers == 0)
+    return itm_err_hint (err, "namespace '%s' has no containers (is it up?) to name its stack "
+                              "file; use -f FILE", ns);
+  return itm_err_hint (err, "the containers of namespace '%s' name no stack file; use -f FILE",
+                       ns);
 }
 
 int
@@ -155,7 +227,7 @@ ctx_namespace (struct itm_ctx *ctx, enum ctx_stack_need need, char **ns, struct 
         return -1;
       if (need == CTX_STACK_WANTED && stackp)
         *stackp = optional_stack (ctx);
-      else if (need == CTX_STACK_REQUIRED && ctx_stack_load (ctx, NULL, 0, &st, err) < 0)
+      else if (need == CTX_STACK_REQUIRED && required_stack (ctx, *ns, &st, err) < 0)
         {
           free (*ns);
           *ns = NULL;

@@ -31,43 +31,6 @@
 
 enum { OPT_FORMAT = OPT_FIRST_COMMAND_OPT, OPT_JSON };
 
-/* No stack file given or found: the one the namespace was made from, by its
- * labels, when it is still there. */
-static struct stack *
-stack_from_labels (struct itm_ctx *ctx, const struct state *st)
-{
-  const struct state_container *c = NULL;
-  for (size_t i = 0; i < st->ncontainers && c == NULL; i++)
-    if (st->containers[i].stack_files && *st->containers[i].stack_files)
-      c = &st->containers[i];
-  if (c == NULL || ctx->nfiles > 0)
-    return NULL;
-  cleanup_free char *copy = xstrdup (c->stack_files);
-  const char **files = NULL;
-  size_t n = 0;
-  for (char *save = NULL, *f = strtok_r (copy, ":", &save); f; f = strtok_r (NULL, ":", &save))
-    {
-      files = xrealloc (files, (n + 1) * sizeof *files);
-      files[n++] = f;
-    }
-  struct itm_ctx sub = *ctx;
-  sub.files = files;
-  sub.nfiles = n;
-  if (c->project_dir && !ctx->project_dir)
-    sub.project_dir = c->project_dir;
-  struct stack *stack = NULL;
-  struct itm_err err = { 0 };
-  if (ctx_stack_load (&sub, NULL, 0, &stack, &err) < 0)
-    {
-      out_warn ("%s (the stack file of namespace '%s'); x-itm.exports skipped",
-                err.msg ? err.msg : "cannot load", st->ns);
-      stack = NULL;
-    }
-  itm_err_clear (&err);
-  free (files);
-  return stack;
-}
-
 static int
 env_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
@@ -107,7 +70,14 @@ env_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         return state_no_service (st, services[i], err);
     }
   /* no stack file given or found: the one its labels name */
-  cleanup_stack struct stack *own = stack ? NULL : stack_from_labels (ctx, st);
+  cleanup_stack struct stack *own = NULL;
+  if (stack == NULL)
+    {
+      struct itm_err lerr = { 0 };
+      if (ctx_stack_from_labels (ctx, st, &own, &lerr) < 0)
+        out_warn ("%s; x-itm.exports skipped", lerr.msg);
+      itm_err_clear (&lerr);
+    }
   cleanup_conn_vars struct conn_vars out = { 0 };
   if (conn_namespace_vars (st, stack ? stack : own, (const char *const *) services, nservices,
                            &out, err) < 0)

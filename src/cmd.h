@@ -153,12 +153,21 @@ struct state;
  * named on the command line (active whatever their profiles). */
 int ctx_stack_load (struct itm_ctx *ctx, const char *const *services, size_t nservices,
                     struct stack **out, struct itm_err *err);
+/* The stack file(s) a namespace was brought up from: its containers'
+ * io.itm-env.stack-files and io.itm-env.project-dir labels, loaded with the
+ * other stack options of ctx.  1 and *out when loaded; 0 when -f was given
+ * or no container names a file; -1 with err set when they cannot be loaded
+ * (the diagnostics printed). */
+int ctx_stack_from_labels (struct itm_ctx *ctx, const struct state *st, struct stack **out,
+                           struct itm_err *err);
 /* The namespace for this command: -p > $ITM_ENV_NAMESPACE > the stack's
  * name: > its project directory (ns_resolve).  Without -p or the variable
  * the stack is loaded (an error when there is none).  With one of them:
  * CTX_STACK_NONE reads no file, CTX_STACK_WANTED loads one quietly when
  * there is one (no stack file: *stackp NULL; a broken one: a warning),
- * CTX_STACK_REQUIRED loads it (an error when it cannot be).  *ns is a new
+ * CTX_STACK_REQUIRED loads it (an error when it cannot be; with no file
+ * given or found, the one the namespace's labels name, as
+ * ctx_stack_from_labels()).  *ns is a new
  * string; *stackp (stackp may be NULL) the stack when one was loaded, for
  * the caller to stack_free(). */
 enum ctx_stack_need { CTX_STACK_NONE, CTX_STACK_WANTED, CTX_STACK_REQUIRED };

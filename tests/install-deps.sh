@@ -5,12 +5,13 @@
 #
 #   tests/install-deps.sh            build + test dependencies
 #   tests/install-deps.sh --build    build dependencies, the engine, and busybox
-#                                    (for the image doctor's round trip uses)
+#                                    (for the image doctor's round trip uses),
+#                                    man-db (man itm-env after make install)
 set -eu
 
 build_pkgs="gcc make autoconf automake libtool pkg-config ca-certificates
   libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev libyaml-dev
-  docker.io curl busybox-static"
+  docker.io curl busybox-static man-db"
 test_pkgs="mmdebstrap socat openssl xz-utils libxml2-utils jq
   libarchive-tools docker-registry apache2-utils docker-compose postgresql-client redis-tools util-linux passwd procps iproute2 valgrind groff-base tmux"
 

@@ -1167,6 +1167,7 @@ default_lookup (struct loader *l, const char *start, bool upward, char ***files,
       free (dir);
       dir = parent;
     }
+  l->d->no_file = true;
   diag_addp (l->d, DIAG_ERROR, NULL, 0, 0,
              "no stack file found in %s%s (looked for compose.yaml, compose.yml, "
              "docker-compose.yaml, docker-compose.yml); use -f FILE",

@@ -2868,6 +2868,7 @@ copy_diags (const struct diags *from, struct stack_diags *to)
     }
   to->nerrors += from->nerrors;
   to->nwarnings += from->nwarnings;
+  to->no_file = to->no_file || from->no_file;
 }
 
 void
@@ -2926,7 +2927,13 @@ stack_load (const struct stack_opts *o, struct stack **out, struct stack_diags *
   else if (d.nerrors == 0)
     diag_addp (&d, DIAG_ERROR, NULL, 0, 0, "the stack could not be loaded");
   copy_diags (&d, diags);
-  if (d.nerrors)
+  if (d.no_file && d.nerrors == 1 && d.n > 0)
+    {
+      /* not an invalid stack: none at all; the one message says so */
+      itm_err_set (err, ITM_EXIT_STACK, "%s", d.v[d.n - 1].msg);
+      stack_free (st);
+    }
+  else if (d.nerrors)
     {
       itm_err_set (err, ITM_EXIT_STACK, "the stack is invalid: %zu error%s", d.nerrors,
                    d.nerrors == 1 ? "" : "s");

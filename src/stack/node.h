@@ -102,6 +102,7 @@ struct diags {
   struct diag *v;
   size_t n, cap;
   size_t nerrors, nwarnings;
+  bool no_file;        /* no -f and no default stack file found */
 };
 void diag_add (struct diags *d, enum diag_severity sev, const struct node *at, const char *fmt, ...)
   __attribute__ ((format (printf, 4, 5)));

@@ -267,6 +267,9 @@ struct stack_diags {
   struct stack_diag *v;
   size_t n;
   size_t nerrors, nwarnings;
+  bool no_file;                /* no file given and none of the default names
+                                  found: the one error (stack_load's err is its
+                                  text) */
 };
 /* "FILE:LINE:COL: error: MSG", one per line. */
 void stack_diags_print (const struct stack_diags *d, FILE *out);
@@ -275,7 +278,8 @@ void stack_diags_free (struct stack_diags *d);
 /* Load, validate, normalize.  Prints nothing.  On success returns 0 and
  * *out (warnings and notes in diags, if given).  On an invalid stack returns
  * -1, err set (ITM_EXIT_STACK, "N errors in the stack"), and every error in
- * diags.  diags may be NULL. */
+ * diags.  No file given and none found: -1, diags->no_file, and err is that
+ * one error's text (ITM_EXIT_STACK).  diags may be NULL. */
 int stack_load (const struct stack_opts *o, struct stack **out, struct stack_diags *diags,
                 struct itm_err *err);
 void stack_free (struct stack *st);
