@@ -20,8 +20,10 @@ man5=$ITM_SRCDIR/man/itm-env-stack.5
 
 # ---- the page itself ----
 is "$(grep -c '@[A-Z][A-Z]*@' "$man1" || true)" 0 "no @PLACEHOLDER@ is left in itm-env.1"
-run "$ITM_ENV" vers -h
-like "$rc:$out" '^0:usage: itm-env version' "'itm-env vers' is version, as DESCRIPTION says"
+# DESCRIPTION: `.RB ( "itm-env PREFIX"` / is / `.BR "itm-env version" );`
+pfx=$(sed -n '/abbreviated to any unique prefix/{n;s/^\.RB ( "itm-env \([a-z]*\)"$/\1/p;}' "$man1")
+run "$ITM_ENV" "${pfx:-none}" -h
+like "$rc:$out" '^0:usage: itm-env version' "'itm-env ${pfx:-?}' is version, as DESCRIPTION says"
 run "$ITM_ENV" ver
 is "$rc" 2 "'itm-env ver' is a usage error, as DESCRIPTION says"
 like "$err" 'ambiguous.*verify, version' "... naming verify and version"
