@@ -112,8 +112,7 @@ env_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   if (conn_namespace_vars (st, stack ? stack : own, (const char *const *) services, nservices,
                            &out, err) < 0)
     return -1;
-  conn_print (stdout, &out, fmt);
-  return 0;
+  return conn_print (stdout, &out, fmt, err);
 }
 
 static const struct itm_opt env_opts[] = {
