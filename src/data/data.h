@@ -103,5 +103,19 @@ void data_mask_add (const char *value);
 char *data_mask (const char *s);
 /* The same, in place in a buffer. */
 void data_mask_buf (struct buf *b);
+/* Masking a stream (container output): bytes fed in come out masked in
+ * out, except a tail that may be the beginning of a secret, held until the
+ * next feed completes or clears it (a secret split across two frames is
+ * still masked; bytes that cannot begin one are never held).  Flush at the
+ * end: what is held comes out, and the masker is empty again. */
+struct data_masker {
+  struct buf held;
+};
+void data_mask_feed (struct data_masker *m, const char *data, size_t len, struct buf *out);
+void data_mask_flush (struct data_masker *m, struct buf *out);
+/* Register namespace ns's generated secrets (its state directory's
+ * secrets file, read, never created) with the masker: how many (0 when
+ * there is no file), or -1. */
+int data_secrets_load (const char *ns, struct itm_err *err);
 
 #endif
