@@ -325,8 +325,22 @@ conn_namespace_vars (const struct state *st, const struct stack *stack,
                      const char *const *services, size_t nservices, struct conn_vars *out,
                      struct itm_err *err)
 {
+  return conn_namespace_vars_with (st, stack, services, nservices, NULL, out, err);
+}
+
+int
+conn_namespace_vars_with (const struct state *st, const struct stack *stack,
+                          const char *const *services, size_t nservices,
+                          const struct conn_vars *data, struct conn_vars *out,
+                          struct itm_err *err)
+{
   cleanup_conn_vars struct conn_vars all = { 0 };
   port_vars (st, services, nservices, &all, out);
+  for (size_t i = 0; data && i < data->n; i++)
+    {
+      conn_vars_set (&all, data->names[i], data->values[i]);
+      conn_vars_set (out, data->names[i], data->values[i]);
+    }
   for (size_t i = 0; stack && i < stack->nservices; i++)
     {
       const struct stack_service *svc = &stack->services[i];

@@ -88,6 +88,13 @@ int conn_expand (const char *tpl, const struct conn_scope *scope, const char *wh
 int conn_namespace_vars (const struct state *st, const struct stack *stack,
                          const char *const *services, size_t nservices, struct conn_vars *out,
                          struct itm_err *err);
+/* The same with data (may be NULL: the variables of the services' seeded
+ * data, src/data/'s data_default_vars, for the selected services) set
+ * after the port variables and before the exports, which see them. */
+int conn_namespace_vars_with (const struct state *st, const struct stack *stack,
+                              const char *const *services, size_t nservices,
+                              const struct conn_vars *data, struct conn_vars *out,
+                              struct itm_err *err);
 
 /* ---- printing ---- */
 enum conn_format {

@@ -75,6 +75,14 @@ int data_ns_check_name (const char *name, struct itm_err *err);
  * empty on failure). */
 int data_ns_create (struct engine *e, const struct stack *st, const char *ns, const char *name,
                     struct conn_vars *vars, struct itm_err *err);
+/* The connection variables of the seeded data (the default data
+ * namespace) of every service with x-itm.data: postgres or redis among
+ * services (nservices; none: all) that has a container in s, as
+ * data_ns_create gives them for a data namespace: SVC_HOST, SVC_PORT,
+ * SVC_DB (POSTGRES_DB; Redis: 0), SVC_USER and SVC_PASSWORD (PostgreSQL),
+ * SVC_URL, added to out. */
+void data_default_vars (const struct stack *st, const struct state *s,
+                        const char *const *services, size_t nservices, struct conn_vars *out);
 int data_ns_drop (struct engine *e, const char *ns, const char *name, struct itm_err *err);
 /* The data namespaces of ns: a new JSON array of
  * {"name","created","services":[{"service","kind",...}]}. */
