@@ -8,7 +8,10 @@
  *                       container port)
  *   NAME_PORT_<cport>   the host port of each published tcp container port
  *                       (<cport>_UDP, <cport>_SCTP for the others)
- * then each service's x-itm.exports (NAME: template), in file order.  A
+ * then for each service with x-itm.data: postgres or redis, its seeded
+ * data's NAME_DB, NAME_USER, NAME_PASSWORD (PostgreSQL) and NAME_URL, as
+ * `ns create` prints them for a data namespace (src/data/), then each
+ * service's x-itm.exports (NAME: template), in file order.  A
  * template (as it is after the loader's interpolation, so the file writes
  * $${PORT}) expands $VAR, ${VAR}, ${VAR:-default} and ${VAR-default}, and
  * $$ to $; VAR is, in this order: HOST, PORT, PORT_<cport>, SERVICE,
@@ -24,6 +27,7 @@
 
 #include "cmd.h"
 #include "conn/conn.h"
+#include "data/data.h"
 #include "out/out.h"
 #include "stack/stack.h"
 #include "state/state.h"
@@ -78,12 +82,15 @@ env_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         out_warn ("%s; x-itm.exports skipped", lerr.msg);
       itm_err_clear (&lerr);
     }
+  /* services with x-itm.data: postgres|redis: their seeded data's
+   * credentials and URL, as ns create gives them for a data namespace */
+  cleanup_conn_vars struct conn_vars data = { 0 };
+  data_default_vars (stack ? stack : own, st, (const char *const *) services, nservices, &data);
   cleanup_conn_vars struct conn_vars out = { 0 };
-  if (conn_namespace_vars (st, stack ? stack : own, (const char *const *) services, nservices,
-                           &out, err) < 0)
+  if (conn_namespace_vars_with (st, stack ? stack : own, (const char *const *) services,
+                                nservices, &data, &out, err) < 0)
     return -1;
-  conn_print (stdout, &out, fmt);
-  return 0;
+  return conn_print (stdout, &out, fmt, err);
 }
 
 static const struct itm_opt env_opts[] = {

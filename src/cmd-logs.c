@@ -1,7 +1,8 @@
 /* cmd-logs.c - itm-env logs: the containers' output, demultiplexed, each
  * line prefixed by its service (padded as Compose pads), one thread per
  * container writing whole lines under one lock, so that lines from several
- * containers interleave but never mix. */
+ * containers interleave but never mix; the namespace's generated secrets
+ * masked, also when one is split across two frames. */
 #include <config.h>
 
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "data/data.h"
 #include "engine/engine.h"
 #include "state/state.h"
 #include "util/strv.h"
@@ -37,6 +39,7 @@ struct follower {
   char *prefix;              /* "db    | ", coloured or not */
   const char *query;         /* "stdout=1&stderr=1&..." */
   struct buf line[3];        /* partial lines of stdout and stderr */
+  struct data_masker mask[3]; /* generated secrets masked, per stream */
   struct itm_err err;
   pthread_t tid;
   bool started;
@@ -56,15 +59,13 @@ emit (struct follower *f, const char *data, size_t len)
   buf_free (&b);
 }
 
-static int
-on_frame (int stream, const char *data, size_t len, void *ctx)
+/* Emit l's whole lines (and a piece of LINE_MAX_BYTES of a longer one). */
+static void
+split_lines (struct follower *f, struct buf *l)
 {
-  struct follower *f = ctx;
-  struct buf *l = &f->line[stream == 2 ? 2 : 1];
-  buf_add (l, data, len);
   for (;;)
     {
-      char *nl = memchr (l->data, '\n', l->len);
+      char *nl = l->len ? memchr (l->data, '\n', l->len) : NULL;
       if (nl == NULL)
         {
           if (l->len >= LINE_MAX_BYTES)
@@ -78,6 +79,16 @@ on_frame (int stream, const char *data, size_t len, void *ctx)
       emit (f, l->data, n > 0 && l->data[n - 1] == '\r' ? n - 1 : n);
       buf_consume (l, n + 1);
     }
+}
+
+/* A frame: masked (a secret split across frames too), then split in lines. */
+static int
+on_frame (int stream, const char *data, size_t len, void *ctx)
+{
+  struct follower *f = ctx;
+  int s = stream == 2 ? 2 : 1;
+  data_mask_feed (&f->mask[s], data, len, &f->line[s]);
+  split_lines (f, &f->line[s]);
   return 0;
 }
 
@@ -95,6 +106,8 @@ follow (void *arg)
     itm_err_clear (&f->err); /* removed meanwhile: its logs are gone */
   for (int s = 1; s <= 2; s++)
     {
+      data_mask_flush (&f->mask[s], &f->line[s]);
+      split_lines (f, &f->line[s]);
       if (f->line[s].len)
         emit (f, f->line[s].data, f->line[s].len);
       buf_free (&f->line[s]);
@@ -265,6 +278,9 @@ logs_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         return state_no_service (st, services[i], err);
     }
 
+  /* generated secrets (x-itm.secrets) are masked, as everywhere */
+  if (data_secrets_load (ns, err) < 0)
+    return -1;
   size_t n = 0;
   struct follower *fs = make_followers (st, services, nservices, &o, &n);
   cleanup_free char *query = xasprintf ("stdout=1&stderr=1&follow=%d&timestamps=%d&tail=%s",

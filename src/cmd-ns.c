@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "conn/conn.h"
 #include "data/data.h"
+#include "out/out.h"
 #include "stack/stack.h"
 #include "util/xalloc.h"
 
@@ -96,7 +97,14 @@ ns_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   cleanup_conn_vars struct conn_vars vars = { 0 };
   if (data_ns_create (e, st, ns, name, &vars, err) < 0)
     return -1;
-  conn_print (stdout, &vars, fmt);
+  if (conn_print (stdout, &vars, fmt, err) < 0)
+    {
+      /* its variables cannot be printed: it is of no use, undo it */
+      cleanup_err struct itm_err e2 = { 0 };
+      if (data_ns_drop (e, ns, name, &e2) < 0)
+        out_warn ("%s", e2.msg);
+      return -1;
+    }
   return 0;
 }
 

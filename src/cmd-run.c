@@ -22,6 +22,7 @@
 
 #include "cmd.h"
 #include "conn/conn.h"
+#include "data/data.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "report/report.h"
@@ -71,8 +72,11 @@ run_vars (struct itm_ctx *ctx, const char *ns, const struct stack *st, char ***o
   cleanup_state struct state *s = NULL;
   if (ctx_state (ctx, ns, true, &s, err) < 0)
     return -1;
+  /* as `env` prints them: data services' credentials and URL too */
+  cleanup_conn_vars struct conn_vars data = { 0 };
+  data_default_vars (st, s, NULL, 0, &data);
   cleanup_conn_vars struct conn_vars vs = { 0 };
-  if (conn_namespace_vars (s, st, NULL, 0, &vs, err) < 0)
+  if (conn_namespace_vars_with (s, st, NULL, 0, &data, &vs, err) < 0)
     return -1;
   *out = conn_vars_environ (&vs);
   return 0;

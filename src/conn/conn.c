@@ -325,8 +325,22 @@ conn_namespace_vars (const struct state *st, const struct stack *stack,
                      const char *const *services, size_t nservices, struct conn_vars *out,
                      struct itm_err *err)
 {
+  return conn_namespace_vars_with (st, stack, services, nservices, NULL, out, err);
+}
+
+int
+conn_namespace_vars_with (const struct state *st, const struct stack *stack,
+                          const char *const *services, size_t nservices,
+                          const struct conn_vars *data, struct conn_vars *out,
+                          struct itm_err *err)
+{
   cleanup_conn_vars struct conn_vars all = { 0 };
   port_vars (st, services, nservices, &all, out);
+  for (size_t i = 0; data && i < data->n; i++)
+    {
+      conn_vars_set (&all, data->names[i], data->values[i]);
+      conn_vars_set (out, data->names[i], data->values[i]);
+    }
   for (size_t i = 0; stack && i < stack->nservices; i++)
     {
       const struct stack_service *svc = &stack->services[i];
@@ -362,17 +376,6 @@ conn_parse_format (const char *cmd, const char *arg, enum conn_format *fmt, stru
   return 0;
 }
 
-static bool
-needs_quotes (const char *s)
-{
-  if (*s == '\0')
-    return false;
-  for (; *s; s++)
-    if (!(isalnum ((unsigned char) *s) || strchr ("_-./:@%+,=", *s)))
-      return true;
-  return false;
-}
-
 static void
 print_json (FILE *f, const struct conn_vars *vs)
 {
@@ -399,41 +402,60 @@ print_shell (FILE *f, const char *name, const char *v)
   fputs ("'\n", f);
 }
 
-/* NAME=value, NAME='value', or NAME="value" with \n and \\ \" \$ escapes */
-static void
-print_dotenv (FILE *f, const char *name, const char *v)
+/* Whether dotenv (NAME=value, the rest of the line taken literally, as
+ * `docker run --env-file` and GitHub's $GITHUB_ENV read it) can carry v:
+ * no line break (either reader ends the line at LF and drops a CR before
+ * it), valid UTF-8 (docker refuses a file that is not), and the whole
+ * line within bufio.Scanner's 64 KiB (docker's limit on a line).  NULL
+ * when it can, else why not. */
+static const char *
+dotenv_refusal (const char *name, const char *v)
 {
-  if (!needs_quotes (v))
-    fprintf (f, "%s=%s\n", name, v);
-  else if (!strchr (v, '\'') && !strchr (v, '\n'))
-    fprintf (f, "%s='%s'\n", name, v);
-  else
+  if (strpbrk (v, "\n\r"))
+    return "it holds a line break";
+  if (strlen (name) + 1 + strlen (v) >= 64 * 1024)
+    return "the line would be longer than 64 KiB";
+  for (const unsigned char *p = (const unsigned char *) v; *p;)
     {
-      fprintf (f, "%s=\"", name);
-      for (const char *p = v; *p; p++)
-        if (*p == '\n')
-          fputs ("\\n", f);
-        else
-          {
-            if (strchr ("\\\"$", *p))
-              putc ('\\', f);
-            putc (*p, f);
-          }
-      fputs ("\"\n", f);
+      size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3
+                 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+      if (n == 0 || (n == 2 && *p < 0xc2) || (n == 4 && *p > 0xf4))
+        return "it is not valid UTF-8";
+      for (size_t k = 1; k < n; k++)
+        if ((p[k] & 0xc0) != 0x80)
+          return "it is not valid UTF-8";
+      if ((n == 3 && *p == 0xe0 && p[1] < 0xa0) || (n == 3 && *p == 0xed && p[1] > 0x9f)
+          || (n == 4 && *p == 0xf0 && p[1] < 0x90) || (n == 4 && *p == 0xf4 && p[1] > 0x8f))
+        return "it is not valid UTF-8";
+      p += n;
     }
+  return NULL;
 }
 
-void
-conn_print (FILE *f, const struct conn_vars *vs, enum conn_format fmt)
+int
+conn_print (FILE *f, const struct conn_vars *vs, enum conn_format fmt, struct itm_err *err)
 {
   if (fmt == CONN_FMT_JSON)
     {
       print_json (f, vs);
-      return;
+      return 0;
+    }
+  /* dotenv: all or nothing */
+  for (size_t i = 0; fmt == CONN_FMT_DOTENV && i < vs->n; i++)
+    {
+      const char *why = dotenv_refusal (vs->names[i], vs->values[i]);
+      if (why)
+        {
+          itm_err_set (err, ITM_EXIT_FAILURE,
+                       "--format dotenv cannot carry the value of %s: %s", vs->names[i], why);
+          return itm_err_hint (err, "use --format shell or --format json, which carry any value");
+        }
     }
   for (size_t i = 0; i < vs->n; i++)
     if (fmt == CONN_FMT_SHELL)
       print_shell (f, vs->names[i], vs->values[i]);
     else
-      print_dotenv (f, vs->names[i], vs->values[i]);
+      fprintf (f, "%s=%s\n", vs->names[i], vs->values[i]);
+  fflush (f);
+  return 0;
 }

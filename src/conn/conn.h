@@ -88,16 +88,29 @@ int conn_expand (const char *tpl, const struct conn_scope *scope, const char *wh
 int conn_namespace_vars (const struct state *st, const struct stack *stack,
                          const char *const *services, size_t nservices, struct conn_vars *out,
                          struct itm_err *err);
+/* The same with data (may be NULL: the variables of the services' seeded
+ * data, src/data/'s data_default_vars, for the selected services) set
+ * after the port variables and before the exports, which see them. */
+int conn_namespace_vars_with (const struct state *st, const struct stack *stack,
+                              const char *const *services, size_t nservices,
+                              const struct conn_vars *data, struct conn_vars *out,
+                              struct itm_err *err);
 
 /* ---- printing ---- */
 enum conn_format {
-  CONN_FMT_SHELL,    /* export NAME='value', safe to eval */
-  CONN_FMT_DOTENV,   /* NAME=value, quoted when needed */
+  CONN_FMT_SHELL,    /* export NAME='value': single quotes, a ' as '\'': safe to
+                      * eval or source (nothing in a value is run) */
+  CONN_FMT_DOTENV,   /* NAME=value, unquoted, the rest of the line literally (as
+                      * docker run --env-file and $GITHUB_ENV read it); not for
+                      * sourcing in a shell */
   CONN_FMT_JSON,     /* one object (pretty when f is a TTY) */
 };
 /* "shell", "dotenv", "json"; a usage error naming cmd otherwise. */
 int conn_parse_format (const char *cmd, const char *arg, enum conn_format *fmt,
                        struct itm_err *err);
-void conn_print (FILE *f, const struct conn_vars *vs, enum conn_format fmt);
+/* Print vs in fmt.  dotenv refuses (ITM_EXIT_FAILURE naming the variable,
+ * nothing printed) a value those readers cannot carry: a line break (LF or
+ * CR), invalid UTF-8, a line of 64 KiB or more. */
+int conn_print (FILE *f, const struct conn_vars *vs, enum conn_format fmt, struct itm_err *err);
 
 #endif

@@ -3,7 +3,9 @@
  *
  *   x-itm:
  *     verify:
- *       - sql: "SELECT count(*) FROM items"   # psql -tA -c, as POSTGRES_USER
+ *       - sql: "SELECT count(*) FROM items"   # psql -tA, as POSTGRES_USER, the
+ *                                            # query on its stdin (never in
+ *                                            # a process's arguments)
  *         expect: "10000"                      # exact (trailing blanks ignored)
  *       - exec: ["cat", "/seed/ok"]
  *         expect: "regex:^ok"                  # POSIX extended regular expression
@@ -74,8 +76,16 @@ run_check (struct engine *e, const struct stack_service *svc, const char *cid, j
       json_object *db = NULL;
       json_object_object_get_ex (chk, "database", &db);
       data_pg_creds (svc, db ? json_object_get_string (db) : NULL, &pg);
-      const char *args[] = { "-tA", "-c", json_object_get_string (v), NULL };
-      return data_run_psql (e, cid, &pg, args, out, ec, err);
+      /* the query on psql's standard input, from the exec's environment:
+       * never on a command line (the host's process table shows those) */
+      static const char script[] =
+        "printf '%s\\n' \"$ITM_SQL\" | psql -X -v ON_ERROR_STOP=1 -tA -U \"$1\" -d \"$2\"";
+      const char *argv[] = { "sh", "-c", script, "sh", pg.user, pg.db, NULL };
+      cleanup_free char *q = xasprintf ("ITM_SQL=%s", json_object_get_string (v));
+      cleanup_free char *pw = pg.password ? xasprintf ("PGPASSWORD=%s", pg.password) : NULL;
+      const char *env[] = { q, pw, NULL };
+      struct data_exec x = { .argv = argv, .env = env };
+      return data_exec_run (e, cid, &x, out, ec, err);
     }
   if (strcmp (kind, "redis") == 0)
     {

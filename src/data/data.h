@@ -75,6 +75,14 @@ int data_ns_check_name (const char *name, struct itm_err *err);
  * empty on failure). */
 int data_ns_create (struct engine *e, const struct stack *st, const char *ns, const char *name,
                     struct conn_vars *vars, struct itm_err *err);
+/* The connection variables of the seeded data (the default data
+ * namespace) of every service with x-itm.data: postgres or redis among
+ * services (nservices; none: all) that has a container in s, as
+ * data_ns_create gives them for a data namespace: SVC_HOST, SVC_PORT,
+ * SVC_DB (POSTGRES_DB; Redis: 0), SVC_USER and SVC_PASSWORD (PostgreSQL),
+ * SVC_URL, added to out. */
+void data_default_vars (const struct stack *st, const struct state *s,
+                        const char *const *services, size_t nservices, struct conn_vars *out);
 int data_ns_drop (struct engine *e, const char *ns, const char *name, struct itm_err *err);
 /* The data namespaces of ns: a new JSON array of
  * {"name","created","services":[{"service","kind",...}]}. */
@@ -103,5 +111,19 @@ void data_mask_add (const char *value);
 char *data_mask (const char *s);
 /* The same, in place in a buffer. */
 void data_mask_buf (struct buf *b);
+/* Masking a stream (container output): bytes fed in come out masked in
+ * out, except a tail that may be the beginning of a secret, held until the
+ * next feed completes or clears it (a secret split across two frames is
+ * still masked; bytes that cannot begin one are never held).  Flush at the
+ * end: what is held comes out, and the masker is empty again. */
+struct data_masker {
+  struct buf held;
+};
+void data_mask_feed (struct data_masker *m, const char *data, size_t len, struct buf *out);
+void data_mask_flush (struct data_masker *m, struct buf *out);
+/* Register namespace ns's generated secrets (its state directory's
+ * secrets file, read, never created) with the masker: how many (0 when
+ * there is no file), or -1. */
+int data_secrets_load (const char *ns, struct itm_err *err);
 
 #endif

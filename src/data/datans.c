@@ -217,6 +217,46 @@ sql_lit (const char *s)
   return buf_steal (&b);
 }
 
+/* SVC_HOST, SVC_PORT, SVC_DB, SVC_USER, SVC_PASSWORD, SVC_URL of database
+ * dbname (what ns create prints, and env for the seeded database) */
+static void
+pg_vars (struct conn_vars *vars, const char *service, const struct state_container *c,
+         const struct data_pg *pg, const char *dbname)
+{
+  const char *host;
+  char port[16];
+  host_port (vars, service, c, 5432, &host, port);
+  prefixed (vars, service, "DB", dbname);
+  prefixed (vars, service, "USER", pg->user);
+  if (pg->password)
+    prefixed (vars, service, "PASSWORD", pg->password);
+  if (host)
+    {
+      cleanup_free char *url = xasprintf ("postgresql://%s%s%s@%s:%s/%s", pg->user,
+                                          pg->password ? ":" : "",
+                                          pg->password ? pg->password : "", host, port, dbname);
+      prefixed (vars, service, "URL", url);
+    }
+}
+
+/* SVC_HOST, SVC_PORT, SVC_DB, SVC_URL of database index idx */
+static void
+redis_vars (struct conn_vars *vars, const char *service, const struct state_container *c,
+            const char *pw, long idx)
+{
+  const char *host;
+  char port[16];
+  cleanup_free char *sidx = xasprintf ("%ld", idx);
+  host_port (vars, service, c, 6379, &host, port);
+  prefixed (vars, service, "DB", sidx);
+  if (host)
+    {
+      cleanup_free char *url = xasprintf ("redis://%s%s%s%s:%s/%ld", pw ? ":" : "", pw ? pw : "",
+                                          pw ? "@" : "", host, port, idx);
+      prefixed (vars, service, "URL", url);
+    }
+}
+
 static int
 pg_create (struct engine *e, const char *cid, const struct stack_service *svc, const char *name,
            json_object *entry, struct conn_vars *vars, const struct state_container *c,
@@ -272,20 +312,7 @@ pg_create (struct engine *e, const char *cid, const struct stack_service *svc, c
     }
   json_object_object_add (entry, "database", json_object_new_string (dbname));
   json_object_object_add (entry, "user", json_object_new_string (pg.user));
-  const char *host;
-  char port[16];
-  host_port (vars, svc->name, c, 5432, &host, port);
-  prefixed (vars, svc->name, "DB", dbname);
-  prefixed (vars, svc->name, "USER", pg.user);
-  if (pg.password)
-    prefixed (vars, svc->name, "PASSWORD", pg.password);
-  if (host)
-    {
-      cleanup_free char *url = xasprintf ("postgresql://%s%s%s@%s:%s/%s", pg.user,
-                                          pg.password ? ":" : "", pg.password ? pg.password : "",
-                                          host, port, dbname);
-      prefixed (vars, svc->name, "URL", url);
-    }
+  pg_vars (vars, svc->name, c, &pg, dbname);
   return 0;
 }
 
@@ -388,17 +415,7 @@ redis_create (struct engine *e, const char *cid, const struct stack_service *svc
   if (redis_cmd (e, cid, pw, copy, &out, "copying database 0", err) < 0)
     return itm_err_prefix (err, "%s", svc->name);
   json_object_object_add (entry, "index", json_object_new_int ((int) idx));
-  const char *host;
-  char port[16];
-  cleanup_free char *sidx = xasprintf ("%ld", idx);
-  host_port (vars, svc->name, c, 6379, &host, port);
-  prefixed (vars, svc->name, "DB", sidx);
-  if (host)
-    {
-      cleanup_free char *url = xasprintf ("redis://%s%s%s%s:%s/%ld", pw ? ":" : "", pw ? pw : "",
-                                          pw ? "@" : "", host, port, idx);
-      prefixed (vars, svc->name, "URL", url);
-    }
+  redis_vars (vars, svc->name, c, pw, idx);
   return 0;
 }
 
@@ -626,6 +643,34 @@ data_ns_create (struct engine *e, const struct stack *st, const char *ns, const 
       conn_vars_free (vars);
     }
   return ret;
+}
+
+void
+data_default_vars (const struct stack *st, const struct state *s, const char *const *services,
+                   size_t nservices, struct conn_vars *out)
+{
+  for (size_t i = 0; st && i < st->nservices; i++)
+    {
+      const struct stack_service *svc = &st->services[i];
+      json_object *spec = NULL;
+      if (!svc->x_itm || !json_object_object_get_ex (svc->x_itm, "data", &spec) || !spec
+          || !json_object_is_type (spec, json_type_string))
+        continue;
+      bool sel = nservices == 0;
+      for (size_t k = 0; k < nservices && !sel; k++)
+        sel = strcmp (services[k], svc->name) == 0;
+      const struct state_container *c = sel ? conn_container (s, svc->name) : NULL;
+      if (c == NULL)
+        continue;
+      if (strcmp (json_object_get_string (spec), "postgres") == 0)
+        {
+          struct data_pg pg;
+          data_pg_creds (svc, NULL, &pg);
+          pg_vars (out, svc->name, c, &pg, pg.db);
+        }
+      else if (strcmp (json_object_get_string (spec), "redis") == 0)
+        redis_vars (out, svc->name, c, data_svc_env (svc, "REDIS_PASSWORD"), 0);
+    }
 }
 
 int

@@ -92,6 +92,102 @@ data_mask_buf (struct buf *b)
   pthread_mutex_unlock (&mask_mu);
 }
 
+/* ---- masking a stream ---- */
+/* The length of the longest registered value matching at p (avail bytes),
+ * 0 when none does; *partial: avail is shorter than some value and p is
+ * its beginning (the rest may come with the next feed).  Under mask_mu. */
+static size_t
+match_at (const char *p, size_t avail, bool *partial)
+{
+  size_t best = 0;
+  *partial = false;
+  for (size_t i = 0; i < nmasks; i++)
+    {
+      size_t ml = strlen (masks[i]);
+      if (ml <= avail)
+        {
+          if (ml > best && memcmp (p, masks[i], ml) == 0)
+            best = ml;
+        }
+      else if (memcmp (p, masks[i], avail) == 0)
+        *partial = true;
+    }
+  return best;
+}
+
+static void
+mask_stream (struct data_masker *m, bool flush, struct buf *out)
+{
+  const char *d = m->held.data;
+  size_t len = m->held.len, i = 0, from = 0;
+  pthread_mutex_lock (&mask_mu);
+  while (i < len)
+    {
+      bool partial;
+      size_t ml = match_at (d + i, len - i, &partial);
+      if (ml)
+        {
+          buf_add (out, d + from, i - from);
+          buf_adds (out, MASK);
+          i += ml;
+          from = i;
+        }
+      else if (partial && !flush)
+        break;
+      else
+        i++;
+    }
+  pthread_mutex_unlock (&mask_mu);
+  buf_add (out, d + from, i - from);
+  buf_consume (&m->held, i);
+}
+
+void
+data_mask_feed (struct data_masker *m, const char *data, size_t len, struct buf *out)
+{
+  buf_add (&m->held, data, len);
+  mask_stream (m, false, out);
+}
+
+void
+data_mask_flush (struct data_masker *m, struct buf *out)
+{
+  mask_stream (m, true, out);
+  buf_free (&m->held);
+}
+
+/* ---- a namespace's secrets, read back ---- */
+int
+data_secrets_load (const char *ns, struct itm_err *err)
+{
+  cleanup_err struct itm_err quiet = { 0 };
+  cleanup_free char *dir = ns_state_dir (ns, false, &quiet);
+  if (dir == NULL)
+    return 0;
+  cleanup_free char *path = xasprintf ("%s/secrets", dir);
+  struct stat sb;
+  if (lstat (path, &sb) < 0 && errno == ENOENT)
+    return 0;
+  size_t len = 0;
+  cleanup_free char *text = file_read (path, SECRETS_FILE_MAX, &len, ITM_EXIT_FAILURE, err);
+  if (text == NULL)
+    return -1;
+  int n = 0;
+  for (char *save = NULL, *line = strtok_r (text, "\n", &save); line;
+       line = strtok_r (NULL, "\n", &save))
+    {
+      char *eq = strchr (line, '=');
+      if (eq && eq[1])
+        {
+          data_mask_add (eq + 1);
+          n++;
+        }
+    }
+  if (n > 0)
+    report_set_mask (data_mask);
+  return n;
+}
+
 static int
 secret_len (json_object *spec, const char *name, size_t *len, struct itm_err *err)
 {

@@ -53,6 +53,21 @@ u=$(printf '%s' "$out" | jq -r .DB_URL)
 run psql "$u" -Atc 'select current_database()'
 is "$out" itm_t1 "its URL carries the password (connection variables are the exception to masking)"
 
+# env: a data service's credentials and URL, as ns create gives them, for
+# the seeded database, without x-itm.exports
+run "$ITM_ENV" -f "$S" env --format json db
+is "$rc" 0 "env db"
+is "$(printf '%s' "$out" | jq -r '[.DB_HOST, .DB_PORT, .DB_DB, .DB_USER, .DB_PASSWORD] | join(" ")')" \
+  "127.0.0.1 $PGP app app $pw" "env: DB_HOST, DB_PORT, DB_DB, DB_USER, DB_PASSWORD of the seeded database"
+is "$(printf '%s' "$out" | jq -r .DB_URL)" "postgresql://app:$pw@127.0.0.1:$PGP/app" "env: DB_URL"
+run psql "$(printf '%s' "$out" | jq -r .DB_URL)" -Atc 'select current_database()'
+is "$out" app "... which connects to it"
+run "$ITM_ENV" env -p "$ITM_NS"
+( eval "$out"; is "$DB_USER:$DB_PASSWORD" "app:$pw" "env -p NS (the stack by its labels): the shell format too" ) >"$tmp/eval.tap"
+cat "$tmp/eval.tap"
+_tap_n=$((_tap_n + $(grep -c '^ok\|^not ok' "$tmp/eval.tap")))
+_tap_failed=$((_tap_failed + $(grep -c '^not ok' "$tmp/eval.tap" || true)))
+
 ITM_ENV_NAMESPACE=$ITM_NS-b "$ITM_ENV" -f "$S" seed >/dev/null 2>&1 || true  # loads the stack: makes its secrets
 other=$(sed -n 's/^PGPASS=//p' "$ITM_ENV_STATE_DIR/$ITM_NS-b/secrets")
 like "$other" '^[A-Za-z0-9]{20}$' "another namespace gets a secret too"

@@ -44,6 +44,10 @@ run "$ITM_ENV" -f "$S" verify --data
 is "$rc" 0 "verify --data passes on the seeded namespace"
 is "$(printf '%s\n' "$out" | grep -c '^ok ')" 3 "... three checks"
 
+run "$ITM_ENV" -f "$S" env --format json cache
+is "$(printf '%s' "$out" | jq -r '.CACHE_DB + " " + .CACHE_URL')" "0 redis://127.0.0.1:$RP/0" \
+  "env: a redis data service's database 0 and URL, as ns create gives them"
+
 # seed again (redis: idempotent commands)
 redis-cli -h 127.0.0.1 -p "$RP" set greeting changed >/dev/null
 run "$ITM_ENV" -f "$S" seed cache

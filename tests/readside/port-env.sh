@@ -32,6 +32,7 @@ services:
     x-itm:
       exports:
         WEB_URL: "http://$HOST:$${PORT_8080}/"
+        WEIRD: ' a $$$$x `touch pwned2` "dq" ''sq'' back\slash  two  spaces = eq $$(touch pwned1) #hash '
   quiet:
     image: itm-fixture/busybox:latest
 YAML
@@ -97,21 +98,45 @@ cat "$tmp/eval.tap"
 _tap_n=$((_tap_n + $(grep -c '^ok\|^not ok' "$tmp/eval.tap")))
 _tap_failed=$((_tap_failed + $(grep -c '^not ok' "$tmp/eval.tap" || true)))
 
-# ---- dotenv, json
+# ---- dotenv (read literally: docker run --env-file, $GITHUB_ENV), shell
+# sourced: the values round-trip, nothing in them runs
+weird=' a $x `touch pwned2` "dq" '"'sq'"' back\slash  two  spaces = eq $(touch pwned1) #hash '
 run "$ITM_ENV" env --format dotenv
 is "$rc" 0 "env --format dotenv"
 ok "dotenv: plain value unquoted" grep -qx "MY_DB_PORT=$dbport" "$tmp/.out"
-ok "dotenv: a value with a quote is double-quoted, \$ escaped" \
-  grep -qxF "DATABASE_URL=\"postgres://u:pa'ss \\\$x@127.0.0.1:$dbport/db\"" "$tmp/.out"
-ok "dotenv: a value with spaces is single-quoted" \
-  grep -qxF "DB_ADDR='127.0.0.1:$dbport in $ITM_NS (my-db) \$ dflt'" "$tmp/.out"
+ok "dotenv: a value with a quote, unquoted, \$ as it is" \
+  grep -qxF "DATABASE_URL=postgres://u:pa'ss \$x@127.0.0.1:$dbport/db" "$tmp/.out"
+ok "dotenv: a value with spaces, unquoted" \
+  grep -qxF "DB_ADDR=127.0.0.1:$dbport in $ITM_NS (my-db) \$ dflt" "$tmp/.out"
+cp "$tmp/.out" "$tmp/vars.env"
+# docker's env-file rules: the name up to the first '=', the rest of the line as it is
+literal=$(while IFS= read -r line; do
+  case $line in WEIRD=*) printf '%s' "${line#*=}" ;; esac
+done <"$tmp/vars.env")
+is "$literal" "$weird" "dotenv: \$, backquotes, quotes, backslash, spaces, = and # read back literally"
+if command -v docker >/dev/null 2>&1; then
+  run docker run --rm --env-file "$tmp/vars.env" itm-fixture/busybox:latest \
+    sh -c 'printf "%s\n" "$WEIRD" "$DATABASE_URL"'
+  is "$out" "$weird
+postgres://u:pa'ss \$x@127.0.0.1:$dbport/db" "docker run --env-file reads the same values"
+else
+  skip "no docker CLI: docker run --env-file not tried"
+fi
+run "$ITM_ENV" env
+printf '%s\n' "$out" >"$tmp/vars.sh"
+( cd "$tmp" && set -a && . ./vars.sh && printf '%s' "$WEIRD" ) >"$tmp/sourced"
+is "$(cat "$tmp/sourced")" "$weird" "shell: '. file' gives the value back"
+ok "shell: '. file' ran no \$(...) command" test ! -e "$tmp/pwned1"
+ok "shell: '. file' ran no backquoted command" test ! -e "$tmp/pwned2"
+( cd "$tmp" && eval "$(cat vars.sh)" ) >/dev/null 2>&1
+ok "shell: eval ran nothing either" test ! -e "$tmp/pwned1" -a ! -e "$tmp/pwned2"
 
 run "$ITM_ENV" env --format json
 is "$rc" 0 "env --format json"
 jq_ok "json: an object with the values" \
   ".MY_DB_PORT == \"$dbport\" and .WEB_PORT_80 == \"$web80\" and .MY_DB_HOST == \"127.0.0.1\" and (.DATABASE_URL | endswith(\"@127.0.0.1:$dbport/db\"))"
 jq_ok "json: the keys in order" \
-  'keys_unsorted == ["MY_DB_HOST","MY_DB_PORT","MY_DB_PORT_5432","WEB_HOST","WEB_PORT","WEB_PORT_80","WEB_PORT_8080","DATABASE_URL","DB_ADDR","WEB_URL"]'
+  'keys_unsorted == ["MY_DB_HOST","MY_DB_PORT","MY_DB_PORT_5432","WEB_HOST","WEB_PORT","WEB_PORT_80","WEB_PORT_8080","DATABASE_URL","DB_ADDR","WEB_URL","WEIRD"]'
 
 # ---- without a stack file: variables only
 elsewhere=$(mktemp -d "${TMPDIR:-/tmp}/itmt-elsewhere.XXXXXX")
@@ -141,6 +166,26 @@ run "$ITM_ENV" env -p "$ITM_NS-none"
 is "$rc" 10 "env unknown namespace: exit 10"
 run "$ITM_ENV" env --format yaml
 is "$rc" 2 "env unknown format: usage error"
+cat >nl.yaml <<'YAML'
+services:
+  web:
+    image: itm-fixture/busybox:latest
+    x-itm:
+      exports:
+        FINE: fine
+        TWO_LINES: "line1\nline2"
+YAML
+run "$ITM_ENV" env -f nl.yaml --format dotenv
+is "$rc" 1 "dotenv: a value with a line break is refused (exit 1)"
+like "$err" "dotenv cannot carry the value of TWO_LINES: it holds a line break" "... naming the variable"
+is "$out" "" "... printing nothing"
+run "$ITM_ENV" env -f nl.yaml
+is "$rc" 0 "the shell format carries it"
+( eval "$out"; is "$TWO_LINES" "line1
+line2" "shell: the line break survives eval" ) >"$tmp/eval.tap"
+cat "$tmp/eval.tap"
+_tap_n=$((_tap_n + $(grep -c '^ok\|^not ok' "$tmp/eval.tap")))
+_tap_failed=$((_tap_failed + $(grep -c '^not ok' "$tmp/eval.tap" || true)))
 
 rs_cleanup
 done_testing

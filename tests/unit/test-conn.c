@@ -103,6 +103,17 @@ test_service_vars (void)
   conn_vars_free (&vs);
 }
 
+static char *
+print_to_string (const struct conn_vars *vs, enum conn_format fmt, int *rc, struct itm_err *err)
+{
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream (&text, &len);
+  *rc = conn_print (f, vs, fmt, err);
+  fclose (f);
+  return text;
+}
+
 static void
 test_print (void)
 {
@@ -114,17 +125,15 @@ test_print (void)
   static const struct { enum conn_format fmt; const char *want; } cases[] = {
     { CONN_FMT_SHELL, "export A='plain-1.2:3'\nexport B='two words'\n"
                       "export C='it'\\''s $x\n'\nexport D=''\n" },
-    { CONN_FMT_DOTENV, "A=plain-1.2:3\nB='two words'\nC=\"it's \\$x\\n\"\nD=\n" },
     { CONN_FMT_JSON, "{\"A\":\"plain-1.2:3\",\"B\":\"two words\",\"C\":\"it's $x\\n\",\"D\":\"\"}\n" },
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     {
-      char *text = NULL;
-      size_t len = 0;
-      FILE *f = open_memstream (&text, &len);
-      conn_print (f, &vs, cases[i].fmt);
-      fclose (f);
+      int rc;
+      struct itm_err err = { 0 };
+      char *text = print_to_string (&vs, cases[i].fmt, &rc, &err);
       tap_is_str (text, cases[i].want, "format %d", (int) cases[i].fmt);
+      tap_ok (rc == 0, "format %d: printed", (int) cases[i].fmt);
       free (text);
     }
   enum conn_format fmt;
@@ -135,11 +144,71 @@ test_print (void)
   conn_vars_free (&vs);
 }
 
+/* dotenv: NAME=value with the rest of the line literal (docker run
+ * --env-file, $GITHUB_ENV); a value those cannot carry is refused */
+static void
+test_dotenv (void)
+{
+  struct conn_vars vs = { 0 };
+  conn_vars_add (&vs, "A", "plain-1.2:3");
+  conn_vars_add (&vs, "B", " two  words ");
+  conn_vars_add (&vs, "C", "it's \"$x\" `id` $(id) \\n a=b #c");
+  conn_vars_add (&vs, "D", "");
+  conn_vars_add (&vs, "E", "h\xc3\xa9");
+  int rc;
+  struct itm_err err = { 0 };
+  char *text = print_to_string (&vs, CONN_FMT_DOTENV, &rc, &err);
+  tap_ok (rc == 0, "dotenv: printed");
+  tap_is_str (text, "A=plain-1.2:3\nB= two  words \nC=it's \"$x\" `id` $(id) \\n a=b #c\nD=\n"
+                    "E=h\xc3\xa9\n", "dotenv: every value as it is, unquoted, unescaped");
+  free (text);
+  static const struct { const char *value, *why; } bad[] = {
+    { "two\nlines", "line break" },
+    { "cr\r", "line break" },
+    { "a\rb", "line break" },
+    { "\xff", "UTF-8" },
+    { "\xc3(", "UTF-8" },
+    { "\xed\xa0\x80", "UTF-8" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+      struct conn_vars b = { 0 };
+      conn_vars_add (&b, "OK", "fine");
+      conn_vars_add (&b, "BAD_ONE", bad[i].value);
+      text = print_to_string (&b, CONN_FMT_DOTENV, &rc, &err);
+      tap_ok (rc < 0 && err.code == ITM_EXIT_FAILURE && err.msg && strstr (err.msg, "BAD_ONE")
+                && strstr (err.msg, bad[i].why),
+              "dotenv refuses value %zu, naming the variable and why (%s)", i,
+              err.msg ? err.msg : "no error");
+      tap_is_str (text ? text : "", "", "... and prints nothing");
+      free (text);
+      itm_err_clear (&err);
+      /* shell and json carry it */
+      text = print_to_string (&b, CONN_FMT_SHELL, &rc, &err);
+      tap_ok (rc == 0, "shell carries value %zu", i);
+      free (text);
+      conn_vars_free (&b);
+    }
+  struct conn_vars big = { 0 };
+  char *v = xmalloc (70000);
+  memset (v, 'x', 69999);
+  v[69999] = '\0';
+  conn_vars_add (&big, "BIG", v);
+  free (v);
+  text = print_to_string (&big, CONN_FMT_DOTENV, &rc, &err);
+  tap_ok (rc < 0 && strstr (err.msg, "BIG") && strstr (err.msg, "64 KiB"), "dotenv refuses a line of 64 KiB or more");
+  free (text);
+  itm_err_clear (&err);
+  conn_vars_free (&big);
+  conn_vars_free (&vs);
+}
+
 int
 main (void)
 {
   test_expand ();
   test_service_vars ();
   test_print ();
+  test_dotenv ();
   return tap_done ();
 }

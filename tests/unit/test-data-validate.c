@@ -1,7 +1,8 @@
 /* test-data-validate.c - data_validate (src/data/validate.c), data-driven:
  * every tests/data/validate/NAME.yml is loaded as a stack and checked; its
- * NAME.expected holds the error message, or "ok" when it is valid.  No
- * engine needed. */
+ * NAME.expected holds the error message, or "ok" when it is valid.  Also
+ * the stream masker (data_mask_feed): a secret split across feeds is
+ * masked.  No engine needed. */
 #include <config.h>
 
 #include <glob.h>
@@ -55,9 +56,62 @@ run_case (const char *yml)
   stack_free (st);
 }
 
+/* feed s in pieces cut at each offset of cuts (ncuts), then flush */
+static char *
+feed_in_pieces (const char *s, const size_t *cuts, size_t ncuts, size_t *held_after_first)
+{
+  struct data_masker m = { { 0 } };
+  struct buf out = { 0 };
+  size_t from = 0, len = strlen (s);
+  for (size_t i = 0; i <= ncuts; i++)
+    {
+      size_t to = i < ncuts ? cuts[i] : len;
+      data_mask_feed (&m, s + from, to - from, &out);
+      if (i == 0 && held_after_first)
+        *held_after_first = m.held.len;
+      from = to;
+    }
+  data_mask_flush (&m, &out);
+  buf_addc (&out, '\0');
+  return buf_steal (&out);
+}
+
+static void
+test_masker (void)
+{
+  data_mask_add ("Secret0123456789");
+  data_mask_add ("OtherSecretXY");
+  const char *text = "a Secret0123456789 b SecretNot c OtherSecretXY\nSecret0123456789";
+  const char *want = "a ******** b SecretNot c ********\n********";
+  for (size_t cut = 1; cut < strlen (text); cut++)
+    {
+      size_t cuts[] = { cut };
+      cleanup_free char *got = feed_in_pieces (text, cuts, 1, NULL);
+      if (strcmp (got, want) != 0)
+        {
+          tap_is_str (got, want, "two feeds cut at %zu", cut);
+          return;
+        }
+    }
+  tap_ok (1, "a secret split across two feeds, at every offset, is masked");
+  size_t every[64];
+  for (size_t i = 0; i < strlen (text) - 1; i++)
+    every[i] = i + 1;
+  cleanup_free char *one = feed_in_pieces (text, every, strlen (text) - 1, NULL);
+  tap_is_str (one, want, "fed a byte at a time: masked");
+  size_t held = 99, cuts[] = { 9 };
+  cleanup_free char *tail = feed_in_pieces ("line\nSecr", cuts, 1, &held);
+  tap_is_str (tail, "line\nSecr", "a prefix of a secret at the end comes out at the flush");
+  tap_ok (held == 4, "... held until then (only what may begin a secret: %zu bytes)", held);
+  size_t cuts2[] = { 6 };
+  cleanup_free char *plain = feed_in_pieces ("ready\n", cuts2, 1, &held);
+  tap_ok (held == 0, "output that cannot begin a secret is never held");
+}
+
 int
 main (void)
 {
+  test_masker ();
   const char *src = getenv ("ITM_SRCDIR");
   cleanup_free char *pat = xasprintf ("%s/tests/data/validate/*.yml", src ? src : ".");
   glob_t g;
