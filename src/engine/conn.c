@@ -9,11 +9,15 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "engine/engine.h"
 #include "util/xalloc.h"
@@ -48,6 +52,42 @@ global_init (void)
   global_rc = curl_global_init (CURL_GLOBAL_DEFAULT);
 }
 
+/* ---- descriptors: none of ours reaches a child ----
+ *
+ * libcurl (7.88 measured) opens its sockets without SOCK_CLOEXEC, and a
+ * multi handle's wake-up socket pair too: every child (run's command, a
+ * credential helper) would inherit the engine connections.  The
+ * connections are opened here, close-on-exec from the start; the pair is
+ * marked right after curl_multi_init. */
+
+static curl_socket_t
+open_socket (void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+  (void) ud;
+  (void) purpose;
+  return socket (a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+#define FD_SCAN_MAX 4096
+
+/* The open descriptors below FD_SCAN_MAX into map (a bit each). */
+static void
+fds_open (unsigned char *map)
+{
+  memset (map, 0, FD_SCAN_MAX / 8);
+  DIR *d = opendir ("/proc/self/fd");
+  if (d == NULL)
+    return;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      int fd = atoi (de->d_name);
+      if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd < FD_SCAN_MAX && fd != dirfd (d))
+        map[fd / 8] |= (unsigned char) (1u << (fd % 8));
+    }
+  closedir (d);
+}
+
 static void
 engine_handles (struct engine *e)
 {
@@ -57,10 +97,22 @@ engine_handles (struct engine *e)
       fprintf (stderr, "itm-env: curl_global_init failed: %s\n", curl_easy_strerror (global_rc));
       abort ();
     }
+  unsigned char before[FD_SCAN_MAX / 8], after[FD_SCAN_MAX / 8];
+  fds_open (before);
   e->curl = curl_easy_init ();
   e->multi = curl_multi_init ();
   if (e->curl == NULL || e->multi == NULL)
     oom ();
+  /* what curl opened (another thread's new descriptors are close-on-exec
+   * already, or will be: marking them again does no harm) */
+  fds_open (after);
+  for (int fd = 3; fd < FD_SCAN_MAX; fd++)
+    if ((after[fd / 8] & ~before[fd / 8]) & (1u << (fd % 8)))
+      {
+        int fl = fcntl (fd, F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC))
+          fcntl (fd, F_SETFD, fl | FD_CLOEXEC);
+      }
 }
 
 /* ---- configuration ---- */
@@ -646,6 +698,7 @@ call_setup (struct call_state *s, const char *url, long timeout_ms)
   curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt (h, CURLOPT_HEADERDATA, s);
   curl_easy_setopt (h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt (h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   if (s->c->cancel)
     {
       curl_easy_setopt (h, CURLOPT_NOPROGRESS, 0L);
