@@ -424,7 +424,8 @@ data_seed_service (struct engine *e, const struct stack *st, const struct stack_
       if (rc < 0)
         {
           itm_err_prefix (err, "seeding %s: %s", svc->name, desc.data);
-          if (err->code != ITM_EXIT_CONNECT && err->code != ITM_EXIT_INTERRUPTED)
+          if (err->code != ITM_EXIT_CONNECT && err->code != ITM_EXIT_INTERRUPTED
+              && err->code != ITM_EXIT_TERMINATED)
             err->code = ITM_EXIT_DATA;
           return -1;
         }
