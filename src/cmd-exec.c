@@ -5,22 +5,20 @@
  * frames, raw with a TTY).  With stdin (a TTY session, or stdin piped in)
  * POST /exec/{id}/start is hijacked: the engine answers 101 and the
  * connection becomes a raw bidirectional stream.  libcurl cannot hand that
- * over, so this file speaks that one request itself on its own socket
- * (unix:// and plain tcp:// engines; with TLS, stdin is not attached and a
- * warning says so). */
+ * over, so this file speaks that one request itself on a raw connection
+ * of its own (engine_raw_open: unix://, tcp:// and tcp:// with TLS alike);
+ * at the end of stdin the connection is half-closed (with TLS, by a
+ * close_notify alert) and the command's output is read to its end. */
 #include <config.h>
 
 #include <errno.h>
 #include <json-c/json.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,59 +59,23 @@ on_frame (int stream, const char *data, size_t len, void *ctx)
 
 /* ---- the hijacked connection ---- */
 
-static int
-dial (const char *endpoint, struct itm_err *err)
+/* Wait up to timeout_ms (-1: no limit) for bytes from the engine: bytes
+ * read, 0 at the end of the stream, -2 when none came in time. */
+static ssize_t
+raw_read (struct engine_raw *r, char *buf, size_t len, int timeout_ms)
 {
-  if (strncmp (endpoint, "unix://", 7) == 0)
+  for (;;)
     {
-      struct sockaddr_un sa = { .sun_family = AF_UNIX };
-      const char *path = endpoint + 7;
-      if (strlen (path) >= sizeof sa.sun_path)
-        return itm_err_set (err, ITM_EXIT_CONNECT, "socket path too long: %s", path);
-      strcpy (sa.sun_path, path);
-      int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd < 0)
-        return itm_err_errno (err, ITM_EXIT_CONNECT, "socket");
-      if (connect (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-        {
-          itm_err_errno (err, ITM_EXIT_CONNECT, "connecting to %s", path);
-          close (fd);
-          return -1;
-        }
-      return fd;
+      ssize_t n = engine_raw_recv (r, buf, len);
+      if (n != -2)
+        return n;
+      struct pollfd p = { .fd = engine_raw_fd (r), .events = POLLIN };
+      int pr = poll (&p, 1, timeout_ms);
+      if (pr == 0)
+        return -2;
+      if (pr < 0 && errno != EINTR)
+        return 0;
     }
-  /* "tcp://host:port" (plain) */
-  cleanup_free char *hp = xstrdup (endpoint + 6);
-  char *colon = strrchr (hp, ':');
-  if (colon == NULL)
-    return itm_err_set (err, ITM_EXIT_CONNECT, "cannot parse %s", endpoint);
-  *colon = '\0';
-  char *host = hp;
-  if (*host == '[')
-    {
-      host++;
-      char *rb = strchr (host, ']');
-      if (rb)
-        *rb = '\0';
-    }
-  struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-  int rc = getaddrinfo (host, colon + 1, &hints, &res);
-  if (rc != 0)
-    return itm_err_set (err, ITM_EXIT_CONNECT, "%s: %s", endpoint, gai_strerror (rc));
-  int fd = -1;
-  for (struct addrinfo *a = res; a; a = a->ai_next)
-    {
-      fd = socket (a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-      if (fd >= 0 && connect (fd, a->ai_addr, a->ai_addrlen) == 0)
-        break;
-      if (fd >= 0)
-        close (fd);
-      fd = -1;
-    }
-  freeaddrinfo (res);
-  if (fd < 0)
-    return itm_err_errno (err, ITM_EXIT_CONNECT, "connecting to %s", endpoint);
-  return fd;
 }
 
 static volatile sig_atomic_t winch;
@@ -144,8 +106,8 @@ resize (struct engine *e, const char *exec_id)
 static int
 start_hijacked (struct engine *e, const char *exec_id, bool tty, struct itm_err *err)
 {
-  int fd = dial (engine_endpoint (e), err);
-  if (fd < 0)
+  struct engine_raw *r = engine_raw_open (e, err);
+  if (r == NULL)
     return -1;
   const char *body = tty ? "{\"Detach\":false,\"Tty\":true}" : "{\"Detach\":false,\"Tty\":false}";
   const char *api = engine_api_version (e);
@@ -158,10 +120,10 @@ start_hijacked (struct engine *e, const char *exec_id, bool tty, struct itm_err 
                                       "Content-Length: %zu\r\n\r\n%s",
                                       api ? "/v" : "", api ? api : "", exec_id, strlen (body),
                                       body);
-  if (write_all (fd, req, strlen (req)) < 0)
+  if (engine_raw_send (r, req, strlen (req), err) < 0)
     {
-      close (fd);
-      return itm_err_errno (err, ITM_EXIT_CONNECT, "starting the exec");
+      engine_raw_close (r);
+      return itm_err_prefix (err, "starting the exec");
     }
 
   /* The answer's head. */
@@ -170,16 +132,14 @@ start_hijacked (struct engine *e, const char *exec_id, bool tty, struct itm_err 
   char *eoh = NULL;
   while ((eoh = in.data ? strstr (in.data, "\r\n\r\n") : NULL) == NULL)
     {
-      ssize_t r = read (fd, chunk, sizeof chunk);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r <= 0)
+      ssize_t n = raw_read (r, chunk, sizeof chunk, -1);
+      if (n <= 0)
         {
           buf_free (&in);
-          close (fd);
+          engine_raw_close (r);
           return itm_err_set (err, ITM_EXIT_ENGINE, "the engine closed the exec connection");
         }
-      buf_add (&in, chunk, (size_t) r);
+      buf_add (&in, chunk, (size_t) n);
     }
   int status = 0;
   sscanf (in.data, "HTTP/%*s %d", &status);
@@ -189,13 +149,10 @@ start_hijacked (struct engine *e, const char *exec_id, bool tty, struct itm_err 
       /* Read what is left of a short error body. */
       for (int i = 0; i < 50; i++)
         {
-          struct pollfd p = { .fd = fd, .events = POLLIN };
-          if (poll (&p, 1, 100) <= 0)
+          ssize_t n = raw_read (r, chunk, sizeof chunk, 100);
+          if (n <= 0)
             break;
-          ssize_t r = read (fd, chunk, sizeof chunk);
-          if (r <= 0)
-            break;
-          buf_add (&in, chunk, (size_t) r);
+          buf_add (&in, chunk, (size_t) n);
         }
       json_object *msg = json_tokener_parse (in.data + head);
       json_object *m = NULL;
@@ -208,7 +165,7 @@ start_hijacked (struct engine *e, const char *exec_id, bool tty, struct itm_err 
         err->engine_msg = xstrdup (text);
       json_object_put (msg);
       buf_free (&in);
-      close (fd);
+      engine_raw_close (r);
       return -1;
     }
 
@@ -231,10 +188,10 @@ start_hijacked (struct engine *e, const char *exec_id, bool tty, struct itm_err 
       resize (e, exec_id);
     }
 
-  bool stdin_open = true;
-  while (ret == 0)
+  bool stdin_open = true, ended = false;
+  while (ret == 0 && !ended)
     {
-      struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+      struct pollfd p[2] = { { .fd = engine_raw_fd (r), .events = POLLIN },
                              { .fd = STDIN_FILENO, .events = POLLIN } };
       int n = poll (p, stdin_open ? 2 : 1, -1);
       if (n < 0 && errno == EINTR)
@@ -252,25 +209,34 @@ start_hijacked (struct engine *e, const char *exec_id, bool tty, struct itm_err 
           break;
         }
       if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+        /* all there is, TLS's buffered records too */
+        for (;;)
+          {
+            ssize_t got = engine_raw_recv (r, chunk, sizeof chunk);
+            if (got == -2)
+              break;
+            if (got == 0)
+              {
+                ended = true; /* the command ended */
+                break;
+              }
+            if (mux_feed (&mux, chunk, (size_t) got, err) < 0)
+              {
+                ret = -1;
+                break;
+              }
+          }
+      if (ret == 0 && !ended && stdin_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
         {
-          ssize_t r = read (fd, chunk, sizeof chunk);
-          if (r < 0 && errno == EINTR)
+          ssize_t got = read (STDIN_FILENO, chunk, sizeof chunk);
+          if (got < 0 && errno == EINTR)
             continue;
-          if (r <= 0)
-            break; /* the command ended */
-          if (mux_feed (&mux, chunk, (size_t) r, err) < 0)
-            ret = -1;
-        }
-      if (stdin_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
-        {
-          ssize_t r = read (STDIN_FILENO, chunk, sizeof chunk);
-          if (r < 0 && errno == EINTR)
-            continue;
-          if (r <= 0 || write_all (fd, chunk, (size_t) r) < 0)
+          cleanup_err struct itm_err werr = { 0 };
+          if (got <= 0 || engine_raw_send (r, chunk, (size_t) got, &werr) < 0)
             {
               /* End of input: the command's stdin closes, its output goes on. */
               stdin_open = false;
-              shutdown (fd, SHUT_WR);
+              engine_raw_shutdown_write (r);
             }
         }
     }
@@ -279,7 +245,7 @@ start_hijacked (struct engine *e, const char *exec_id, bool tty, struct itm_err 
       tcsetattr (STDIN_FILENO, TCSANOW, &saved);
       sigaction (SIGWINCH, &old_winch, NULL);
     }
-  close (fd);
+  engine_raw_close (r);
   return ret;
 }
 
@@ -493,17 +459,6 @@ exec_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   struct engine *e = ctx->engine;
   bool tty = !o.no_tty && isatty (STDIN_FILENO) && isatty (STDOUT_FILENO);
   bool attach_stdin = tty || !isatty (STDIN_FILENO);
-  bool hijack_ok = strncmp (engine_endpoint (e), "unix://", 7) == 0
-                   || (strncmp (engine_endpoint (e), "tcp://", 6) == 0
-                       && strstr (engine_endpoint (e), "(TLS)") == NULL);
-  if (attach_stdin && !hijack_ok)
-    {
-      if (tty)
-        out_warn ("no interactive exec over %s yet: running without a TTY or stdin",
-                  engine_endpoint (e));
-      tty = attach_stdin = false;
-    }
-
   cleanup_json json_object *body = exec_body (&o, tty, attach_stdin);
   cleanup_free char *exec_id = exec_create (e, c, body, err);
   if (exec_id == NULL)

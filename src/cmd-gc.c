@@ -100,7 +100,7 @@ proc_start (long pid)
 {
   char path[64], buf[1024];
   snprintf (path, sizeof path, "/proc/%ld/stat", pid);
-  FILE *f = fopen (path, "r");
+  FILE *f = fopen (path, "re");
   if (f == NULL)
     return 0;
   size_t n = fread (buf, 1, sizeof buf - 1, f);
@@ -118,7 +118,7 @@ proc_start (long pid)
         ticks = strtoull (tok, NULL, 10);
         break;
       }
-  f = fopen ("/proc/stat", "r");
+  f = fopen ("/proc/stat", "re");
   if (f == NULL)
     return 0;
   char line[256];

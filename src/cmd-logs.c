@@ -29,7 +29,7 @@ static atomic_int interrupted;
 static void
 on_sigint (int sig)
 {
-  (void) sig;
+  itm_exit_signal_note (sig);
   interrupted = 1;
 }
 
@@ -252,7 +252,7 @@ run_followers (struct engine *e, struct follower *fs, size_t n, const char *quer
   sigaction (SIGINT, &old_int, NULL);
   sigaction (SIGTERM, &old_term, NULL);
   if (ret == 0 && interrupted)
-    return ITM_EXIT_INTERRUPTED;
+    return itm_exit_interrupted ();
   return ret;
 }
 

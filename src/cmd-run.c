@@ -48,6 +48,7 @@ static void
 forward (int sig)
 {
   forwarded = sig;
+  itm_exit_signal_note (sig);
   if (child_pid > 0)
     kill ((pid_t) child_pid, sig);
 }

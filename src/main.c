@@ -2,6 +2,8 @@
  * errors are reported and turned into exit codes. */
 #include <config.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -145,6 +147,29 @@ report (struct itm_ctx *ctx, const struct itm_err *err)
   return err->code ? err->code : ITM_EXIT_FAILURE;
 }
 
+/* Descriptors 0, 1 and 2 open before anything else opens one: a closed
+ * one is opened on /dev/null (as daemons and coreutils do), so that an
+ * engine socket never becomes our stdin, stdout or stderr (`exec ... <&-`
+ * would read from the engine's connection and never end). */
+static void
+std_fds_open (void)
+{
+  for (int fd = 0; fd <= 2; fd++)
+    {
+      if (fcntl (fd, F_GETFD) >= 0 || errno != EBADF)
+        continue;
+      /* the lowest free descriptor: fd itself, as the lower ones are open */
+      int n = open ("/dev/null", O_RDWR | O_NOCTTY);
+      if (n < 0)
+        _exit (ITM_EXIT_FAILURE);
+      if (n != fd)
+        {
+          dup2 (n, fd);
+          close (n);
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -153,6 +178,7 @@ main (int argc, char **argv)
   const char *arg;
   int opt, ret;
 
+  std_fds_open ();
   setvbuf (stdout, NULL, _IOLBF, 0);
   opterr = 0;
   while ((opt = cmd_getopt (NULL, &ctx, argc, argv, &arg, &err)) > 0)

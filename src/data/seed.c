@@ -543,7 +543,7 @@ data_seed_service (struct engine *e, const struct stack *st, const struct stack_
           itm_err_prefix (err, "seeding %s: %s", svc->name, desc.data);
           /* a path outside the project directory is the stack's error */
           if (err->code != ITM_EXIT_CONNECT && err->code != ITM_EXIT_INTERRUPTED
-              && err->code != ITM_EXIT_STACK)
+              && err->code != ITM_EXIT_TERMINATED && err->code != ITM_EXIT_STACK)
             err->code = ITM_EXIT_DATA;
           return -1;
         }

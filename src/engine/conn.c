@@ -9,11 +9,17 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "engine/engine.h"
 #include "util/xalloc.h"
@@ -48,6 +54,42 @@ global_init (void)
   global_rc = curl_global_init (CURL_GLOBAL_DEFAULT);
 }
 
+/* ---- descriptors: none of ours reaches a child ----
+ *
+ * libcurl (7.88 measured) opens its sockets without SOCK_CLOEXEC, and a
+ * multi handle's wake-up socket pair too: every child (run's command, a
+ * credential helper) would inherit the engine connections.  The
+ * connections are opened here, close-on-exec from the start; the pair is
+ * marked right after curl_multi_init. */
+
+static curl_socket_t
+open_socket (void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+  (void) ud;
+  (void) purpose;
+  return socket (a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+#define FD_SCAN_MAX 4096
+
+/* The open descriptors below FD_SCAN_MAX into map (a bit each). */
+static void
+fds_open (unsigned char *map)
+{
+  memset (map, 0, FD_SCAN_MAX / 8);
+  DIR *d = opendir ("/proc/self/fd");
+  if (d == NULL)
+    return;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      int fd = atoi (de->d_name);
+      if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd < FD_SCAN_MAX && fd != dirfd (d))
+        map[fd / 8] |= (unsigned char) (1u << (fd % 8));
+    }
+  closedir (d);
+}
+
 static void
 engine_handles (struct engine *e)
 {
@@ -57,10 +99,22 @@ engine_handles (struct engine *e)
       fprintf (stderr, "itm-env: curl_global_init failed: %s\n", curl_easy_strerror (global_rc));
       abort ();
     }
+  unsigned char before[FD_SCAN_MAX / 8], after[FD_SCAN_MAX / 8];
+  fds_open (before);
   e->curl = curl_easy_init ();
   e->multi = curl_multi_init ();
   if (e->curl == NULL || e->multi == NULL)
     oom ();
+  /* what curl opened (another thread's new descriptors are close-on-exec
+   * already, or will be: marking them again does no harm) */
+  fds_open (after);
+  for (int fd = 3; fd < FD_SCAN_MAX; fd++)
+    if ((after[fd / 8] & ~before[fd / 8]) & (1u << (fd % 8)))
+      {
+        int fl = fcntl (fd, F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC))
+          fcntl (fd, F_SETFD, fl | FD_CLOEXEC);
+      }
 }
 
 /* ---- configuration ---- */
@@ -646,6 +700,7 @@ call_setup (struct call_state *s, const char *url, long timeout_ms)
   curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt (h, CURLOPT_HEADERDATA, s);
   curl_easy_setopt (h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt (h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   if (s->c->cancel)
     {
       curl_easy_setopt (h, CURLOPT_NOPROGRESS, 0L);
@@ -969,6 +1024,153 @@ engine_negotiate (struct engine *e, struct itm_err *err)
     }
   e->api = xstrdup (version_cmp (api, ENGINE_API_MAX) > 0 ? ENGINE_API_MAX : api);
   return 0;
+}
+
+/* ---- a raw connection ---- */
+
+struct engine_raw {
+  CURL *h;
+  curl_socket_t fd;
+  bool tls;
+};
+
+struct engine_raw *
+engine_raw_open (struct engine *e, struct itm_err *err)
+{
+  char errbuf[CURL_ERROR_SIZE] = "";
+  struct engine_raw *r = xzalloc (sizeof *r);
+  r->fd = CURL_SOCKET_BAD;
+  r->tls = e->tls;
+  r->h = curl_easy_init ();
+  if (r->h == NULL)
+    oom ();
+  CURL *h = r->h;
+  curl_easy_setopt (h, CURLOPT_URL, e->base_url);
+  if (e->unix_path)
+    curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, e->unix_path);
+  curl_easy_setopt (h, CURLOPT_PROXY, "");
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
+  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt (h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt (h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt (h, CURLOPT_CONNECT_ONLY, 1L);
+  if (e->tls)
+    {
+      curl_easy_setopt (h, CURLOPT_CAINFO, e->ca);
+      curl_easy_setopt (h, CURLOPT_SSLCERT, e->cert);
+      curl_easy_setopt (h, CURLOPT_SSLKEY, e->key);
+      curl_easy_setopt (h, CURLOPT_SSL_VERIFYPEER, e->tls_verify ? 1L : 0L);
+      curl_easy_setopt (h, CURLOPT_SSL_VERIFYHOST, e->tls_verify ? 2L : 0L);
+    }
+  CURLcode rc = curl_easy_perform (h);
+  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, NULL);
+  if (rc == CURLE_OK)
+    curl_easy_getinfo (h, CURLINFO_ACTIVESOCKET, &r->fd);
+  if (rc != CURLE_OK || r->fd == CURL_SOCKET_BAD)
+    {
+      itm_err_set (err, ITM_EXIT_CONNECT, "cannot reach the engine at %s: %s", e->endpoint,
+                   errbuf[0] ? errbuf : curl_easy_strerror (rc));
+      engine_raw_close (r);
+      return NULL;
+    }
+  return r;
+}
+
+int
+engine_raw_fd (const struct engine_raw *r)
+{
+  return (int) r->fd;
+}
+
+int
+engine_raw_send (struct engine_raw *r, const char *data, size_t len, struct itm_err *err)
+{
+  while (len > 0)
+    {
+      size_t n = 0;
+      CURLcode rc = curl_easy_send (r->h, data, len, &n);
+      if (rc == CURLE_AGAIN)
+        {
+          struct pollfd p = { .fd = (int) r->fd, .events = POLLOUT };
+          if (poll (&p, 1, -1) < 0 && errno != EINTR)
+            return itm_err_errno (err, ITM_EXIT_ENGINE, "writing to the engine");
+          continue;
+        }
+      if (rc != CURLE_OK)
+        return itm_err_set (err, ITM_EXIT_ENGINE, "writing to the engine: %s",
+                            curl_easy_strerror (rc));
+      data += n;
+      len -= n;
+    }
+  return 0;
+}
+
+ssize_t
+engine_raw_recv (struct engine_raw *r, char *buf, size_t len)
+{
+  size_t n = 0;
+  CURLcode rc = curl_easy_recv (r->h, buf, len, &n);
+  if (rc == CURLE_AGAIN)
+    return -2;
+  if (rc != CURLE_OK)
+    return 0;
+  return (ssize_t) n;
+}
+
+/* With TLS the other side must read a close_notify alert, not a bare end
+ * of the TCP stream (OpenSSL 3 peers, socat and TLS proxies among them,
+ * call that an error and drop both directions).  libcurl has no call for
+ * it, so the alert is sent with libssl's own SSL_shutdown on libcurl's
+ * SSL object, written straight to the socket (libcurl's own BIO works only
+ * inside a libcurl call), the library found among those libcurl loaded.
+ * When that is not possible: the plain half-close. */
+static bool
+tls_close_notify (struct engine_raw *r)
+{
+  struct curl_tlssessioninfo *ti = NULL;
+  if (curl_easy_getinfo (r->h, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || ti == NULL
+      || ti->backend != CURLSSLBACKEND_OPENSSL || ti->internals == NULL)
+    return false;
+  static const char *const sonames[] = { "libssl.so.3", "libssl.so.1.1", NULL };
+  void *lib = NULL;
+  for (size_t i = 0; sonames[i] && lib == NULL; i++)
+    lib = dlopen (sonames[i], RTLD_LAZY | RTLD_NOLOAD);
+  if (lib == NULL)
+    return false;
+  void *(*new_socket) (int, int) = (void *(*) (int, int)) dlsym (lib, "BIO_new_socket");
+  void (*set0_wbio) (void *, void *) = (void (*) (void *, void *)) dlsym (lib, "SSL_set0_wbio");
+  int (*ssl_shutdown) (void *) = (int (*) (void *)) dlsym (lib, "SSL_shutdown");
+  void (*quiet) (void *, int) = (void (*) (void *, int)) dlsym (lib, "SSL_set_quiet_shutdown");
+  bool ok = false;
+  void *bio;
+  if (new_socket && set0_wbio && ssl_shutdown && quiet
+      && (bio = new_socket ((int) r->fd, 0 /* BIO_NOCLOSE */)) != NULL)
+    {
+      set0_wbio (ti->internals, bio);
+      ok = ssl_shutdown (ti->internals) >= 0;
+      /* libcurl's own shutdown, when the handle is closed, sends nothing more */
+      quiet (ti->internals, 1);
+    }
+  dlclose (lib);
+  return ok;
+}
+
+void
+engine_raw_shutdown_write (struct engine_raw *r)
+{
+  if (r->tls && tls_close_notify (r))
+    return;
+  shutdown ((int) r->fd, SHUT_WR);
+}
+
+void
+engine_raw_close (struct engine_raw *r)
+{
+  if (r == NULL)
+    return;
+  curl_easy_cleanup (r->h);
+  free (r);
 }
 
 /* ---- helpers for paths ---- */

@@ -155,6 +155,28 @@ int engine_post (struct engine *e, const char *path, json_object *body, json_obj
                  struct itm_err *err);
 int engine_delete (struct engine *e, const char *path, struct itm_err *err);
 
+/* A raw connection to the engine, for a request whose answer takes the
+ * connection over (POST /exec/{id}/start with stdin: HTTP 101, then a
+ * bidirectional stream).  Every kind of endpoint: unix://, tcp:// and tcp://
+ * with TLS (libcurl connects and does the handshake, with the handle's
+ * certificates).  The caller writes the request itself.
+ * engine_raw_open: NULL with err set (ITM_EXIT_CONNECT) when it cannot
+ * connect.  engine_raw_fd: the socket, to poll.  engine_raw_send: all of
+ * data (waits while the socket is full), 0 or -1 with err set.
+ * engine_raw_recv: bytes read, 0 at the end of the stream (the engine
+ * closed it, or it broke), -2 when nothing is there yet (poll again).
+ * Data may already wait inside TLS when the socket is not readable: after
+ * a poll says readable, call it until it returns -2.
+ * engine_raw_shutdown_write: no more to send (the other side reads EOF;
+ * with TLS, a close_notify alert); what comes back can still be read. */
+struct engine_raw;
+struct engine_raw *engine_raw_open (struct engine *e, struct itm_err *err);
+int engine_raw_fd (const struct engine_raw *r);
+int engine_raw_send (struct engine_raw *r, const char *data, size_t len, struct itm_err *err);
+ssize_t engine_raw_recv (struct engine_raw *r, char *buf, size_t len);
+void engine_raw_shutdown_write (struct engine_raw *r);
+void engine_raw_close (struct engine_raw *r);
+
 /* Percent-encode s for a query string value (caller frees). */
 char *engine_urlencode (const char *s);
 /* Build "?filters=..." style values: {"label":["a=b"]} as JSON text, encoded. */

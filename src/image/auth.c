@@ -238,6 +238,8 @@ helper_get (const char *helper, const char *key, char **user, char **secret,
       dup2 (in[0], 0);
       dup2 (out[1], 1);
       dup2 (out[1], 2);
+      /* the helper gets its three pipes and nothing else of ours */
+      close_range (3, ~0U, 0);
       execlp (prog, prog, "get", (char *) NULL);
       _exit (127);
     }

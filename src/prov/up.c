@@ -99,6 +99,7 @@ static void
 on_signal (int sig)
 {
   int n = atomic_fetch_add (&sig_count, 1) + 1;
+  itm_exit_signal_note (sig);
   if (n >= 2 && sig == SIGINT)
     {
       ssize_t r = write (2, sig_msg, strlen (sig_msg));

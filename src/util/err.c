@@ -4,15 +4,33 @@
 #include "util/xalloc.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static volatile sig_atomic_t exit_signal;
+
+void
+itm_exit_signal_note (int sig)
+{
+  if (exit_signal == 0)
+    exit_signal = sig;
+}
+
+int
+itm_exit_interrupted (void)
+{
+  return exit_signal == SIGTERM ? ITM_EXIT_TERMINATED : ITM_EXIT_INTERRUPTED;
+}
 
 int
 itm_err_setv (struct itm_err *err, int code, const char *fmt, va_list ap)
 {
   if (err == NULL || err->code != 0)
     return -1;
+  if (code == ITM_EXIT_INTERRUPTED)
+    code = itm_exit_interrupted ();
   err->code = code ? code : ITM_EXIT_FAILURE;
   err->msg = xvasprintf (fmt, ap);
   return -1;

@@ -30,8 +30,16 @@ enum itm_exit {
   ITM_EXIT_DATA = 8,       /* a seed step, data namespace or data check failed */
   ITM_EXIT_LEAK = 9,       /* the teardown verifier found leftovers */
   ITM_EXIT_NOT_FOUND = 10, /* the namespace, service or port does not exist */
-  ITM_EXIT_INTERRUPTED = 130, /* stopped by SIGINT or SIGTERM */
+  ITM_EXIT_INTERRUPTED = 130, /* stopped by SIGINT (128 + 2) */
+  ITM_EXIT_TERMINATED = 143,  /* stopped by SIGTERM (128 + 15) */
 };
+
+/* The shell's convention, 128 + the signal: a handler that stops a
+ * command notes its signal (async-signal-safe); from then on an error set
+ * with ITM_EXIT_INTERRUPTED gets itm_exit_interrupted(): 143 when the
+ * first signal was SIGTERM, else 130. */
+void itm_exit_signal_note (int sig);
+int itm_exit_interrupted (void);
 
 struct itm_err {
   int code;          /* enum itm_exit; 0 while no error is set */

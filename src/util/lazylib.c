@@ -186,6 +186,11 @@ LAZY (curl_lib, CURLMcode, curl_multi_poll,
 LAZY (curl_lib, CURLMcode, curl_multi_cleanup, (CURLM *m), (m))
 LAZY (curl_lib, CURLMsg *, curl_multi_info_read, (CURLM *m, int *left), (m, left))
 LAZY (curl_lib, const char *, curl_multi_strerror, (CURLMcode c), (c))
+LAZY (curl_lib, CURLcode, curl_easy_perform, (CURL *h), (h))
+LAZY (curl_lib, CURLcode, curl_easy_send, (CURL *h, const void *b, size_t n, size_t *sent),
+      (h, b, n, sent))
+LAZY (curl_lib, CURLcode, curl_easy_recv, (CURL *h, void *b, size_t n, size_t *got),
+      (h, b, n, got))
 
 typedef void (*lazy_fn) (void);
 

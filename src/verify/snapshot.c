@@ -59,7 +59,7 @@ snapshot_write (json_object *snap, const char *dir, const char *path, struct itm
 {
   cleanup_free char *tmpp = xasprintf ("%s/.snapshot.%ld", dir, (long) getpid ());
   const char *text = json_object_to_json_string_ext (snap, JSON_C_TO_STRING_PLAIN);
-  FILE *f = fopen (tmpp, "w");
+  FILE *f = fopen (tmpp, "we");
   int ok = f && fputs (text, f) >= 0;
   ok = (f && fclose (f) == 0) && ok;
   if (!ok || rename (tmpp, path) < 0)

@@ -103,8 +103,8 @@ watchdog_start (struct engine *e, const char *ns)
       if (fork () != 0)
         _exit (0);
       setsid ();
-      int nul = open ("/dev/null", O_RDWR);
-      int lf = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+      int nul = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      int lf = open (log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
       if (nul >= 0)
         {
           dup2 (nul, 0);
@@ -112,7 +112,9 @@ watchdog_start (struct engine *e, const char *ns)
         }
       if (lf >= 0)
         dup2 (lf, 2);
-      if (dup2 (p[0], 3) < 0)
+      /* the one descriptor that survives the exec: dup2 clears its
+       * close-on-exec flag, unless it is fd 3 already */
+      if (p[0] == 3 ? fcntl (3, F_SETFD, 0) < 0 : dup2 (p[0], 3) < 0)
         _exit (127);
       /* nothing else inherited: a pipe a caller waits on for EOF must not
        * stay open in the watchdog */

@@ -6,6 +6,10 @@
 #   - a CA that did not sign the engine's certificate: exit 4, one line about TLS verification
 #   - a client certificate the engine does not trust: exit 4
 #   - DOCKER_CERT_PATH without the files: exit 4, naming the file
+#   - exec with stdin piped in: the input reaches the command, its end is
+#     the command's EOF, the output after it and the exit code come back
+# (socat -t 30: after one direction ends, socat carries the other on for
+# 30 s, not its default 0.5 s, as the engine's own TLS listener does)
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 need_engine
 need_cmd openssl socat jq
@@ -53,7 +57,7 @@ cd - >/dev/null
 
 # ---- the TLS front ----
 port=$(free_port) || bail "no free port"
-socat "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,cert=$pki/server.pem,key=$pki/server-key.pem,cafile=$pki/ca.pem,verify=1" \
+socat -t 30 "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,cert=$pki/server.pem,key=$pki/server-key.pem,cafile=$pki/ca.pem,verify=1" \
   "UNIX-CONNECT:$ITM_SOCK" 2>"$tmp/socat.log" &
 socat_pid=$!
 at_exit "kill $socat_pid 2>/dev/null; wait $socat_pid 2>/dev/null"
@@ -101,6 +105,32 @@ like "$err" "$tmp/no-such-dir/(ca|cert|key)\.pem" "DOCKER_CERT_PATH without cert
 run env DOCKER_HOST="tcp://localhost:$port" DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$pki/good" "$ITM_ENV" version
 is "$rc" 4 "a host name the certificate does not cover: exit 4"
 like "$err" 'TLS' "a host name the certificate does not cover: a TLS message"
+
+# exec over TLS with stdin: the hijacked stream over TLS
+. "$ITM_SRCDIR/tests/readside/lib.sh"
+rs_net
+rs_ctr box 1 '{"Cmd":["sleep","600"]}'
+printf 'line1\nline2\n' >"$tmp/in"
+set +e
+timeout 60 $tlsenv=$pki/good "$ITM_ENV" exec box sh -c 'wc -l; sleep 1; echo after-eof; exit 6' \
+  <"$tmp/in" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+set -e
+is "$rc" 6 "exec over TLS with stdin: the command's exit code"
+is "$(tr -d ' ' <"$tmp/o" | tr '\n' ' ')" "2 after-eof " "exec over TLS: stdin reached the command, output after its EOF came back"
+is "$(cat "$tmp/e")" "" "exec over TLS: no warning"
+head -c 1000000 /dev/zero >"$tmp/big"
+set +e
+timeout 60 $tlsenv=$pki/good "$ITM_ENV" exec box wc -c <"$tmp/big" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+set -e
+is "$rc.$(tr -d ' ' <"$tmp/o")" "0.1000000" "exec over TLS: 1 MB of stdin arrives whole"
+set +e
+timeout 60 $tlsenv=$pki/good "$ITM_ENV" exec box cat <&- >"$tmp/o" 2>"$tmp/e"
+rc=$?
+set -e
+is "$rc.$(cat "$tmp/o")" "0." "exec over TLS with stdin closed: EOF at once"
+rs_cleanup
 
 kill "$socat_pid" 2>/dev/null || true
 done_testing

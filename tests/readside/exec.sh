@@ -60,6 +60,20 @@ else
   skip "a TTY session" "no script(1)"; skip "a TTY" "no script(1)"; skip "-T" "no script(1)"
 fi
 
+# a closed stdin is an empty one (fd 0 is not left for an engine socket)
+set +e
+timeout 30 "$ITM_ENV" exec box cat <&- >"$tmp/o" 2>"$tmp/e"
+rc=$?
+set -e
+is "$rc" 0 "stdin closed: the command reads EOF at once and exits 0"
+is "$(cat "$tmp/o")" "" "stdin closed: nothing read"
+set +e
+timeout 30 "$ITM_ENV" exec box sh -c 'echo out; echo err >&2' <&- >&- 2>"$tmp/e"
+rc=$?
+set -e
+is "$rc" 0 "stdout closed too: the command still runs"
+is "$(cat "$tmp/e")" "err" "stdout closed: stderr still carries the command's"
+
 run "$ITM_ENV" exec nosuch true
 is "$rc" 10 "unknown service: exit 10"
 like "$err" "no service 'nosuch' in namespace '$ITM_NS'" "unknown service: message"

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -193,6 +194,29 @@ main (void)
   write_file (cfg, "{\"credsStore\":\"itmtest\"}", 0600);
   creds_are (dir, "127.0.0.1:5000", "carol", "hp", NULL, "credsStore");
   creds_are (dir, "docker.io", NULL, NULL, NULL, "credsStore without an entry: anonymous");
+
+  /* a helper inherits none of our descriptors: fd 37 stands for an
+   * engine connection opened without close-on-exec (libcurl's sockets) */
+  char *h3 = xasprintf ("%s/docker-credential-itmfds", bin);
+  write_file (h3, "#!/bin/sh\nread -r url\nfds=$(ls /proc/$$/fd | tr '\\n' ,)\n"
+              "echo '{\"ServerURL\":\"'$url'\",\"Username\":\",'$fds'\",\"Secret\":\"x\"}'\n",
+              0755);
+  write_file (cfg, "{\"credHelpers\":{\"fds.example\":\"itmfds\"}}", 0600);
+  int sk = socket (AF_UNIX, SOCK_STREAM, 0);
+  tap_ok (sk >= 0 && dup2 (sk, 37) == 37, "fd 37: a socket without close-on-exec");
+  u = s = t = NULL;
+  tap_ok (image_credentials (dir, "fds.example", &u, &s, &t, &err) >= 0 && u
+            && strstr (u, ",0,") && strstr (u, ",1,") && strstr (u, ",2,"),
+          "the helper has its stdin, stdout and stderr");
+  tap_ok (u && strstr (u, ",37,") == NULL, "the helper does not inherit fd 37");
+  tap_diag ("the helper's descriptors: %s", u ? u : "(none)");
+  itm_err_clear (&err);
+  free (u);
+  free (s);
+  free (t);
+  close (37);
+  close (sk);
+  free (h3);
   write_file (cfg, "{not json", 0600);
   tap_ok (image_credentials (dir, "docker.io", &u, &s, &t, &err) < 0
             && err.code == ITM_EXIT_IMAGE, "a broken config.json is an error");

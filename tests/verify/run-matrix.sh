@@ -79,6 +79,15 @@ fresh=$out
 like "$fresh" '^run-[0-9a-f]{12}$' "named run-<hex>"
 is "$(labelled "$fresh")" 0 "nothing left in it"
 
+# the command inherits none of itm-env's descriptors (engine connections,
+# the watchdog's pipe): only what the caller gave itm-env (here 7)
+run sh -c 'ls /proc/$$/fd | sort -n | tr "\n" " "' 7>"$tmp/seven"
+mine=$out
+run "$ITM_ENV" -f stack.yml -p "$ITM_NS" run -q -- sh -c 'ls /proc/$$/fd | sort -n | tr "\n" " "; echo seven >&7' 7>"$tmp/seven"
+is "$rc" 0 "run -- ls /proc/\$\$/fd: 0"
+is "$out" "$mine" "run's command has the descriptors its caller gave, no more"
+is "$(cat "$tmp/seven")" seven "a descriptor the caller passes reaches the command"
+
 # SIGTERM to run reaches the command; run then tears down
 rm -f "$tmp/started"
 timeout 120 "$ITM_ENV" -f stack.yml -p "$ITM_NS" run -- sh -c 'trap "exit 42" TERM; touch "$0"; while :; do sleep 0.1; done' "$tmp/started" >"$tmp/bg.out" 2>"$tmp/bg.err" &
