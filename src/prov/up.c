@@ -1134,8 +1134,9 @@ rollback (struct run *r)
   if (itm_err_isset (&err))
     out_warn ("removing what this up created: %s", err.msg);
   else
-    out_note ("itm-env: removed what this up created (%zu containers, %zu networks, "
-                   "%zu volumes)", n, r->nnets, r->nvols);
+    out_note ("itm-env: removed what this up created (%zu container%s, %zu network%s, "
+              "%zu volume%s)", n, n == 1 ? "" : "s", r->nnets, r->nnets == 1 ? "" : "s",
+              r->nvols, r->nvols == 1 ? "" : "s");
   free (ids);
 }
 
