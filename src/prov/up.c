@@ -682,7 +682,8 @@ record_ready (struct run *r, bool for_wait)
       };
     }
   cleanup_err struct itm_err err = { 0 };
-  if (state_ready_save (r->ns, v, k, !for_wait, &err) < 0)
+  /* nothing gated: no file (an up that created nothing leaves no state) */
+  if (k && state_ready_save (r->ns, v, k, !for_wait, &err) < 0)
     out_warn ("keeping the readiness for ps: %s", err.msg);
   free (v);
 }
