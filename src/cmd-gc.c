@@ -255,9 +255,11 @@ gc_run (struct itm_ctx *ctx, struct engine *e, const struct gc_args *a, struct f
         nfail++;
       json_object_array_add (jrem, removed_json (g, why, ok && !a->dry));
       if (!a->json)
-        printf ("%s %s (%zu containers, %zu networks, %zu volumes): %s%s\n",
+        printf ("%s %s (%zu container%s, %zu network%s, %zu volume%s): %s%s\n",
                 a->dry ? "would remove" : ok ? "removed" : "FAILED to remove", g->ns,
-                g->count[0], g->count[1], g->count[2], why, ok ? "" : " (see the warning above)");
+                g->count[0], g->count[0] == 1 ? "" : "s", g->count[1],
+                g->count[1] == 1 ? "" : "s", g->count[2], g->count[2] == 1 ? "" : "s", why,
+                ok ? "" : " (see the warning above)");
     }
   gc_verdicts_free (verdicts, n);
   if (a->json)

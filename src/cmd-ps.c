@@ -62,6 +62,44 @@ has_exit_code (const struct state_container *c)
   return strcmp (c->state, "exited") == 0 || strcmp (c->state, "dead") == 0;
 }
 
+/* The READY column: what itm-env's gate established (up, wait), beside
+ * the engine's HEALTH: "ready 0.4s", "ready" (a container kept as it
+ * was), "failed", "-" (no record on this host). */
+static char *
+ready_text (const struct state_container *c)
+{
+  const struct state_ready *r = c->ready;
+  if (r == NULL || r->state == NULL)
+    return xstrdup ("-");
+  if (strcmp (r->state, "ready") == 0 && r->ready_ns >= 0)
+    return xasprintf ("ready %.1fs", (double) r->ready_ns / 1e9);
+  return xstrdup (r->state);
+}
+
+/* "ready": {"state", "gate", "time_to_ready_s", "at", "detail"} or null */
+static json_object *
+ready_json (const struct state_container *c)
+{
+  const struct state_ready *r = c->ready;
+  if (r == NULL || r->state == NULL)
+    return NULL;
+  json_object *o = json_object_new_object ();
+  json_object_object_add (o, "state", json_object_new_string (r->state));
+  json_object_object_add (o, "gate", r->gate ? json_object_new_string (r->gate) : NULL);
+  json_object *t = NULL;
+  if (r->ready_ns >= 0)
+    {
+      char b[32];
+      double v = (double) ((r->ready_ns + 500000) / 1000000) / 1e3;
+      snprintf (b, sizeof b, "%.3f", v);
+      t = json_object_new_double_s (v, b);
+    }
+  json_object_object_add (o, "time_to_ready_s", t);
+  json_object_object_add (o, "at", r->at ? json_object_new_string (r->at) : NULL);
+  json_object_object_add (o, "detail", r->detail ? json_object_new_string (r->detail) : NULL);
+  return o;
+}
+
 static json_object *
 container_json (const struct state_container *c)
 {
@@ -73,6 +111,7 @@ container_json (const struct state_container *c)
   json_object_object_add (o, "image", c->image ? json_object_new_string (c->image) : NULL);
   json_object_object_add (o, "state", json_object_new_string (c->state));
   json_object_object_add (o, "health", c->health ? json_object_new_string (c->health) : NULL);
+  json_object_object_add (o, "ready", ready_json (c));
   json_object_object_add (o, "exit_code",
                           has_exit_code (c) ? json_object_new_int (c->exit_code) : NULL);
   json_object *started = NULL;
@@ -120,9 +159,9 @@ selected (const struct state_container *c, char **services, size_t n)
 static void
 print_table (const struct state *st, char **services, size_t nservices)
 {
-  static const char *const head[] = { "SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS",
-                                      "EXIT" };
-  enum { NCOL = 6 };
+  static const char *const head[] = { "SERVICE", "CONTAINER", "STATE", "HEALTH", "READY",
+                                      "PORTS", "EXIT" };
+  enum { NCOL = 7 };
   size_t rows = 0, w[NCOL];
   char **cells = xcalloc ((st->ncontainers + 1) * NCOL, sizeof *cells);
 
@@ -139,13 +178,14 @@ print_table (const struct state *st, char **services, size_t nservices)
       r[1] = xstrdup (c->name);
       r[2] = xstrdup (c->state);
       r[3] = xstrdup (c->health ? c->health : "-");
-      r[4] = ports_text (c);
-      if (!*r[4])
+      r[4] = ready_text (c);
+      r[5] = ports_text (c);
+      if (!*r[5])
         {
-          free (r[4]);
-          r[4] = xstrdup ("-");
+          free (r[5]);
+          r[5] = xstrdup ("-");
         }
-      r[5] = has_exit_code (c) ? xasprintf ("%d", c->exit_code) : xstrdup ("-");
+      r[6] = has_exit_code (c) ? xasprintf ("%d", c->exit_code) : xstrdup ("-");
       rows++;
     }
   for (size_t k = 0; k < NCOL; k++)
@@ -189,6 +229,7 @@ ps_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   cleanup_state struct state *st = NULL;
   if (ctx_state (ctx, ns, false, &st, err) < 0)
     return -1;
+  state_ready_attach (st);
   for (size_t i = 0; i < nservices; i++)
     {
       size_t n;

@@ -23,6 +23,7 @@
 #include "cmd.h"
 #include "conn/conn.h"
 #include "data/data.h"
+#include "image/image.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "report/report.h"
@@ -295,6 +296,9 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
   o.po.ns = ns;
   struct cmd_up_guard guard = { 0 };
   cmd_up_guard (&o.po, &guard);
+  /* -q: no line per image unless one was built, pulled or failed */
+  struct image_opts io = { .progress = o.quiet ? IMAGE_PROGRESS_QUIET : IMAGE_PROGRESS_AUTO };
+  o.po.image = &io;
   out_auto (o.quiet, false);
   prov_signals_install (ns);
   if (!o.quiet)

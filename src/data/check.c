@@ -203,6 +203,7 @@ data_verify (struct engine *e, const struct stack *st, const char *ns, FILE *f,
   if (ret < 0)
     return -1;
   if (nfailed)
-    return itm_err_set (err, ITM_EXIT_DATA, "%zu of %zu data checks failed", nfailed, nchecks);
+    return itm_err_set (err, ITM_EXIT_DATA, "%zu of %zu data check%s failed", nfailed,
+                        nchecks, nchecks == 1 ? "" : "s");
   return 0;
 }

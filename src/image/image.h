@@ -110,6 +110,8 @@ int image_credentials (const char *config_dir, const char *domain, char **user, 
                        char **token, struct itm_err *err);
 
 /* ---- ensure (ensure.c): build or pull what the services need ---- */
+/* AUTO: bars on a terminal, else stamped lines; QUIET: only the end line of a
+ * build, a pull or a failure; JSON: event lines on stdout. */
 enum image_progress { IMAGE_PROGRESS_AUTO, IMAGE_PROGRESS_QUIET, IMAGE_PROGRESS_JSON };
 struct image_opts {
   const char *ns;

@@ -1,14 +1,18 @@
 /* progress.c - image progress: a bar per image on a TTY (bytes done of
  * total across its layers, rate, ETA), else a line every few seconds and at
- * the end; --json event lines on stdout; nothing with --quiet (build output
- * is still kept for a failure report).  The bars are live lines of
- * out/out.h's block. */
+ * the end, each stamped with the time of day as up's lines are
+ * ("12:00:01.234 db: pull ..."); --json event lines on stdout; with
+ * --quiet only the end line of an image that was built, pulled or failed
+ * (build output is still kept for a failure report).  An image already on
+ * the engine is "present" in text; its JSON event keeps the name "exists".
+ * The bars are live lines of out/out.h's block. */
 #include <config.h>
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +29,25 @@ static enum { M_QUIET, M_JSON, M_TTY, M_PLAIN } mode;
 static struct image_prog *jobs;
 static size_t njobs;
 static int64_t last_draw;
+
+/* The time of day as plain lines begin with, "12:00:01.234 " (out.c's). */
+static void
+stamp (FILE *f)
+{
+  struct timeval tv;
+  struct tm tm;
+  gettimeofday (&tv, NULL);
+  localtime_r (&tv.tv_sec, &tm);
+  fprintf (f, "%02d:%02d:%02d.%03ld ", tm.tm_hour, tm.tm_min, tm.tm_sec,
+           (long) (tv.tv_usec / 1000));
+}
+
+/* An event's word in text: "exists" reads as if something was pulled. */
+static const char *
+text_word (const char *event)
+{
+  return strcmp (event, "exists") == 0 ? "present" : event;
+}
 
 static void
 human (char *b, size_t n, double v)
@@ -172,6 +195,7 @@ periodic (struct image_prog *p)
         {
           char d[160];
           describe (p, d, sizeof d, false);
+          stamp (stderr);
           fprintf (stderr, "%s: %s %s: %s\n", p->label, p->verb, p->image, d);
         }
       else if (mode == M_JSON)
@@ -245,7 +269,10 @@ progress_build (struct image_prog *p, const char *text)
           p->nlines = 0;
         }
       if (mode == M_PLAIN)
-        fprintf (stderr, "%s | %s\n", p->label, line);
+        {
+          stamp (stderr);
+          fprintf (stderr, "%s | %s\n", p->label, line);
+        }
       else if (mode == M_JSON)
         json_line (p, "output", line);
       free (p->status);
@@ -263,6 +290,31 @@ progress_build (struct image_prog *p, const char *text)
   pthread_mutex_unlock (&mu);
 }
 
+/* An event as a plain line (mu held): "12:00:01.234 db: pull NAME: pulled
+ * in 3.1s, ...", "... db: image NAME: present", "... db: pulling NAME". */
+static void
+plain_event (struct image_prog *p, const char *event, bool end)
+{
+  stamp (stderr);
+  if (!end)
+    {
+      fprintf (stderr, "%s: %s %s\n", p->label, event, p->image);
+      return;
+    }
+  if (strcmp (event, "exists") == 0)
+    {
+      fprintf (stderr, "%s: %s %s: %s\n", p->label, p->verb, p->image, text_word (event));
+      return;
+    }
+  char d[160] = "";
+  int64_t cur, total;
+  totals (p, &cur, &total);
+  if (total > 0)
+    describe (p, d, sizeof d, false);
+  fprintf (stderr, "%s: %s %s: %s in %.1fs%s%s\n", p->label, p->verb, p->image, event,
+           (double) (mono_ns () - p->t0) / 1e9, *d ? ", " : "", d);
+}
+
 void
 progress_event (struct image_prog *p, const char *event, const char *detail)
 {
@@ -270,18 +322,23 @@ progress_event (struct image_prog *p, const char *event, const char *detail)
   bool end = strcmp (event, "pulling") != 0 && strcmp (event, "building") != 0;
   if (strcmp (event, "building") == 0)
     p->verb = "build";
+  if (strcmp (event, "exists") == 0)
+    p->verb = "image";   /* neither pulled nor built: "db: image NAME: present" */
   if (end)
     {
       p->finished = true;
       p->failed = strcmp (event, "failed") == 0;
     }
   free (p->status);
-  p->status = detail && strcmp (event, "cached") != 0 ? xasprintf ("%s %.19s", event, detail)
-                                                       : xstrdup (event);
-  double secs = (double) (mono_ns () - p->t0) / 1e9;
+  p->status = detail && strcmp (event, "cached") != 0
+                ? xasprintf ("%s %.19s", text_word (event), detail)
+                : xstrdup (text_word (event));
   switch (mode)
     {
     case M_QUIET:
+      /* only what changed the engine's images, or failed */
+      if (strcmp (event, "built") == 0 || strcmp (event, "pulled") == 0 || p->failed)
+        plain_event (p, event, end);
       break;
     case M_JSON:
       json_line (p, event, detail);
@@ -290,18 +347,7 @@ progress_event (struct image_prog *p, const char *event, const char *detail)
       draw_tty (true);
       break;
     case M_PLAIN:
-      if (end)
-        {
-          char d[160] = "";
-          int64_t cur, total;
-          totals (p, &cur, &total);
-          if (total > 0)
-            describe (p, d, sizeof d, false);
-          fprintf (stderr, "%s: %s %s: %s in %.1fs%s%s\n", p->label, p->verb, p->image, event,
-                   secs, *d ? ", " : "", d);
-        }
-      else
-        fprintf (stderr, "%s: %s %s\n", p->label, event, p->image);
+      plain_event (p, event, end);
       break;
     }
   if (p->failed && (mode == M_TTY || mode == M_QUIET) && p->nlines)
@@ -316,9 +362,13 @@ progress_event (struct image_prog *p, const char *event, const char *detail)
         }
       else
         {
+          stamp (stderr);
           fprintf (stderr, "%s: output of %s:\n", p->label, p->step ? p->step : "the build");
           for (size_t i = 0; i < p->nlines; i++)
-            fprintf (stderr, "%s | %s\n", p->label, p->lines[i]);
+            {
+              stamp (stderr);
+              fprintf (stderr, "%s | %s\n", p->label, p->lines[i]);
+            }
         }
     }
   pthread_mutex_unlock (&mu);

@@ -494,10 +494,12 @@ prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err
                                                                               : "";
           char d[96];
           if (o->rmi != PROV_RMI_NONE)
-            snprintf (d, sizeof d, "%zu containers, %zu networks, %zu volumes%s, %zu images", nc,
-                      nn, nv, kept, ni);
+            snprintf (d, sizeof d, "%zu container%s, %zu network%s, %zu volume%s%s, %zu image%s",
+                      nc, nc == 1 ? "" : "s", nn, nn == 1 ? "" : "s", nv, nv == 1 ? "" : "s",
+                      kept, ni, ni == 1 ? "" : "s");
           else
-            snprintf (d, sizeof d, "%zu containers, %zu networks, %zu volumes%s", nc, nn, nv, kept);
+            snprintf (d, sizeof d, "%zu container%s, %zu network%s, %zu volume%s%s", nc,
+                      nc == 1 ? "" : "s", nn, nn == 1 ? "" : "s", nv, nv == 1 ? "" : "s", kept);
           out_event (NULL, "removed", mono_ns () - t0, d);
         }
     }

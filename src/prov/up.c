@@ -27,6 +27,7 @@
 #include "prov/ready.h"
 #include "stack/stack.h"
 #include "report/report.h"
+#include "state/state.h"
 #include "util/json.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
@@ -660,6 +661,34 @@ report_run (struct run *r, bool interrupted)
     report_resource (rep, "volume", r->vols[i], REPORT_RES_CREATED, NULL);
 }
 
+/* ---- what the gates established, kept for ps (state/ready.c): each
+ * service gated this run, ready (with its time to ready, unless its
+ * container was kept as it was) or failed ---- */
+static void
+record_ready (struct run *r, bool for_wait)
+{
+  struct state_ready *v = xcalloc (r->n + 1, sizeof *v);
+  size_t k = 0;
+  for (size_t i = 0; i < r->n; i++)
+    {
+      struct svc *s = &r->s[i];
+      bool ready = s->phase == P_READY && s->t_ready > 0, failed = s->phase == P_FAILED;
+      if (s->id == NULL || !*s->id || !(ready || failed))
+        continue;
+      v[k++] = (struct state_ready){
+        .id = s->id, .service = s->name, .state = (char *) (ready ? "ready" : "failed"),
+        .gate = (char *) ready_gate_name (s->gate),
+        .ready_ns = ready && !s->keep ? s->t_ready - s->t_start : -1,
+        .detail = failed ? s->reason : NULL,
+      };
+    }
+  cleanup_err struct itm_err err = { 0 };
+  /* nothing gated: no file (an up that created nothing leaves no state) */
+  if (k && state_ready_save (r->ns, v, k, !for_wait, &err) < 0)
+    out_warn ("keeping the readiness for ps: %s", err.msg);
+  free (v);
+}
+
 /* ---- setup ---- */
 static void
 run_free (struct run *r)
@@ -1177,8 +1206,9 @@ rollback (struct run *r)
   if (itm_err_isset (&err))
     out_warn ("removing what this up created: %s", err.msg);
   else
-    out_note ("itm-env: removed what this up created (%zu containers, %zu networks, "
-                   "%zu volumes)", n, r->nnets, r->nvols);
+    out_note ("itm-env: removed what this up created (%zu container%s, %zu network%s, "
+              "%zu volume%s)", n, n == 1 ? "" : "s", r->nnets, r->nnets == 1 ? "" : "s",
+              r->nvols, r->nvols == 1 ? "" : "s");
   free (ids);
 }
 
@@ -1338,6 +1368,8 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
       ret = -1;
     }
   report_run (r, interrupted);
+  if (!interrupted && (ret == 0 || for_wait || r->o->keep_on_failure))
+    record_ready (r, for_wait);
   if (ret < 0 && !for_wait)
     {
       if (r->o->keep_on_failure && !interrupted)

@@ -254,7 +254,7 @@ cases_seed (const struct report *r, const char *cls, struct jsuite *s)
           k.body = xstrdup (sd->output ? sd->output : "");
         }
       else if (sd->rows >= 0)
-        k.out = xasprintf ("%lld rows\n", sd->rows);
+        k.out = xasprintf ("%lld row%s\n", sd->rows, sd->rows == 1 ? "" : "s");
       jcase_add (s, k);
     }
 }
@@ -300,8 +300,8 @@ cases_teardown (const struct report *r, const char *cls, struct jsuite *s)
   if (!report_teardown_ok (r))
     {
       k.kind = J_FAILURE;
-      k.message = xasprintf ("%zu resources left after teardown",
-                             report_count_res (r, RES_LEFT, NULL));
+      size_t left = report_count_res (r, RES_LEFT, NULL);
+      k.message = xasprintf ("%zu resource%s left after teardown", left, left == 1 ? "" : "s");
       k.type = xstrdup ("leak");
       k.body = buf_steal (&out);
     }

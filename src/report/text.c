@@ -113,7 +113,7 @@ text_seeds (const struct report *r, struct buf *b)
   size_t failed = 0;
   if (r->nseeds == 0)
     return 0;
-  buf_addf (b, "\nSeeds (%zu steps)\n", r->nseeds);
+  buf_addf (b, "\nSeeds (%zu step%s)\n", r->nseeds, r->nseeds == 1 ? "" : "s");
   for (size_t i = 0; i < r->nseeds; i++)
     {
       const struct rseed *s = &r->seeds[i];
@@ -121,7 +121,7 @@ text_seeds (const struct report *r, struct buf *b)
       fmt_dur (d, sizeof d, s->ns);
       buf_addf (b, "  %-20s %-6s %-10s", s->service, s->ok ? "ok" : "FAILED", d);
       if (s->rows >= 0)
-        buf_addf (b, " %lld rows", s->rows);
+        buf_addf (b, " %lld row%s", s->rows, s->rows == 1 ? "" : "s");
       buf_addf (b, "  %s\n", s->step);
       if (!s->ok)
         {
@@ -246,9 +246,10 @@ report_render_text (const struct report *r, struct buf *b)
   text_teardown (r, b);
   text_failures (r, b);
   text_logs (r, b);
-  buf_addf (b, "\nSummary: %zu services (%zu ready, %zu failed, %zu skipped), "
-               "%zu seed steps (%zu failed), %zu data checks (%zu failed), teardown %s\n",
-            r->nsvc, nready, nfailed, nskipped, r->nseeds, seeds_failed, r->nchecks,
+  buf_addf (b, "\nSummary: %zu service%s (%zu ready, %zu failed, %zu skipped), "
+               "%zu seed step%s (%zu failed), %zu data check%s (%zu failed), teardown %s\n",
+            r->nsvc, r->nsvc == 1 ? "" : "s", nready, nfailed, nskipped, r->nseeds,
+            r->nseeds == 1 ? "" : "s", seeds_failed, r->nchecks, r->nchecks == 1 ? "" : "s",
             checks_failed, !report_has_teardown (r) ? "not run"
                            : report_teardown_ok (r) ? "clean" : "NOT CLEAN");
 }

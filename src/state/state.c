@@ -80,6 +80,7 @@ container_free (struct state_container *c)
   strv_free (c->env);
   free (c->project_dir);
   free (c->stack_files);
+  state_ready_free (c->ready);
   memset (c, 0, sizeof *c);
 }
 

@@ -46,6 +46,7 @@ struct state_container {
   size_t nenv;
   char *project_dir;    /* io.itm-env.project-dir, may be NULL */
   char *stack_files;    /* io.itm-env.stack-files, may be NULL */
+  struct state_ready *ready; /* itm-env's own readiness record (state_ready_attach), or NULL */
 };
 
 struct state_resource { /* a network or volume */
@@ -85,6 +86,34 @@ struct state_port *state_port (const struct state_container *c, unsigned contain
 /* An engine timestamp (RFC 3339 with nanoseconds) as unix ns; 0 for the
  * zero time "0001-01-01T00:00:00Z" or a malformed one. */
 long long state_parse_time (const char *s);
+
+/* ---- ready.c: the readiness itm-env established (up and wait's gates) ----
+ * Kept on this host in ns_state_dir(ns)/ready.json (0600, replaced
+ * atomically), keyed by container id, so that a recreated container
+ * inherits nothing; down removes it with the state directory.  ps shows it
+ * beside the engine's health, which stays "starting" until the engine's
+ * first probe, an interval after the start. */
+struct state_ready {
+  char *id;             /* the container */
+  char *service;
+  char *state;          /* "ready" or "failed" */
+  char *gate;           /* "healthcheck", "completed", "running" (ready_gate_name) */
+  long long ready_ns;   /* from start to ready (ms precision); -1: not known (failed, or a
+                           container kept as it was) */
+  char *at;             /* when it was recorded, RFC 3339 UTC (NULL when saving: now) */
+  char *detail;         /* why it failed, or NULL */
+};
+/* Merge n records into the file: a record of another container of the
+ * same service goes; a kept container's earlier "ready" stays when the new
+ * one has no time (ready_ns < 0).  create: make the state directory when
+ * absent (up); else nothing is written without one (wait on a namespace
+ * not brought up from this host).  Records with no id are skipped. */
+int state_ready_save (const char *ns, const struct state_ready *v, size_t n, bool create,
+                      struct itm_err *err);
+/* Each container's record, if the file has one for its id, into c->ready
+ * (a missing or malformed file: none). */
+void state_ready_attach (struct state *st);
+void state_ready_free (struct state_ready *r);
 
 /* ---- list.c: everything with our label ---- */
 /* The engine's list of kind ("containers", with stopped ones; "networks";

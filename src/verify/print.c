@@ -17,8 +17,8 @@ checked_text (const struct verify_result *r, struct buf *b)
 {
   buf_addf (b, "resources labelled %s=%s, containers on its networks", ITM_LABEL_NAMESPACE, r->ns);
   if (r->checked_snapshot)
-    buf_addf (b, ", %zu engine resources against the snapshot of %s", r->engine_resources,
-              r->snapshot_time);
+    buf_addf (b, ", %zu engine resource%s against the snapshot of %s", r->engine_resources,
+              r->engine_resources == 1 ? "" : "s", r->snapshot_time);
   else
     buf_adds (b, " (no snapshot: no suspects looked for)");
   buf_adds (b, r->checked_data ? ", data namespaces" : " (data namespaces not checked)");
@@ -142,8 +142,8 @@ verify_report (struct report *r, const struct verify_result *v)
   buf_addf (&b, "checked resources labelled with namespace %s, containers on its networks",
             v->ns ? v->ns : "?");
   if (v->checked_snapshot)
-    buf_addf (&b, ", %zu engine resources against the snapshot of %s", v->engine_resources,
-              v->snapshot_time ? v->snapshot_time : "up");
+    buf_addf (&b, ", %zu engine resource%s against the snapshot of %s", v->engine_resources,
+              v->engine_resources == 1 ? "" : "s", v->snapshot_time ? v->snapshot_time : "up");
   else
     buf_adds (&b, " (no snapshot: no suspects looked for)");
   buf_adds (&b, v->checked_data ? ", data namespaces" : " (data namespaces not checked)");

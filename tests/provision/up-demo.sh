@@ -87,7 +87,7 @@ is "$(printf '%s\n' "$after" | wc -l)" 4 "... and all four are there again"
 cd /
 run "$ITM_ENV" down -p "$ITM_NS"
 is "$rc" 0 "down -p NS from another directory succeeds"
-like "$err" 'removed.*4 containers, 1 networks' "down says what it removed"
+like "$err" 'removed.*4 containers, 1 network,' "down says what it removed"
 is "$(ids)" "" "nothing of the namespace is left"
 run "$ITM_ENV" down -p "$ITM_NS"
 is "$rc" 0 "down of a namespace that does not exist succeeds"

@@ -105,5 +105,5 @@ like "$err" 'volumes kept' "says volumes were kept"
 is "$(engine_get "/volumes/${ITM_NS}_data" | jq -r .Name)" "${ITM_NS}_data" "the named volume is kept"
 run "$ITM_ENV" -f stack.yml down
 is "$rc" 0 "down"
-like "$err" '0 containers, 0 networks, 1 volumes' "removes the kept volume"
+like "$err" '0 containers, 0 networks, 1 volume$' "removes the kept volume"
 done_testing

@@ -21,17 +21,17 @@ run "$ITM_ENV" ps -p "$ITM_NS"
 is "$rc" 0 "ps -p NS from a directory without a stack file"
 is "$(lines "$out")" 4 "a header and three rows"
 is "$(printf '%s\n' "$out" | awk 'NR > 1 { print $1 }' | tr '\n' ' ')" "db job web " "sorted by service"
-like "$(printf '%s\n' "$out" | head -1)" '^SERVICE +CONTAINER +STATE +HEALTH +PORTS +EXIT$' "header"
-like "$(printf '%s\n' "$out" | grep '^db ')" "^db +$ITM_NS-db-1 +running +healthy +- +-$" "db row: running, healthy"
-like "$(printf '%s\n' "$out" | grep '^job ')" "^job +$ITM_NS-job-1 +exited +- +- +3$" "job row: exited 3"
-like "$(printf '%s\n' "$out" | grep '^web ')" "^web +$ITM_NS-web-1 +running +- +127\\.0\\.0\\.1:[0-9]+->80/tcp +-$" "web row: published port"
+like "$(printf '%s\n' "$out" | head -1)" '^SERVICE +CONTAINER +STATE +HEALTH +READY +PORTS +EXIT$' "header"
+like "$(printf '%s\n' "$out" | grep '^db ')" "^db +$ITM_NS-db-1 +running +healthy +- +- +-$" "db row: running, healthy, no readiness record"
+like "$(printf '%s\n' "$out" | grep '^job ')" "^job +$ITM_NS-job-1 +exited +- +- +- +3$" "job row: exited 3"
+like "$(printf '%s\n' "$out" | grep '^web ')" "^web +$ITM_NS-web-1 +running +- +- +127\\.0\\.0\\.1:[0-9]+->80/tcp +-$" "web row: published port"
 
 run "$ITM_ENV" ps -p "$ITM_NS" --json
 is "$rc" 0 "ps --json"
 jq_ok "--json is an array of three" 'type == "array" and length == 3'
-jq_ok "--json keys" 'all(.[]; keys == ["config_hash","container","exit_code","health","id","image","networks","number","ports","service","started_at","state"])'
+jq_ok "--json keys" 'all(.[]; keys == ["config_hash","container","exit_code","health","id","image","networks","number","ports","ready","service","started_at","state"])'
 jq_ok "--json job: exited, exit_code 3" '.[] | select(.service == "job") | .state == "exited" and .exit_code == 3 and .health == null'
-jq_ok "--json db: healthy, exit_code null" '.[] | select(.service == "db") | .health == "healthy" and .exit_code == null and .number == 1'
+jq_ok "--json db: healthy, exit_code null" '.[] | select(.service == "db") | .health == "healthy" and .exit_code == null and .number == 1 and .ready == null'
 jq_ok "--json web: port 80 on 127.0.0.1" '.[] | select(.service == "web") | .ports[0] | .container_port == 80 and .protocol == "tcp" and .host_ip == "127.0.0.1" and (.host_port | type == "number")'
 jq_ok "--json networks and started_at" '.[] | select(.service == "web") | .networks == [$ENV.ITM_NS + "_default"] and (.started_at | test("^[0-9]{4}-"))'
 

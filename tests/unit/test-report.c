@@ -297,6 +297,33 @@ test_null (void)
   tap_ok (report_current () == NULL, "no current collector by default");
 }
 
+/* Counts of one are singular in the text and the JUnit messages: "1 step",
+ * "1 row", "1 service", "1 resource left" (JSON keeps its numbers). */
+static void
+test_singular (void)
+{
+  struct report *r = report_new ("up");
+  report_namespace (r, "itmt-one");
+  report_service (r, "db", "ready", SEC, -1, "healthcheck", NULL);
+  report_seed (r, "db", "exec psql -f /seed/one.sql", true, SEC / 4, 1, NULL);
+  report_check (r, "db", "one row", true, SEC / 100, "1", "1");
+  report_resource (r, "network", "itmt-one_default", REPORT_RES_LEFT, "active endpoints");
+  report_verify (r, false, "checked");
+  report_finish (r, 9, "leftovers");
+  cleanup_free char *t = report_render (r, REPORT_TEXT);
+  tap_ok (strstr (t, "Seeds (1 step)\n") != NULL, "text: Seeds (1 step)");
+  tap_ok (strstr (t, " 1 row  exec psql") != NULL, "text: 1 row");
+  tap_ok (strstr (t, "Summary: 1 service (1 ready, 0 failed, 0 skipped), 1 seed step (0 failed), "
+                     "1 data check (0 failed)") != NULL, "text: summary in the singular");
+  if (tap_failed)
+    tap_diag ("%s", t);
+  cleanup_free char *j = report_render (r, REPORT_JUNIT);
+  tap_ok (strstr (j, "message=\"1 resource left after teardown\"") != NULL,
+          "JUnit: 1 resource left");
+  tap_ok (strstr (j, "1 row\n") != NULL && strstr (j, "1 rows") == NULL, "JUnit: 1 row");
+  report_free (r);
+}
+
 int
 main (void)
 {
@@ -308,5 +335,6 @@ main (void)
   test_annotate ();
   test_mask ();
   test_run ();
+  test_singular ();
   return tap_done ();
 }
