@@ -492,7 +492,13 @@ prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err
                       nn, nv, kept, ni);
           else
             snprintf (d, sizeof d, "%zu containers, %zu networks, %zu volumes%s", nc, nn, nv, kept);
-          out_event (NULL, "removed", mono_ns () - t0, d);
+          /* --json: the counts as numbers too */
+          struct out_count counts[] = { { "containers", (long long) nc },
+                                        { "networks", (long long) nn },
+                                        { "volumes", (long long) nv },
+                                        { "images", (long long) ni } };
+          out_event_counts (NULL, "removed", mono_ns () - t0, d, counts,
+                            o->rmi != PROV_RMI_NONE ? 4 : 3);
         }
     }
   free (cids);

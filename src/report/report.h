@@ -111,7 +111,8 @@ char *report_render (struct report *r, enum report_format fmt);
 void report_set_mask (char *(*mask) (const char *s));
 
 /* ---- annotations (annotate.c) ---- */
-/* With GITHUB_ACTIONS=true: "::error title=T::MESSAGE" on stdout, with %,
+/* With GITHUB_ACTIONS=true: "::error title=T::MESSAGE" on stdout (on
+ * stderr with --json, whose stdout is JSON lines only), with %,
  * CR and LF escaped (and : and , in the title) as GitHub requires.  No-op
  * otherwise. */
 void report_annotate (const char *title, const char *message);
