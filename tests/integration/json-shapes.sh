@@ -71,9 +71,11 @@ def error_obj: keys == ["error"] and (.error | num("code") and str("message")
   and opt("http_status"; "number") and opt("engine_message"; "string") and opt("hint"; "string")
   and opt("diagnostics"; "array"));'
 
-# jq_ok DESC FILTER JSON: FILTER (with the helpers) holds for JSON
+# jq_ok DESC FILTER JSON: FILTER (with the helpers) holds for JSON (not empty)
 jq_ok () {
-  if printf '%s\n' "$3" | jq -e "$J $2" >/dev/null 2>"$tmp/jq.err"; then pass "$1"; else
+  if [ -n "$3" ] && printf '%s\n' "$3" | jq -e "$J $2" >/dev/null 2>"$tmp/jq.err"; then
+    pass "$1"
+  else
     fail "$1"; diag "filter: $2" "json: $(printf '%s' "$3" | head -c 2000)" "$(cat "$tmp/jq.err")"
   fi
 }
