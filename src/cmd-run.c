@@ -160,6 +160,7 @@ relay (pid_t pid, int fds[2], struct tail *t, int *status, bool *reaped)
 {
   char buf[8192];
   bool exited = false;
+  unsigned after = 0;        /* reads since the exit: a writing daemon is not waited for */
   while (fds[0] >= 0 || fds[1] >= 0)
     {
       struct pollfd pf[2] = { { .fd = fds[0], .events = POLLIN },
@@ -167,7 +168,7 @@ relay (pid_t pid, int fds[2], struct tail *t, int *status, bool *reaped)
       int n = poll (pf, 2, exited ? 0 : 200);
       if (n < 0 && errno != EINTR)
         break;
-      if (n == 0 && exited)
+      if (exited && (n == 0 || ++after > 128))
         break;
       for (int i = 0; n > 0 && i < 2; i++)
         if (pf[i].revents)
