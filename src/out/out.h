@@ -5,8 +5,9 @@
  * Modes: plain timestamped lines on stderr (not a terminal), one live line
  * per service (a terminal), nothing but warnings (--quiet).  With --json,
  * events, notes and warnings are also (events and notes: only) JSON lines
- * on stdout, one object each: {"time","service","event","elapsed","detail"},
- * {"event":"note","detail"}, {"event":"warning","detail"}.
+ * on stdout, one object each: {"time","service","event","elapsed","detail"}
+ * (elapsed: seconds rounded to milliseconds), {"event":"note","detail"},
+ * {"event":"warning","detail"}; itm-env(1)'s JSON OUTPUT documents them.
  * Thread-safe: one mutex.  Strings passed in are copied; nothing returned
  * needs freeing.
  */
