@@ -101,6 +101,24 @@ stack_load_ctx (struct itm_ctx *ctx, const char *const *services, size_t nservic
   fflush (stdout);
   if (!*no_file)
     stack_diags_print (&diags, stderr);
+  if (ret < 0)
+    {
+      /* every diagnostic, for main's JSON error object */
+      static const char *const sev[] = { "note", "warning", "error" };
+      json_object_put (ctx->diags);
+      ctx->diags = json_object_new_array ();
+      for (size_t i = 0; i < diags.n; i++)
+        {
+          const struct stack_diag *d = &diags.v[i];
+          json_object *j = json_object_new_object ();
+          json_object_object_add (j, "file", d->file ? json_object_new_string (d->file) : NULL);
+          json_object_object_add (j, "line", d->line ? json_object_new_int (d->line) : NULL);
+          json_object_object_add (j, "col", d->col ? json_object_new_int (d->col) : NULL);
+          json_object_object_add (j, "severity", json_object_new_string (sev[d->severity]));
+          json_object_object_add (j, "message", json_object_new_string (d->msg ? d->msg : ""));
+          json_object_array_add (ctx->diags, j);
+        }
+    }
   stack_diags_free (&diags);
   return ret;
 }

@@ -10,6 +10,7 @@
 #include "prov/prov.h"
 #include "report/report.h"
 #include "stack/stack.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
 #include "out/out.h"
@@ -94,7 +95,9 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro
   /* down, then the verification (src/verify/) */
   struct verify_opts vo = { .force = force };
   cleanup_verify_result struct verify_result *vr = NULL;
+  int64_t t0 = mono_ns ();
   int vret = verify_down (e, &o, &vo, &vr, err);
+  report_teardown_time (report_current (), mono_ns () - t0);
   verify_report (report_current (), vr);
   if (vr && json)
     {

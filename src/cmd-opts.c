@@ -211,7 +211,16 @@ cmd_getopt (const struct itm_cmd *cmd, struct itm_ctx *ctx, int argc, char **arg
       if (c == -1)
         return 0;
       if (c == '?' || c == ':')
-        return bad_option (cmd, argv, c, err);
+        {
+          /* a command that has --json and was given it answers a usage
+           * error in JSON too, wherever --json stood */
+          for (size_t i = 0; cmd && i < f.n; i++)
+            if (f.v[i]->long_name && strcmp (f.v[i]->long_name, "json") == 0)
+              for (int k = 1; k < argc && strcmp (argv[k], "--") != 0; k++)
+                if (strcmp (argv[k], "--json") == 0)
+                  ctx->json_errors = true;
+          return bad_option (cmd, argv, c, err);
+        }
       const struct itm_opt *o = NULL;
       if (c >= LONG_BASE)
         o = f.v[c - LONG_BASE];

@@ -10,6 +10,8 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,18 +86,153 @@ run_vars (struct itm_ctx *ctx, const char *ns, const struct stack *st, char ***o
   return 0;
 }
 
+/* ---- the command's output relayed through pipes (--report, --logs-dir):
+ * passed on as it comes, stdout to stdout and stderr to stderr, its last
+ * TAIL_BYTES kept for the report ---- */
+#define TAIL_BYTES (16 * 1024)
+#define TAIL_LINES 40
+
+struct tail {
+  char b[TAIL_BYTES];
+  size_t len;
+  bool cut;                  /* older bytes were dropped */
+};
+
+static void
+tail_add (struct tail *t, const char *p, size_t n)
+{
+  if (n >= TAIL_BYTES)
+    {
+      p += n - TAIL_BYTES;
+      n = TAIL_BYTES;
+      t->cut = true;
+      t->len = 0;
+    }
+  if (t->len + n > TAIL_BYTES)
+    {
+      size_t drop = t->len + n - TAIL_BYTES;
+      memmove (t->b, t->b + drop, t->len - drop);
+      t->len -= drop;
+      t->cut = true;
+    }
+  memcpy (t->b + t->len, p, n);
+  t->len += n;
+}
+
+/* Its last TAIL_LINES whole lines (a new string). */
+static char *
+tail_lines (const struct tail *t)
+{
+  const char *p = t->b, *end = t->b + t->len;
+  if (t->cut)
+    {
+      const char *nl = memchr (p, '\n', t->len);
+      p = nl ? nl + 1 : end;
+    }
+  unsigned lines = 0;
+  const char *q = end;
+  if (q > p && q[-1] == '\n')
+    q--;
+  while (q > p)
+    {
+      if (q[-1] == '\n' && ++lines == TAIL_LINES)
+        break;
+      q--;
+    }
+  return xstrndup (q, (size_t) (end - q));
+}
+
+/* false when fd is gone (EPIPE: SIGPIPE is ignored while relaying) */
+static bool
+write_all (int fd, const char *p, size_t n)
+{
+  while (n > 0)
+    {
+      ssize_t w = write (fd, p, n);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return false;
+      p += w;
+      n -= (size_t) w;
+    }
+  return true;
+}
+
+/* Relay fds[0] to 1 and fds[1] to 2 until both end, or the child pid has
+ * ended and they are drained (a daemon it left may hold them open). */
+static void
+relay (pid_t pid, int fds[2], struct tail *t, int *status, bool *reaped)
+{
+  char buf[8192];
+  bool exited = false;
+  unsigned after = 0;        /* reads since the exit: a writing daemon is not waited for */
+  while (fds[0] >= 0 || fds[1] >= 0)
+    {
+      struct pollfd pf[2] = { { .fd = fds[0], .events = POLLIN },
+                              { .fd = fds[1], .events = POLLIN } };
+      int n = poll (pf, 2, exited ? 0 : 200);
+      if (n < 0 && errno != EINTR)
+        break;
+      if (exited && (n == 0 || ++after > 128))
+        break;
+      for (int i = 0; n > 0 && i < 2; i++)
+        if (pf[i].revents)
+          {
+            ssize_t r = read (fds[i], buf, sizeof buf);
+            if (r < 0 && (errno == EINTR || errno == EAGAIN))
+              continue;
+            if (r <= 0)
+              {
+                close (fds[i]);
+                fds[i] = -1;
+                continue;
+              }
+            tail_add (t, buf, (size_t) r);
+            if (!write_all (i ? STDERR_FILENO : STDOUT_FILENO, buf, (size_t) r))
+              {
+                /* our side is gone: the child's writes fail as they would
+                 * without the relay (SIGPIPE, EPIPE) */
+                close (fds[i]);
+                fds[i] = -1;
+              }
+          }
+      if (!exited && !*reaped && waitpid (pid, status, WNOHANG) == pid)
+        *reaped = exited = true;
+    }
+  for (int i = 0; i < 2; i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+}
+
 /* Run argv with vars in its environment; its exit status (128+N for a
- * signal), or -1 with err set when it could not be started. */
+ * signal), or -1 with err set when it could not be started.  tail not
+ * NULL: its output goes through pipes and *tail is set to its last lines. */
 static int
-run_command (char **argv, char **vars, const char *ns, struct itm_err *err)
+run_command (char **argv, char **vars, const char *ns, char **tail, struct itm_err *err)
 {
   fflush (stdout);
   fflush (stderr);
+  int po[2] = { -1, -1 }, pe[2] = { -1, -1 };
+  if (tail && (pipe2 (po, O_CLOEXEC) < 0 || pipe2 (pe, O_CLOEXEC) < 0))
+    {
+      int e = errno;
+      if (po[0] >= 0)
+        close (po[0]), close (po[1]);
+      errno = e;
+      return itm_err_errno (err, ITM_EXIT_FAILURE, "run: pipe");
+    }
   pid_t pid = fork ();
   if (pid < 0)
-    return itm_err_errno (err, ITM_EXIT_FAILURE, "run: fork");
+    {
+      if (tail)
+        close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
+      return itm_err_errno (err, ITM_EXIT_FAILURE, "run: fork");
+    }
   if (pid == 0)
     {
+      if (tail && (dup2 (po[1], STDOUT_FILENO) < 0 || dup2 (pe[1], STDERR_FILENO) < 0))
+        _exit (126);
       for (char **v = vars; v && *v; v++)
         putenv (*v);
       setenv ("ITM_ENV_NAMESPACE", ns, 1);
@@ -119,7 +256,22 @@ run_command (char **argv, char **vars, const char *ns, struct itm_err *err)
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
   int st;
-  while (waitpid (pid, &st, 0) < 0)
+  bool reaped = false;
+  if (tail)
+    {
+      close (po[1]);
+      close (pe[1]);
+      int fds[2] = { po[0], pe[0] };
+      struct tail *t = xzalloc (sizeof *t);
+      struct sigaction ign = { .sa_handler = SIG_IGN }, oldpipe;
+      sigemptyset (&ign.sa_mask);
+      sigaction (SIGPIPE, &ign, &oldpipe);
+      relay (pid, fds, t, &st, &reaped);
+      sigaction (SIGPIPE, &oldpipe, NULL);
+      *tail = tail_lines (t);
+      free (t);
+    }
+  while (!reaped && waitpid (pid, &st, 0) < 0)
     if (errno != EINTR)
       {
         child_pid = 0;
@@ -138,6 +290,7 @@ struct run_opts {
   bool quiet, keep;
   enum prov_rmi rmi;
   char **cmdv;               /* the command, NULL-terminated (in argv) */
+  bool capture;              /* its output through a pipe, its tail in the report */
 };
 
 static int
@@ -211,9 +364,11 @@ run_up_and_command (struct itm_ctx *ctx, struct engine *e, struct stack *st, con
       if (run_vars (ctx, ns, st, &vars, err) == 0)
         {
           int64_t tc = mono_ns ();
-          cmd_rc = run_command (o->cmdv, vars, ns, err);
+          cleanup_free char *tail = NULL;
+          cmd_rc = run_command (o->cmdv, vars, ns, o->capture ? &tail : NULL, err);
           report_command (report_current (), (const char *const *) o->cmdv, cmd_rc,
                           mono_ns () - tc);
+          report_command_output (report_current (), tail);
         }
     }
   else if (!itm_err_isset (err))
@@ -242,7 +397,9 @@ run_down (struct engine *e, const char *ns, struct stack *st, const struct run_o
   struct prov_down_opts d = { .ns = ns, .grace_s = -1, .rmi = o->rmi, .stack = st };
   struct verify_opts vo = { 0 };
   cleanup_verify_result struct verify_result *vr = NULL;
+  int64_t t0 = mono_ns ();
   int vret = verify_down (e, &d, &vo, &vr, err);
+  report_teardown_time (report_current (), mono_ns () - t0);
   verify_report (report_current (), vr);
   if (vr && (!o->quiet || !vr->clean))
     verify_print (vr, stderr);
@@ -281,6 +438,9 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
     return -1;
   if (report_begin ("run", ro, NULL, err) < 0)
     return -1;
+  /* the command's output is relayed through pipes only for a report (its
+   * tail) or --logs-dir: otherwise it has the terminal itself */
+  o.capture = ro->path != NULL || ro->logs_dir != NULL;
   cleanup_stack struct stack *st = NULL;
   if (ctx_stack_load (ctx, NULL, 0, &st, err) < 0)
     return -1;

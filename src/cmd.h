@@ -32,6 +32,8 @@ struct itm_ctx {
   size_t nprofiles;
   int verbose;               /* -v */
   bool json_errors;          /* the command was given --json: errors as JSON too */
+  struct json_object *diags; /* a failed stack load's diagnostics, for the JSON
+                              * error object (ctx_stack_load); owned */
   struct engine *engine;     /* opened and negotiated by ctx_engine() */
 };
 

@@ -140,6 +140,8 @@ report (struct itm_ctx *ctx, const struct itm_err *err)
         json_object_object_add (e, "engine_message", json_object_new_string (err->engine_msg));
       if (err->hint)
         json_object_object_add (e, "hint", json_object_new_string (err->hint));
+      if (ctx->diags)
+        json_object_object_add (e, "diagnostics", json_object_get (ctx->diags));
       json_object_object_add (o, "error", e);
       print_json (o);
       json_object_put (o);
@@ -225,6 +227,7 @@ main (int argc, char **argv)
   free (ctx.env_files);
   free (ctx.profiles);
   if (ret < 0 || itm_err_isset (&err))
-    return report (&ctx, &err);
+    ret = report (&ctx, &err);
+  json_object_put (ctx.diags);
   return ret;
 }

@@ -145,9 +145,21 @@ draw_tty (bool force)
 static void
 json_line (struct image_prog *p, const char *event, const char *detail)
 {
+  char iso[48];
+  out_json_time (iso, sizeof iso);
   json_object *o = json_object_new_object ();
+  json_object_object_add (o, "time", json_object_new_string (iso));
   json_object_object_add (o, "event", json_object_new_string (event));
-  json_object_object_add (o, "service", json_object_new_string (p->label));
+  /* the services using the image: an array (the label joins them by ", ") */
+  json_object *svcs = json_object_new_array ();
+  for (const char *s = p->label; s && *s;)
+    {
+      size_t n = strcspn (s, ",");
+      json_object_array_add (svcs, json_object_new_string_len (s, (int) n));
+      s += n;
+      s += strspn (s, ", ");
+    }
+  json_object_object_add (o, "service", svcs);
   json_object_object_add (o, "image", json_object_new_string (p->image));
   int64_t cur, total;
   totals (p, &cur, &total);
@@ -158,8 +170,7 @@ json_line (struct image_prog *p, const char *event, const char *detail)
     }
   if (detail)
     json_object_object_add (o, "detail", json_object_new_string (detail));
-  json_object_object_add (o, "elapsed",
-                          json_object_new_double ((double) (mono_ns () - p->t0) / 1e9));
+  json_object_object_add (o, "elapsed", out_json_secs (mono_ns () - p->t0));
   puts (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN
                                              | JSON_C_TO_STRING_NOSLASHESCAPE));
   fflush (stdout);

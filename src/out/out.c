@@ -425,8 +425,25 @@ finish_locked (void)
   lives_free_locked ();
 }
 
+struct json_object *
+out_json_secs (int64_t ns)
+{
+  char t[32];
+  double ms = (double) ((ns + 500000) / 1000000);
+  snprintf (t, sizeof t, "%.3f", ms / 1e3);
+  return json_object_new_double_s (ms / 1e3, t);
+}
+
 void
-out_event (const char *service, const char *event, int64_t elapsed_ns, const char *detail)
+out_json_time (char *iso, size_t n)
+{
+  char ts[32];
+  wall (ts, sizeof ts, iso, n);
+}
+
+void
+out_event_counts (const char *service, const char *event, int64_t elapsed_ns,
+                  const char *detail, const struct out_count *counts, size_t ncounts)
 {
   char ts[32], iso[48];
   pthread_mutex_lock (&out_mu);
@@ -439,9 +456,16 @@ out_event (const char *service, const char *event, int64_t elapsed_ns, const cha
         json_object_object_add (o, "service", json_object_new_string (service));
       json_object_object_add (o, "event", json_object_new_string (event));
       if (elapsed_ns >= 0)
-        json_object_object_add (o, "elapsed", json_object_new_double ((double) elapsed_ns / 1e9));
+        json_object_object_add (o, "elapsed", out_json_secs (elapsed_ns));
       if (detail)
         json_object_object_add (o, "detail", json_object_new_string (detail));
+      if (ncounts)
+        {
+          json_object *c = json_object_new_object ();
+          for (size_t i = 0; i < ncounts; i++)
+            json_object_object_add (c, counts[i].name, json_object_new_int64 (counts[i].n));
+          json_object_object_add (o, "counts", c);
+        }
       fputs (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
              stdout);
       fputc ('\n', stdout);
@@ -468,6 +492,12 @@ out_event (const char *service, const char *event, int64_t elapsed_ns, const cha
   else if (out_mode == OUT_TTY && service)
     live_event_locked (service, event, elapsed_ns, detail);
   pthread_mutex_unlock (&out_mu);
+}
+
+void
+out_event (const char *service, const char *event, int64_t elapsed_ns, const char *detail)
+{
+  out_event_counts (service, event, elapsed_ns, detail, NULL, 0);
 }
 
 void

@@ -5,8 +5,9 @@
  * Modes: plain timestamped lines on stderr (not a terminal), one live line
  * per service (a terminal), nothing but warnings (--quiet).  With --json,
  * events, notes and warnings are also (events and notes: only) JSON lines
- * on stdout, one object each: {"time","service","event","elapsed","detail"},
- * {"event":"note","detail"}, {"event":"warning","detail"}.
+ * on stdout, one object each: {"time","service","event","elapsed","detail"}
+ * (elapsed: seconds rounded to milliseconds), {"event":"note","detail"},
+ * {"event":"warning","detail"}; itm-env(1)'s JSON OUTPUT documents them.
  * Thread-safe: one mutex.  Strings passed in are copied; nothing returned
  * needs freeing.
  */
@@ -30,6 +31,21 @@ bool out_json (void);
  * service's event replaces its live line; a namespace event ends the live
  * block (see out_live_end) and is printed below it. */
 void out_event (const char *service, const char *event, int64_t elapsed_ns, const char *detail);
+/* out_event with counts: with --json the line also carries
+ * "counts":{"NAME":N,...} (down's "removed": containers, networks,
+ * volumes, images); the text lines show detail only. */
+struct out_count {
+  const char *name;
+  long long n;
+};
+void out_event_counts (const char *service, const char *event, int64_t elapsed_ns,
+                       const char *detail, const struct out_count *counts, size_t ncounts);
+/* ---- what every --json line shares ---- */
+/* Seconds as a JSON number rounded to milliseconds (0.017, printed with
+ * three decimals): every duration in --json output. */
+struct json_object *out_json_secs (int64_t ns);
+/* The "time" of a JSON event: now, UTC, "2024-01-02T03:04:05.123456Z". */
+void out_json_time (char *iso, size_t n);
 /* A free-form note (stderr, above the live block; not in quiet mode; a
  * "note" JSON event). */
 void out_note (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));

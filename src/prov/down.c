@@ -500,7 +500,13 @@ prov_down (struct engine *e, const struct prov_down_opts *o, struct itm_err *err
           else
             snprintf (d, sizeof d, "%zu container%s, %zu network%s, %zu volume%s%s", nc,
                       nc == 1 ? "" : "s", nn, nn == 1 ? "" : "s", nv, nv == 1 ? "" : "s", kept);
-          out_event (NULL, "removed", mono_ns () - t0, d);
+          /* --json: the counts as numbers too */
+          struct out_count counts[] = { { "containers", (long long) nc },
+                                        { "networks", (long long) nn },
+                                        { "volumes", (long long) nv },
+                                        { "images", (long long) ni } };
+          out_event_counts (NULL, "removed", mono_ns () - t0, d, counts,
+                            o->rmi != PROV_RMI_NONE ? 4 : 3);
         }
     }
   free (cids);

@@ -62,6 +62,7 @@ struct svc {
   enum phase phase;
   char *reason;
   int64_t t_start, t_ready;
+  int64_t t_failed;                  /* when it failed (0: it did not) */
   int64_t probe_ns;                  /* the successful probe's duration, -1: none */
   char *probe_out[NPROBE_OUT];
   int probe_rc[NPROBE_OUT];
@@ -145,6 +146,7 @@ fail_locked (struct run *r, struct svc *s, int code, const char *fmt, ...)
   s->reason = xvasprintf (fmt, ap);
   va_end (ap);
   s->phase = P_FAILED;
+  s->t_failed = mono_ns ();
   if (!itm_err_isset (&s->err))
     itm_err_set (&s->err, code, "%s: %s", s->name, s->reason);
   r->failed = true;
@@ -618,6 +620,8 @@ report_run (struct run *r, bool interrupted)
       report_service (rep, s->name, state, ready && s->t_ready ? s->t_ready - s->t_start : -1,
                       ready && s->probe_ns > 0 ? s->probe_ns : -1, ready_gate_name (s->gate),
                       ready || failed ? NULL : "not started: a dependency failed");
+      if (failed && s->t_start && s->t_failed > s->t_start)
+        report_service_time (rep, s->name, s->t_failed - s->t_start);
       if (s->created && s->id)
         {
           report_resource_id (rep, "container", s->id, s->cname);
@@ -1201,8 +1205,10 @@ rollback (struct run *r)
     if (r->s[i].created && r->s[i].id)
       ids[n++] = r->s[i].id;
   cleanup_err struct itm_err err = { 0 };
+  int64_t t0 = mono_ns ();
   prov_remove (r->e, (const char *const *) ids, n, (const char *const *) r->nets, r->nnets,
                (const char *const *) r->vols, r->nvols, true, 0, &err);
+  report_teardown_time (report_current (), mono_ns () - t0);
   if (itm_err_isset (&err))
     out_warn ("removing what this up created: %s", err.msg);
   else

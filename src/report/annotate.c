@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "out/out.h"
 #include "report/priv.h"
 
 static pthread_mutex_t annotate_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -43,10 +44,13 @@ report_annotate (const char *title, const char *message)
   buf_adds (&b, "::");
   gh_esc (&b, m, false);
   buf_addc (&b, '\n');
+  /* with --json, stdout carries JSON lines only: the annotation goes to
+   * stderr (the runner reads workflow commands on both) */
+  FILE *to = out_json () ? stderr : stdout;
   pthread_mutex_lock (&annotate_mu);
   fflush (stdout);
-  fwrite (b.data, 1, b.len, stdout);
-  fflush (stdout);
+  fwrite (b.data, 1, b.len, to);
+  fflush (to);
   pthread_mutex_unlock (&annotate_mu);
 }
 

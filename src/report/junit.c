@@ -1,6 +1,9 @@
 /* junit.c - the report as JUnit XML (tests/report/junit.xsd): one
  * testsuite per kind of step (readiness, seed, check, teardown, run), each
- * step a testcase; the first suite carries the report's properties. */
+ * step a testcase; the first suite carries the report's properties.
+ * Times: a testcase's own (a gate's until ready or failed); a suite's the
+ * sum of its testcases' (readiness: the longest, the gates run at once);
+ * the total the command's, at least the suites' sum. */
 #include <config.h>
 
 #include <stdio.h>
@@ -151,17 +154,26 @@ write_case (struct buf *b, const struct jcase *c)
   buf_adds (b, "    </testcase>\n");
 }
 
+/* A suite's time: its testcases' sum, or (parallel: the readiness gates
+ * run at once) the longest of them. */
+static double
+suite_time (const struct jsuite *s, bool parallel)
+{
+  double t = 0;
+  for (size_t i = 0; i < s->n; i++)
+    t = parallel ? (s->c[i].time > t ? s->c[i].time : t) : t + s->c[i].time;
+  return t;
+}
+
 static void
 write_suite (struct buf *b, const char *name, const char *host, const char *when,
-             const struct jsuite *s, const struct report *r, bool props)
+             const struct jsuite *s, double t, const struct report *r, bool props)
 {
   size_t nf = 0, nskip = 0;
-  double t = 0;
   for (size_t i = 0; i < s->n; i++)
     {
       nf += s->c[i].kind == J_FAILURE;
       nskip += s->c[i].kind == J_SKIPPED;
-      t += s->c[i].time;
     }
   buf_adds (b, "  <testsuite name=\"");
   xml_esc (b, name, true);
@@ -224,7 +236,7 @@ cases_readiness (const struct report *r, const char *cls, struct jsuite *s)
     {
       const struct rsvc *sv = &r->svc[i];
       struct jcase k = { .name = xasprintf ("%s is ready", sv->name), .classname = xstrdup (cls),
-                         .time = case_time (sv->ready_ns) };
+                         .time = case_time (sv->ready_ns >= 0 ? sv->ready_ns : sv->gate_ns) };
       if (report_svc_failed (sv))
         readiness_failed (sv, &k);
       else if (report_svc_skipped (sv))
@@ -296,7 +308,8 @@ cases_teardown (const struct report *r, const char *cls, struct jsuite *s)
                   r->res[i].detail ? ": " : "", r->res[i].detail ? r->res[i].detail : "");
   if (r->checked)
     buf_addf (&out, "%s\n", r->checked);
-  struct jcase k = { .name = xstrdup ("teardown verification"), .classname = xstrdup (cls) };
+  struct jcase k = { .name = xstrdup ("teardown verification"), .classname = xstrdup (cls),
+                     .time = case_time (r->td_ns) };
   if (!report_teardown_ok (r))
     {
       k.kind = J_FAILURE;
@@ -331,8 +344,15 @@ cases_run (const struct report *r, const char *cls, struct jsuite *s)
       k.kind = J_FAILURE;
       k.message = xasprintf ("exit status %d", r->cmd_exit);
       k.type = xstrdup ("command");
-      k.body = xasprintf ("%s exited with status %d\n", k.name, r->cmd_exit);
+      if (r->cmd_out && *r->cmd_out)
+        k.body = xasprintf ("%s exited with status %d\n\nlast output lines:\n%s%s", k.name,
+                            r->cmd_exit, r->cmd_out,
+                            r->cmd_out[strlen (r->cmd_out) - 1] == '\n' ? "" : "\n");
+      else
+        k.body = xasprintf ("%s exited with status %d\n", k.name, r->cmd_exit);
     }
+  if (r->cmd_out && *r->cmd_out)
+    k.out = xstrdup (r->cmd_out);
   jcase_add (s, k);
 }
 
@@ -352,6 +372,7 @@ report_render_junit (const struct report *r, struct buf *b)
 
   struct jsuite suites[S_COUNT] = { { NULL, 0 } };
   size_t tests = 0, failures = 0;
+  double times[S_COUNT], sum = 0;
   for (int s = 0; s < S_COUNT; s++)
     {
       cleanup_free char *cls = xasprintf ("itm-env.%s.%s", ns, suite_suffix[s]);
@@ -359,21 +380,27 @@ report_render_junit (const struct report *r, struct buf *b)
       tests += suites[s].n;
       for (size_t i = 0; i < suites[s].n; i++)
         failures += suites[s].c[i].kind == J_FAILURE;
+      times[s] = suite_time (&suites[s], s == S_READINESS);
+      sum += times[s];
     }
+  /* the total: the command's duration, never less than its suites' */
+  double total = report_secs (report_duration (r));
+  if (total < sum)
+    total = sum;
 
   buf_adds (b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
   buf_adds (b, "<testsuites name=\"");
   cleanup_free char *top = xasprintf ("itm-env %s %s", r->command, ns);
   xml_esc (b, top, true);
   buf_addf (b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%.3f\">\n", tests,
-            failures, report_secs (report_duration (r)));
+            failures, total);
   /* suites with testcases; an empty teardown suite when there are none */
   bool props = true;
   for (int s = 0; s < S_COUNT; s++)
     if (suites[s].n || (s == S_TEARDOWN && tests == 0))
       {
         cleanup_free char *name = xasprintf ("itm-env.%s.%s", ns, suite_suffix[s]);
-        write_suite (b, name, host, when, &suites[s], r, props);
+        write_suite (b, name, host, when, &suites[s], times[s], r, props);
         props = false;
       }
   buf_adds (b, "</testsuites>\n");

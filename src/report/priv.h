@@ -22,6 +22,7 @@
 struct rsvc {
   char *name, *state, *gate, *detail;
   int64_t ready_ns, probe_ns;
+  int64_t gate_ns;               /* the gate's time, ready or not (-1: unknown) */
   bool failed;                   /* report_failure was called */
   char *reason, *logs, *probes;
   char *logs_file;
@@ -73,6 +74,8 @@ struct report {
   int cmd_exit;
   int64_t cmd_ns;
   bool has_cmd;
+  char *cmd_out;                 /* the tail of its output, or NULL */
+  int64_t td_ns;                 /* the teardown's time (-1: unknown) */
   char *logs_dir;
   bool annotated;
 };

@@ -85,6 +85,7 @@ report_new (const char *command)
   r->t0 = mono_ns ();
   r->wall0 = time (NULL);
   r->cmd_exit = -1;
+  r->td_ns = -1;
   return r;
 }
 
@@ -131,6 +132,7 @@ report_free (struct report *r)
     for (char **a = r->argv; *a; a++)
       free (*a);
   free (r->argv);
+  free (r->cmd_out);
   free (r->logs_dir);
   pthread_mutex_destroy (&r->mu);
   free (r);
@@ -205,7 +207,7 @@ svc_get (struct report *r, const char *name)
   r->svc = xrealloc (r->svc, (r->nsvc + 1) * sizeof *r->svc);
   struct rsvc *s = &r->svc[r->nsvc++];
   *s = (struct rsvc){ .name = report_clean_dup (name), .state = xstrdup ("pending"),
-                      .ready_ns = -1, .probe_ns = -1 };
+                      .ready_ns = -1, .probe_ns = -1, .gate_ns = -1 };
   return s;
 }
 
@@ -227,6 +229,36 @@ report_service (struct report *r, const char *service, const char *state,
     set_str (&s->gate, gate);
   if (detail)
     set_str (&s->detail, detail);
+  pthread_mutex_unlock (&r->mu);
+}
+
+void
+report_service_time (struct report *r, const char *service, int64_t gate_ns)
+{
+  if (r == NULL || service == NULL || gate_ns < 0)
+    return;
+  pthread_mutex_lock (&r->mu);
+  svc_get (r, service)->gate_ns = gate_ns;
+  pthread_mutex_unlock (&r->mu);
+}
+
+void
+report_teardown_time (struct report *r, int64_t ns)
+{
+  if (r == NULL || ns < 0)
+    return;
+  pthread_mutex_lock (&r->mu);
+  r->td_ns = ns;
+  pthread_mutex_unlock (&r->mu);
+}
+
+void
+report_command_output (struct report *r, const char *tail)
+{
+  if (r == NULL)
+    return;
+  pthread_mutex_lock (&r->mu);
+  set_str (&r->cmd_out, tail);
   pthread_mutex_unlock (&r->mu);
 }
 

@@ -59,6 +59,9 @@ void report_finish (struct report *r, int exit_code, const char *message);
 void report_service (struct report *r, const char *service, const char *state,
                      int64_t time_to_ready_ns, int64_t probe_ns, const char *gate,
                      const char *detail);
+/* The time a service's gate took, whether it ended ready or failed (the
+ * JUnit testcase's time when it did not become ready). */
+void report_service_time (struct report *r, const char *service, int64_t gate_ns);
 /* A failure of a service, with its last log lines (may be NULL) and last
  * probe outputs (may be NULL).  Also prints a GitHub annotation (see
  * report_annotate), even when r is NULL.  service may be NULL (the stack). */
@@ -88,6 +91,12 @@ void report_resource_id (struct report *r, const char *kind, const char *id, con
  * summary); clean: nothing left.  Without this call the report has no
  * verification testcase. */
 void report_verify (struct report *r, bool clean, const char *checked);
+/* The time the teardown (removal and verification) took. */
+void report_teardown_time (struct report *r, int64_t ns);
+/* run: the command's output, its last lines (stdout and stderr as they
+ * came; masked like everything else): the JUnit testcase's <system-out>,
+ * and its <failure> when the command failed. */
+void report_command_output (struct report *r, const char *tail);
 /* run: the command run and its exit status (-1: not run). */
 void report_command (struct report *r, const char *const *argv, int exit_code,
                      int64_t duration_ns);
@@ -111,7 +120,8 @@ char *report_render (struct report *r, enum report_format fmt);
 void report_set_mask (char *(*mask) (const char *s));
 
 /* ---- annotations (annotate.c) ---- */
-/* With GITHUB_ACTIONS=true: "::error title=T::MESSAGE" on stdout, with %,
+/* With GITHUB_ACTIONS=true: "::error title=T::MESSAGE" on stdout (on
+ * stderr with --json, whose stdout is JSON lines only), with %,
  * CR and LF escaped (and : and , in the title) as GitHub requires.  No-op
  * otherwise. */
 void report_annotate (const char *title, const char *message);

@@ -197,6 +197,6 @@ like "$err" "boom-output-line" "--quiet still shows the failing step's output"
 # --json
 FROM_ENV=changed run "$ITM_ENV" -f "$tmp/stack.yml" build --json
 is "$rc" 0 "build --json"
-is "$(printf '%s\n' "$out" | jq -r 'select(.event == "cached") | .service')" web "a cached event line"
+is "$(printf '%s\n' "$out" | jq -r 'select(.event == "cached") | .service | join(",")')" web "a cached event line (service: an array)"
 
 done_testing

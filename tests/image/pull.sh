@@ -75,7 +75,7 @@ run "$ITM_ENV" -f "$tmp/stack.yml" pull --json
 is "$rc" 0 "pull with auths credentials"
 ok "the image is on the engine" have "$repo:1"
 is "$(printf '%s\n' "$out" | jq -r 'select(.event == "pulling") | .image' | wc -l | tr -d ' ')" 1 "an image used by two services is pulled once"
-is "$(printf '%s\n' "$out" | jq -r 'select(.event == "pulled") | .service')" "a, b" "for both services"
+is "$(printf '%s\n' "$out" | jq -r 'select(.event == "pulled") | .service | join(",")')" "a,b" "for both services (service: an array)"
 
 # up with pull_policy always pulls again; missing does not
 run "$ITM_ENV" -f "$tmp/stack.yml" up --pull always --timeout 60

@@ -112,6 +112,25 @@ like "$x" 'exit 1: probe-says-no' "JUnit: the probe outputs"
 like "$x" '<skipped message="not started: a dependency failed"/>' "JUnit: the dependent skipped"
 like "$x" 'name="teardown verification"' "JUnit: rollback as the teardown testcase"
 like "$(cat "$tmp/faillogs/web.log" 2>/dev/null)" 'web-log-line' "--logs-dir: the failed service's logs"
+# times: the failed gate and the rollback are timed; the suites add up
+xp () { xmllint --xpath "$1" "$tmp/fail.xml"; }
+ok "JUnit: the failed gate has its time (not 0.000)" \
+  test "$(xp 'string(//testcase[@name="web is ready"]/@time)')" != 0.000
+ok "JUnit: the teardown has its time (not 0.000)" \
+  test "$(xp 'string(//testcase[@name="teardown verification"]/@time)')" != 0.000
+ok "JUnit: the suites' times add up to no more than the total" \
+  awk -v s="$(xp 'sum(//testsuite/@time)')" -v t="$(xp 'string(/testsuites/@time)')" \
+  'BEGIN { exit !(s <= t + 0.0005) }'
+ok "JUnit: the readiness suite's time is not larger than the total" \
+  awk -v s="$(xp 'string(//testsuite[contains(@name,".readiness")]/@time)')" \
+  -v t="$(xp 'string(/testsuites/@time)')" 'BEGIN { exit !(s <= t) }'
+
+# with --json, stdout is JSON lines only: the annotation goes to stderr
+run env GITHUB_ACTIONS=true "$ITM_ENV" -f "$tmp/never.yml" up --json
+is "$rc" 7 "--json on a failing gate: readiness exit code"
+unlike "$out" '::error' "--json: no annotation on stdout"
+ok "--json: every stdout line is JSON" sh -c 'printf "%s\n" "$1" | jq -e . >/dev/null' - "$out"
+like "$err" '::error title=itm-env%3A web failed::' "--json: the annotation on stderr"
 
 run "$ITM_ENV" -f "$tmp/never.yml" up --report "$tmp/fail.json"
 is "$rc" 7 "failed up, JSON report"
@@ -152,6 +171,25 @@ is "$(grep -c '<failure' "$tmp/run.xml")" 1 "JUnit: the only failure"
 like "$x" 'name="teardown verification"' "JUnit: the teardown verification"
 like "$x" 'checked resources labelled with namespace' "JUnit: what the verifier checked"
 like "$(cat "$tmp/runlogs/db.log" 2>/dev/null)" 'db-says-hello' "run --logs-dir: db.log"
+ok "JUnit: the teardown has its time (not 0.000)" test "$(xmllint --xpath \
+  'string(//testcase[@name="teardown verification"]/@time)' "$tmp/run.xml")" != 0.000
+# the failing command's output: its tail in <system-out> and <failure>,
+# passed through all the same
+run "$ITM_ENV" -f "$tmp/good.yml" -p "$ITM_NS" run -q --report "$tmp/runout.xml" -- \
+  sh -c 'i=0; while [ $i -lt 100 ]; do i=$((i+1)); echo "out-line $i"; done; echo err-tail >&2; exit 4'
+is "$rc" 4 "run: a failing command with output"
+is "$(printf '%s\n' "$out" | grep -c '^out-line ')" 100 "run: the command's stdout passed through"
+like "$err" 'err-tail' "run: its stderr passed through"
+ok "its JUnit report is valid" valid "$tmp/runout.xml"
+xo=$(xmllint --xpath 'string(//testcase[@classname="itm-env.'"$ITM_NS"'.run"]/system-out)' \
+  "$tmp/runout.xml")
+xf=$(xmllint --xpath 'string(//testcase[@classname="itm-env.'"$ITM_NS"'.run"]/failure)' \
+  "$tmp/runout.xml")
+like "$xo" '^out-line 100$' "JUnit: the output's tail in <system-out>"
+like "$xo" '^err-tail$' "JUnit: stderr's too"
+unlike "$xo" '^out-line 1$' "JUnit: only the tail"
+like "$xf" 'exited with status 4' "JUnit: <failure> says the status"
+like "$xf" '^out-line 100$' "JUnit: and carries the output's tail"
 run "$ITM_ENV" -f "$tmp/good.yml" -p "$ITM_NS" run --report "$tmp/run.json" -- true
 is "$rc" 0 "run: a passing command"
 j=$tmp/run.json

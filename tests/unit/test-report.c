@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "out/out.h"
 #include "report/report.h"
 #include "tap.h"
 #include "util/xalloc.h"
@@ -211,17 +212,20 @@ test_formats (void)
   tap_ok (report_format_guess ("a.json/report") == REPORT_TEXT, "guess: a dot in a directory");
 }
 
+/* What report_annotate writes on fd ofd (1 or 2). */
 static char *
-capture_annotation (const char *title, const char *msg)
+capture_annotation_fd (int ofd, const char *title, const char *msg)
 {
   char path[] = "/tmp/test-report-ann-XXXXXX";
   int fd = mkstemp (path);
   fflush (stdout);
-  int saved = dup (1);
-  dup2 (fd, 1);
+  fflush (stderr);
+  int saved = dup (ofd);
+  dup2 (fd, ofd);
   report_annotate (title, msg);
   fflush (stdout);
-  dup2 (saved, 1);
+  fflush (stderr);
+  dup2 (saved, ofd);
   close (saved);
   lseek (fd, 0, SEEK_SET);
   char buf[1024] = "";
@@ -230,6 +234,12 @@ capture_annotation (const char *title, const char *msg)
   close (fd);
   unlink (path);
   return xstrdup (buf);
+}
+
+static char *
+capture_annotation (const char *title, const char *msg)
+{
+  return capture_annotation_fd (1, title, msg);
 }
 
 static void
@@ -242,6 +252,13 @@ test_annotate (void)
   cleanup_free char *b = capture_annotation ("itm-env: web, failed", "50% done\r\nnext: line");
   tap_is_str (b, "::error title=itm-env%3A web%2C failed::50%25 done%0D%0Anext: line\n",
               "annotation: %%, CR, LF escaped; : and , in the title");
+  /* --json: stdout holds JSON lines only, the annotation goes to stderr */
+  out_init (OUT_QUIET, true);
+  cleanup_free char *c = capture_annotation_fd (1, "t", "m");
+  cleanup_free char *d = capture_annotation_fd (2, "t", "m");
+  out_init (OUT_PLAIN, false);
+  tap_is_str (c, "", "annotation with --json: nothing on stdout");
+  tap_is_str (d, "::error title=t::m\n", "annotation with --json: on stderr");
   unsetenv ("GITHUB_ACTIONS");
 }
 
@@ -282,6 +299,44 @@ test_mask (void)
           "mask: annotations hold no secret");
   report_free (r);
   report_set_mask (NULL);
+}
+
+/* JUnit times: a failed gate and the teardown timed, the readiness suite
+ * the longest of its parallel gates, the total at least the suites' sum;
+ * run's output tail in <system-out> and <failure>. */
+static void
+test_junit_times (void)
+{
+  struct report *r = report_new ("run");
+  report_namespace (r, "tns");
+  report_service (r, "a", "ready", 3 * SEC, -1, "running", NULL);
+  report_service (r, "b", "ready", 5 * SEC, -1, "running", NULL);
+  report_service (r, "c", "failed", -1, -1, "healthcheck", NULL);
+  report_service_time (r, "c", 2 * SEC);
+  report_failure (r, "c", "not healthy", NULL, NULL);
+  report_resource (r, "container", "tns-a-1", REPORT_RES_REMOVED, NULL);
+  report_verify (r, true, "checked");
+  report_teardown_time (r, SEC / 2);
+  const char *argv[] = { "sh", "-c", "exit 3", NULL };
+  report_command (r, argv, 3, SEC / 4);
+  report_command_output (r, "first <line>\nlast line\n");
+  report_finish (r, 3, NULL);
+  cleanup_free char *s = report_render (r, REPORT_JUNIT);
+  tap_ok (strstr (s, "<testcase name=\"c is ready\" classname=\"itm-env.tns.readiness\" "
+                     "time=\"2.000\"") != NULL, "JUnit: the failed gate has its time");
+  tap_ok (strstr (s, "<testcase name=\"teardown verification\" classname=\"itm-env.tns.teardown\" "
+                     "time=\"0.500\"") != NULL, "JUnit: the teardown has its time");
+  tap_ok (strstr (s, "name=\"itm-env.tns.readiness\" tests=\"3\" failures=\"1\" errors=\"0\" "
+                     "skipped=\"0\" time=\"5.000\"") != NULL,
+          "JUnit: the readiness suite's time is its longest gate (they run at once)");
+  tap_ok (strstr (s, "errors=\"0\" time=\"5.750\">") != NULL,
+          "JUnit: the total is at least the suites' sum (5 + 0.5 + 0.25)");
+  tap_ok (strstr (s, "<system-out>first &lt;line&gt;\nlast line\n</system-out>") != NULL,
+          "JUnit: run's output tail in <system-out>");
+  tap_ok (strstr (s, "exited with status 3\n\nlast output lines:\nfirst &lt;line&gt;\nlast line\n"
+                     "</failure>") != NULL,
+          "JUnit: and in its <failure>");
+  report_free (r);
 }
 
 static void
@@ -332,6 +387,7 @@ main (void)
   test_json ();
   test_text ();
   test_junit ();
+  test_junit_times ();
   test_annotate ();
   test_mask ();
   test_run ();
