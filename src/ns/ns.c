@@ -590,8 +590,8 @@ ns_lock (const char *ns, struct itm_err *err)
               ssize_t n = pread (fd, pid, sizeof pid - 1, 0);
               pid[n > 0 ? n : 0] = '\0';
               pid[strcspn (pid, "\n")] = '\0';
-              out_warn ("namespace %s: another itm-env up%s%s%s (or the watchdog of one that "
-                        "died) is at work on it: waiting for it to finish", ns,
+              out_warn ("namespace %s: another itm-env up%s%s%s is at work on it: waiting for "
+                        "it (or, if it died, its watchdog) to finish", ns,
                         *pid ? " (pid " : "", pid, *pid ? ")" : "");
               said = true;
             }
