@@ -655,3 +655,35 @@ ns_unlock (const char *ns, int fd)
     }
   close (fd);
 }
+
+char **
+ns_state_namespaces (void)
+{
+  cleanup_err struct itm_err err = { 0 };
+  cleanup_free char *root = state_root ();
+  int fd = -1;
+  if (root_open (root, false, &fd, &err) <= 0)
+    return NULL;
+  DIR *d = fdopendir (fd);
+  if (d == NULL)
+    {
+      close (fd);
+      return NULL;
+    }
+  char **v = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      cleanup_err struct itm_err e2 = { 0 };
+      if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+        continue;
+      if (de->d_name[0] == '.' || ns_check (de->d_name, NULL, &e2) < 0)
+        continue;
+      v = xgrow (v, &cap, n + 2, sizeof *v);
+      v[n++] = xstrdup (de->d_name);
+      v[n] = NULL;
+    }
+  closedir (d);
+  return v;
+}

@@ -91,6 +91,9 @@ int ns_state_open (const char *ns, bool create, char **path, struct itm_err *err
  * The fd, -2 when absent (without O_CREAT), -1 with err set. */
 int ns_state_file (const char *ns, const char *name, int flags, mode_t mode,
                    struct itm_err *err);
+/* The namespaces with a state directory under this state root (a NULL-
+ * terminated strv, util/strv.h; NULL when none or the root is unsafe). */
+char **ns_state_namespaces (void);
 /* Remove the namespace's state directory and what is in it (absent: 0). */
 int ns_state_remove (const char *ns, struct itm_err *err);
 /* Serialize `up` on a namespace (on this host, within one state dir): an

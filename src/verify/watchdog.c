@@ -134,7 +134,8 @@ watchdog_start (struct engine *e, const char *ns)
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
       char *args[] = { exe, (char *) "-H", host, (char *) "gc", (char *) "--watchdog",
-                       (char *) ns, (char *) "--watchdog-fd", (char *) "3", NULL };
+                       (char *) ns, (char *) "--watchdog-fd", (char *) "3",
+                       lockfd >= 0 ? (char *) "--watchdog-lock-fd" : NULL, (char *) "4", NULL };
       execv (exe, args);
       _exit (127);
     }
