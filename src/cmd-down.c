@@ -1,11 +1,11 @@
 /* cmd-down.c - itm-env down: remove a namespace from its labels alone. */
 #include <config.h>
 
-#include <unistd.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "ns/ns.h"
