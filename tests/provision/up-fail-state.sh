@@ -11,21 +11,26 @@ need_cmd jq
 need_fixtures busybox
 bb=itm-fixture/busybox:latest
 sd=$ITM_ENV_STATE_DIR
-no_state () { ok "$(test ! -e "$sd/$1" && echo yes)" "$2: no state directory left ($(ls -A "$sd/$1" 2>/dev/null | tr '\n' ' '))"; }
+no_state () { ok "$2: no state directory left ($(ls -A "$sd/$1" 2>/dev/null | tr '\n' ' '))" test ! -e "$sd/$1"; }
 nothing () {
   is "$(engine_get "/containers/json?all=1&filters=$(ns_filter "$1")" | jq length)" 0 "$2: no container left"
   is "$(engine_get "/networks?filters=$(ns_filter "$1")" | jq length)" 0 "$2: no network left"
 }
 secrets='x-itm:
   secrets:
-    pw: {length: 12}'
+    PW: {length: 12}'
 
 # a failed gate
 cat >"$tmp/gate.yml" <<EOF2
 services:
   bad:
     image: $bb
-    command: ["sh", "-c", "echo \$\$ITM_SECRET_PW >/dev/null; exit 3"]
+    command: ["sleep", "3600"]
+    environment: {PW: "\${ITM_SECRET_PW}"}
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 1s
+      retries: 1
 $secrets
 EOF2
 ns=$ITM_NS-gate; at_exit "'$ITM_ENV' down -p '$ns' >/dev/null 2>&1"
@@ -48,7 +53,7 @@ services:
 EOF2
 ns=$ITM_NS-port; at_exit "'$ITM_ENV' down -p '$ns' >/dev/null 2>&1"
 run "$ITM_ENV" -f "$tmp/port.yml" -p "$ns" up --timeout 30
-ok "$(test "$rc" != 0 && echo yes)" "a port collision fails (exit $rc)"
+ok "a port collision fails (exit $rc)" test "$rc" != 0
 nothing "$ns" "port collision"; no_state "$ns" "port collision"
 
 # a missing external network
@@ -65,7 +70,7 @@ networks:
 EOF2
 ns=$ITM_NS-net; at_exit "'$ITM_ENV' down -p '$ns' >/dev/null 2>&1"
 run "$ITM_ENV" -f "$tmp/net.yml" -p "$ns" up --timeout 30
-ok "$(test "$rc" != 0 && echo yes)" "a missing external network fails (exit $rc)"
+ok "a missing external network fails (exit $rc)" test "$rc" != 0
 nothing "$ns" "missing network"; no_state "$ns" "missing network"
 
 # SIGTERM and SIGINT while a gate waits
@@ -96,7 +101,7 @@ ns=$ITM_NS-config
 run "$ITM_ENV" -f "$tmp/gate.yml" -p "$ns" config
 is "$rc" 0 "config with x-itm.secrets"
 no_state "$ns" "config"
-unlike "$out" "ITM_SECRET|[A-Za-z0-9]{12}" "no secret value printed"
+like "$out" "PW: '?\\*{8}" "the secret generated in memory is printed masked"
 
 # a failed up on a namespace that stays keeps its state
 cat >"$tmp/ok.yml" <<EOF2
@@ -117,7 +122,11 @@ services:
     command: ["sleep", "3600"]
   bad:
     image: $bb
-    command: ["sh", "-c", "exit 3"]
+    command: ["sleep", "3600"]
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 1s
+      retries: 1
 $secrets
 EOF2
 run "$ITM_ENV" -f "$tmp/more.yml" -p "$ns" up --timeout 30

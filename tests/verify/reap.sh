@@ -57,12 +57,12 @@ at_exit "'$ITM_ENV' down -p '$other' >/dev/null 2>&1"
 # 1. killed with its watchdog; ps on another namespace reaps it
 n1=$ITM_NS-k1; at_exit "'$ITM_ENV' down -p '$n1' >/dev/null 2>&1"
 kill9 "$n1"
-ok "$(test "$(labelled "$n1")" != 0 && echo yes)" "$n1 is left by the kill"
+ok "$n1 is left by the kill" test "$(labelled "$n1")" != 0
 run "$ITM_ENV" ps -p "$other"
 is "$rc" 0 "ps of another namespace"
 like "$err" "removed namespace $n1 .* in passing: owner process [0-9]+ on .* is gone" "says what it reaped and why"
 is "$(labelled "$n1")" 0 "$n1 is gone"
-ok "$(test ! -e "$sd/$n1" && echo yes)" "and its state directory"
+ok "and its state directory" test ! -e "$sd/$n1"
 
 # 2. the same, reaped by the next up of another namespace
 n2=$ITM_NS-k2; at_exit "'$ITM_ENV' down -p '$n2' >/dev/null 2>&1"
@@ -101,7 +101,7 @@ diag "down killed; $(labelled "$n4") labelled"
 run "$ITM_ENV" ps -p "$other"
 is "$rc" 0 "ps of another namespace"
 is "$(labelled "$n4")" 0 "whatever the killed down left of $n4 is gone"
-ok "$(test ! -e "$sd/$n4" && echo yes)" "and its state directory"
+ok "and its state directory" test ! -e "$sd/$n4"
 
 run "$ITM_ENV" -p "$other" down
 is "$rc" 0 "down"

@@ -63,7 +63,7 @@ nothing_labelled "$ns2" "symlinked <ns>"
 is "$(stat -c %a "$tmp/victimdir")" "$(stat -c %a "$tmp/victimdir")" "mode kept"
 run env ITM_ENV_STATE_DIR="$shared" "$ITM_ENV" -p "$ns2" down
 untouched "down on a symlinked <ns>"
-ok "$(test -L "$shared/$ns2" && echo yes)" "the link is not followed by down either"
+ok "the link is not followed by down either" test -L "$shared/$ns2"
 run env ITM_ENV_STATE_DIR="$shared" "$ITM_ENV" -f "$tmp/stack.yml" -p "$ns2" config
 is "$rc" 1 "config with secrets on a symlinked <ns>: exit 1"
 untouched "config"
@@ -82,7 +82,7 @@ run env ITM_ENV_STATE_DIR="$gw/state" "$ITM_ENV" -f "$tmp/stack.yml" -p "$ns2" u
 is "$rc" 1 "a group-writable directory on the way: exit 1"
 like "$err" "unsafe state directory: $gw is writable by group or others and has no sticky bit" \
   "says which and why"
-ok "$(test ! -e "$gw/state" && echo yes)" "nothing made in it"
+ok "nothing made in it" test ! -e "$gw/state"
 
 # 5. links planted in <root>/<ns> for each file itm-env writes (the
 # directory is root's; a link made while it was shared, or by mistake)
@@ -109,8 +109,8 @@ run env ITM_ENV_STATE_DIR="$root5" "$ITM_ENV" -f "$tmp/stack.yml" -p "$ns5" up
 is "$rc" 0 "watchdog.log, snapshot.json, released links: up still succeeds"
 like "$err" "watchdog.log is a symbolic link" "the log link is refused, with a warning"
 like "$err" "released is a symbolic link" "the released link is refused, with a warning"
-ok "$(test -f "$root5/$ns5/snapshot.json" && test ! -L "$root5/$ns5/snapshot.json" && echo yes)" \
-  "the snapshot replaced the link with a file of its own"
+ok "the snapshot replaced the link with a file of its own" \
+  sh -c "test -f '$root5/$ns5/snapshot.json' && test ! -L '$root5/$ns5/snapshot.json'"
 run env ITM_ENV_STATE_DIR="$root5" "$ITM_ENV" -p "$ns5" down
 rm -f "$root5/$ns5/secrets"; mkdir -p -m 700 "$root5/$ns5"
 ln "$tmp/victim6" "$root5/$ns5/secrets"
@@ -120,7 +120,7 @@ like "$err" "secrets has other hard links" "says so"
 rm -f "$root5/$ns5/secrets"
 run env ITM_ENV_STATE_DIR="$root5" "$ITM_ENV" -p "$ns5" down
 is "$rc" 0 "down"
-ok "$(test ! -e "$root5/$ns5" && echo yes)" "down removed the state directory, links and all"
+ok "down removed the state directory, links and all" test ! -e "$root5/$ns5"
 untouched "planted files"
 
 done_testing
