@@ -82,6 +82,7 @@ services:
     healthcheck:
       test: ["CMD", "false"]
       interval: 1s
+      start_period: 600s
 $secrets
 EOF2
 for sig in TERM INT; do

@@ -17,6 +17,7 @@ services:
     healthcheck:
       test: ["CMD", "false"]
       interval: 1s
+      start_period: 600s
 volumes:
   data:
 EOF2
@@ -35,7 +36,7 @@ labelled () {
 }
 watchdog_of () {
   for _p in /proc/[0-9]*; do
-    if tr '\0' ' ' <"$_p/cmdline" 2>/dev/null | grep -q -- "--watchdog $1 "; then
+    if tr '\0' ' ' 2>/dev/null <"$_p/cmdline" | grep -q -- "--watchdog $1 "; then
       echo "${_p#/proc/}"
     fi
   done

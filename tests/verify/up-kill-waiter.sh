@@ -50,7 +50,7 @@ ok "the namespace is released to the user" test -e "$ITM_ENV_STATE_DIR/$ITM_NS/r
 # the first's watchdog is done (it held the lock the second got)
 wd=0
 for p in /proc/[0-9]*; do
-  tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "--watchdog $ITM_NS " && wd=$((wd + 1))
+  tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q -- "--watchdog $ITM_NS " && wd=$((wd + 1))
 done
 is "$wd" 0 "no watchdog of the first is left running"
 is "$(engine_get "/containers/json?all=1&filters=$(ns_filter)" | jq length)" 2 "and it removed nothing of the second's"
