@@ -430,6 +430,32 @@ gc_reap (struct engine *e)
             }
           gc_verdicts_free (vd, 1);
         }
+      /* nothing on the engine (a down killed after its last removal, an up
+       * killed before it created anything): the state directory goes when
+       * the up that last held its lock is gone */
+      for (size_t i = 0; i < n; i++)
+        {
+          if (locks[i] < 0)
+            continue;
+          bool on_engine = false;
+          for (size_t j = 0; j < nv && !on_engine; j++)
+            on_engine = strcmp (v[j].ns, names[i]) == 0;
+          char pid[32] = "";
+          ssize_t r = on_engine ? 0 : pread (locks[i], pid, sizeof pid - 1, 0);
+          pid[r > 0 ? r : 0] = '\0';
+          long p = atol (pid);
+          if (p <= 0 || p == (long) getpid () || !(kill ((pid_t) p, 0) < 0 && errno == ESRCH))
+            continue;
+          cleanup_err struct itm_err serr = { 0 };
+          if (ns_state_remove (names[i], &serr) == 0)
+            {
+              fprintf (stderr, "itm-env: removed the state directory of namespace %s in passing: "
+                       "nothing of it is on the engine and its up (pid %ld) is gone\n", names[i],
+                       p);
+              close (locks[i]);
+              locks[i] = -1;
+            }
+        }
     }
   found_free (v, nv);
   for (size_t i = 0; i < n; i++)

@@ -48,7 +48,8 @@ kill9 () {
   _pid=$!
   wait_for 60 sh -c "curl -s --unix-socket '$ITM_SOCK' 'http://e/containers/json?all=1&filters=$(ns_filter "$1")' | jq -e 'length == 1'" || true
   _wd=$(watchdog_of "$1")
-  kill -KILL -- "-$_pid" $_wd 2>/dev/null || true
+  /bin/kill -s KILL -- "-$_pid" 2>/dev/null || true
+  [ -z "$_wd" ] || kill -KILL $_wd 2>/dev/null || true
   set +e; wait "$_pid"; set -e
   diag "$1: up $_pid and watchdog ${_wd:-none} killed; $(labelled "$1") labelled"
 }
