@@ -278,6 +278,7 @@ ctx_state (struct itm_ctx *ctx, const char *ns, bool must_exist, struct state **
   *out = NULL;
   if (e == NULL)
     return -1;
+  gc_reap (e);   /* ps and the like: namespaces whose owner died, in passing */
   if (state_load (e, ns, out, err) < 0)
     return -1;
   if (must_exist && (*out)->ncontainers == 0)

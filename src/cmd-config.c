@@ -75,6 +75,9 @@ config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
    * interpolation environment, so hashes match up's; the text printed is
    * masked */
   cleanup_stack struct stack *st = NULL;
+  /* config creates nothing: secrets the namespace does not keep yet are
+   * made in memory (masked in what is printed), not in its state dir */
+  data_secrets_persist (false);
   int ret = ctx_stack_load (ctx, (const char *const *) argv + optind, (size_t) (argc - optind),
                             &st, err);
   if (ret < 0)

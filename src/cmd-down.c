@@ -1,9 +1,11 @@
 /* cmd-down.c - itm-env down: remove a namespace from its labels alone. */
 #include <config.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "ns/ns.h"
@@ -89,6 +91,18 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro
   if (e == NULL)
     return -1;
   o.ns = ns;
+  /* no longer handed over: a down killed midway leaves a namespace the
+   * next command's reaping (gc_reap) removes, not one kept until expiry */
+  if (!o.keep_volumes)
+    {
+      cleanup_err struct itm_err serr = { 0 };
+      int dfd = ns_state_open (ns, false, NULL, &serr);
+      if (dfd >= 0)
+        {
+          unlinkat (dfd, "released", 0);
+          close (dfd);
+        }
+    }
   out_auto (quiet, json);
   if (!quiet && !json)
     out_init (OUT_PLAIN, false);

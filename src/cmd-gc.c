@@ -9,11 +9,13 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@
 #include "prov/prov.h"
 #include "state/state.h"
 #include "util/json.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
 #include "out/out.h"
@@ -34,6 +37,7 @@ enum {
   OPT_ONLY,
   OPT_WATCHDOG,
   OPT_WATCHDOG_FD,
+  OPT_WATCHDOG_LOCK_FD,
 };
 
 struct gc_args {
@@ -42,6 +46,7 @@ struct gc_args {
   const char *only;          /* -p: only this namespace */
   const char *watch;         /* --watchdog NS */
   int watch_fd;
+  int lock_fd;               /* --watchdog-lock-fd: the dead up's lock, held until done */
 };
 
 /* A namespace found: what its resources' labels say. */
@@ -309,6 +314,9 @@ gc_parse (struct itm_ctx *ctx, int argc, char **argv, struct gc_args *a, struct 
       case OPT_WATCHDOG_FD:
         a->watch_fd = atoi (arg);
         break;
+      case OPT_WATCHDOG_LOCK_FD:
+        a->lock_fd = atoi (arg);
+        break;
       }
   if (opt < 0)
     return -1;
@@ -334,16 +342,134 @@ gc_watchdog (struct itm_ctx *ctx, const struct gc_args *a, struct itm_err *err)
     return itm_err_set (err, ITM_EXIT_USAGE, "gc: --watchdog needs --watchdog-fd");
   if (watchdog_wait (a->watch, a->watch_fd))
     return 0;
+  /* the up lock: inherited from a dead up (--watchdog-lock-fd, kept until
+   * exit), else (run's watchdog) taken now if free, so that an up waiting
+   * on the namespace, or another command's reaping, leaves it to us */
+  cleanup_close int own = -1;
+  if (a->lock_fd < 0)
+    {
+      cleanup_err struct itm_err lerr = { 0 };
+      own = ns_state_file (a->watch, "up.lock", O_RDWR | O_CREAT, 0600, &lerr);
+      if (own >= 0 && flock (own, LOCK_EX | LOCK_NB) < 0)
+        {
+          close (own);
+          own = -1;
+        }
+    }
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL)
     return -1;
   return watchdog_clean (e, a->watch, err);
 }
 
+/* ---- reaping in passing (cmd.h) ---- */
+void
+gc_reap (struct engine *e)
+{
+  if (getenv ("ITM_ENV_NO_REAP") && *getenv ("ITM_ENV_NO_REAP"))
+    return;
+  cleanup_strv char **names = ns_state_namespaces ();
+  size_t n = strv_len (names), nc = 0;
+  if (n == 0)
+    return;
+  /* candidates: not released by a successful up, nobody at work on them
+   * (an up, or the watchdog of a dead one, holds up.lock) */
+  int *locks = xcalloc (n + 1, sizeof *locks);
+  for (size_t i = 0; i < n; i++)
+    {
+      locks[i] = -1;
+      if (watchdog_released (names[i]))
+        continue;
+      cleanup_err struct itm_err lerr = { 0 };
+      int fd = ns_state_file (names[i], "up.lock", O_RDWR | O_CREAT, 0600, &lerr);
+      if (fd < 0)
+        continue;
+      if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+        {
+          close (fd);
+          continue;
+        }
+      locks[i] = fd;
+      nc++;
+    }
+  struct found *v = NULL;
+  size_t nv = 0;
+  cleanup_err struct itm_err err = { 0 };
+  if (nc > 0 && gc_scan (e, NULL, &v, &nv, &err) == 0)
+    {
+      char host[256] = "";
+      gethostname (host, sizeof host - 1);
+      for (size_t j = 0; j < nv; j++)
+        {
+          size_t i = 0;
+          while (i < n && (locks[i] < 0 || strcmp (names[i], v[j].ns) != 0))
+            i++;
+          if (i == n)
+            continue;
+          struct gc_ns in = gc_input (&v[j], host);
+          struct gc_verdict *vd = xcalloc (1, sizeof *vd);
+          gc_plan (&in, 1, host, time (NULL), 0, vd);
+          if (vd->remove)
+            {
+              struct prov_down_opts d = { .ns = v[j].ns, .grace_s = -1 };
+              cleanup_err struct itm_err derr = { 0 };
+              enum out_mode m;
+              bool js;
+              out_get (&m, &js);
+              out_init (OUT_QUIET, false);
+              int r = prov_down (e, &d, &derr);
+              out_init (m, js);
+              if (r == 0)
+                {
+                  cleanup_err struct itm_err serr = { 0 };
+                  ns_state_remove (v[j].ns, &serr);
+                  fprintf (stderr, "itm-env: removed namespace %s (%zu containers, %zu networks, "
+                           "%zu volumes) in passing: %s\n", v[j].ns, v[j].count[0],
+                           v[j].count[1], v[j].count[2], vd->why);
+                  close (locks[i]);
+                  locks[i] = -1;
+                }
+            }
+          gc_verdicts_free (vd, 1);
+        }
+      /* nothing on the engine (a down killed after its last removal, an up
+       * killed before it created anything): the state directory goes when
+       * the up that last held its lock is gone */
+      for (size_t i = 0; i < n; i++)
+        {
+          if (locks[i] < 0)
+            continue;
+          bool on_engine = false;
+          for (size_t j = 0; j < nv && !on_engine; j++)
+            on_engine = strcmp (v[j].ns, names[i]) == 0;
+          char pid[32] = "";
+          ssize_t r = on_engine ? 0 : pread (locks[i], pid, sizeof pid - 1, 0);
+          pid[r > 0 ? r : 0] = '\0';
+          long p = atol (pid);
+          if (p <= 0 || p == (long) getpid () || !(kill ((pid_t) p, 0) < 0 && errno == ESRCH))
+            continue;
+          cleanup_err struct itm_err serr = { 0 };
+          if (ns_state_remove (names[i], &serr) == 0)
+            {
+              fprintf (stderr, "itm-env: removed the state directory of namespace %s in passing: "
+                       "nothing of it is on the engine and its up (pid %ld) is gone\n", names[i],
+                       p);
+              close (locks[i]);
+              locks[i] = -1;
+            }
+        }
+    }
+  found_free (v, nv);
+  for (size_t i = 0; i < n; i++)
+    if (locks[i] >= 0)
+      ns_unlock (names[i], locks[i]);
+  free (locks);
+}
+
 static int
 gc_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  struct gc_args a = { .watch_fd = -1 };
+  struct gc_args a = { .watch_fd = -1, .lock_fd = -1 };
   if (gc_parse (ctx, argc, argv, &a, err) < 0)
     return -1;
   if (a.watch)
@@ -370,6 +496,7 @@ static const struct itm_opt gc_opts[] = {
   { OPT_HOST, 'H', "host", OPT_ARG_REQUIRED, "HOST", "engine address" },
   { OPT_WATCHDOG, 0, "watchdog", OPT_ARG_REQUIRED, "NS", NULL },
   { OPT_WATCHDOG_FD, 0, "watchdog-fd", OPT_ARG_REQUIRED, "FD", NULL },
+  { OPT_WATCHDOG_LOCK_FD, 0, "watchdog-lock-fd", OPT_ARG_REQUIRED, "FD", NULL },
   { 0 },
 };
 

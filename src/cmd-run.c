@@ -451,6 +451,7 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
   if (e == NULL)
     return -1;
 
+  gc_reap (e);
   /* the watchdog first: from here on, this process dying removes ns */
   bool wd = watchdog_start (e, ns) > 0;
   o.po.ns = ns;

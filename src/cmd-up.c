@@ -105,6 +105,8 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
   if (e == NULL)
     return -1;
   po.ns = ns;
+  /* namespaces of ups that died with their watchdog: removed in passing */
+  gc_reap (e);
   struct cmd_up_guard guard = { 0 };
   cmd_up_guard (&po, &guard);
   io.progress = quiet ? IMAGE_PROGRESS_QUIET : json ? IMAGE_PROGRESS_JSON : IMAGE_PROGRESS_AUTO;

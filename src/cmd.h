@@ -201,6 +201,15 @@ int ctx_parse_index (const char *arg, int *index, struct itm_err *err);
 /* Colour on fd: a TTY, $NO_COLOR unset or empty, $TERM not "dumb". */
 bool ctx_want_color (int fd);
 
+/* Reap in passing (cmd-gc.c): the namespaces with a state directory under
+ * this state root that no successful up released and nobody holds the up
+ * lock of, whose owner gc finds gone (created on this host by a process
+ * that no longer runs), are removed (down, then their state directory),
+ * each with a line on stderr.  No engine call when there is no such
+ * candidate.  ITM_ENV_NO_REAP=1: off. */
+struct engine;
+void gc_reap (struct engine *e);
+
 /* Print a JSON value on stdout (pretty when stdout is a TTY), then newline. */
 struct json_object;
 void print_json (struct json_object *v);

@@ -105,6 +105,10 @@ int data_verify (struct engine *e, const struct stack *st, const char *ns, FILE 
  * them when > 0), or -1. */
 int data_secrets_prepare (const struct stack *st, const char *ns, char ***vars,
                           struct itm_err *err);
+/* persist false (config): data_secrets_prepare reads what the namespace
+ * keeps but creates neither the state directory nor the file: a missing
+ * secret is generated in memory only (and masked).  Default true. */
+void data_secrets_persist (bool on);
 /* Register a value to mask (done by data_secrets_prepare). */
 void data_mask_add (const char *value);
 /* s with every registered secret replaced by "********": a new string. */

@@ -304,6 +304,49 @@ drop_line (struct buf *cur, const char *name)
   cur->len = strlen (cur->data);
 }
 
+/* Whether data_secrets_prepare keeps what it makes (data.h). */
+static bool persist = true;
+
+void
+data_secrets_persist (bool on)
+{
+  persist = on;
+}
+
+/* fd's contents (a regular file: ns_state_file checked), at most
+ * SECRETS_FILE_MAX bytes. */
+static char *
+read_bounded (int fd, const char *path, size_t *len, struct itm_err *err)
+{
+  struct buf b = { 0 };
+  buf_adds (&b, "");
+  char chunk[4096];
+  for (;;)
+    {
+      ssize_t r = read (fd, chunk, sizeof chunk);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          buf_free (&b);
+          itm_err_errno (err, ITM_EXIT_FAILURE, "cannot read %s", path);
+          return NULL;
+        }
+      if (r == 0)
+        break;
+      if (b.len + (size_t) r > SECRETS_FILE_MAX)
+        {
+          buf_free (&b);
+          itm_err_set (err, ITM_EXIT_FAILURE, "%s: larger than %d bytes", path,
+                       (int) SECRETS_FILE_MAX);
+          return NULL;
+        }
+      buf_add (&b, chunk, (size_t) r);
+    }
+  *len = b.len;
+  return buf_steal (&b);
+}
+
 int
 data_secrets_prepare (const struct stack *st, const char *ns, char ***vars, struct itm_err *err)
 {
@@ -313,17 +356,21 @@ data_secrets_prepare (const struct stack *st, const char *ns, char ***vars, stru
   json_object *secrets = secrets_of (st);
   if (secrets == NULL || json_object_object_length (secrets) == 0)
     return 0;
-  cleanup_free char *dir = ns_state_dir (ns, true, err);
+  /* never through a planted link, never created for config (persist
+   * false): what is there is used, what is missing is made in memory */
+  cleanup_free char *dir = ns_state_dir (ns, persist, err);
   if (dir == NULL)
     return -1;
   cleanup_free char *path = xasprintf ("%s/secrets", dir);
-  cleanup_close int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return itm_err_errno (err, ITM_EXIT_FAILURE, "cannot open %s", path);
-  if (fchmod (fd, 0600) < 0 || flock (fd, LOCK_EX) < 0)
+  cleanup_close int fd = ns_state_file (ns, "secrets", persist ? O_RDWR | O_CREAT : O_RDONLY,
+                                        0600, err);
+  if (fd == -1)
+    return -1;
+  if (fd >= 0 && ((persist && fchmod (fd, 0600) < 0)
+                  || flock (fd, persist ? LOCK_EX : LOCK_SH) < 0))
     return itm_err_errno (err, ITM_EXIT_FAILURE, "cannot lock %s", path);
   size_t len0 = 0;
-  char *text = file_read (path, SECRETS_FILE_MAX, &len0, ITM_EXIT_FAILURE, err);
+  char *text = fd >= 0 ? read_bounded (fd, path, &len0, err) : xstrdup ("");
   if (text == NULL)
     return -1;
   cleanup_buf struct buf cur = { .data = text, .len = len0, .cap = len0 + 1 };
@@ -349,7 +396,7 @@ data_secrets_prepare (const struct stack *st, const char *ns, char ***vars, stru
       strv_push_take (&out, &n, xasprintf ("ITM_SECRET_%s=%s", name, val));
       data_mask_add (val);
     }
-  if (changed
+  if (changed && persist
       && (ftruncate (fd, 0) < 0 || pwrite (fd, cur.data, cur.len, 0) != (ssize_t) cur.len
           || fsync (fd) < 0))
     return itm_err_errno (err, ITM_EXIT_FAILURE, "cannot write %s", path);

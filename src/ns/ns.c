@@ -189,47 +189,308 @@ state_root (void)
   return xasprintf ("%s/.local/state/itm-env", v && *v ? v : "/root");
 }
 
+/* ---- the state directory: trusted, never through a link ----
+ *
+ * Like ssh's StrictModes and systemd's chase: the path to the state root
+ * is walked one component at a time from "/", each opened relative to its
+ * parent's fd.  Every directory on the way must be owned by root or the
+ * user, and not writable by group or others unless it has the sticky bit
+ * (like /tmp: others cannot rename or remove what is ours there).  A
+ * symbolic link on the way is followed only where it sits in a directory
+ * nobody else can write (only root or the user can have made it); the
+ * state root itself and everything under it is never a link.  <root>/<ns>
+ * must be owned by the user and not writable by group or others; it is
+ * made 0700.  Missing directories are made (mkdirat, 0700) when asked. */
+
+static bool root_warned;
+
 static int
-mkdir_p (char *path, mode_t mode)
+unsafe (struct itm_err *err, const char *what, const char *path, const char *why)
 {
-  for (char *p = path + 1; *p; p++)
-    if (*p == '/')
-      {
-        *p = '\0';
-        int r = mkdir (path, mode);
-        *p = '/';
-        if (r < 0 && errno != EEXIST)
-          return -1;
-      }
-  if (mkdir (path, mode) < 0 && errno != EEXIST)
-    return -1;
+  itm_err_set (err, ITM_EXIT_FAILURE, "unsafe state %s: %s %s", what, path, why);
+  return itm_err_hint (err, "itm-env keeps its state under $ITM_ENV_STATE_DIR, else "
+                            "$XDG_STATE_HOME/itm-env, else ~/.local/state/itm-env: choose a "
+                            "directory only you (or root) can write");
+}
+
+/* A directory on the way to the state root (or the root): acceptable? */
+static int
+dir_trusted (const struct stat *s, const char *path, struct itm_err *err)
+{
+  uid_t me = geteuid ();
+  if (!S_ISDIR (s->st_mode))
+    return unsafe (err, "directory", path, "is not a directory");
+  if (s->st_uid != me && s->st_uid != 0)
+    {
+      char why[96];
+      snprintf (why, sizeof why, "is owned by uid %ld, neither you (uid %ld) nor root",
+                (long) s->st_uid, (long) me);
+      return unsafe (err, "directory", path, why);
+    }
+  if ((s->st_mode & 0022) && !(s->st_mode & S_ISVTX))
+    return unsafe (err, "directory", path,
+                   "is writable by group or others and has no sticky bit");
   return 0;
+}
+
+/* fd of the directory name in parent (path names it, for messages),
+ * created when create; 0 when absent and !create.  shared: parent is
+ * writable by others; last: the state root itself (no link). */
+static int
+walk_one (int parent, const char *name, const char *path, bool create, bool shared, bool last,
+          int *out, struct itm_err *err)
+{
+  struct stat s;
+  for (int tries = 0;; tries++)
+    {
+      if (fstatat (parent, name, &s, AT_SYMLINK_NOFOLLOW) == 0)
+        break;
+      if (errno != ENOENT)
+        return itm_err_errno (err, ITM_EXIT_FAILURE, "state directory %s", path);
+      if (!create)
+        return 0;
+      if (mkdirat (parent, name, 0700) < 0 && errno != EEXIST)
+        return itm_err_errno (err, ITM_EXIT_FAILURE, "cannot create the state directory %s",
+                              path);
+      if (tries > 3)
+        return itm_err_errno (err, ITM_EXIT_FAILURE, "state directory %s", path);
+    }
+  bool link = S_ISLNK (s.st_mode);
+  if (link && (last || shared))
+    return unsafe (err, "directory", path,
+                   last ? "is a symbolic link (refusing to follow it)"
+                        : "is a symbolic link in a directory others can write (refusing to "
+                          "follow it)");
+  int fd = openat (parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (link ? 0 : O_NOFOLLOW));
+  if (fd < 0)
+    return itm_err_errno (err, ITM_EXIT_FAILURE, "state directory %s", path);
+  if (fstat (fd, &s) < 0 || dir_trusted (&s, path, err) < 0)
+    {
+      if (!itm_err_isset (err))
+        itm_err_errno (err, ITM_EXIT_FAILURE, "state directory %s", path);
+      close (fd);
+      return -1;
+    }
+  *out = fd;
+  return 1;
+}
+
+/* The state root, walked from "/": its fd in *out; 1, 0 (absent and
+ * !create) or -1. */
+static int
+root_open (const char *root, bool create, int *out, struct itm_err *err)
+{
+  cleanup_free char *abs = NULL;
+  if (root[0] != '/')
+    {
+      cleanup_free char *cwd = getcwd (NULL, 0);
+      if (cwd == NULL)
+        return itm_err_errno (err, ITM_EXIT_FAILURE, "state directory %s", root);
+      abs = xasprintf ("%s/%s", cwd, root);
+    }
+  else
+    abs = xstrdup (root);
+  int fd = open ("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct stat s;
+  if (fd < 0 || fstat (fd, &s) < 0)
+    {
+      if (fd >= 0)
+        close (fd);
+      return itm_err_errno (err, ITM_EXIT_FAILURE, "opening /");
+    }
+  if (dir_trusted (&s, "/", err) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  struct buf so_far = { 0 };
+  buf_adds (&so_far, "");
+  char *save = NULL;
+  int ret = 1;
+  for (char *c = strtok_r (abs, "/", &save); c; c = strtok_r (NULL, "/", &save))
+    {
+      if (strcmp (c, ".") == 0)
+        continue;
+      buf_addf (&so_far, "/%s", c);
+      if (strcmp (c, "..") == 0)
+        {
+          ret = unsafe (err, "directory", so_far.data, "contains '..'");
+          break;
+        }
+      bool last = true;
+      for (const char *r = save; r && *r; r++)
+        if (*r != '/')
+          {
+            last = false;
+            break;
+          }
+      bool shared = (s.st_mode & 0022) != 0;
+      int next = -1;
+      ret = walk_one (fd, c, so_far.data, create, shared, last, &next, err);
+      close (fd);
+      fd = next;
+      if (ret <= 0)
+        break;
+      fstat (fd, &s);
+    }
+  if (ret == 1 && (s.st_mode & 0002) && !root_warned)
+    {
+      root_warned = true;
+      out_warn ("the state root %s is writable by everyone (sticky, so others cannot touch "
+                "itm-env's files, but they can see which namespaces exist)", so_far.data);
+    }
+  buf_free (&so_far);
+  if (ret == 1)
+    *out = fd;
+  else if (fd >= 0)
+    close (fd);
+  return ret;
+}
+
+int
+ns_state_open (const char *ns, bool create, char **path, struct itm_err *err)
+{
+  if (path)
+    *path = NULL;
+  if (ns_check (ns, NULL, err) < 0)
+    return -1;
+  cleanup_free char *root = state_root ();
+  cleanup_free char *dir = xasprintf ("%s/%s", root, ns);
+  int rfd = -1;
+  int r = root_open (root, create, &rfd, err);
+  if (r <= 0)
+    {
+      if (r == 0 && path)
+        *path = steal_pointer (&dir);
+      return r < 0 ? -1 : -2;
+    }
+  struct stat s;
+  int fd = -1;
+  for (int tries = 0;; tries++)
+    {
+      if (fstatat (rfd, ns, &s, AT_SYMLINK_NOFOLLOW) == 0)
+        break;
+      if (errno != ENOENT || !create || tries > 3)
+        {
+          int e = errno;
+          close (rfd);
+          if (e == ENOENT && path)
+            *path = steal_pointer (&dir);
+          errno = e;
+          return e == ENOENT ? -2 : itm_err_errno (err, ITM_EXIT_FAILURE, "state directory %s",
+                                                   dir);
+        }
+      if (mkdirat (rfd, ns, 0700) < 0 && errno != EEXIST)
+        {
+          itm_err_errno (err, ITM_EXIT_FAILURE, "cannot create the state directory %s", dir);
+          close (rfd);
+          return -1;
+        }
+    }
+  if (S_ISLNK (s.st_mode))
+    {
+      close (rfd);
+      return unsafe (err, "directory", dir,
+                     "is a symbolic link (refusing to follow it)");
+    }
+  fd = openat (rfd, ns, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  close (rfd);
+  if (fd < 0 || fstat (fd, &s) < 0)
+    {
+      itm_err_errno (err, ITM_EXIT_FAILURE, "state directory %s", dir);
+      if (fd >= 0)
+        close (fd);
+      return -1;
+    }
+  const char *why = NULL;
+  char buf[96];
+  if (s.st_uid != geteuid ())
+    {
+      snprintf (buf, sizeof buf, "is owned by uid %ld, not by you (uid %ld)", (long) s.st_uid,
+                (long) geteuid ());
+      why = buf;
+    }
+  else if (s.st_mode & 0022)
+    why = "is writable by group or others (someone else may have put files there)";
+  if (why)
+    {
+      close (fd);
+      return unsafe (err, "directory", dir, why);
+    }
+  /* never readable by others, whatever the umask or an earlier mode */
+  if ((s.st_mode & 07777) != 0700 && fchmod (fd, 0700) < 0)
+    {
+      itm_err_errno (err, ITM_EXIT_FAILURE, "chmod %s", dir);
+      close (fd);
+      return -1;
+    }
+  if (path)
+    *path = steal_pointer (&dir);
+  return fd;
 }
 
 char *
 ns_state_dir (const char *ns, bool create, struct itm_err *err)
 {
-  if (ns_check (ns, NULL, err) < 0)
-    return NULL;
-  cleanup_free char *root = state_root ();
-  char *dir = xasprintf ("%s/%s", root, ns);
-  if (create)
+  char *path = NULL;
+  int fd = ns_state_open (ns, create, &path, err);
+  if (fd >= 0)
+    close (fd);
+  else if (fd == -1)
     {
-      if (mkdir_p (dir, 0700) < 0)
-        {
-          itm_err_errno (err, ITM_EXIT_FAILURE, "cannot create the state directory %s", dir);
-          free (dir);
-          return NULL;
-        }
-      /* never world-readable, whatever the umask or an earlier mode */
-      if (chmod (dir, 0700) < 0)
-        {
-          itm_err_errno (err, ITM_EXIT_FAILURE, "chmod %s", dir);
-          free (dir);
-          return NULL;
-        }
+      free (path);
+      return NULL;
     }
-  return dir;
+  return path;
+}
+
+int
+ns_state_file (const char *ns, const char *name, int flags, mode_t mode, struct itm_err *err)
+{
+  cleanup_free char *dir = NULL;
+  int dfd = ns_state_open (ns, (flags & O_CREAT) != 0, &dir, err);
+  if (dfd == -2)
+    {
+      errno = ENOENT;
+      return -2;
+    }
+  if (dfd < 0)
+    return -1;
+  int fd = openat (dfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, mode);
+  int e = errno;
+  close (dfd);
+  cleanup_free char *path = xasprintf ("%s/%s", dir, name);
+  if (fd < 0)
+    {
+      if (e == ENOENT && !(flags & O_CREAT))
+        {
+          errno = ENOENT;
+          return -2;
+        }
+      if (e == ELOOP)
+        return unsafe (err, "file", path,
+                       "is a symbolic link (refusing to follow it)");
+      errno = e;
+      return itm_err_errno (err, ITM_EXIT_FAILURE, "cannot open %s", path);
+    }
+  struct stat s;
+  const char *why = NULL;
+  if (fstat (fd, &s) < 0)
+    why = "cannot be examined";
+  else if (!S_ISREG (s.st_mode))
+    why = "is not a regular file";
+  else if (s.st_uid != geteuid ())
+    why = "is not owned by you";
+  else if (s.st_nlink > 1)
+    why = "has other hard links (refusing to write through them)";
+  if (why)
+    {
+      close (fd);
+      return unsafe (err, "file", path, why);
+    }
+  /* back to blocking (O_NONBLOCK only kept a FIFO from blocking the open) */
+  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
 }
 
 /* Remove what directory fd dfd (named path, for messages) holds, and the
@@ -273,36 +534,48 @@ remove_tree_at (int dfd, const char *path, int depth, struct itm_err *err)
 int
 ns_state_remove (const char *ns, struct itm_err *err)
 {
-  cleanup_free char *dir = ns_state_dir (ns, false, err);
-  if (dir == NULL)
-    return -1;
-  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_free char *dir = NULL;
+  int fd = ns_state_open (ns, false, &dir, err);
+  if (fd == -2)
+    return 0;
   if (fd < 0)
-    return errno == ENOENT ? 0 : itm_err_errno (err, ITM_EXIT_FAILURE, "opening %s", dir);
+    return -1;
   int ret = remove_tree_at (fd, dir, 2, err);
   if (ret == 0 && rmdir (dir) < 0 && errno != ENOENT)
     ret = itm_err_errno (err, ITM_EXIT_FAILURE, "removing %s", dir);
   return ret;
 }
 
+/* The lock this process holds (one namespace at a time), for
+ * ns_lock_held. */
+static int held_fd = -1;
+static char held_ns[NS_MAX_LEN + 1];
+
+int
+ns_lock_held (const char *ns)
+{
+  return held_fd >= 0 && strcmp (held_ns, ns) == 0 ? held_fd : -1;
+}
+
 /* Open and lock path; the lock counts only while path still names the
- * file locked (ns_unlock may remove it while a waiter sleeps): otherwise
- * start over. */
+ * file locked (ns_unlock, or the watchdog's removal, may remove it while a
+ * waiter sleeps): otherwise start over. */
 int
 ns_lock (const char *ns, struct itm_err *err)
 {
-  cleanup_free char *dir = ns_state_dir (ns, true, err);
-  if (dir == NULL)
-    return -1;
-  cleanup_free char *path = xasprintf ("%s/up.lock", dir);
   bool said = false;
   for (int tries = 0;; tries++)
     {
-      if (tries > 0 && mkdir (dir, 0700) < 0 && errno != EEXIST)
-        return itm_err_errno (err, ITM_EXIT_FAILURE, "creating %s", dir);
-      int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      int fd = ns_state_file (ns, "up.lock", O_RDWR | O_CREAT, 0600, err);
       if (fd < 0)
-        return itm_err_errno (err, ITM_EXIT_FAILURE, "opening %s", path);
+        return -1;
+      cleanup_free char *dir = ns_state_dir (ns, false, err);
+      if (dir == NULL)
+        {
+          close (fd);
+          return -1;
+        }
+      cleanup_free char *path = xasprintf ("%s/up.lock", dir);
       if (flock (fd, LOCK_EX | LOCK_NB) < 0)
         {
           if (errno != EWOULDBLOCK)
@@ -318,7 +591,8 @@ ns_lock (const char *ns, struct itm_err *err)
               pid[n > 0 ? n : 0] = '\0';
               pid[strcspn (pid, "\n")] = '\0';
               out_warn ("namespace %s: another itm-env up%s%s%s is at work on it: waiting for "
-                        "it to finish", ns, *pid ? " (pid " : "", pid, *pid ? ")" : "");
+                        "it (or, if it died, its watchdog) to finish", ns,
+                        *pid ? " (pid " : "", pid, *pid ? ")" : "");
               said = true;
             }
           /* blocking; a signal (SIGINT: no SA_RESTART) ends the wait */
@@ -334,7 +608,7 @@ ns_lock (const char *ns, struct itm_err *err)
             }
         }
       struct stat a, b;
-      if (fstat (fd, &a) == 0 && stat (path, &b) == 0 && a.st_ino == b.st_ino
+      if (fstat (fd, &a) == 0 && lstat (path, &b) == 0 && a.st_ino == b.st_ino
           && a.st_dev == b.st_dev)
         {
           char pid[32];
@@ -343,6 +617,8 @@ ns_lock (const char *ns, struct itm_err *err)
             {
               /* the pid is only for the message above: not worth failing up */
             }
+          held_fd = fd;
+          snprintf (held_ns, sizeof held_ns, "%s", ns);
           return fd;
         }
       close (fd);   /* removed by its holder meanwhile: lock the new one */
@@ -354,27 +630,60 @@ ns_unlock (const char *ns, int fd)
 {
   if (fd < 0)
     return;
+  if (fd == held_fd)
+    held_fd = -1;
   cleanup_err struct itm_err err = { 0 };
-  cleanup_free char *dir = ns_state_dir (ns, false, &err);
-  if (dir)
+  cleanup_free char *dir = NULL;
+  int dfd = ns_state_open (ns, false, &dir, &err);
+  if (dfd >= 0)
     {
       /* the namespace keeps no other state (an up that created nothing):
        * leave no trace; waiters see the file gone and start over */
-      DIR *d = opendir (dir);
+      DIR *d = fdopendir (dfd);
       size_t others = 0;
       struct dirent *de;
       while (d && (de = readdir (d)) != NULL)
         if (strcmp (de->d_name, ".") && strcmp (de->d_name, "..")
             && strcmp (de->d_name, "up.lock"))
           others++;
+      if (d && others == 0 && unlinkat (dirfd (d), "up.lock", 0) == 0)
+        rmdir (dir);
       if (d)
         closedir (d);
-      if (d && others == 0)
-        {
-          cleanup_free char *path = xasprintf ("%s/up.lock", dir);
-          if (unlink (path) == 0)
-            rmdir (dir);
-        }
+      else
+        close (dfd);
     }
   close (fd);
+}
+
+char **
+ns_state_namespaces (void)
+{
+  cleanup_err struct itm_err err = { 0 };
+  cleanup_free char *root = state_root ();
+  int fd = -1;
+  if (root_open (root, false, &fd, &err) <= 0)
+    return NULL;
+  DIR *d = fdopendir (fd);
+  if (d == NULL)
+    {
+      close (fd);
+      return NULL;
+    }
+  char **v = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      cleanup_err struct itm_err e2 = { 0 };
+      if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+        continue;
+      if (de->d_name[0] == '.' || ns_check (de->d_name, NULL, &e2) < 0)
+        continue;
+      v = xgrow (v, &cap, n + 2, sizeof *v);
+      v[n++] = xstrdup (de->d_name);
+      v[n] = NULL;
+    }
+  closedir (d);
+  return v;
 }

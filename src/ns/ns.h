@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "util/err.h"
@@ -68,9 +69,31 @@ int ns_parse_time (const char *s, time_t *t);
  * too) when create is true: $ITM_ENV_STATE_DIR/<ns>, else
  * $XDG_STATE_HOME/itm-env/<ns>, else ~/.local/state/itm-env/<ns>.  Things
  * kept "with the namespace" on this host live here (generated secrets, the
- * engine snapshot taken before up); down removes it.  New string, or NULL
- * with err set. */
+ * engine snapshot taken before up); down removes it.
+ *
+ * Trusted or refused (ITM_EXIT_FAILURE, "unsafe state directory: PATH
+ * why"): walked from "/" with openat, every directory on the way owned by
+ * root or the user and not writable by group or others unless sticky (as
+ * /tmp); a symbolic link followed only in a directory nobody else can
+ * write, never as the state root or under it; <root>/<ns> owned by the
+ * user, not group- or world-writable, made 0700.  A world-writable (sticky)
+ * root is accepted with a warning.
+ *
+ * ns_state_dir: the path (new string), also when it does not exist and
+ * !create; NULL with err set when unsafe.  ns_state_open: an O_DIRECTORY
+ * fd of it, -2 when absent and !create (*path still set), -1 with err set;
+ * *path (may be NULL) a new string. */
 char *ns_state_dir (const char *ns, bool create, struct itm_err *err);
+int ns_state_open (const char *ns, bool create, char **path, struct itm_err *err);
+/* openat(ns_state_open (ns, flags has O_CREAT), name, flags | O_NOFOLLOW |
+ * O_CLOEXEC, mode): never through a symbolic link (refused with "is a
+ * symbolic link"), only a regular file owned by the user with one link.
+ * The fd, -2 when absent (without O_CREAT), -1 with err set. */
+int ns_state_file (const char *ns, const char *name, int flags, mode_t mode,
+                   struct itm_err *err);
+/* The namespaces with a state directory under this state root (a NULL-
+ * terminated strv, util/strv.h; NULL when none or the root is unsafe). */
+char **ns_state_namespaces (void);
 /* Remove the namespace's state directory and what is in it (absent: 0). */
 int ns_state_remove (const char *ns, struct itm_err *err);
 /* Serialize `up` on a namespace (on this host, within one state dir): an
@@ -82,5 +105,9 @@ int ns_lock (const char *ns, struct itm_err *err);
 /* Release it; the lock file and the state dir go too when the namespace
  * keeps no other state there. */
 void ns_unlock (const char *ns, int fd);
+/* The fd of the lock this process holds on ns (ns_lock), or -1: the
+ * watchdog inherits it, so that a waiter gets the lock only once the
+ * watchdog of an up that died is done removing the namespace. */
+int ns_lock_held (const char *ns);
 
 #endif

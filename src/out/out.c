@@ -334,6 +334,13 @@ out_init (enum out_mode mode, bool json)
   json_mode = json;
 }
 
+void
+out_get (enum out_mode *mode, bool *json)
+{
+  *mode = out_mode;
+  *json = json_mode;
+}
+
 static void
 wall (char *buf, size_t n, char *iso, size_t niso)
 {

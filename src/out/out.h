@@ -21,6 +21,8 @@
 
 enum out_mode { OUT_PLAIN, OUT_TTY, OUT_QUIET };
 void out_init (enum out_mode mode, bool json);
+/* What out_init set (to put it back after a quiet interlude). */
+void out_get (enum out_mode *mode, bool *json);
 /* --quiet, a terminal on stderr (live lines, see out_tty) or plain lines; --json. */
 void out_auto (bool quiet, bool json);
 /* Whether --json event lines are being written on stdout. */

@@ -26,6 +26,7 @@
 #include "prov/prov.h"
 #include "prov/ready.h"
 #include "stack/stack.h"
+#include "state/state.h"
 #include "report/report.h"
 #include "state/state.h"
 #include "util/json.h"
@@ -1388,6 +1389,23 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
   return ret;
 }
 
+/* A failed up that left nothing on the engine (rolled back, or failed
+ * before creating anything) leaves no state either: the state directory
+ * (snapshot, secrets, watchdog log, lock) goes, under the lock (a waiter
+ * finds the lock file gone and starts over on a fresh one). */
+static void
+drop_state_if_gone (struct engine *e, const char *ns)
+{
+  cleanup_err struct itm_err err = { 0 };
+  struct state *st = NULL;
+  if (state_load (e, ns, &st, &err) < 0)
+    return;
+  bool empty = state_empty (st);
+  state_free (st);
+  if (empty && ns_state_remove (ns, &err) < 0)
+    out_warn ("%s", err.msg);
+}
+
 int
 prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, struct itm_err *err)
 {
@@ -1435,6 +1453,8 @@ out:
   json_object_put (existing);
   if (o->hooks.after)
     o->hooks.after (o->hooks.arg, ret == 0 || o->keep_on_failure);
+  if (ret < 0)
+    drop_state_if_gone (e, o->ns);
   ns_unlock (o->ns, lockfd);
   run_free (r);
   free (r);

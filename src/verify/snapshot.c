@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,17 +56,26 @@ snapshot_now (struct engine *e, struct itm_err *err)
 
 /* snap into path, atomically (a temp file in dir renamed). */
 static int
-snapshot_write (json_object *snap, const char *dir, const char *path, struct itm_err *err)
+snapshot_write (json_object *snap, const char *ns, const char *path, struct itm_err *err)
 {
-  cleanup_free char *tmpp = xasprintf ("%s/.snapshot.%ld", dir, (long) getpid ());
+  cleanup_free char *dir = NULL;
+  cleanup_close int dfd = ns_state_open (ns, true, &dir, err);
+  if (dfd < 0)
+    return -1;
+  char tmpn[64];
+  snprintf (tmpn, sizeof tmpn, ".snapshot.%ld", (long) getpid ());
+  unlinkat (dfd, tmpn, 0);
+  /* O_EXCL | O_NOFOLLOW: a file of our own, never through a planted link;
+   * renameat replaces a link at snapshot.json, never follows it */
+  int fd = openat (dfd, tmpn, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   const char *text = json_object_to_json_string_ext (snap, JSON_C_TO_STRING_PLAIN);
-  FILE *f = fopen (tmpp, "we");
-  int ok = f && fputs (text, f) >= 0;
-  ok = (f && fclose (f) == 0) && ok;
-  if (!ok || rename (tmpp, path) < 0)
+  size_t len = strlen (text);
+  bool ok = fd >= 0 && write (fd, text, len) == (ssize_t) len;
+  ok = (fd >= 0 && close (fd) == 0) && ok;
+  if (!ok || renameat (dfd, tmpn, dfd, "snapshot.json") < 0)
     {
       itm_err_errno (err, ITM_EXIT_FAILURE, "writing %s", path);
-      unlink (tmpp);
+      unlinkat (dfd, tmpn, 0);
       return -1;
     }
   return 0;
@@ -77,10 +87,11 @@ verify_snapshot_take (struct engine *e, const char *ns, bool replace)
   cleanup_err struct itm_err err = { 0 };
   cleanup_free char *dir = ns_state_dir (ns, true, &err);
   cleanup_free char *path = dir ? xasprintf ("%s/snapshot.json", dir) : NULL;
-  if (path && !replace && access (path, F_OK) == 0)
+  struct stat s;
+  if (path && !replace && lstat (path, &s) == 0 && S_ISREG (s.st_mode))
     return 0;
   cleanup_json json_object *snap = path ? snapshot_now (e, &err) : NULL;
-  if (snap && snapshot_write (snap, dir, path, &err) == 0)
+  if (snap && snapshot_write (snap, ns, path, &err) == 0)
     return 0;
   out_warn ("no engine snapshot for namespace %s (the verifier will not look for suspects): %s",
             ns, err.msg ? err.msg : "?");

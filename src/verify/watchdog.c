@@ -71,8 +71,15 @@ watchdog_start (struct engine *e, const char *ns)
   if (getenv ("ITM_ENV_NO_WATCHDOG") && *getenv ("ITM_ENV_NO_WATCHDOG"))
     return -1;
   cleanup_err struct itm_err err = { 0 };
-  cleanup_free char *dir = ns_state_dir (ns, true, &err);
-  cleanup_free char *log = dir ? xasprintf ("%s/watchdog.log", dir) : xstrdup ("/dev/null");
+  /* never through a planted link (ns_state_file); nothing to log to then */
+  cleanup_close int lf = ns_state_file (ns, "watchdog.log", O_WRONLY | O_CREAT | O_APPEND, 0600,
+                                        &err);
+  if (lf < 0 && itm_err_isset (&err))
+    out_warn ("watchdog of namespace %s: no log: %s", ns, err.msg);
+  /* the up lock, when this process holds one: the watchdog keeps it until
+   * it is done, so that a waiting up starts only after the namespace of a
+   * dead one is gone */
+  int lockfd = ns_lock_held (ns);
   char exe[4096];
   ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
   int p[2];
@@ -104,7 +111,6 @@ watchdog_start (struct engine *e, const char *ns)
         _exit (0);
       setsid ();
       int nul = open ("/dev/null", O_RDWR | O_CLOEXEC);
-      int lf = open (log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
       if (nul >= 0)
         {
           dup2 (nul, 0);
@@ -112,13 +118,18 @@ watchdog_start (struct engine *e, const char *ns)
         }
       if (lf >= 0)
         dup2 (lf, 2);
-      /* the one descriptor that survives the exec: dup2 clears its
-       * close-on-exec flag, unless it is fd 3 already */
-      if (p[0] == 3 ? fcntl (3, F_SETFD, 0) < 0 : dup2 (p[0], 3) < 0)
+      /* the descriptors that survive the exec: fd 3 the pipe, fd 4 the up
+       * lock (held until exit).  Both are moved above 10 first, so that
+       * neither dup2 clobbers the other and each dup2 is a real one (it
+       * clears close-on-exec; a dup2 onto itself would not) */
+      int pipefd = fcntl (p[0], F_DUPFD_CLOEXEC, 10);
+      int lk = lockfd >= 0 ? fcntl (lockfd, F_DUPFD_CLOEXEC, 10) : -1;
+      if (pipefd < 0 || (lockfd >= 0 && lk < 0) || dup2 (pipefd, 3) < 0
+          || (lk >= 0 && dup2 (lk, 4) < 0))
         _exit (127);
       /* nothing else inherited: a pipe a caller waits on for EOF must not
        * stay open in the watchdog */
-      for (int fd = 4; fd < 1024; fd++)
+      for (int fd = lockfd >= 0 ? 5 : 4; fd < 1024; fd++)
         close (fd);
       signal (SIGINT, SIG_IGN);
       signal (SIGHUP, SIG_IGN);
@@ -127,7 +138,8 @@ watchdog_start (struct engine *e, const char *ns)
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
       char *args[] = { exe, (char *) "-H", host, (char *) "gc", (char *) "--watchdog",
-                       (char *) ns, (char *) "--watchdog-fd", (char *) "3", NULL };
+                       (char *) ns, (char *) "--watchdog-fd", (char *) "3",
+                       lockfd >= 0 ? (char *) "--watchdog-lock-fd" : NULL, (char *) "4", NULL };
       execv (exe, args);
       _exit (127);
     }
@@ -157,11 +169,12 @@ watchdog_release (bool keep)
   if (keep && wd_ns)
     {
       cleanup_err struct itm_err err = { 0 };
-      cleanup_free char *dir = ns_state_dir (wd_ns, true, &err);
-      cleanup_free char *m = dir ? xasprintf ("%s/released", dir) : NULL;
-      int fd = m ? open (m, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+      int fd = ns_state_file (wd_ns, "released", O_WRONLY | O_CREAT, 0600, &err);
       if (fd >= 0)
         close (fd);
+      else
+        out_warn ("namespace %s: cannot mark it released (gc may remove it once this "
+                  "process is gone): %s", wd_ns, err.msg ? err.msg : strerror (errno));
     }
   wd_write ("done\n");
   close (wd_fd);
@@ -174,9 +187,14 @@ bool
 watchdog_released (const char *ns)
 {
   cleanup_err struct itm_err err = { 0 };
-  cleanup_free char *dir = ns_state_dir (ns, false, &err);
-  cleanup_free char *m = dir ? xasprintf ("%s/released", dir) : NULL;
-  return m && access (m, F_OK) == 0;
+  cleanup_free char *dir = NULL;
+  int dfd = ns_state_open (ns, false, &dir, &err);
+  if (dfd < 0)
+    return false;
+  struct stat s;
+  bool r = fstatat (dfd, "released", &s, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (s.st_mode);
+  close (dfd);
+  return r;
 }
 
 static void

@@ -1,6 +1,7 @@
 /* test-ns.c - namespace names, validation and labels. */
 #include <config.h>
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,6 +126,38 @@ main (void)
   tap_ok (ns_state_dir ("../x", true, &err) == NULL && err.code == ITM_EXIT_USAGE,
           "a namespace with a path in it is refused");
   itm_err_clear (&err);
+  /* refused: <root>/<ns> a symbolic link, a group-writable <ns>, a
+   * world-writable directory on the way without the sticky bit; a file in
+   * it that is a link is never opened */
+  cleanup_free char *lnk = xasprintf ("%s/ns3", root);
+  tap_ok (symlink (tmpl, lnk) == 0 && ns_state_dir ("ns3", true, &err) == NULL
+          && err.code == ITM_EXIT_FAILURE && strstr (err.msg, "is a symbolic link"),
+          "a symbolic link as <root>/<ns> is refused");
+  itm_err_clear (&err);
+  unlink (lnk);
+  cleanup_free char *gw = xasprintf ("%s/ns4", root);
+  tap_ok (mkdir (gw, 0700) == 0 && chmod (gw, 0770) == 0 && ns_state_dir ("ns4", true, &err) == NULL
+          && strstr (err.msg, "writable by group or others"),
+          "a group-writable <root>/<ns> is refused");
+  itm_err_clear (&err);
+  chmod (gw, 0700);
+  cleanup_free char *glink = xasprintf ("%s/secrets", gw);
+  tap_ok (symlink ("/etc/hostname", glink) == 0
+          && ns_state_file ("ns4", "secrets", O_RDWR | O_CREAT, 0600, &err) == -1
+          && strstr (err.msg, "is a symbolic link"),
+          "a file in it that is a symbolic link is not opened");
+  itm_err_clear (&err);
+  tap_ok (ns_state_remove ("ns4", &err) == 0 && lstat (gw, &sb) < 0
+          && stat ("/etc/hostname", &sb) == 0, "removed, the link's target left alone");
+  cleanup_free char *mid0 = xasprintf ("%s/deep", tmpl);
+  tap_ok (chmod (mid0, 0777) == 0 && ns_state_dir ("ns5", true, &err) == NULL
+          && strstr (err.msg, "has no sticky bit"),
+          "a world-writable directory on the way is refused");
+  itm_err_clear (&err);
+  cleanup_free char *d5 = chmod (mid0, 01777) == 0 ? ns_state_dir ("ns5", true, &err) : NULL;
+  tap_ok (d5 != NULL, "... unless it has the sticky bit (as /tmp)");
+  ns_state_remove ("ns5", &err);
+  chmod (mid0, 0700);
   rmdir (root);
   cleanup_free char *mid = xasprintf ("%s/deep", tmpl);
   rmdir (mid);
