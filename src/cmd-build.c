@@ -30,7 +30,6 @@ build_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         break;
       case OPT_JSON:
         io.progress = IMAGE_PROGRESS_JSON;
-        ctx->json_errors = true;
         break;
       case OPT_FORCE:
         io.build = 1;

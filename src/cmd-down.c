@@ -67,7 +67,6 @@ down_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro
           break;
         case OPT_JSON:
           json = true;
-          ctx->json_errors = true;
           break;
         }
     }

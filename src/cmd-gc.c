@@ -306,7 +306,6 @@ gc_parse (struct itm_ctx *ctx, int argc, char **argv, struct gc_args *a, struct 
         break;
       case OPT_JSON:
         a->json = true;
-        ctx->json_errors = true;
         break;
       case OPT_WATCHDOG:
         a->watch = arg;

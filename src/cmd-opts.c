@@ -231,6 +231,9 @@ cmd_getopt (const struct itm_cmd *cmd, struct itm_ctx *ctx, int argc, char **arg
       assert (o != NULL);
       if (shared_option (ctx, o->code, optarg))
         continue;
+      /* --json: errors are JSON objects too, whatever the command */
+      if (o->long_name && strcmp (o->long_name, "json") == 0)
+        ctx->json_errors = true;
       *arg = optarg;
       return o->code;
     }

@@ -217,7 +217,7 @@ ps_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
   while ((opt = cmd_getopt (&cmd_ps, ctx, argc, argv, &arg, err)) > 0)
     if (opt == OPT_JSON)
-      json = ctx->json_errors = true;
+      json = true;
   if (opt < 0)
     return -1;
   char **services = argv + optind;

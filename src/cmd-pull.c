@@ -29,7 +29,6 @@ pull_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         break;
       case OPT_JSON:
         io.progress = IMAGE_PROGRESS_JSON;
-        ctx->json_errors = true;
         break;
       }
   if (opt < 0)

@@ -85,7 +85,6 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
           break;
         case OPT_JSON:
           json = true;
-          ctx->json_errors = true;
           break;
         }
     }

@@ -31,7 +31,6 @@ version_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     if (opt == OPT_JSON)
       {
         json = true;
-        ctx->json_errors = true;
       }
   if (opt < 0)
     return -1;

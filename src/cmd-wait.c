@@ -37,7 +37,6 @@ wait_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         break;
       case OPT_JSON:
         json = true;
-        ctx->json_errors = true;
         break;
       }
   if (opt < 0)
