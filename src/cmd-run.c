@@ -289,6 +289,8 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
   if (e == NULL)
     return -1;
 
+  if (ctx_reach (ctx, &o.po.join, err) < 0)
+    return -1;
   /* the watchdog first: from here on, this process dying removes ns */
   bool wd = watchdog_start (e, ns) > 0;
   o.po.ns = ns;

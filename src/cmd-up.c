@@ -104,6 +104,8 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL)
     return -1;
+  if (ctx_reach (ctx, &po.join, err) < 0)
+    return -1;
   po.ns = ns;
   struct cmd_up_guard guard = { 0 };
   cmd_up_guard (&po, &guard);
