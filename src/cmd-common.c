@@ -409,7 +409,9 @@ ctx_reach (struct itm_ctx *ctx, const char **join, struct itm_err *err)
           return itm_err_hint (err, "run itm-env in a container on the engine it talks to "
                                     "(with its socket mounted), or use --connect auto");
         }
-      if (s->note)
+      /* no id found (a marker file alone: a sandbox, a VM image): quiet;
+       * doctor says it */
+      if (s->note && s->id)
         out_note ("%s: not joining the namespace's networks; the variables name the engine "
                   "host's published ports (set ITM_ENV_HOST_OVERRIDE to an address that "
                   "reaches them)", s->note);

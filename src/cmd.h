@@ -201,7 +201,8 @@ void cmd_up_guard (struct prov_opts *po, struct cmd_up_guard *g);
  * (else $ITM_ENV_CONNECT, else auto) and $ITM_ENV_HOST_OVERRIDE.  The
  * override wins: its address, no join.  never: the host's bindings (a
  * note when itm-env runs in a container).  auto: join when itm-env runs in
- * a container on this engine (a note when in one elsewhere).  always: the
+ * a container on this engine (a note when in one elsewhere: its id known,
+ * the engine does not have it).  always: the
  * same, an error when it does not.  *join (may be NULL): the container id
  * to connect to the namespace's networks, or NULL.  -1 with err set. */
 int ctx_reach (struct itm_ctx *ctx, const char **join, struct itm_err *err);
