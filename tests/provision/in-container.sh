@@ -83,4 +83,11 @@ is "$rc" 0 "ITM_ENV_HOST_OVERRIDE: run passes"
 like "$out" '^vars host\.docker\.internal:[0-9]+$' "ITM_ENV_HOST_OVERRIDE: its address, the published port"
 unlike "$out" 'vars host\.docker\.internal:5432$' "... the published port, not the container's"
 
+# --connect always where itm-env is not in a container on its engine (the
+# test bed's host): an error before anything is created
+run "$ITM_ENV" --connect always -f "$ITM_SRCDIR/tests/fixtures/ci-job/compose.yaml" up
+is "$rc" 2 "--connect always outside a container on the engine: exit 2"
+like "$err" '^itm-env: --connect always: ' "... saying why"
+is "$(engine_get "/networks?filters=$(ns_filter)" | jq length)" 0 "... no network created"
+
 done_testing
