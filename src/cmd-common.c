@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "conn/conn.h"
 #include "data/data.h"
+#include "engine/self.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "out/out.h"
@@ -380,4 +381,63 @@ cmd_up_guard (struct prov_opts *po, struct cmd_up_guard *g)
 {
   po->hooks = (struct prov_hooks){ .before_create = guard_before_create, .after = guard_after,
                                    .arg = g };
+}
+
+int
+ctx_reach (struct itm_ctx *ctx, const char **join, struct itm_err *err)
+{
+  if (join)
+    *join = NULL;
+  const char *arg = ctx->connect;
+  const char *what = "--connect";
+  if (arg == NULL && getenv ("ITM_ENV_CONNECT") && *getenv ("ITM_ENV_CONNECT"))
+    arg = getenv ("ITM_ENV_CONNECT"), what = "ITM_ENV_CONNECT";
+  enum conn_connect mode = CONN_CONNECT_AUTO;
+  if (arg && conn_parse_connect (what, arg, &mode, err) < 0)
+    return -1;
+  const char *over = getenv ("ITM_ENV_HOST_OVERRIDE");
+  if (over && *over)
+    {
+      if (mode == CONN_CONNECT_ALWAYS)
+        out_note ("itm-env: ITM_ENV_HOST_OVERRIDE is set: the variables name %s and no network "
+                  "is joined (--connect always does not apply)", over);
+      conn_set_reach (CONN_REACH_OVERRIDE, over);
+      return 0;
+    }
+  conn_set_reach (CONN_REACH_HOST, NULL);
+  struct engine *e = ctx_engine (ctx, err);
+  if (e == NULL)
+    return -1;
+  const struct self *s = self_probe (e);
+  if (mode == CONN_CONNECT_NEVER)
+    {
+      if (s->in_container)
+        out_note ("itm-env: runs in container %.12s but %s is never: the variables name the "
+                  "published ports on the engine's host (127.0.0.1), which this container may "
+                  "not reach; set ITM_ENV_HOST_OVERRIDE to the host's address, or drop "
+                  "--connect never to join the namespace's networks",
+                  s->name ? s->name : s->id ? s->id : "?", what);
+      return 0;
+    }
+  if (!s->on_engine)
+    {
+      if (mode == CONN_CONNECT_ALWAYS)
+        {
+          itm_err_set (err, ITM_EXIT_USAGE, "%s always: %s", what,
+                       s->note ? s->note : "itm-env does not run in a container");
+          return itm_err_hint (err, "run itm-env in a container on the engine it talks to "
+                                    "(with its socket mounted), or use --connect auto");
+        }
+      /* no id found (a marker file alone: a sandbox, a VM image): quiet;
+       * doctor says it */
+      if (s->note && s->id)
+        out_note ("%s: not joining the namespace's networks; the variables name the engine "
+                  "host's published ports (set ITM_ENV_HOST_OVERRIDE to an address that "
+                  "reaches them)", s->note);
+      return 0;
+    }
+  conn_set_reach (CONN_REACH_JOINED, NULL);
+  if (join)
+    *join = s->id;
+  return 0;
 }

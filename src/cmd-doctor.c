@@ -2,14 +2,17 @@
  *
  * Checks, in order, one line each: engine (reachable), api_version,
  * storage_driver, round_trip (a labelled network and a container created
- * from a local image, removed, and confirmed gone).  An unreachable engine
+ * from a local image, removed, and confirmed gone), container (where
+ * itm-env runs: on a host, or in a container on this engine or not;
+ * engine/self.h; information, never a failure).  An unreachable engine
  * fails the first check and skips the rest.  Never pulls an image: with no
  * local image at all the round trip is skipped, which is not a failure (a
  * fresh engine; exit 0 when the other checks pass).
  *
  * --json: {"ok": BOOL, "checks": [{"name", "ok", "skipped", "detail",
- * "hint"}...]}, the four checks in order; "ok" is false when a check
- * failed (a skipped check has "ok": false, "skipped": true). */
+ * "hint"}...], "container": {"in_container", "id", "on_engine", "name",
+ * "note"}}, the checks in order; "ok" is false when a check failed (a
+ * skipped check has "ok": false, "skipped": true). */
 #include <config.h>
 
 #include <json-c/json.h>
@@ -21,6 +24,7 @@
 
 #include "cmd.h"
 #include "engine/engine.h"
+#include "engine/self.h"
 #include "util/json.h"
 #include "util/xalloc.h"
 
@@ -32,6 +36,7 @@ struct doctor {
   bool json;
   bool all_ok;
   json_object *checks;
+  json_object *container;    /* --json's "container" */
 };
 
 static void
@@ -254,6 +259,30 @@ done:
   check (d, "round_trip", 1, detail, NULL);
 }
 
+/* Where itm-env runs (engine/self.h): the "container" check and field. */
+static void
+where (struct doctor *d, struct engine *e)
+{
+  const struct self *s = self_probe (e);
+  json_object *c = json_object_new_object ();
+  json_object_object_add (c, "in_container", json_object_new_boolean (s->in_container));
+  json_object_object_add (c, "id", s->id ? json_object_new_string (s->id) : NULL);
+  json_object_object_add (c, "on_engine", json_object_new_boolean (s->on_engine));
+  json_object_object_add (c, "name", s->name ? json_object_new_string (s->name) : NULL);
+  json_object_object_add (c, "note", s->note ? json_object_new_string (s->note) : NULL);
+  d->container = c;
+  cleanup_free char *detail = NULL;
+  if (!s->in_container)
+    detail = xstrdup ("not in a container: the variables name the published ports");
+  else if (s->on_engine)
+    detail = xasprintf ("in container %s (%.12s) on this engine: up joins the namespace's "
+                        "networks (--connect auto), bind sources are mapped through its mounts",
+                        s->name, s->id);
+  else
+    detail = xasprintf ("%s: no join, the variables name the published ports", s->note);
+  check (d, "container", 1, detail, NULL);
+}
+
 static int
 doctor_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
@@ -334,6 +363,7 @@ doctor_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   json_object_put (info);
 
   round_trip (&d, e);
+  where (&d, e);
   ret = d.all_ok ? 0 : ITM_EXIT_FAILURE;
 
 out:
@@ -342,11 +372,16 @@ out:
       json_object *top = json_object_new_object ();
       json_object_object_add (top, "ok", json_object_new_boolean (d.all_ok));
       json_object_object_add (top, "checks", d.checks);
+      if (d.container)
+        json_object_object_add (top, "container", d.container);
       print_json (top);
       json_object_put (top);
     }
   else
-    json_object_put (d.checks);
+    {
+      json_object_put (d.checks);
+      json_object_put (d.container);
+    }
   return ret;
 }
 

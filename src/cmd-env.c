@@ -84,6 +84,8 @@ env_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     }
   /* services with x-itm.data: postgres|redis: their seeded data's
    * credentials and URL, as ns create gives them for a data namespace */
+  if (ctx_reach (ctx, NULL, err) < 0)
+    return -1;
   cleanup_conn_vars struct conn_vars data = { 0 };
   data_default_vars (stack ? stack : own, st, (const char *const *) services, nservices, &data);
   cleanup_conn_vars struct conn_vars out = { 0 };

@@ -94,6 +94,8 @@ ns_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     return -1;
   if (drop)
     return data_ns_drop (e, ns, name, err);
+  if (ctx_reach (ctx, NULL, err) < 0)
+    return -1;
   cleanup_conn_vars struct conn_vars vars = { 0 };
   if (data_ns_create (e, st, ns, name, &vars, err) < 0)
     return -1;

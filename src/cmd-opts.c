@@ -25,6 +25,7 @@ const struct itm_opt cmd_stack_opts[] = {
   { OPT_PROFILE, 0, "profile", OPT_ARG_REQUIRED, "NAME", "enable a profile (repeatable)",
     .repeat = true },
   { OPT_HOST, 'H', "host", OPT_ARG_REQUIRED, "HOST", NULL },   /* in the global help */
+  { OPT_CONNECT, 0, "connect", OPT_ARG_REQUIRED, "MODE", NULL }, /* in the global help */
   { 0 },
 };
 
@@ -42,6 +43,9 @@ const struct itm_opt cmd_global_opts[] = {
   { OPT_HOST, 'H', "host", OPT_ARG_REQUIRED, "HOST",
     "engine address: unix:///path or tcp://host:port\n"
     "(default: $DOCKER_HOST, unix:///var/run/docker.sock)" },
+  { OPT_CONNECT, 0, "connect", OPT_ARG_REQUIRED, "MODE",
+    "join the namespace's networks from a container: auto, always, never\n"
+    "(default: $ITM_ENV_CONNECT, auto)" },
   { .group = cmd_stack_opts },
   { OPT_VERBOSE, 'v', "verbose", OPT_ARG_NONE, NULL, "say more (repeatable)" },
   { OPT_VERSION, 'V', "version", OPT_ARG_NONE, NULL, "print the client version and exit" },
@@ -180,6 +184,9 @@ shared_option (struct itm_ctx *ctx, int code, const char *arg)
       return true;
     case OPT_HOST:
       ctx->host = arg;
+      return true;
+    case OPT_CONNECT:
+      ctx->connect = arg;
       return true;
     case OPT_PROJECT_DIR:
       ctx->project_dir = arg;

@@ -452,6 +452,8 @@ run_body (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
     return -1;
 
   gc_reap (e);
+  if (ctx_reach (ctx, &o.po.join, err) < 0)
+    return -1;
   /* the watchdog first: from here on, this process dying removes ns */
   bool wd = watchdog_start (e, ns) > 0;
   o.po.ns = ns;

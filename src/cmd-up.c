@@ -103,6 +103,8 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL)
     return -1;
+  if (ctx_reach (ctx, &po.join, err) < 0)
+    return -1;
   po.ns = ns;
   /* namespaces of ups that died with their watchdog: removed in passing */
   gc_reap (e);

@@ -22,6 +22,7 @@ struct engine;
 /* Global options, given before or after the command name. */
 struct itm_ctx {
   const char *host;          /* -H/--host */
+  const char *connect;       /* --connect MODE (NULL: $ITM_ENV_CONNECT, auto) */
   const char **files;        /* -f/--file, in order */
   size_t nfiles;
   const char *namespace;     /* -p/--namespace */
@@ -83,6 +84,7 @@ enum {
   OPT_REPORT,                /* --report FILE */
   OPT_REPORT_FORMAT,         /* --report-format FMT */
   OPT_LOGS_DIR,              /* --logs-dir DIR */
+  OPT_CONNECT,               /* --connect MODE (hidden in commands: a global option) */
   OPT_FIRST_COMMAND_OPT = 0x1100,   /* commands number their own from here */
 };
 /* -f, -p, --project-directory, --env-file, --profile (in --help) and -H
@@ -196,6 +198,16 @@ struct cmd_up_guard {
   int wd;                       /* watchdog_start's answer: 1 when this up started it */
 };
 void cmd_up_guard (struct prov_opts *po, struct cmd_up_guard *g);
+/* How this command's variables reach the services, and whether up joins
+ * the namespace's networks (conn.h's reach, engine/self.h): --connect
+ * (else $ITM_ENV_CONNECT, else auto) and $ITM_ENV_HOST_OVERRIDE.  The
+ * override wins: its address, no join.  never: the host's bindings (a
+ * note when itm-env runs in a container).  auto: join when itm-env runs in
+ * a container on this engine (a note when in one elsewhere: its id known,
+ * the engine does not have it).  always: the
+ * same, an error when it does not.  *join (may be NULL): the container id
+ * to connect to the namespace's networks, or NULL.  -1 with err set. */
+int ctx_reach (struct itm_ctx *ctx, const char **join, struct itm_err *err);
 /* --index N: 1..100000, else a usage error. */
 int ctx_parse_index (const char *arg, int *index, struct itm_err *err);
 /* Colour on fd: a TTY, $NO_COLOR unset or empty, $TERM not "dumb". */

@@ -69,6 +69,56 @@ conn_vars_free (struct conn_vars *vs)
   memset (vs, 0, sizeof *vs);
 }
 
+/* ---- the reach ---- */
+static enum conn_reach reach_mode = CONN_REACH_HOST;
+static char *reach_host;
+
+void
+conn_set_reach (enum conn_reach reach, const char *host)
+{
+  reach_mode = reach;
+  free (reach_host);
+  reach_host = host ? xstrdup (host) : NULL;
+}
+
+enum conn_reach
+conn_get_reach (void)
+{
+  return reach_mode;
+}
+
+int
+conn_parse_connect (const char *what, const char *arg, enum conn_connect *out,
+                    struct itm_err *err)
+{
+  if (strcmp (arg, "auto") == 0)
+    *out = CONN_CONNECT_AUTO;
+  else if (strcmp (arg, "always") == 0)
+    *out = CONN_CONNECT_ALWAYS;
+  else if (strcmp (arg, "never") == 0)
+    *out = CONN_CONNECT_NEVER;
+  else
+    return itm_err_set (err, ITM_EXIT_USAGE, "%s: expected auto, always or never, got '%s'",
+                        what, arg);
+  return 0;
+}
+
+const char *
+conn_reach_host (const struct state_container *c, const struct state_port *p)
+{
+  if (reach_mode == CONN_REACH_JOINED && c && c->service)
+    return c->service;
+  if (reach_mode == CONN_REACH_OVERRIDE && reach_host)
+    return reach_host;
+  return p ? conn_host (p->host_ip) : "127.0.0.1";
+}
+
+void
+conn_reach_port (const struct state_port *p, char port[static 16])
+{
+  snprintf (port, 16, "%u", reach_mode == CONN_REACH_JOINED ? p->container_port : p->host_port);
+}
+
 /* ---- names and ports ---- */
 char *
 conn_var_name (const char *service)
@@ -144,14 +194,14 @@ conn_service_vars (const struct state_container *c, const char *ns, struct conn_
   conn_vars_set (out, "SERVICE", c->service);
   conn_vars_set (out, "CONTAINER", c->name);
   conn_vars_set (out, "NAMESPACE", ns);
-  conn_vars_set (out, "HOST", first ? conn_host (first->host_ip) : "127.0.0.1");
+  conn_vars_set (out, "HOST", conn_reach_host (c, first));
   for (size_t i = 0; i < c->nports; i++)
     {
       const struct state_port *p = &c->ports[i];
       if (!preferred (c, p))
         continue;
       char port[16], name[48];
-      snprintf (port, sizeof port, "%u", p->host_port);
+      conn_reach_port (p, port);
       if (p == first)
         conn_vars_set (out, "PORT", port);
       if (strcmp (p->protocol, "tcp") == 0)

@@ -38,6 +38,28 @@ char **conn_vars_environ (const struct conn_vars *vs);
 void conn_vars_free (struct conn_vars *vs);
 #define cleanup_conn_vars __attribute__ ((cleanup (conn_vars_free)))
 
+/* ---- how the variables reach the services ----
+ * Process-wide, set once by the command before any variable is computed
+ * (cmd-common.c's ctx_reach decides):
+ * - CONN_REACH_HOST: the published bindings (127.0.0.1 for a wildcard, the
+ *   host port), as seen from the engine's host: the default;
+ * - CONN_REACH_JOINED: itm-env's own container is on the namespace's
+ *   networks: HOST is the service name, PORT the container port;
+ * - CONN_REACH_OVERRIDE: HOST is the given address (ITM_ENV_HOST_OVERRIDE:
+ *   host.docker.internal, a gateway), PORT the published port. */
+enum conn_reach { CONN_REACH_HOST, CONN_REACH_JOINED, CONN_REACH_OVERRIDE };
+void conn_set_reach (enum conn_reach reach, const char *host);
+enum conn_reach conn_get_reach (void);
+/* --connect: whether to join the namespace's networks. */
+enum conn_connect { CONN_CONNECT_AUTO, CONN_CONNECT_ALWAYS, CONN_CONNECT_NEVER };
+/* "auto", "always", "never"; a usage error naming what otherwise. */
+int conn_parse_connect (const char *what, const char *arg, enum conn_connect *out,
+                        struct itm_err *err);
+/* The HOST of container c's binding p (p may be NULL: no published
+ * port) and its PORT (port: 16 bytes), as the reach says. */
+const char *conn_reach_host (const struct state_container *c, const struct state_port *p);
+void conn_reach_port (const struct state_port *p, char port[static 16]);
+
 /* ---- names and ports ---- */
 /* A service (or protocol) name as a variable prefix: upper-cased, every
  * character outside [A-Za-z0-9] as '_' ("my-db" -> "MY_DB"): a new string. */
@@ -58,7 +80,8 @@ struct state_container *conn_container (const struct state *st, const char *serv
 const char *conn_container_env (const struct state_container *c, const char *name, size_t len);
 /* The container's own template variables, in this order: SERVICE,
  * CONTAINER, NAMESPACE, HOST (127.0.0.1 without a published port), PORT
- * (the first published port), PORT_<n> for each published tcp port,
+ * (the first published port), PORT_<n> for each published tcp port
+ * (HOST and the ports as conn_set_reach says),
  * PORT_<n>_UDP / PORT_<n>_SCTP for the others. */
 void conn_service_vars (const struct state_container *c, const char *ns, struct conn_vars *out);
 

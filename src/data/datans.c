@@ -170,8 +170,8 @@ host_port (struct conn_vars *vars, const char *service, const struct state_conta
   *host = NULL;
   if (p == NULL)
     return;
-  *host = conn_host (p->host_ip);
-  snprintf (port, 16, "%u", p->host_port);
+  *host = conn_reach_host (c, p);
+  conn_reach_port (p, port);
   prefixed (vars, service, "HOST", *host);
   prefixed (vars, service, "PORT", port);
 }
@@ -486,10 +486,10 @@ custom_create (struct engine *e, const char *cid, const struct stack_service *sv
   const struct state_port *p = conn_port (c, 0);
   char port[16] = "";
   if (p)
-    snprintf (port, sizeof port, "%u", p->host_port);
+    conn_reach_port (p, port);
   cleanup_conn_vars struct conn_vars local = { 0 };
   conn_vars_add (&local, "ITM_DATA_NS", name);
-  conn_vars_add (&local, "HOST", p ? conn_host (p->host_ip) : "");
+  conn_vars_add (&local, "HOST", p ? conn_reach_host (c, p) : "");
   conn_vars_add (&local, "PORT", port);
   const struct conn_scope scope = {
     .local = &local,

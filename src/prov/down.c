@@ -11,6 +11,7 @@
 
 #include "data/data.h"
 #include "engine/engine.h"
+#include "engine/self.h"
 #include "image/image.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
@@ -213,6 +214,10 @@ prov_remove (struct engine *e, const char *const *containers, size_t nc,
   int ret = 0;
   if (rm_group (e, "container", containers, nc, kill, grace_s, err) < 0)
     ret = -1;
+  /* itm-env's own container leaves the networks it joined (up's
+   * join_networks) first: every path that removes them comes here */
+  for (size_t i = 0; i < nn && self_probe (e)->on_engine; i++)
+    self_leave (e, networks[i]);
   if (rm_group (e, "network", networks, nn, kill, grace_s, err) < 0)
     ret = -1;
   if (rm_group (e, "volume", volumes, nv, kill, grace_s, err) < 0)

@@ -43,6 +43,17 @@ char **prov_service_networks (const struct stack *st, const struct stack_service
                               const char *ns, size_t *n);
 /* The EndpointsConfig entry for one of the service's networks. */
 json_object *prov_endpoint_spec (const struct stack_service *svc, size_t i);
+/* When itm-env runs in a container on the engine (self, engine/self.h;
+ * NULL or not on the engine: nothing to do), bind sources are paths of
+ * that container: the engine needs its host's.  prov_binds_check: every
+ * bind source of the stack is inside one of self's mounts, else
+ * ITM_EXIT_STACK naming the first that is not and the fix.
+ * prov_spec_host_paths: the binds of svc's spec (prov_container_spec's)
+ * rewritten to the host paths. */
+struct self;
+int prov_binds_check (const struct stack *st, const struct self *self, struct itm_err *err);
+int prov_spec_host_paths (json_object *spec, const struct stack_service *svc,
+                          const struct self *self, struct itm_err *err);
 json_object *prov_network_spec (const struct stack *st, const struct stack_network *n,
                                 const char *ns, long ttl);
 json_object *prov_volume_spec (const struct stack *st, const struct stack_volume *v,
@@ -78,6 +89,8 @@ struct prov_opts {
   size_t nservices;
   const struct image_opts *image; /* up: build and pull options (image.h); NULL: defaults */
   struct prov_hooks hooks;      /* up */
+  const char *join;             /* up: a container (itm-env's own, engine/self.h) to connect to
+                                 * the namespace's networks as soon as they exist; NULL: none */
 };
 /* Returns 0 when every service is ready; -1 with err set otherwise
  * (ITM_EXIT_IMAGE, ITM_EXIT_READINESS, ITM_EXIT_INTERRUPTED, ...). */

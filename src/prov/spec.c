@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "engine/engine.h"
+#include "engine/self.h"
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "stack/stack.h"
@@ -736,4 +737,76 @@ prov_probe_argv (json_object *test)
       v[2] = xstrdup (json_object_get_string (json_object_array_get_idx (test, 1)));
     }
   return v;
+}
+
+/* ---- bind sources as the engine's host sees them ---- */
+static int
+outside (const struct self *self, const struct stack_service *svc, const struct stack_mount *m,
+         struct itm_err *err)
+{
+  itm_err_set (err, ITM_EXIT_STACK, "service %s: bind mount source %s is outside every mount "
+               "of itm-env's own container %s: the engine would see its own host's %s, not "
+               "these files", svc->name, m->source, self->name, m->source);
+  return itm_err_hint (err, "mount %s (or a directory holding it) into the container itm-env "
+                       "runs in, e.g. docker run -v HOST_DIR:%s, or use a volume", m->source,
+                       m->source);
+}
+
+int
+prov_binds_check (const struct stack *st, const struct self *self, struct itm_err *err)
+{
+  if (self == NULL || !self->on_engine)
+    return 0;
+  for (size_t i = 0; i < st->nservices; i++)
+    for (size_t k = 0; k < st->services[i].nvolumes; k++)
+      {
+        const struct stack_mount *m = &st->services[i].volumes[k];
+        if (m->type != STACK_MOUNT_BIND || m->source == NULL)
+          continue;
+        cleanup_free char *h = self_host_path (self, m->source);
+        if (h == NULL)
+          return outside (self, &st->services[i], m, err);
+      }
+  return 0;
+}
+
+int
+prov_spec_host_paths (json_object *spec, const struct stack_service *svc,
+                      const struct self *self, struct itm_err *err)
+{
+  if (self == NULL || !self->on_engine)
+    return 0;
+  json_object *hc = NULL, *binds = NULL, *mounts = NULL;
+  if (!json_object_object_get_ex (spec, "HostConfig", &hc))
+    return 0;
+  json_object_object_get_ex (hc, "Binds", &binds);
+  json_object_object_get_ex (hc, "Mounts", &mounts);
+  size_t bi = 0, mi = 0;
+  /* the same walk as add_mounts: short-syntax binds into Binds, the rest
+   * into Mounts, in order */
+  for (size_t i = 0; i < svc->nvolumes; i++)
+    {
+      const struct stack_mount *m = &svc->volumes[i];
+      bool in_binds = m->type == STACK_MOUNT_BIND && m->create_host_path;
+      json_object *arr = in_binds ? binds : mounts;
+      size_t idx = in_binds ? bi++ : mi++;
+      if (m->type != STACK_MOUNT_BIND || m->source == NULL || arr == NULL
+          || idx >= json_object_array_length (arr))
+        continue;
+      cleanup_free char *h = self_host_path (self, m->source);
+      if (h == NULL)
+        return outside (self, svc, m, err);
+      if (in_binds)
+        {
+          const char *old = json_object_get_string (json_object_array_get_idx (arr, idx));
+          size_t sl = strlen (m->source);
+          cleanup_free char *nb = xasprintf ("%s%s", h, strncmp (old, m->source, sl) == 0
+                                                          ? old + sl : "");
+          json_object_array_put_idx (arr, idx, json_object_new_string (nb));
+        }
+      else
+        json_object_object_add (json_object_array_get_idx (arr, idx), "Source",
+                                json_object_new_string (h));
+    }
+  return 0;
 }

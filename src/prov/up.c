@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/self.h"
 #include "image/image.h"
 #include "data/data.h"
 #include "ns/ns.h"
@@ -353,6 +354,9 @@ create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err
                                                         r->ns, r->o->ttl, s->hash);
   /* the image as image_ensure() made it (<ns>-<service> for a build without image:) */
   json_object_object_add (spec, "Image", json_object_new_string (s->image));
+  /* in a container on the engine: bind sources as the engine's host has them */
+  if (prov_spec_host_paths (spec, s->ss, self_probe (e), err) < 0)
+    return -1;
   cleanup_free char *enc = engine_urlencode (s->cname);
   cleanup_free char *path = xasprintf ("/containers/create?name=%s", enc);
   cleanup_json json_object *res = NULL;
@@ -1197,6 +1201,27 @@ create_networks_volumes (struct run *r, struct itm_err *err)
   return 0;
 }
 
+/* o->join (itm-env's own container) onto the namespace's networks, as
+ * soon as they exist: the services' names resolve there for what runs
+ * beside itm-env (run's command, the variables of env).  Left again by
+ * prov_remove before the networks go. */
+static int
+join_networks (struct run *r, struct itm_err *err)
+{
+  const struct stack *st = r->st;
+  for (size_t i = 0; r->o->join && i < st->nnetworks; i++)
+    {
+      if (st->networks[i].external)
+        continue;
+      cleanup_json json_object *spec = prov_network_spec (st, &st->networks[i], r->ns, r->o->ttl);
+      const char *name = json_str (spec, "Name");
+      if (self_join (r->e, name, err) < 0)
+        return -1;
+      out_event (NULL, "joined", -1, name);
+    }
+  return 0;
+}
+
 static void
 rollback (struct run *r)
 {
@@ -1420,7 +1445,8 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   pthread_cond_init (&r->cv, NULL);
   int ret = -1;
   json_object *existing = NULL;
-  if (check_externals (e, st, o->ns, o->ttl, err) < 0)
+  if (check_externals (e, st, o->ns, o->ttl, err) < 0
+      || prov_binds_check (st, self_probe (e), err) < 0)
     goto out;
   existing = list_containers (e, o->ns, err);
   if (existing == NULL)
@@ -1443,7 +1469,7 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
     goto out;
   if (fix_gates (r, err) < 0)
     goto out;
-  if (create_networks_volumes (r, err) < 0)
+  if (create_networks_volumes (r, err) < 0 || join_networks (r, err) < 0)
     {
       rollback (r);
       goto out;

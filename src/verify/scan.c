@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/self.h"
 #include "ns/ns.h"
 #include "util/json.h"
 #include "util/xalloc.h"
@@ -240,6 +241,10 @@ scan_attached (const struct verify_view *v, const char *ns, struct verify_list *
         {
           json_object *c = verify_find_container (v->containers, cid);
           if ((c && verify_ours (c, ns)) || verify_list_has (list, VERIFY_CONTAINER, cid))
+            continue;
+          /* itm-env's own container, joined by up and left by down before
+           * the networks go (engine/self.h): not a stray */
+          if (self_id () && strcmp (cid, self_id ()) == 0)
             continue;
           cleanup_free char *why = xasprintf ("attached to network %s (not created by "
                                               "itm-env for %s)", json_key_str (n, "Name"), ns);

@@ -42,7 +42,9 @@ is "$(printf '%s' "$out" | jq -r '.ok' 2>/dev/null || echo invalid)" true "docto
 is "$(printf '%s' "$out" | jq '[.checks[] | select(.ok != true and .skipped != true)] | length' 2>/dev/null || echo invalid)" 0 \
   "doctor --json: no check failed"
 is "$(printf '%s' "$out" | jq -r '[.checks[].name] | join(",")' 2>/dev/null || echo invalid)" \
-  engine,api_version,storage_driver,round_trip "doctor --json: the four checks, in order"
+  engine,api_version,storage_driver,round_trip,container "doctor --json: the five checks, in order"
+is "$(printf '%s' "$out" | jq -r '.container.on_engine' 2>/dev/null || echo invalid)" \
+  false "doctor --json: container: the test bed is not a container on its engine"
 
 # The global option spelled after the command works too.
 run "$ITM_ENV" doctor -H "unix://$ITM_SOCK"

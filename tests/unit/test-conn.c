@@ -95,6 +95,32 @@ test_service_vars (void)
               "SERVICE=my-db;CONTAINER=ns-my-db-1;NAMESPACE=ns;HOST=127.0.0.1;PORT=40002;"
               "PORT_53_UDP=40002;PORT_5432=40001;",
               "a container's own variables, in order");
+  /* the reach: joined (service name, container ports), an override
+   * (its address, the published ports), back to the host's bindings */
+  static const struct { enum conn_reach r; const char *host, *want; } reach[] = {
+    { CONN_REACH_JOINED, NULL, "HOST=my-db;PORT=53;PORT_53_UDP=53;PORT_5432=5432;" },
+    { CONN_REACH_OVERRIDE, "host.docker.internal",
+      "HOST=host.docker.internal;PORT=40002;PORT_53_UDP=40002;PORT_5432=40001;" },
+    { CONN_REACH_HOST, NULL, "HOST=127.0.0.1;PORT=40002;PORT_53_UDP=40002;PORT_5432=40001;" },
+  };
+  for (size_t i = 0; i < sizeof reach / sizeof *reach; i++)
+    {
+      conn_set_reach (reach[i].r, reach[i].host);
+      struct conn_vars rv = { 0 };
+      conn_service_vars (&c, "ns", &rv);
+      cleanup_buf struct buf rg = { 0 };
+      for (size_t k = 3; k < rv.n; k++)
+        buf_addf (&rg, "%s=%s;", rv.names[k], rv.values[k]);
+      tap_is_str (rg.data, reach[i].want, "reach %d: HOST and the ports", (int) reach[i].r);
+      conn_vars_free (&rv);
+    }
+  enum conn_connect cm;
+  struct itm_err cerr = { 0 };
+  tap_ok (conn_parse_connect ("--connect", "always", &cm, &cerr) == 0 && cm == CONN_CONNECT_ALWAYS,
+          "conn_parse_connect: always");
+  tap_ok (conn_parse_connect ("--connect", "yes", &cm, &cerr) < 0 && cerr.code == ITM_EXIT_USAGE,
+          "conn_parse_connect: anything else is a usage error");
+  itm_err_clear (&cerr);
   const struct state_port *p = conn_port (&c, 5432);
   tap_ok (p && p->host_port == 40001 && strcmp (p->host_ip, "0.0.0.0") == 0,
           "conn_port: the IPv4 binding of 5432");
