@@ -35,6 +35,8 @@ RUN apt-get update -qq \
       </dev/null >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/usr/local/ /usr/local/
+# the GitHub Action's entrypoints (action.yml)
+COPY ci/github/github-main.sh ci/github/github-post.sh /usr/local/share/itm-env/ci/
 LABEL org.opencontainers.image.title="itm-env" \
       org.opencontainers.image.description="Throwaway integration-test environments on a Docker engine"
 ENTRYPOINT ["/usr/local/bin/itm-env"]
