@@ -12,7 +12,7 @@
  * the engine removes the reaper (AutoRemove).  When itm-env is done (the
  * watchdog released) it removes the reaper itself, as does the process
  * watchdog after it cleaned.  The reaper is named itm-env-reaper-NS and
- * labelled REAPER_LABEL=NS, not with the namespace's own label: it is not
+ * labelled VERIFY_REAPER_LABEL=NS, not with the namespace's own label: it is not
  * part of what down removes or verify counts. */
 #include <config.h>
 
@@ -31,8 +31,6 @@
 #include "util/json.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
-
-#define REAPER_LABEL "io.itm-env.reaper"
 
 bool
 reaper_wanted (void)
@@ -189,7 +187,7 @@ reaper_start (struct engine *e, const char *ns)
     json_object_array_add (cmd, json_object_new_string (argv[i]));
   json_object_object_add (body, "Cmd", cmd);
   json_object *labels = json_object_new_object ();
-  json_object_object_add (labels, REAPER_LABEL, json_object_new_string (ns));
+  json_object_object_add (labels, VERIFY_REAPER_LABEL, json_object_new_string (ns));
   json_object_object_add (body, "Labels", labels);
   json_object *hc = json_object_new_object ();
   json_object *binds = json_object_new_array ();

@@ -177,6 +177,9 @@ int watchdog_clean (struct engine *e, const char *ns, struct itm_err *err);
 bool watchdog_released (const char *ns);
 
 /* ---- crash safety beyond this container (reaper.c) ---- */
+/* The reaper container's label: its namespace (an owner for the
+ * verifier: another namespace's reaper is not a suspect). */
+#define VERIFY_REAPER_LABEL "io.itm-env.reaper"
 /* Whether a reaper container is wanted: $ITM_ENV_REAPER never / always,
  * else when this process runs in a container (/.dockerenv,
  * /run/.containerenv). */
