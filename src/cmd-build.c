@@ -14,12 +14,14 @@
 enum {
   OPT_JSON = OPT_FIRST_COMMAND_OPT,
   OPT_FORCE,
+  OPT_SELF,
 };
 
 static int
 build_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
   struct image_opts io = { 0 };
+  bool self = false;
   const char *arg;
   int opt;
   while ((opt = cmd_getopt (&cmd_build, ctx, argc, argv, &arg, err)) > 0)
@@ -34,9 +36,26 @@ build_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       case OPT_FORCE:
         io.build = 1;
         break;
+      case OPT_SELF:
+        self = true;
+        break;
       }
   if (opt < 0)
     return -1;
+  if (self)
+    {
+      /* itm-env's own image (the reaper's): no stack needed */
+      if (optind < argc)
+        return itm_err_set (err, ITM_EXIT_USAGE, "build --self takes no service");
+      struct engine *e = ctx_engine (ctx, err);
+      if (e == NULL)
+        return -1;
+      cleanup_free char *ref = NULL;
+      if (image_self (e, &ref, err) < 0)
+        return -1;
+      printf ("%s\n", ref);
+      return 0;
+    }
   const char *const *services = (const char *const *) argv + optind;
   size_t nservices = (size_t) (argc - optind);
   cleanup_stack struct stack *st = NULL;
@@ -72,6 +91,8 @@ static const struct itm_opt build_opts[] = {
   { 'q', 'q', "quiet", OPT_ARG_NONE, NULL,
     "no progress output (a failing step's output still shown)" },
   { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "progress as JSON event lines on stdout" },
+  { OPT_SELF, 0, "self", OPT_ARG_NONE, NULL,
+    "make itm-env's own image (the reaper's) if missing and print its name" },
   { 0 },
 };
 

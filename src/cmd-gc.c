@@ -38,6 +38,8 @@ enum {
   OPT_WATCHDOG,
   OPT_WATCHDOG_FD,
   OPT_WATCHDOG_LOCK_FD,
+  OPT_REAPER,
+  OPT_REAPER_WATCH,
 };
 
 struct gc_args {
@@ -47,6 +49,8 @@ struct gc_args {
   const char *watch;         /* --watchdog NS */
   int watch_fd;
   int lock_fd;               /* --watchdog-lock-fd: the dead up's lock, held until done */
+  const char *reaper;        /* --reaper NS */
+  const char *reaper_watch;  /* --reaper-watch CONTAINER */
 };
 
 /* A namespace found: what its resources' labels say. */
@@ -316,12 +320,18 @@ gc_parse (struct itm_ctx *ctx, int argc, char **argv, struct gc_args *a, struct 
       case OPT_WATCHDOG_LOCK_FD:
         a->lock_fd = atoi (arg);
         break;
+      case OPT_REAPER:
+        a->reaper = arg;
+        break;
+      case OPT_REAPER_WATCH:
+        a->reaper_watch = arg;
+        break;
       }
   if (opt < 0)
     return -1;
   if (optind < argc)
     return itm_err_set (err, ITM_EXIT_USAGE, "gc: unexpected argument '%s'", argv[optind]);
-  if (a->only == NULL && ctx->namespace && !a->watch)
+  if (a->only == NULL && ctx->namespace && !a->watch && !a->reaper)
     {
       if (ns_check (ctx->namespace, "-p", err) < 0)
         return -1;
@@ -358,7 +368,24 @@ gc_watchdog (struct itm_ctx *ctx, const struct gc_args *a, struct itm_err *err)
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL)
     return -1;
-  return watchdog_clean (e, a->watch, err);
+  int r = watchdog_clean (e, a->watch, err);
+  /* a reaper container of the namespace has nothing left to do */
+  reaper_remove (e, a->watch);
+  return r;
+}
+
+/* The reaper container: follow the watched container until it is gone. */
+static int
+gc_reaper (struct itm_ctx *ctx, const struct gc_args *a, struct itm_err *err)
+{
+  if (ns_check (a->reaper, "--reaper", err) < 0)
+    return -1;
+  if (a->reaper_watch == NULL)
+    return itm_err_set (err, ITM_EXIT_USAGE, "gc: --reaper needs --reaper-watch");
+  struct engine *e = ctx_engine (ctx, err);
+  if (e == NULL)
+    return -1;
+  return reaper_main (e, a->reaper, a->reaper_watch, err);
 }
 
 /* ---- reaping in passing (cmd.h) ---- */
@@ -473,6 +500,8 @@ gc_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     return -1;
   if (a.watch)
     return gc_watchdog (ctx, &a, err);
+  if (a.reaper)
+    return gc_reaper (ctx, &a, err);
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL)
     return -1;
@@ -485,7 +514,8 @@ gc_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   return ret;
 }
 
-/* --watchdog NS --watchdog-fd FD: hidden, the watchdog's entry point */
+/* --watchdog NS --watchdog-fd FD: hidden, the watchdog's entry point;
+ * --reaper NS --reaper-watch CONTAINER: hidden, the reaper container's */
 static const struct itm_opt gc_opts[] = {
   { 'n', 'n', "dry-run", OPT_ARG_NONE, NULL, "say what would be removed, remove nothing" },
   { OPT_OLDER_THAN, 0, "older-than", OPT_ARG_REQUIRED, "DURATION",
@@ -496,6 +526,8 @@ static const struct itm_opt gc_opts[] = {
   { OPT_WATCHDOG, 0, "watchdog", OPT_ARG_REQUIRED, "NS", NULL },
   { OPT_WATCHDOG_FD, 0, "watchdog-fd", OPT_ARG_REQUIRED, "FD", NULL },
   { OPT_WATCHDOG_LOCK_FD, 0, "watchdog-lock-fd", OPT_ARG_REQUIRED, "FD", NULL },
+  { OPT_REAPER, 0, "reaper", OPT_ARG_REQUIRED, "NS", NULL },
+  { OPT_REAPER_WATCH, 0, "reaper-watch", OPT_ARG_REQUIRED, "CONTAINER", NULL },
   { 0 },
 };
 

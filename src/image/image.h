@@ -139,4 +139,19 @@ bool image_is_current (struct engine *e, const char *image, const char *image_id
 /* Check a --pull value: always, missing, never, build. */
 int image_check_policy (const char *policy, struct itm_err *err);
 
+/* ---- itm-env's own image (self.c) ---- */
+/* FROM scratch: this executable as /itm-env (the entrypoint), the shared
+ * libraries the process loads (the lazily loaded ones forced in) and the
+ * loader, at their paths; HOME and ITM_ENV_STATE_DIR under /tmp.  Tagged
+ * IMAGE_SELF_REPO:<first 12 hex digits of the executable's SHA-256> and
+ * labelled IMAGE_LABEL_SELF; built only when that tag is missing.  For the
+ * reaper container (verify/reaper.c). */
+#define IMAGE_SELF_REPO "itm-env-self"
+#define IMAGE_LABEL_SELF "io.itm-env.self"
+/* The tag for this executable (new), or NULL with err set. */
+char *image_self_ref (struct itm_err *err);
+/* Make sure the image exists: *ref is its name (new).  0, or -1 with err
+ * set (ITM_EXIT_IMAGE). */
+int image_self (struct engine *e, char **ref, struct itm_err *err);
+
 #endif

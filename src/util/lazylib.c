@@ -131,6 +131,14 @@ lazylib_sym (struct lazylib *lib, const char *sym)
   return p;
 }
 
+void
+lazylib_load_all (void)
+{
+  lazylib_sym (&curl_lib, "curl_version");
+  lazylib_sym (&archive_lib, "archive_version_number");
+  lazylib_sym (&crypto_lib, "EVP_sha256");
+}
+
 /* The cached address of SYM in LIB: one atomic load once resolved. */
 static inline void *
 resolve (struct lazylib *lib, const char *sym, void **cache)
@@ -324,5 +332,13 @@ LAZY (crypto_lib, int, EVP_DecodeBlock, (unsigned char *t, const unsigned char *
       (t, f, n))
 /* generated secrets (data/secrets.c): only when a new one is made */
 LAZY (crypto_lib, int, RAND_bytes, (unsigned char *buf, int num), (buf, num))
+
+#else /* !ITM_LAZY_LIBS */
+
+void
+lazylib_load_all (void)
+{
+  /* linked normally: loaded at start */
+}
 
 #endif /* ITM_LAZY_LIBS */

@@ -31,4 +31,10 @@ struct lazylib
  * not exist. */
 void *lazylib_sym (struct lazylib *lib, const char *sym);
 
+/* Load all three libraries now (with --disable-lazy-libs: nothing to do),
+ * so that what the process has mapped is all it will ever need: the self
+ * image (image/self.c) copies the loaded libraries.  Exits as lazylib_sym
+ * does when one is missing. */
+void lazylib_load_all (void);
+
 #endif

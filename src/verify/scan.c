@@ -15,12 +15,13 @@
 #include "verify/priv.h"
 
 /* Labels that say a resource has an owner: a namespace (ours or another
- * itm-env's), a Compose project or stack, a Testcontainers session, the
- * container an anonymous volume belongs to.  (Other io.itm-env.* labels
+ * itm-env's), a namespace's reaper container, a Compose project or stack,
+ * a Testcontainers session, the container an anonymous volume belongs to.  (Other io.itm-env.* labels
  * are not owners: images, the test fixtures among them, carry some, and
  * containers inherit their image's labels.) */
 static const char *const owner_labels[] = {
-  ITM_LABEL_NAMESPACE, "com.docker.compose.project", "com.docker.stack.namespace",
+  ITM_LABEL_NAMESPACE, VERIFY_REAPER_LABEL, "com.docker.compose.project",
+  "com.docker.stack.namespace",
   "org.testcontainers", "com.docker.volume.anonymous",
 };
 

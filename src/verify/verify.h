@@ -176,6 +176,28 @@ int watchdog_clean (struct engine *e, const char *ns, struct itm_err *err);
 /* Whether ns was released by a successful up (ns_state_dir/released). */
 bool watchdog_released (const char *ns);
 
+/* ---- crash safety beyond this container (reaper.c) ---- */
+/* The reaper container's label: its namespace (an owner for the
+ * verifier: another namespace's reaper is not a suspect). */
+#define VERIFY_REAPER_LABEL "io.itm-env.reaper"
+/* Whether a reaper container is wanted: $ITM_ENV_REAPER never / always,
+ * else when this process runs in a container (/.dockerenv,
+ * /run/.containerenv). */
+bool reaper_wanted (void);
+/* Started by watchdog_start when wanted: a container itm-env-reaper-NS
+ * from the self image (image_self) that follows this process's container
+ * through the engine's event stream and removes ns (watchdog_clean) when
+ * that container dies or is removed, then goes (AutoRemove).  1 started,
+ * 0 not wanted or not possible (a note or warning says why), -1 failed (a
+ * warning). */
+int reaper_start (struct engine *e, const char *ns);
+/* Remove ns's reaper container (released, or cleaned by the watchdog);
+ * nothing when there is none. */
+void reaper_remove (struct engine *e, const char *ns);
+/* The reaper's own side (itm-env gc --reaper NS --reaper-watch ID): waits
+ * for container ID to die or go, then watchdog_clean. */
+int reaper_main (struct engine *e, const char *ns, const char *watch, struct itm_err *err);
+
 /* ---- gc.c: gc's keep-or-remove decision, from plain data ---- */
 #include <stdint.h>
 #include <time.h>

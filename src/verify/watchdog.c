@@ -36,6 +36,8 @@
 
 static int wd_fd = -1;          /* the write end, in the parent */
 static char *wd_ns;
+static struct engine *wd_engine; /* the caller's, alive until release (reaper.c) */
+static bool wd_reaper;          /* a reaper container was started */
 
 static void
 wd_write (const char *msg)
@@ -150,6 +152,9 @@ watchdog_start (struct engine *e, const char *ns)
   wd_fd = p[1];
   free (wd_ns);
   wd_ns = xstrdup (ns);
+  /* in a container, this watchdog dies with it: a reaper container too */
+  wd_engine = e;
+  wd_reaper = reaper_start (e, ns) > 0;
   return 1;
 }
 
@@ -176,6 +181,10 @@ watchdog_release (bool keep)
         out_warn ("namespace %s: cannot mark it released (gc may remove it once this "
                   "process is gone): %s", wd_ns, err.msg ? err.msg : strerror (errno));
     }
+  if (wd_reaper)
+    reaper_remove (wd_engine, wd_ns);
+  wd_reaper = false;
+  wd_engine = NULL;
   wd_write ("done\n");
   close (wd_fd);
   wd_fd = -1;
