@@ -6,9 +6,10 @@
 # interp-bounds jsonl mux events); FUZZ_OUT the scratch directory (default a
 # new /tmp/itm-fuzz.XXXXXX); FUZZ_JOBS runs that many processes per target
 # (-fork=N, default 1); FUZZ_ARGS adds libFuzzer options.  New inputs go to
-# $FUZZ_OUT/corpus-NAME; a crasher is left as $FUZZ_OUT/crash-NAME-* and the
-# script exits 1 after the other targets ran: fix, then copy it into
-# fuzz/corpus-NAME/.  The libFuzzer log of each target is
+# $FUZZ_OUT/corpus-NAME; a crasher is left as $FUZZ_OUT/NAME-crash-* (or
+# -leak-, -timeout-: over $FUZZ_TIMEOUT s, default 30; -oom-: over 2 GB) and
+# the script exits 1 after the other targets ran: fix, then copy it into
+# fuzz/corpus-NAME/.  NAME-slow-unit-* (over 10 s) is only a note.  The libFuzzer log of each target is
 # $FUZZ_OUT/fuzz-NAME.log (its last line has cov:, ft: and the executions).
 set -eu
 secs=${1:-120}
@@ -38,20 +39,25 @@ for t in ${FUZZ_TARGETS:-yaml interp files dotenv interp-bounds jsonl mux events
   cp "$src/fuzz/corpus-$c"/* "$out/corpus-$t/"
   echo "fuzz-$t: $secs s"
   # shellcheck disable=SC2086
-  if "$out/fuzz-$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
-       -max_len=65536 -print_final_stats=1 -artifact_prefix="$out/crash-$t-" \
+  if "$out/fuzz-$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout="${FUZZ_TIMEOUT:-30}" \
+       -max_len=65536 -print_final_stats=1 -artifact_prefix="$out/$t-" \
        ${FUZZ_JOBS:+-fork=$FUZZ_JOBS -ignore_crashes=1} ${FUZZ_ARGS:-} \
        "$out/corpus-$t" > "$out/fuzz-$t.log" 2>&1; then
     :
   else
-    failed="$failed $t"
+    case " $failed " in *" $t "*) ;; *) failed="$failed $t" ;; esac
   fi
   grep -E '^#[0-9]+.*(DONE|cov:)' "$out/fuzz-$t.log" | tail -1
   grep -E '^stat::number_of_executed_units' "$out/fuzz-$t.log" || true
-  if ls "$out/crash-$t-"* > /dev/null 2>&1; then
-    failed="$failed $t"
-    ls "$out/crash-$t-"*
-  fi
+  # crash-, leak-, timeout-, oom-: a failure (slow-unit-: only a note)
+  for f in "$out/$t-crash-"* "$out/$t-leak-"* "$out/$t-timeout-"* "$out/$t-oom-"*; do
+    [ -f "$f" ] || continue
+    case " $failed " in *" $t "*) ;; *) failed="$failed $t" ;; esac
+    echo "$f"
+  done
+  for f in "$out/$t-slow-unit-"*; do
+    [ -f "$f" ] && echo "note: slow input (over 10 s): $f"
+  done
 done
 echo "new corpus entries: $out/corpus-*"
 if [ -n "$failed" ]; then

@@ -3,14 +3,15 @@
 # for $ITM_FUZZ_SECONDS (default 20) each, through fuzz/run-libfuzzer.sh:
 # one TAP line per target.  Skipped when clang cannot build a libFuzzer
 # program (Debian 12: clang-14 and libclang-rt-14-dev, in
-# tests/install-deps.sh).  ITM_FUZZ_SECONDS=0 skips it too.
+# tests/install-deps.sh).  ITM_FUZZ_SECONDS=0 skips it too; ITM_FUZZ_CC
+# names the compilers to try (default: clang clang-14).
 set -u
 src=${ITM_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 secs=${ITM_FUZZ_SECONDS:-20}
 targets="yaml interp files dotenv interp-bounds jsonl mux events"
 n=$(echo $targets | wc -w)
 cc=
-for c in clang clang-14; do
+for c in ${ITM_FUZZ_CC:-clang clang-14}; do
   command -v "$c" > /dev/null 2>&1 && { cc=$c; break; }
 done
 skip () {
@@ -43,8 +44,8 @@ for t in $targets; do
     echo "not ok $i - fuzz-$t: $secs s"
     sed 's/^/# /' "$tmp/$t.out"
     [ -f "$tmp/$t/fuzz-$t.log" ] && tail -n 60 "$tmp/$t/fuzz-$t.log" | sed 's/^/# /'
-    for f in "$tmp/$t/crash-$t-"*; do
-      [ -f "$f" ] && echo "# crasher $(basename "$f"): $(od -An -c "$f" | head -c 600 | tr '\n' ' ')"
+    for f in "$tmp/$t/$t-crash-"* "$tmp/$t/$t-leak-"* "$tmp/$t/$t-timeout-"* "$tmp/$t/$t-oom-"*; do
+      [ -f "$f" ] && echo "# input $(basename "$f"): $(od -An -c "$f" | head -c 600 | tr '\n' ' ')"
     done
     bad=1
   fi
