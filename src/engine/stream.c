@@ -49,6 +49,7 @@ jsonl_parse (struct jsonl *p, const char *data, size_t len, struct itm_err *err)
       size_t chunk = len - off;
       if (chunk > (size_t) INT32_MAX)
         chunk = INT32_MAX;
+      bool carried = p->partial; /* a value begun in an earlier piece */
       json_object *v = json_tokener_parse_ex (p->tok, data + off, (int) chunk);
       enum json_tokener_error jerr = json_tokener_get_error (p->tok);
       if (v == NULL && jerr == json_tokener_continue)
@@ -65,9 +66,12 @@ jsonl_parse (struct jsonl *p, const char *data, size_t len, struct itm_err *err)
           p->partial = false;
           return -1;
         }
-      /* A complete value (a JSON null comes back as NULL with success). */
+      /* A complete value (a JSON null comes back as NULL with success).
+       * A value carried over from an earlier piece may end at this piece's
+       * first byte (a number ended by the '{' of the next value): none of
+       * it was used, and it is the next value's. */
       size_t used = json_tokener_get_parse_end (p->tok);
-      if (used == 0 || used > chunk)
+      if ((used == 0 && !carried) || used > chunk)
         used = chunk;
       off += used;
       json_tokener_reset (p->tok);
@@ -92,10 +96,10 @@ jsonl_finish (struct jsonl *p, struct itm_err *err)
 {
   if (!p->partial)
     return 0;
-  /* A NUL ends a value json-c could not see the end of (a bare number);
+  /* A blank ends a value json-c could not see the end of (a bare number);
    * anything else still open is cut short. */
   size_t before = p->values;
-  int ret = jsonl_parse (p, "", 1, err);
+  int ret = jsonl_parse (p, " ", 1, err);
   if (ret < 0)
     return itm_err_prefix (err, "stream ended inside a JSON value");
   if (p->values == before || p->partial)

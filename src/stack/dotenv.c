@@ -218,7 +218,9 @@ stack_dotenv_parse_in (struct stack_env *out, const char *file, const char *data
           buf_add (&val, data + i, end - i);
           i = j;
         }
-      if (expand)
+      if (expand && memchr (val.data, '$', val.len) == NULL)
+        stack_env_set (out, key, val.data); /* nothing to interpolate */
+      else if (expand)
         {
           char *err = NULL;
           size_t col = 0;

@@ -241,8 +241,9 @@ interp_run (struct interp *st, size_t *pos, struct buf *out, bool nested)
           size_t j = i;
           while (s[j] && s[j] != '$' && !(nested && s[j] == '}'))
             j++;
-          if (out)
-            buf_add (out, s + i, j - i);
+          /* literal text counts toward the value's bound too */
+          if (out && interp_add (st, out, s + i, j - i, i, false) < 0)
+            return -1;
           i = j;
           continue;
         }
@@ -250,8 +251,8 @@ interp_run (struct interp *st, size_t *pos, struct buf *out, bool nested)
       char c = s[i + 1];
       if (c == '$')
         {
-          if (out)
-            buf_addc (out, '$');
+          if (out && interp_add (st, out, "$", 1, start, false) < 0)
+            return -1;
           i += 2;
           continue;
         }
@@ -272,8 +273,8 @@ interp_run (struct interp *st, size_t *pos, struct buf *out, bool nested)
       if (c != '{')
         {
           /* a lone $: kept */
-          if (out)
-            buf_addc (out, '$');
+          if (out && interp_add (st, out, "$", 1, start, false) < 0)
+            return -1;
           i++;
           continue;
         }

@@ -176,6 +176,17 @@ test_jsonl_edges (void)
   tap_ok (rc == 0 && strcmp (got, "123\n") == 0, "a number split and ending the stream");
   free (got);
 
+  /* a number ending a piece is ended by the next piece's first byte, which
+   * belongs to what follows (found by fuzz/fuzz-jsonl: it was dropped) */
+  got = jsonl_run ("12{\"a\":1}", 9, cut, 1, &rc);
+  tap_ok (rc == 0 && strcmp (got, "12\n{\"a\":1}\n") == 0,
+          "a number ending a piece, a value glued to it: both");
+  free (got);
+  size_t cut1[1] = { 1 };
+  got = jsonl_run ("5\x03", 2, cut1, 1, &rc);
+  tap_ok (rc < 0, "a number ending a piece, then a control character: an error");
+  free (got);
+
   /* an empty stream, only whitespace */
   got = jsonl_run ("\r\n \n", 4, NULL, 0, &rc);
   tap_ok (rc == 0 && strcmp (got, "") == 0, "whitespace only: no values, no error");
