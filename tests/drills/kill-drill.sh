@@ -200,7 +200,7 @@ upg () {
   bg=$!
   wait_for 30 test -s "$tmp/pg" || true
   pid=$(cat "$tmp/pg" 2>/dev/null || echo 0)
-  at_exit "kill -KILL -- -$pid 2>/dev/null"
+  at_exit "env kill -s KILL -- -$pid 2>/dev/null"
   is "$(cut -d' ' -f5 "/proc/$pid/stat" 2>/dev/null)" "$pid" "up ($pid) leads its own process group"
 }
 # gone PID: wait until PID has ended (not necessarily our child)
@@ -280,7 +280,7 @@ ns=$ITM_NS-pgrp
 upg pgrp.log "$ns"
 k=$(rand "$dur")
 sleep "$(secs "$k")"
-kill -KILL -- "-$pid" 2>/dev/null || true
+env kill -s KILL -- "-$pid" 2>/dev/null || true
 gone "$pid"
 settle "$ns" "up's process group SIGKILLed $(secs "$k") s in ($(lastev pgrp.log))"
 
@@ -290,7 +290,7 @@ upg both.log "$ns"
 wait_for 60 sh -c "grep -q ' created' both.log" || true
 wd=$(watchdogs "$ns")
 if [ -n "$wd" ]; then pass "up and its watchdog run ($pid, $wd)"; else fail "up and its watchdog run"; fi
-kill -KILL -- $wd "-$pid" 2>/dev/null || true
+env kill -s KILL -- $wd "-$pid" 2>/dev/null || true
 gone "$pid"
 wait_for 10 sh -c "[ -z \"\$(for p in $wd; do kill -0 \$p 2>/dev/null && echo \$p; done)\" ]" || true
 n=$(labelled "$ns")
