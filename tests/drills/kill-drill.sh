@@ -279,7 +279,7 @@ done
 # ---- up's process group: the watchdog (its own session) survives ----
 ns=$ITM_NS-pgrp
 upg pgrp.log "$ns"
-k=$(rand "$dur")
+k=$(rand $((dur / 2)))
 sleep "$(secs "$k")"
 env kill -s KILL -- "-$pid" 2>/dev/null || true
 gone "$pid"
@@ -315,10 +315,10 @@ while [ $i -lt "$rounds" ]; do
     break
   fi
   ns=$ITM_NS-u$i
-  if [ $((i % 6)) = 0 ]; then
+  if [ $((i % 6)) = 4 ]; then
     # by the clock: its last 100 ms, as the earlier rounds place its end
     aim=end k=$((est - $(rand 100))); [ $k -gt 0 ] || k=0
-  elif [ $((i % 6)) = 3 ]; then
+  elif [ $((i % 6)) = 1 ]; then
     # by what it says: the last service started (web has no gate), so up
     # is within milliseconds of its end
     aim=last k=
@@ -334,6 +334,7 @@ while [ $i -lt "$rounds" ]; do
       sleep 0.02; j=$((j + 1))
     done
     k=$(( $(now_ms) - t0 ))
+    dur=$k est=$k   # where up ends now, for the rounds by the clock
   fi
   if kill -KILL "$pid" 2>/dev/null; then killed=$(( $(now_ms) - t0 )); else killed=; fi
   set +e; wait "$pid"; st=$?; set -e
@@ -343,6 +344,7 @@ while [ $i -lt "$rounds" ]; do
     # up was done before the kill: the namespace was handed over
     finished=$((finished + 1))
     [ $aim != end ] || est=$((est - 150))
+    [ $aim != any ] || [ $k -lt $dur ] || dur=$((k - 200))
     diag "round $i: up ended (rc $st) before the kill at $(secs "$k") s: handed over"
     run "$ITM_ENV" down -p "$ns"
     is "$(labelled "$ns"; [ -d "$(sdir "$ns")" ] && echo dir || true)" 0 \
