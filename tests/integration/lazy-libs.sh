@@ -48,10 +48,17 @@ unlike "$libs" "$heavy" "help loads none of them"
 loader "$ITM_ENV" -f "$tmp/stack.yml" config
 is "$rc" 0 "config exits 0"
 like "$out" 'PW: \*+' "config shows the generated secret, masked"
-ok "config generated the secret" sh -c 'find "$1" -name secrets | grep -q .' - "$ITM_ENV_STATE_DIR"
-like "$libs" '^libcrypto[.-]' "generating it loads libcrypto (OpenSSL's RAND_bytes)"
+ok "config keeps no secret for a namespace that may never be up" \
+  sh -c '! find "$1" -name secrets 2>/dev/null | grep -q .' - "$ITM_ENV_STATE_DIR"
+like "$libs" '^libcrypto[.-]' "generating it (in memory) loads libcrypto (OpenSSL's RAND_bytes)"
 unlike "$libs" '^lib(curl|archive)[.-]' "but neither libcurl nor libarchive"
 
+# a secret the namespace keeps (as up leaves it): 16 characters, 0600 in a
+# 0700 directory of ours
+mkdir -p "$ITM_ENV_STATE_DIR" && chmod 700 "$ITM_ENV_STATE_DIR"
+mkdir -m 700 "$ITM_ENV_STATE_DIR/$ITM_NS"
+(umask 077; printf 'PW=abcdefghijklmnop\n' >"$ITM_ENV_STATE_DIR/$ITM_NS/secrets")
+at_exit "rm -rf '$ITM_ENV_STATE_DIR/$ITM_NS'"
 loader "$ITM_ENV" -f "$tmp/stack.yml" config
 is "$rc" 0 "config again exits 0"
 like "$libs" '^libyaml' "config loads libyaml"
