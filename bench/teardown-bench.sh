@@ -7,10 +7,13 @@
 # Each round creates one network and N busybox containers on it (N=50,
 # BENCH_N), started, each running a loop that exits on SIGTERM, then tears
 # them down with one of two orders, 8 requests in flight like itm-env:
-#   rmf    what `itm-env down` does: DELETE /containers/ID?force=1&v=1 for
+#   rmf    what `itm-env down` did: DELETE /containers/ID?force=1&v=1 for
 #          all of them in parallel (running), then DELETE the network at once
 #   stop   POST /containers/ID/stop?t=10 for all in parallel, then DELETE
 #          them in parallel, then DELETE the network
+#   stop0  what `itm-env down` does since: POST /containers/ID/stop?t=0 for
+#          all in parallel (SIGKILL at once), then DELETE them in parallel,
+#          then DELETE the network
 # and counts, per order: "busy" = the first network DELETE answered "has
 # active endpoints" (a transient race: itm-env retries it), "phantom" = it
 # still did after 13 s of retries (0.1 s doubling) while the network's
@@ -20,7 +23,7 @@
 set -eu
 rounds=${1:-10}
 n=${BENCH_N:-50}
-orders=${BENCH_ORDERS:-rmf stop}
+orders=${BENCH_ORDERS:-rmf stop stop0}
 sock=${DOCKER_HOST:-unix:///var/run/docker.sock}; sock=${sock#unix://}
 bb=itm-fixture/busybox:latest
 tag=itmtd-$$
@@ -73,6 +76,7 @@ teardown () { # ORDER NET -> "busy phantom"
   case $1 in
     rmf) par DELETE '/containers/{}?force=1&v=1' ;;
     stop) par POST '/containers/{}/stop?t=10'; par DELETE '/containers/{}?force=1&v=1' ;;
+    stop0) par POST '/containers/{}/stop?t=0'; par DELETE '/containers/{}?force=1&v=1' ;;
   esac
   busy=0 phantom=0
   r=$(api DELETE "/networks/$2")

@@ -141,6 +141,19 @@ rm_one (struct engine *e, size_t i, void *ctx, struct itm_err *err)
   const char *id = j->names[i];
   cleanup_free char *enc = engine_urlencode (id);
   cleanup_free char *p = NULL;
+  if (strcmp (j->kind, "stop") == 0)
+    {
+      /* the first of a quick teardown's two phases: stopped at once
+       * (t=0: SIGKILL right away, and the engine's restart policy knows it
+       * was stopped on purpose); one that is not running or gone is fine */
+      cleanup_free char *sp = xasprintf ("/containers/%s/stop?t=0", enc);
+      struct engine_call c = { .method = "POST", .path = sp, .timeout_ms = -1 };
+      if (engine_call (e, &c, NULL, err) < 0 && err->code != ITM_EXIT_NOT_FOUND
+          && err->http_status != 304 && err->http_status != 409)
+        return itm_err_prefix (err, "stopping container %s", id);
+      itm_err_clear (err);
+      return 0;
+    }
   if (strcmp (j->kind, "container") == 0)
     {
       if (!j->kill)
@@ -212,6 +225,13 @@ prov_remove (struct engine *e, const char *const *containers, size_t nc,
              bool kill, int grace_s, struct itm_err *err)
 {
   int ret = 0;
+  /* kill: every container stopped first, then all removed.  Force-removing
+   * running containers in parallel and then the network at once provokes
+   * moby#42119 (a network the engine keeps with phantom endpoints until it
+   * restarts): 2 of 12 rounds of 50 containers, against 0 of 11 with the
+   * containers stopped first (bench/teardown-bench.sh) */
+  if (kill && rm_group (e, "stop", containers, nc, kill, grace_s, err) < 0)
+    ret = -1;
   if (rm_group (e, "container", containers, nc, kill, grace_s, err) < 0)
     ret = -1;
   /* itm-env's own container leaves the networks it joined (up's
