@@ -91,10 +91,11 @@ run -H "unix://$T/doc.sock" doctor
 ok $([ $rc -eq 1 ] && grep -q '^ok    engine: unix://.*doc.sock, engine 20.10.24+dfsg1$' "$T/out" \
      && grep -q '^ok    api_version: ' "$T/out" \
      && grep -q '^FAIL  storage_driver: vfs.*(hint: configure overlay2' "$T/out" \
-     && grep -q '^skip  round_trip: skipped: no local image.*(hint: ' "$T/out" && [ "$(wc -l <"$T/out")" -eq 4 ]; echo $?) "doctor: vfs fails and no image skips, exit 1"
+     && grep -q '^skip  round_trip: skipped: no local image.*(hint: ' "$T/out" \
+     && grep -q '^ok    container: ' "$T/out" && [ "$(wc -l <"$T/out")" -eq 5 ]; echo $?) "doctor: vfs fails and no image skips, exit 1"
 diag "$T/out"
 run -H "unix://$T/doc.sock" doctor --json
-ok $([ $rc -eq 1 ] && [ "$(jq -r '.ok, (.checks | length), (.checks[] | "\(.name) \(.ok)")' "$T/out" | tr '\n' ' ')" = "false 4 engine true api_version true storage_driver false round_trip false " ] \
+ok $([ $rc -eq 1 ] && [ "$(jq -r '.ok, (.checks | length), (.checks[] | "\(.name) \(.ok)")' "$T/out" | tr '\n' ' ')" = "false 5 engine true api_version true storage_driver false round_trip false container true " ] \
      && [ "$(jq -r '.checks[2].hint' "$T/out")" != null ]; echo $?) "doctor --json: the same checks"
 run -H "unix://$T/missing.sock" doctor
 ok $([ $rc -eq 4 ] && grep -q '^FAIL  engine: cannot reach the engine at unix://.*missing.sock: no such socket' "$T/out" \
