@@ -30,7 +30,7 @@ like "$out" '^ok +storage_driver: overlay2' "the storage check passes"
 like "$out" '^skip +round_trip: skipped: no local image to create a container from [(]hint: build or load one' \
   "the round trip says: skipped, no local image, and what to do"
 unlike "$out" 'FAIL' "no check failed"
-is "$(printf '%s\n' "$out" | wc -l | tr -d ' ')" 4 "four lines, one per check"
+is "$(printf '%s\n' "$out" | wc -l | tr -d ' ')" 5 "five lines, one per check"
 
 run "$ITM_ENV" -H "unix://$tmp/empty.sock" doctor --json
 is "$rc" 0 "doctor --json on an engine without images exits 0"
