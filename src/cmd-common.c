@@ -156,7 +156,9 @@ ctx_stack_from_labels (struct itm_ctx *ctx, const struct state *st, struct stack
   sub.nfiles = n;
   if (c->project_dir && !ctx->project_dir)
     sub.project_dir = c->project_dir;
-  if (ctx_stack_load (&sub, NULL, 0, out, err) < 0)
+  int rc = ctx_stack_load (&sub, NULL, 0, out, err);
+  ctx->diags = sub.diags;   /* the load may have replaced them: ctx owns them */
+  if (rc < 0)
     {
       *out = NULL;
       return itm_err_prefix (err, "%s (the stack file of namespace '%s', from its labels)",
