@@ -44,6 +44,7 @@ nothing_labelled () {
 
 # 1. a foreign-owned <root>/<ns>
 ns1=$ITM_NS-a
+at_exit "'$ITM_ENV' down -p '$ns1' >/dev/null 2>&1"
 $as_user mkdir -m 777 "$shared/$ns1"
 run env ITM_ENV_STATE_DIR="$shared" "$ITM_ENV" -f "$tmp/stack.yml" -p "$ns1" up
 is "$rc" 1 "a <root>/<ns> owned by another user: exit 1"
@@ -55,6 +56,7 @@ is "$(stat -c %U "$shared/$ns1")" itm-test "the foreign directory is not taken o
 
 # 2. <root>/<ns> a symbolic link (to a directory of root's)
 ns2=$ITM_NS-b
+at_exit "'$ITM_ENV' down -p '$ns2' >/dev/null 2>&1"
 $as_user ln -s "$tmp/victimdir" "$shared/$ns2"
 run env ITM_ENV_STATE_DIR="$shared" "$ITM_ENV" -f "$tmp/stack.yml" -p "$ns2" up
 is "$rc" 1 "<root>/<ns> a symbolic link: exit 1"
