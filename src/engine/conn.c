@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
@@ -525,6 +526,18 @@ transfer_error (struct engine *e, const struct engine_call *c, struct call_state
           return itm_err_hint (err, "is the engine running? Start dockerd, or point -H or "
                                     "DOCKER_HOST at its socket");
         }
+      struct stat st;
+      if (oserr == ECONNREFUSED && e->unix_path && stat (e->unix_path, &st) == 0
+          && !S_ISSOCK (st.st_mode))
+        {
+          /* a bind mount of a socket path the host did not have makes an
+           * empty directory: the usual CI mistake */
+          itm_err_set (err, ITM_EXIT_CONNECT, "cannot reach the engine at %s: %s is a %s, not a socket",
+                       e->endpoint, e->unix_path, S_ISDIR (st.st_mode) ? "directory" : "regular file");
+          return itm_err_hint (err, "in a container, mount the engine's socket as it is on the host "
+                                    "(-v /var/run/docker.sock:/var/run/docker.sock); a source path the "
+                                    "host does not have becomes an empty directory");
+        }
       if (oserr == ECONNREFUSED)
         {
           itm_err_set (err, ITM_EXIT_CONNECT,
@@ -995,7 +1008,13 @@ engine_negotiate (struct engine *e, struct itm_err *err)
     {
       json_object *v = NULL, *a;
       if (engine_get (e, "/version", &v, err) < 0)
-        return -1;
+        {
+          /* something answers HTTP there, but not as an engine */
+          if (err->code == ITM_EXIT_ENGINE && err->hint == NULL)
+            itm_err_hint (err, "is %s really a Docker engine's socket? It answers HTTP, but /_ping "
+                               "gives no API-Version", e->host);
+          return -1;
+        }
       if (v && json_object_object_get_ex (v, "ApiVersion", &a) && json_object_is_type (a, json_type_string))
         snprintf (api, sizeof api, "%s", json_object_get_string (a));
       json_object_put (v);
