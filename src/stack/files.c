@@ -32,6 +32,7 @@
 #include <config.h>
 #include "stack/files.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -161,6 +162,9 @@ struct loader {
   size_t nincl, capincl;
   size_t budget;                   /* bytes interpolation may still substitute */
   bool fatal;                      /* an error left no usable tree */
+  const char *top_file;            /* the -f file being loaded (its name: counts) */
+  char *project_name;              /* ${COMPOSE_PROJECT_NAME} (malloc'd) */
+  bool name_fixed;                 /* by -p / ITM_ENV_NAMESPACE / a file's name: */
 };
 
 static struct node *
@@ -782,6 +786,63 @@ load_pipe (struct loader *l, const char *file)
   return stack_yaml_parse (l->a, file, b.data, b.len, l->d);
 }
 
+/* Compose's project-name normalization: lower case, only [a-z0-9_-],
+ * no leading '_' or '-' (malloc'd; may be ""). */
+char *
+stack_project_name_normalize (const char *s)
+{
+  char *out = xmalloc (strlen (s) + 1), *o = out;
+  for (; *s; s++)
+    {
+      int c = tolower ((unsigned char) *s);
+      if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
+        {
+          if (o == out && (c == '-' || c == '_'))
+            continue;
+          *o++ = (char) c;
+        }
+    }
+  *o = '\0';
+  return out;
+}
+
+static void
+set_project_name (struct loader *l, char *name)
+{
+  free (l->project_name);
+  l->project_name = name;
+  /* the current variables are the load's own (l->env is const for the
+   * readers only) */
+  stack_env_set ((struct stack_env *) l->env, "COMPOSE_PROJECT_NAME", name);
+}
+
+/* ${COMPOSE_PROJECT_NAME} is the project's name, as in Compose: unless -p
+ * or ITM_ENV_NAMESPACE fixed it, a top-level file's `name:` (itself
+ * interpolated without it), else the project directory's name. */
+static void
+project_name_from (struct loader *l, const struct node *root)
+{
+  if (l->name_fixed)
+    return;
+  const struct node *nm = node_map_get (root, "name");
+  if (!is_scalar (nm))
+    return;
+  char *errmsg = NULL;
+  size_t errcol;
+  cleanup_free char *v = stack_interpolate_in (nm->scalar, l->env, NULL, NULL, &errmsg, &errcol);
+  free (errmsg);
+  if (v == NULL)
+    return;
+  char *n = stack_project_name_normalize (v);
+  if (*n == '\0')
+    {
+      free (n);
+      return;
+    }
+  set_project_name (l, n);
+  l->name_fixed = true;
+}
+
 /* Parse and interpolate; the root must be a map. */
 static struct node *
 load_one (struct loader *l, const char *path)
@@ -803,6 +864,8 @@ load_one (struct loader *l, const char *path)
                 root->kind == NODE_SEQ ? "list" : "string");
       return NULL;
     }
+  if (l->top_file && strcmp (path, l->top_file) == 0)
+    project_name_from (l, root);
   stack_interpolate_tree_in (l->a, root, l->env, &l->budget, l->d);
   return root;
 }
@@ -1037,6 +1100,8 @@ include_one (struct loader *l, struct node *root, const struct node *item, const
     it = 0;
     while (stack_env_next (l->procenv, &it, &n, &v))
       stack_env_set (env, n, v);
+    if (l->project_name)
+      stack_env_set (env, "COMPOSE_PROJECT_NAME", l->project_name);
   }
   const struct stack_env *saved = l->env;
   l->env = env;
@@ -1273,6 +1338,21 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
   }
   out->env = env;
   l.env = env;
+  {
+    const char *ns = stack_env_get (procenv, "ITM_ENV_NAMESPACE");
+    if (o->project_name && *o->project_name)
+      ns = o->project_name;
+    if (ns && *ns)
+      {
+        set_project_name (&l, xstrdup (ns));
+        l.name_fixed = true;
+      }
+    else
+      {
+        const char *base = strrchr (proj, '/');
+        set_project_name (&l, stack_project_name_normalize (base ? base + 1 : proj));
+      }
+  }
 
   out->files = xcalloc (nfiles, sizeof *out->files);
   struct node *root = NULL;
@@ -1321,7 +1401,9 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
               ret = -1;
               continue;
             }
+          l.top_file = node_intern (a, files[i]);
           r = process_file (&l, files[i]);
+          l.top_file = NULL;
         }
       if (r == NULL)
         {
@@ -1349,6 +1431,7 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
   free (l.chain);
   free (l.cache);
   free (l.incl);
+  free (l.project_name);
   stack_env_free (procenv);
   return ret;
 }

@@ -2423,17 +2423,16 @@ build_top (struct build *b, const struct node *root)
   if (nm)
     {
       size_t mk = path_push (m, "name");
-      const char *name = m->st->name = get_str (m, nm);
-      if (name)
+      const char *given = get_str (m, nm);
+      if (given)
         {
-          bool ok = isalnum ((unsigned char) name[0]);
-          for (const char *p = name; *p; p++)
-            if (!(islower ((unsigned char) *p) || isdigit ((unsigned char) *p) || *p == '_'
-                  || *p == '-'))
-              ok = false;
-          if (!ok)
-            merr (m, nm, "invalid name '%s' (lower-case letters, digits, '_' and '-', "
-                  "starting with a letter or digit)", name);
+          /* Compose normalizes it: "myProject" is "myproject" */
+          cleanup_free char *n = stack_project_name_normalize (given);
+          m->st->name = sa_strdup (m->a, n);
+          const char *name = n;
+          if (*name == '\0')
+            merr (m, nm, "invalid name '%s' (no letter or digit: the project name must not be "
+                  "empty)", given);
           else if (strlen (name) > STACK_NAME_MAX)
             merr (m, nm, "'%s' is %zu characters long; at most %d are allowed (the namespace "
                   "is made from it)", name, strlen (name), STACK_NAME_MAX);
@@ -2909,6 +2908,7 @@ stack_load (const struct stack_opts *o, struct stack **out, struct stack_diags *
   struct stack_load_opts lo = {
     .files = o->files, .nfiles = o->nfiles, .project_dir = o->project_dir,
     .env_files = o->env_files, .nenv_files = o->nenv_files, .environ = o->environ,
+    .project_name = o->project_name,
   };
   struct stack *st = xzalloc (sizeof *st);
   int ret = -1;

@@ -253,6 +253,9 @@ struct stack_opts {
   const char *const *services; /* named on the command line: active whatever their profiles */
   size_t nservices;
   char **environ;              /* NULL: the process environment */
+  const char *project_name;    /* -p: what ${COMPOSE_PROJECT_NAME} is; NULL:
+                                  ITM_ENV_NAMESPACE, else the top-level name:
+                                  normalized, else the project directory's name */
 };
 
 /* Every error, warning and note of a load, in order. */
