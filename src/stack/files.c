@@ -310,6 +310,63 @@ merge_kv (struct loader *l, struct node *base, struct node *over, bool hosts)
   return base;
 }
 
+/* extra_hosts as a list of "NAME=ADDR" (the map form, a name with a list
+ * of addresses included), for merge_hosts. */
+static struct node *
+hosts_seq (struct loader *l, struct node *n)
+{
+  if (n->kind == NODE_SEQ)
+    {
+      struct node *out = node_new (l->a, NODE_SEQ, n->file, n->line, n->col);
+      for (size_t i = 0; i < n->nitems; i++)
+        {
+          struct node *it = n->items[i];
+          if (is_scalar (it) && strchr (it->scalar, '=') == NULL && strchr (it->scalar, ':'))
+            {
+              cleanup_free char *s = xstrdup (it->scalar);
+              *strchr (s, ':') = '=';
+              it = mkscalar (l, it, s, false);
+            }
+          node_seq_push (l->a, out, it);
+        }
+      return out;
+    }
+  if (n->kind != NODE_MAP)
+    return n;
+  struct node *out = node_new (l->a, NODE_SEQ, n->file, n->line, n->col);
+  for (size_t i = 0; i < n->npairs; i++)
+    {
+      const struct node *k = n->pairs[i].key, *v = n->pairs[i].value;
+      size_t nv = v->kind == NODE_SEQ ? v->nitems : 1;
+      for (size_t j = 0; j < nv; j++)
+        {
+          const struct node *a = v->kind == NODE_SEQ ? v->items[j] : v;
+          if (!is_scalar (a))
+            {
+              /* left for the model to report */
+              return n;
+            }
+          cleanup_free char *s = xasprintf ("%s=%s", k->scalar, a->scalar);
+          node_seq_push (l->a, out, mkscalar (l, a, s, false));
+        }
+    }
+  return out;
+}
+
+static struct node *merge_unique (struct loader *l, struct node *base, struct node *over);
+
+/* extra_hosts: every NAME=ADDR entry of both, once (Compose: a name may
+ * have several addresses). */
+static struct node *
+merge_hosts (struct loader *l, struct node *base, struct node *over)
+{
+  base = hosts_seq (l, base);
+  over = hosts_seq (l, over);
+  if (base->kind != NODE_SEQ || over->kind != NODE_SEQ)
+    return over;
+  return merge_unique (l, base, over);
+}
+
 static struct node *
 merge_unique (struct loader *l, struct node *base, struct node *over)
 {
@@ -454,7 +511,7 @@ merge_build (struct loader *l, struct node *base, struct node *over)
       else if (strcmp (k, "args") == 0 || strcmp (k, "labels") == 0)
         r = merge_kv (l, b, o, false);
       else if (strcmp (k, "extra_hosts") == 0)
-        r = merge_kv (l, b, o, true);
+        r = merge_hosts (l, b, o);
       else
         r = merge_generic (l, b, o);
       node_map_set (l->a, base, over->pairs[i].key, r);
@@ -513,7 +570,7 @@ merge_service (struct loader *l, struct node *base, struct node *over)
       else if (key_in (k, kv))
         r = merge_kv (l, b, o, false);
       else if (strcmp (k, "extra_hosts") == 0)
-        r = merge_kv (l, b, o, true);
+        r = merge_hosts (l, b, o);
       else if (key_in (k, unique))
         r = merge_unique (l, b, o);
       else if (strcmp (k, "volumes") == 0)

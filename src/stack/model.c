@@ -479,6 +479,37 @@ kvs_dedupe (struct stack_kvs *kv)
   free (drop);
 }
 
+/* Drop an entry whose name and value an earlier one has (extra_hosts). */
+static void
+kvs_dedupe_pairs (struct stack_kvs *kv)
+{
+  if (kv->n < 2)
+    return;
+  struct kv_pos *p = xcalloc (kv->n, sizeof *p);
+  bool *drop = xcalloc (kv->n, sizeof *drop);
+  char **keys = xcalloc (kv->n, sizeof *keys);
+  for (size_t i = 0; i < kv->n; i++)
+    {
+      keys[i] = xasprintf ("%s=%s", kv->v[i].name, kv->v[i].value ? kv->v[i].value : "");
+      p[i] = (struct kv_pos) { keys[i], i };
+    }
+  qsort (p, kv->n, sizeof *p, cmp_kv_pos);
+  for (size_t k = 1; k < kv->n; k++)
+    if (strcmp (p[k - 1].name, p[k].name) == 0)
+      drop[p[k].i] = true;
+  size_t o = 0;
+  for (size_t i = 0; i < kv->n; i++)
+    {
+      if (!drop[i])
+        kv->v[o++] = kv->v[i];
+      free (keys[i]);
+    }
+  kv->n = o;
+  free (keys);
+  free (p);
+  free (drop);
+}
+
 /* A map, or a list of "NAME<sep>VALUE" strings.  Values of a map are
  * scalars (numbers and booleans as written) or null; list items without
  * sep have no value. */
@@ -1830,18 +1861,79 @@ parse_filerefs (struct mctx *m, const struct node *n, bool secrets, struct stack
   *np = k;
 }
 
+/* One extra_hosts address: "[::1]" is "::1", as Compose writes it. */
+static void
+add_host (struct mctx *m, struct stack_kvs *out, const char *name, const char *addr)
+{
+  size_t len = addr ? strlen (addr) : 0;
+  if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']')
+    {
+      cleanup_free char *a = xstrndup (addr + 1, len - 2);
+      kvs_add (m, out, name, a);
+    }
+  else
+    kvs_add (m, out, name, addr);
+}
+
+/* extra_hosts: ["NAME:ADDR" or "NAME=ADDR", ...] or {NAME: ADDR or [ADDR, ...]}.
+ * A name may have several addresses (an IPv4 and an IPv6 one): each
+ * entry is kept, as Compose. */
 static void
 parse_extra_hosts (struct mctx *m, const struct node *n, struct stack_kvs *out)
 {
   if (n->kind == NODE_MAP)
     {
-      get_dict (m, n, "=", out);
+      size_t cap = 1;
+      for (size_t i = 0; i < n->npairs; i++)
+        cap += n->pairs[i].value->kind == NODE_SEQ ? n->pairs[i].value->nitems : 1;
+      out->v = sa_alloc (m->a, cap * sizeof *out->v);
+      for (size_t i = 0; i < n->npairs; i++)
+        {
+          const char *name = n->pairs[i].key->scalar;
+          const struct node *v = n->pairs[i].value;
+          size_t mk = path_push (m, ".%s", name);
+          if (v->kind == NODE_SCALAR && *v->scalar)
+            add_host (m, out, name, v->scalar);
+          else if (v->kind == NODE_SEQ && v->nitems)
+            for (size_t k = 0; k < v->nitems; k++)
+              if (v->items[k]->kind == NODE_SCALAR && *v->items[k]->scalar)
+                add_host (m, out, name, v->items[k]->scalar);
+              else
+                merr (m, v->items[k], "expected an address, got %s", got (v->items[k]));
+          else
+            merr (m, v, "expected an address or a list of addresses, got %s", got (v));
+          path_pop (m, mk);
+        }
       return;
     }
-  get_dict (m, n, "=:", out);
-  for (size_t i = 0; i < out->n; i++)
-    if (out->v[i].value == NULL || *out->v[i].value == '\0')
-      merr (m, n, "'%s': expected HOST:IP or HOST=IP", out->v[i].name);
+  if (n->kind != NODE_SEQ)
+    {
+      merr (m, n, "expected a map or a list of \"HOST:IP\" strings, got %s", got (n));
+      return;
+    }
+  out->v = sa_alloc (m->a, (n->nitems + 1) * sizeof *out->v);
+  for (size_t i = 0; i < n->nitems; i++)
+    {
+      const struct node *it = n->items[i];
+      size_t mk = path_push (m, "[%zu]", i);
+      if (it->kind != NODE_SCALAR)
+        merr (m, it, "expected a \"HOST:IP\" string, got %s", got (it));
+      else
+        {
+          size_t k = strcspn (it->scalar, "=:");
+          cleanup_free char *name = xstrndup (it->scalar, k);
+          if (k == 0)
+            merr (m, it, "empty name in '%s'", it->scalar);
+          else if (it->scalar[k] == '\0' || it->scalar[k + 1] == '\0')
+            merr (m, it, "'%s': expected HOST:IP or HOST=IP", name);
+          else
+            add_host (m, out, name, it->scalar + k + 1);
+        }
+      path_pop (m, mk);
+    }
+  /* the same entry twice: Compose refuses it ("items must be unique"); one
+   * is kept (O(n log n)) */
+  kvs_dedupe_pairs (out);
 }
 
 static bool
