@@ -392,9 +392,25 @@ merge_unique (struct loader *l, struct node *base, struct node *over)
 
 enum mount_kind { MOUNT_VOLUME, MOUNT_SECRET, MOUNT_CONFIG };
 
-/* The target path of a volumes/secrets/configs item (malloc'd), or NULL. */
+static char *mount_target_raw (const struct node *it, enum mount_kind k);
+
+/* The target path of a volumes/secrets/configs item (malloc'd), or NULL;
+ * an absolute one cleaned ("/data/" is "/data", as Compose compares them). */
 static char *
 mount_target (const struct node *it, enum mount_kind k)
+{
+  char *t = mount_target_raw (it, k);
+  if (t && t[0] == '/')
+    {
+      char *c = path_clean (t);
+      free (t);
+      return c;
+    }
+  return t;
+}
+
+static char *
+mount_target_raw (const struct node *it, enum mount_kind k)
 {
   if (is_scalar (it))
     {

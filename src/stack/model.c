@@ -1339,9 +1339,19 @@ parse_mount_short (struct mctx *m, const struct node *it, struct stack_mount *v,
   cleanup_free char *spec = xstrdup (it->scalar);
   char *parts[4] = { 0 };
   size_t np = 0;
-  char *save = NULL;
-  for (char *t = strtok_r (spec, ":", &save); t; t = strtok_r (NULL, ":", &save))
+  if (*spec == '\0')
     {
+      merr (m, it, "empty volume");
+      *ok = false;
+      return;
+    }
+  /* SOURCE:TARGET:MODE split at every ':'; an empty section (a source
+   * that interpolated to nothing: "${FILE}:/f") is Compose's error too */
+  for (char *t = spec;; )
+    {
+      char *c = strchr (t, ':');
+      if (c)
+        *c = '\0';
       if (np == 3)
         {
           merr (m, it, "invalid volume '%s': too many ':' (expected [SOURCE:]TARGET[:MODE])",
@@ -1349,13 +1359,16 @@ parse_mount_short (struct mctx *m, const struct node *it, struct stack_mount *v,
           *ok = false;
           return;
         }
+      if (*t == '\0')
+        {
+          merr (m, it, "invalid volume '%s': empty section between colons", it->scalar);
+          *ok = false;
+          return;
+        }
       parts[np++] = t;
-    }
-  if (np == 0)
-    {
-      merr (m, it, "empty volume");
-      *ok = false;
-      return;
+      if (c == NULL)
+        break;
+      t = c + 1;
     }
   const char *src = np >= 2 ? parts[0] : NULL;
   const char *dst = np >= 2 ? parts[1] : parts[0];
@@ -1379,7 +1392,8 @@ parse_mount_short (struct mctx *m, const struct node *it, struct stack_mount *v,
       v->type = STACK_MOUNT_VOLUME;
       v->source = sa_strdup (m->a, src);
     }
-  v->target = sa_strdup (m->a, dst);
+  /* "/data/" is "/data" (the duplicate check and the engine see one path) */
+  v->target = dst[0] == '/' ? clean_path (m, dst) : sa_strdup (m->a, dst);
   if (mode)
     {
       char *s2 = NULL;
@@ -1447,6 +1461,8 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
     merr (m, it, "a volume needs 'target'");
   else if (v->target[0] != '/')
     merr (m, mget (it, "target"), "target: '%s' is not an absolute path", v->target);
+  else
+    v->target = clean_path (m, v->target);
   if (v->type == STACK_MOUNT_BIND)
     {
       if (src == NULL)
