@@ -2277,6 +2277,32 @@ parse_network (struct mctx *m, const char *key, const struct node *n, struct sta
     }
 }
 
+/* The local driver's bind volume (driver_opts o: bind, device: ./data):
+ * the device is a host path, relative to the project directory, and the
+ * driver needs it absolute (as later Compose releases make it). */
+static void
+bind_device_abs (struct mctx *m, struct stack_volume *v)
+{
+  if (v->driver && strcmp (v->driver, "local") != 0)
+    return;
+  const char *o = NULL;
+  struct stack_kv *dev = NULL;
+  for (size_t i = 0; i < v->driver_opts.n; i++)
+    if (strcmp (v->driver_opts.v[i].name, "o") == 0)
+      o = v->driver_opts.v[i].value;
+    else if (strcmp (v->driver_opts.v[i].name, "device") == 0)
+      dev = &v->driver_opts.v[i];
+  if (o == NULL || dev == NULL || dev->value == NULL || dev->value[0] == '/' || !*dev->value)
+    return;
+  bool bind = false;
+  cleanup_free char *opts = xstrdup (o);
+  char *save = NULL;
+  for (char *t = strtok_r (opts, ",", &save); t; t = strtok_r (NULL, ",", &save))
+    bind = bind || strcmp (t, "bind") == 0 || strcmp (t, "rbind") == 0;
+  if (bind)
+    dev->value = abs_path (m, dev->value);
+}
+
 static void
 parse_volume (struct mctx *m, const char *key, const struct node *n, struct stack_volume *v)
 {
@@ -2288,6 +2314,7 @@ parse_volume (struct mctx *m, const char *key, const struct node *n, struct stac
   parse_external (m, n, &v->external, &v->name);
   v->driver = kstr (m, n, "driver");
   kdict (m, n, "driver_opts", &v->driver_opts);
+  bind_device_abs (m, v);
   klabels (m, n, "labels", &v->labels);
   if (v->external)
     {
