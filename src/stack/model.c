@@ -1521,7 +1521,15 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
         {
           long long mode;
           check_keys (m, tf, mount_tmpfs_keys);
-          ksize (m, tf, "size", &v->tmpfs_size);
+          const struct node *sz = mget (tf, "size");
+          if (sz && sz->kind == NODE_SCALAR && sz->plain && is_number (sz->scalar)
+              && strpbrk (sz->scalar, ".eE"))
+            /* a bare 0.5 would be 0 bytes: no limit at all (Compose: "must
+             * be a integer") */
+            merr (m, sz, "size: '%s' is not a whole number of bytes (a unit takes a "
+                  "fraction: \"1.5m\")", sz->scalar);
+          else
+            ksize (m, tf, "size", &v->tmpfs_size);
           const struct node *mn = mget (tf, "mode");
           if (mn && mn->kind == NODE_SCALAR && mn->scalar[0] == '0')
             {
@@ -1979,6 +1987,45 @@ parse_resources (struct mctx *m, const struct node *n, struct stack_resources *r
 }
 
 /* One service; returns false when the tree is not a map. */
+/* tmpfs: "PATH:size=1.5m": the engine passes size= to the kernel, which
+ * takes no fraction (the container would not start): such a size is
+ * written in bytes. */
+static void
+tmpfs_sizes (struct mctx *m, const struct node *n, struct stack_strv *t)
+{
+  for (size_t i = 0; i < t->n; i++)
+    {
+      const char *c = strchr (t->v[i], ':');
+      if (c == NULL || strchr (c, '.') == NULL)
+        continue;
+      cleanup_buf struct buf b = { 0 };
+      buf_add (&b, t->v[i], (size_t) (c - t->v[i]) + 1);
+      cleanup_free char *opts = xstrdup (c + 1);
+      char *save = NULL;
+      bool first = true;
+      for (char *o = strtok_r (opts, ",", &save); o; o = strtok_r (NULL, ",", &save))
+        {
+          uint64_t bytes = 0;
+          const char *why;
+          if (!first)
+            buf_addc (&b, ',');
+          first = false;
+          if (strncmp (o, "size=", 5) == 0 && strchr (o, '.'))
+            {
+              if (stack_parse_size (o + 5, &bytes, &why) < 0)
+                {
+                  const struct node *at = n->kind == NODE_SEQ && i < n->nitems ? n->items[i] : n;
+                  merr (m, at, "invalid tmpfs size '%s': %s", o + 5, why);
+                }
+              buf_addf (&b, "size=%llu", (unsigned long long) bytes);
+            }
+          else
+            buf_adds (&b, o);
+        }
+      t->v[i] = sa_strdup (m->a, b.data);
+    }
+}
+
 static void
 parse_service (struct mctx *m, const char *name, const struct node *n, struct stack_service *s)
 {
@@ -2051,7 +2098,10 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
   SUB ("ports", parse_ports (m, v, s));
   SUB ("expose", parse_expose (m, v, s));
   SUB ("volumes", parse_volumes (m, v, s));
-  SUB ("tmpfs", get_strv (m, v, true, &s->tmpfs));
+  SUB ("tmpfs", {
+    get_strv (m, v, true, &s->tmpfs);
+    tmpfs_sizes (m, v, &s->tmpfs);
+  });
   SUB ("networks", parse_svc_networks (m, v, s));
   SUB ("depends_on", parse_depends_on (m, v, s));
   SUB ("healthcheck", parse_healthcheck (m, v, &s->healthcheck));
@@ -2102,7 +2152,17 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
   SUB ("ulimits", parse_ulimits (m, v, s));
   SUB ("shm_size", get_size (m, v, &s->shm_size));
   SUB ("sysctls", get_dict (m, v, "=", &s->sysctls));
-  SUB ("dns", get_strv (m, v, true, &s->dns));
+  SUB ("dns", {
+    /* an entry that interpolated to nothing is dropped, as Compose */
+    get_strv (m, v, true, &s->dns);
+    size_t o = 0;
+    for (size_t i = 0; i < s->dns.n; i++)
+      if (*s->dns.v[i])
+        s->dns.v[o++] = s->dns.v[i];
+    if (o == 0 && s->dns.n)
+      s->dns.set = false;
+    s->dns.n = o;
+  });
   SUB ("platform", s->platform = get_str (m, v));
   SUB ("pull_policy", {
     s->pull_policy = get_str (m, v);
@@ -2618,9 +2678,9 @@ build_services (struct build *b, const struct node *root)
   b->allnodes = sa_alloc (m->a, (sv->npairs + 1) * sizeof *b->allnodes);
   for (size_t i = 0; i < sv->npairs; i++)
     {
+      /* "x-web" is a service: Compose takes extensions (x-*) only at the
+       * top level and inside a service, not as service names */
       const char *name = sv->pairs[i].key->scalar;
-      if (strncmp (name, "x-", 2) == 0)
-        continue;
       size_t mk = path_push (m, "services.%s", name);
       if (!valid_name (name, false))
         merr (m, sv->pairs[i].key, "invalid service name '%s' (letters, digits, '.', '_', '-')",
