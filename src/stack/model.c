@@ -660,7 +660,7 @@ klabels (struct mctx *m, const struct node *map, const char *key, struct stack_k
 
 /* ---- key tables */
 
-enum keyuse { K_USE, K_WARN };
+enum keyuse { K_USE, K_WARN, K_ORDER /* warned; only the start order it implies is used */ };
 struct keyspec {
   const char *name;
   enum keyuse use;
@@ -694,15 +694,15 @@ static const struct keyspec service_keys[] = {
   { "cpuset", K_WARN }, { "credential_spec", K_WARN }, { "develop", K_WARN },
   { "device_cgroup_rules", K_WARN }, { "devices", K_WARN }, { "dns_opt", K_WARN },
   { "dns_search", K_WARN }, { "domainname", K_WARN }, { "external_links", K_WARN },
-  { "gpus", K_WARN }, { "group_add", K_WARN }, { "ipc", K_WARN }, { "isolation", K_WARN },
-  { "label_file", K_WARN }, { "links", K_WARN }, { "logging", K_WARN },
+  { "gpus", K_WARN }, { "group_add", K_WARN }, { "ipc", K_ORDER }, { "isolation", K_WARN },
+  { "label_file", K_WARN }, { "links", K_ORDER }, { "logging", K_WARN },
   { "mac_address", K_WARN }, { "mem_reservation", K_WARN }, { "mem_swappiness", K_WARN },
   { "memswap_limit", K_WARN }, { "models", K_WARN }, { "oom_kill_disable", K_WARN },
   { "oom_score_adj", K_WARN }, { "pid", K_WARN }, { "pids_limit", K_WARN },
   { "post_start", K_WARN }, { "pre_start", K_WARN }, { "pre_stop", K_WARN },
   { "provider", K_WARN }, { "pull_refresh_after", K_WARN }, { "scale", K_WARN },
   { "security_opt", K_WARN }, { "storage_opt", K_WARN }, { "use_api_socket", K_WARN },
-  { "userns_mode", K_WARN }, { "uts", K_WARN }, { "volumes_from", K_WARN }, KEND,
+  { "userns_mode", K_WARN }, { "uts", K_WARN }, { "volumes_from", K_ORDER }, KEND,
 };
 
 static const struct keyspec build_keys[] = {
@@ -900,6 +900,12 @@ check_keys (struct mctx *m, const struct node *map, const struct keyspec *ks)
       if (hit && hit->use == K_WARN)
         {
           mwarn (m, k, "'%s' is not supported by itm-env and is ignored", name);
+          continue;
+        }
+      if (hit && hit->use == K_ORDER)
+        {
+          mwarn (m, k, "'%s' is not supported by itm-env; only the start order it implies is "
+                 "kept", name);
           continue;
         }
       if (hit)
@@ -2026,6 +2032,26 @@ tmpfs_sizes (struct mctx *m, const struct node *n, struct stack_strv *t)
     }
 }
 
+/* A dependency the file implies (network_mode: service:X, ...), unless
+ * depends_on names X already: started, required. */
+static void
+implied_dep (struct mctx *m, struct stack_service *s, const char *target, const char *via)
+{
+  for (size_t i = 0; i < s->ndepends_on; i++)
+    if (strcmp (s->depends_on[i].service, target) == 0)
+      return;
+  struct stack_dep *nd = sa_alloc (m->a, (s->ndepends_on + 1) * sizeof *nd);
+  if (s->ndepends_on)
+    memcpy (nd, s->depends_on, s->ndepends_on * sizeof *nd);
+  struct stack_dep *dp = &nd[s->ndepends_on++];
+  s->depends_on = nd;
+  dp->service = sa_strdup (m->a, target);
+  dp->condition = STACK_COND_STARTED;
+  dp->required = true;
+  dp->implicit = true;
+  dp->implied_by = via;
+}
+
 static void
 parse_service (struct mctx *m, const char *name, const struct node *n, struct stack_service *s)
 {
@@ -2222,26 +2248,30 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
 #undef KEYBIT
   if (s->image == NULL && !s->build.set)
     merr (m, n, "a service needs 'image' or 'build'");
+  /* start order Compose infers: network_mode/ipc: service:X, links,
+   * volumes_from (itm-env acts on no other part of the last three) */
   if (s->network_mode && strncmp (s->network_mode, "service:", 8) == 0)
-    {
-      struct stack_dep *dp = NULL;
-      const char *target = s->network_mode + 8;
-      for (size_t i = 0; i < s->ndepends_on; i++)
-        if (strcmp (s->depends_on[i].service, target) == 0)
-          dp = &s->depends_on[i];
-      if (dp == NULL)
-        {
-          struct stack_dep *nd = sa_alloc (m->a, (s->ndepends_on + 1) * sizeof *nd);
-          if (s->ndepends_on)
-            memcpy (nd, s->depends_on, s->ndepends_on * sizeof *nd);
-          dp = &nd[s->ndepends_on++];
-          s->depends_on = nd;
-          dp->service = sa_strdup (m->a, target);
-          dp->condition = STACK_COND_STARTED;
-          dp->required = true;
-          dp->implicit = true;
-        }
-    }
+    implied_dep (m, s, s->network_mode + 8, "network_mode");
+  const struct node *ipc = mget (n, "ipc");
+  if (ipc && ipc->kind == NODE_SCALAR && strncmp (ipc->scalar, "service:", 8) == 0)
+    implied_dep (m, s, ipc->scalar + 8, "ipc");
+  const struct node *links = mget (n, "links");
+  for (size_t i = 0; links && links->kind == NODE_SEQ && i < links->nitems; i++)
+    if (links->items[i]->kind == NODE_SCALAR && *links->items[i]->scalar)
+      {
+        cleanup_free char *t = xstrndup (links->items[i]->scalar,
+                                         strcspn (links->items[i]->scalar, ":"));
+        implied_dep (m, s, t, "links");
+      }
+  const struct node *vf = mget (n, "volumes_from");
+  for (size_t i = 0; vf && vf->kind == NODE_SEQ && i < vf->nitems; i++)
+    if (vf->items[i]->kind == NODE_SCALAR && *vf->items[i]->scalar
+        && strncmp (vf->items[i]->scalar, "container:", 10) != 0)
+      {
+        cleanup_free char *t = xstrndup (vf->items[i]->scalar,
+                                         strcspn (vf->items[i]->scalar, ":"));
+        implied_dep (m, s, t, "volumes_from");
+      }
 }
 
 /* ---- top level */
@@ -2792,7 +2822,8 @@ resolve_deps (struct build *b, size_t i)
   for (size_t j = 0; j < s->ndepends_on; j++)
     {
       struct stack_dep *dp = &s->depends_on[j];
-      const struct node *dn = mget (sn, dp->implicit ? "network_mode" : "depends_on");
+      const struct node *dn = mget (sn, dp->implicit && dp->implied_by ? dp->implied_by
+                                        : "depends_on");
       if (dn == NULL)
         dn = sn;
       if (dn && dn->kind == NODE_MAP && mget (dn, dp->service))

@@ -91,6 +91,8 @@ struct stack_dep {
   bool required;               /* default true */
   bool restart;
   bool implicit;               /* from network_mode: service:X, not depends_on */
+  const char *implied_by;      /* implicit: the key ("network_mode", "ipc", "links",
+                                  "volumes_from"), a static string */
 };
 
 struct stack_healthcheck {
