@@ -94,6 +94,7 @@ stack_load_ctx (struct itm_ctx *ctx, const char *const *services, size_t nservic
     .files = ctx->files, .nfiles = ctx->nfiles, .project_dir = ctx->project_dir,
     .env_files = ctx->env_files, .nenv_files = ctx->nenv_files,
     .profiles = ctx->profiles, .nprofiles = ctx->nprofiles,
+    .project_name = ctx->namespace,
     .services = services, .nservices = nservices,
   };
   struct stack_diags diags = { 0 };
@@ -184,6 +185,7 @@ optional_stack (struct itm_ctx *ctx)
     .files = ctx->files, .nfiles = ctx->nfiles, .project_dir = ctx->project_dir,
     .env_files = ctx->env_files, .nenv_files = ctx->nenv_files,
     .profiles = ctx->profiles, .nprofiles = ctx->nprofiles,
+    .project_name = ctx->namespace,
   };
   struct stack_diags diags = { 0 };
   struct itm_err err = { 0 };

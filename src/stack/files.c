@@ -32,6 +32,7 @@
 #include <config.h>
 #include "stack/files.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -161,6 +162,9 @@ struct loader {
   size_t nincl, capincl;
   size_t budget;                   /* bytes interpolation may still substitute */
   bool fatal;                      /* an error left no usable tree */
+  const char *top_file;            /* the -f file being loaded (its name: counts) */
+  char *project_name;              /* ${COMPOSE_PROJECT_NAME} (malloc'd) */
+  bool name_fixed;                 /* by -p / ITM_ENV_NAMESPACE / a file's name: */
 };
 
 static struct node *
@@ -306,6 +310,63 @@ merge_kv (struct loader *l, struct node *base, struct node *over, bool hosts)
   return base;
 }
 
+/* extra_hosts as a list of "NAME=ADDR" (the map form, a name with a list
+ * of addresses included), for merge_hosts. */
+static struct node *
+hosts_seq (struct loader *l, struct node *n)
+{
+  if (n->kind == NODE_SEQ)
+    {
+      struct node *out = node_new (l->a, NODE_SEQ, n->file, n->line, n->col);
+      for (size_t i = 0; i < n->nitems; i++)
+        {
+          struct node *it = n->items[i];
+          if (is_scalar (it) && strchr (it->scalar, '=') == NULL && strchr (it->scalar, ':'))
+            {
+              cleanup_free char *s = xstrdup (it->scalar);
+              *strchr (s, ':') = '=';
+              it = mkscalar (l, it, s, false);
+            }
+          node_seq_push (l->a, out, it);
+        }
+      return out;
+    }
+  if (n->kind != NODE_MAP)
+    return n;
+  struct node *out = node_new (l->a, NODE_SEQ, n->file, n->line, n->col);
+  for (size_t i = 0; i < n->npairs; i++)
+    {
+      const struct node *k = n->pairs[i].key, *v = n->pairs[i].value;
+      size_t nv = v->kind == NODE_SEQ ? v->nitems : 1;
+      for (size_t j = 0; j < nv; j++)
+        {
+          const struct node *a = v->kind == NODE_SEQ ? v->items[j] : v;
+          if (!is_scalar (a))
+            {
+              /* left for the model to report */
+              return n;
+            }
+          cleanup_free char *s = xasprintf ("%s=%s", k->scalar, a->scalar);
+          node_seq_push (l->a, out, mkscalar (l, a, s, false));
+        }
+    }
+  return out;
+}
+
+static struct node *merge_unique (struct loader *l, struct node *base, struct node *over);
+
+/* extra_hosts: every NAME=ADDR entry of both, once (Compose: a name may
+ * have several addresses). */
+static struct node *
+merge_hosts (struct loader *l, struct node *base, struct node *over)
+{
+  base = hosts_seq (l, base);
+  over = hosts_seq (l, over);
+  if (base->kind != NODE_SEQ || over->kind != NODE_SEQ)
+    return over;
+  return merge_unique (l, base, over);
+}
+
 static struct node *
 merge_unique (struct loader *l, struct node *base, struct node *over)
 {
@@ -331,9 +392,25 @@ merge_unique (struct loader *l, struct node *base, struct node *over)
 
 enum mount_kind { MOUNT_VOLUME, MOUNT_SECRET, MOUNT_CONFIG };
 
-/* The target path of a volumes/secrets/configs item (malloc'd), or NULL. */
+static char *mount_target_raw (const struct node *it, enum mount_kind k);
+
+/* The target path of a volumes/secrets/configs item (malloc'd), or NULL;
+ * an absolute one cleaned ("/data/" is "/data", as Compose compares them). */
 static char *
 mount_target (const struct node *it, enum mount_kind k)
+{
+  char *t = mount_target_raw (it, k);
+  if (t && t[0] == '/')
+    {
+      char *c = path_clean (t);
+      free (t);
+      return c;
+    }
+  return t;
+}
+
+static char *
+mount_target_raw (const struct node *it, enum mount_kind k)
 {
   if (is_scalar (it))
     {
@@ -450,7 +527,7 @@ merge_build (struct loader *l, struct node *base, struct node *over)
       else if (strcmp (k, "args") == 0 || strcmp (k, "labels") == 0)
         r = merge_kv (l, b, o, false);
       else if (strcmp (k, "extra_hosts") == 0)
-        r = merge_kv (l, b, o, true);
+        r = merge_hosts (l, b, o);
       else
         r = merge_generic (l, b, o);
       node_map_set (l->a, base, over->pairs[i].key, r);
@@ -509,7 +586,7 @@ merge_service (struct loader *l, struct node *base, struct node *over)
       else if (key_in (k, kv))
         r = merge_kv (l, b, o, false);
       else if (strcmp (k, "extra_hosts") == 0)
-        r = merge_kv (l, b, o, true);
+        r = merge_hosts (l, b, o);
       else if (key_in (k, unique))
         r = merge_unique (l, b, o);
       else if (strcmp (k, "volumes") == 0)
@@ -782,6 +859,63 @@ load_pipe (struct loader *l, const char *file)
   return stack_yaml_parse (l->a, file, b.data, b.len, l->d);
 }
 
+/* Compose's project-name normalization: lower case, only [a-z0-9_-],
+ * no leading '_' or '-' (malloc'd; may be ""). */
+char *
+stack_project_name_normalize (const char *s)
+{
+  char *out = xmalloc (strlen (s) + 1), *o = out;
+  for (; *s; s++)
+    {
+      int c = tolower ((unsigned char) *s);
+      if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
+        {
+          if (o == out && (c == '-' || c == '_'))
+            continue;
+          *o++ = (char) c;
+        }
+    }
+  *o = '\0';
+  return out;
+}
+
+static void
+set_project_name (struct loader *l, char *name)
+{
+  free (l->project_name);
+  l->project_name = name;
+  /* the current variables are the load's own (l->env is const for the
+   * readers only) */
+  stack_env_set ((struct stack_env *) l->env, "COMPOSE_PROJECT_NAME", name);
+}
+
+/* ${COMPOSE_PROJECT_NAME} is the project's name, as in Compose: unless -p
+ * or ITM_ENV_NAMESPACE fixed it, a top-level file's `name:` (itself
+ * interpolated without it), else the project directory's name. */
+static void
+project_name_from (struct loader *l, const struct node *root)
+{
+  if (l->name_fixed)
+    return;
+  const struct node *nm = node_map_get (root, "name");
+  if (!is_scalar (nm))
+    return;
+  char *errmsg = NULL;
+  size_t errcol;
+  cleanup_free char *v = stack_interpolate_in (nm->scalar, l->env, NULL, NULL, &errmsg, &errcol);
+  free (errmsg);
+  if (v == NULL)
+    return;
+  char *n = stack_project_name_normalize (v);
+  if (*n == '\0')
+    {
+      free (n);
+      return;
+    }
+  set_project_name (l, n);
+  l->name_fixed = true;
+}
+
 /* Parse and interpolate; the root must be a map. */
 static struct node *
 load_one (struct loader *l, const char *path)
@@ -803,6 +937,8 @@ load_one (struct loader *l, const char *path)
                 root->kind == NODE_SEQ ? "list" : "string");
       return NULL;
     }
+  if (l->top_file && strcmp (path, l->top_file) == 0)
+    project_name_from (l, root);
   stack_interpolate_tree_in (l->a, root, l->env, &l->budget, l->d);
   return root;
 }
@@ -1037,6 +1173,8 @@ include_one (struct loader *l, struct node *root, const struct node *item, const
     it = 0;
     while (stack_env_next (l->procenv, &it, &n, &v))
       stack_env_set (env, n, v);
+    if (l->project_name)
+      stack_env_set (env, "COMPOSE_PROJECT_NAME", l->project_name);
   }
   const struct stack_env *saved = l->env;
   l->env = env;
@@ -1273,6 +1411,21 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
   }
   out->env = env;
   l.env = env;
+  {
+    const char *ns = stack_env_get (procenv, "ITM_ENV_NAMESPACE");
+    if (o->project_name && *o->project_name)
+      ns = o->project_name;
+    if (ns && *ns)
+      {
+        set_project_name (&l, xstrdup (ns));
+        l.name_fixed = true;
+      }
+    else
+      {
+        const char *base = strrchr (proj, '/');
+        set_project_name (&l, stack_project_name_normalize (base ? base + 1 : proj));
+      }
+  }
 
   out->files = xcalloc (nfiles, sizeof *out->files);
   struct node *root = NULL;
@@ -1321,7 +1474,9 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
               ret = -1;
               continue;
             }
+          l.top_file = node_intern (a, files[i]);
           r = process_file (&l, files[i]);
+          l.top_file = NULL;
         }
       if (r == NULL)
         {
@@ -1349,6 +1504,7 @@ stack_files_load (const struct stack_load_opts *o, struct node_arena *a, struct 
   free (l.chain);
   free (l.cache);
   free (l.incl);
+  free (l.project_name);
   stack_env_free (procenv);
   return ret;
 }

@@ -29,7 +29,12 @@ struct stack_load_opts {
   const char *const *env_files; /* --env-file; none: <project_dir>/.env if present */
   size_t nenv_files;
   char **environ;              /* NULL: the process environment */
+  const char *project_name;    /* -p: ${COMPOSE_PROJECT_NAME}; NULL: ITM_ENV_NAMESPACE,
+                                  a file's name:, the project directory's name */
 };
+
+/* Compose's normalization of a project name (new string; may be ""). */
+char *stack_project_name_normalize (const char *s);
 
 struct stack_loaded {
   struct node *root;           /* merged top-level map (NULL when nothing loaded) */

@@ -388,8 +388,7 @@ stack_parse_port (const char *s, struct stack_port *p, const char **why)
           && p->published_end - p->published_start != p->target_end - p->target_start)
         return *why = "the host and container port ranges differ in size", -1;
     }
-  else if (host && ip == NULL)
-    return *why = "empty host port", -1;
+  /* ":80": no address, no host port: an ephemeral one, as Compose */
   if (ip)
     {
       char addr[64];

@@ -479,6 +479,37 @@ kvs_dedupe (struct stack_kvs *kv)
   free (drop);
 }
 
+/* Drop an entry whose name and value an earlier one has (extra_hosts). */
+static void
+kvs_dedupe_pairs (struct stack_kvs *kv)
+{
+  if (kv->n < 2)
+    return;
+  struct kv_pos *p = xcalloc (kv->n, sizeof *p);
+  bool *drop = xcalloc (kv->n, sizeof *drop);
+  char **keys = xcalloc (kv->n, sizeof *keys);
+  for (size_t i = 0; i < kv->n; i++)
+    {
+      keys[i] = xasprintf ("%s=%s", kv->v[i].name, kv->v[i].value ? kv->v[i].value : "");
+      p[i] = (struct kv_pos) { keys[i], i };
+    }
+  qsort (p, kv->n, sizeof *p, cmp_kv_pos);
+  for (size_t k = 1; k < kv->n; k++)
+    if (strcmp (p[k - 1].name, p[k].name) == 0)
+      drop[p[k].i] = true;
+  size_t o = 0;
+  for (size_t i = 0; i < kv->n; i++)
+    {
+      if (!drop[i])
+        kv->v[o++] = kv->v[i];
+      free (keys[i]);
+    }
+  kv->n = o;
+  free (keys);
+  free (p);
+  free (drop);
+}
+
 /* A map, or a list of "NAME<sep>VALUE" strings.  Values of a map are
  * scalars (numbers and booleans as written) or null; list items without
  * sep have no value. */
@@ -629,7 +660,7 @@ klabels (struct mctx *m, const struct node *map, const char *key, struct stack_k
 
 /* ---- key tables */
 
-enum keyuse { K_USE, K_WARN };
+enum keyuse { K_USE, K_WARN, K_ORDER /* warned; only the start order it implies is used */ };
 struct keyspec {
   const char *name;
   enum keyuse use;
@@ -663,15 +694,15 @@ static const struct keyspec service_keys[] = {
   { "cpuset", K_WARN }, { "credential_spec", K_WARN }, { "develop", K_WARN },
   { "device_cgroup_rules", K_WARN }, { "devices", K_WARN }, { "dns_opt", K_WARN },
   { "dns_search", K_WARN }, { "domainname", K_WARN }, { "external_links", K_WARN },
-  { "gpus", K_WARN }, { "group_add", K_WARN }, { "ipc", K_WARN }, { "isolation", K_WARN },
-  { "label_file", K_WARN }, { "links", K_WARN }, { "logging", K_WARN },
+  { "gpus", K_WARN }, { "group_add", K_WARN }, { "ipc", K_ORDER }, { "isolation", K_WARN },
+  { "label_file", K_WARN }, { "links", K_ORDER }, { "logging", K_WARN },
   { "mac_address", K_WARN }, { "mem_reservation", K_WARN }, { "mem_swappiness", K_WARN },
   { "memswap_limit", K_WARN }, { "models", K_WARN }, { "oom_kill_disable", K_WARN },
   { "oom_score_adj", K_WARN }, { "pid", K_WARN }, { "pids_limit", K_WARN },
   { "post_start", K_WARN }, { "pre_start", K_WARN }, { "pre_stop", K_WARN },
   { "provider", K_WARN }, { "pull_refresh_after", K_WARN }, { "scale", K_WARN },
   { "security_opt", K_WARN }, { "storage_opt", K_WARN }, { "use_api_socket", K_WARN },
-  { "userns_mode", K_WARN }, { "uts", K_WARN }, { "volumes_from", K_WARN }, KEND,
+  { "userns_mode", K_WARN }, { "uts", K_WARN }, { "volumes_from", K_ORDER }, KEND,
 };
 
 static const struct keyspec build_keys[] = {
@@ -869,6 +900,12 @@ check_keys (struct mctx *m, const struct node *map, const struct keyspec *ks)
       if (hit && hit->use == K_WARN)
         {
           mwarn (m, k, "'%s' is not supported by itm-env and is ignored", name);
+          continue;
+        }
+      if (hit && hit->use == K_ORDER)
+        {
+          mwarn (m, k, "'%s' is not supported by itm-env; only the start order it implies is "
+                 "kept", name);
           continue;
         }
       if (hit)
@@ -1308,9 +1345,19 @@ parse_mount_short (struct mctx *m, const struct node *it, struct stack_mount *v,
   cleanup_free char *spec = xstrdup (it->scalar);
   char *parts[4] = { 0 };
   size_t np = 0;
-  char *save = NULL;
-  for (char *t = strtok_r (spec, ":", &save); t; t = strtok_r (NULL, ":", &save))
+  if (*spec == '\0')
     {
+      merr (m, it, "empty volume");
+      *ok = false;
+      return;
+    }
+  /* SOURCE:TARGET:MODE split at every ':'; an empty section (a source
+   * that interpolated to nothing: "${FILE}:/f") is Compose's error too */
+  for (char *t = spec;; )
+    {
+      char *c = strchr (t, ':');
+      if (c)
+        *c = '\0';
       if (np == 3)
         {
           merr (m, it, "invalid volume '%s': too many ':' (expected [SOURCE:]TARGET[:MODE])",
@@ -1318,13 +1365,16 @@ parse_mount_short (struct mctx *m, const struct node *it, struct stack_mount *v,
           *ok = false;
           return;
         }
+      if (*t == '\0')
+        {
+          merr (m, it, "invalid volume '%s': empty section between colons", it->scalar);
+          *ok = false;
+          return;
+        }
       parts[np++] = t;
-    }
-  if (np == 0)
-    {
-      merr (m, it, "empty volume");
-      *ok = false;
-      return;
+      if (c == NULL)
+        break;
+      t = c + 1;
     }
   const char *src = np >= 2 ? parts[0] : NULL;
   const char *dst = np >= 2 ? parts[1] : parts[0];
@@ -1348,7 +1398,8 @@ parse_mount_short (struct mctx *m, const struct node *it, struct stack_mount *v,
       v->type = STACK_MOUNT_VOLUME;
       v->source = sa_strdup (m->a, src);
     }
-  v->target = sa_strdup (m->a, dst);
+  /* "/data/" is "/data" (the duplicate check and the engine see one path) */
+  v->target = dst[0] == '/' ? clean_path (m, dst) : sa_strdup (m->a, dst);
   if (mode)
     {
       char *s2 = NULL;
@@ -1416,6 +1467,8 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
     merr (m, it, "a volume needs 'target'");
   else if (v->target[0] != '/')
     merr (m, mget (it, "target"), "target: '%s' is not an absolute path", v->target);
+  else
+    v->target = clean_path (m, v->target);
   if (v->type == STACK_MOUNT_BIND)
     {
       if (src == NULL)
@@ -1474,7 +1527,15 @@ parse_mount_long (struct mctx *m, const struct node *it, struct stack_mount *v, 
         {
           long long mode;
           check_keys (m, tf, mount_tmpfs_keys);
-          ksize (m, tf, "size", &v->tmpfs_size);
+          const struct node *sz = mget (tf, "size");
+          if (sz && sz->kind == NODE_SCALAR && sz->plain && is_number (sz->scalar)
+              && strpbrk (sz->scalar, ".eE"))
+            /* a bare 0.5 would be 0 bytes: no limit at all (Compose: "must
+             * be a integer") */
+            merr (m, sz, "size: '%s' is not a whole number of bytes (a unit takes a "
+                  "fraction: \"1.5m\")", sz->scalar);
+          else
+            ksize (m, tf, "size", &v->tmpfs_size);
           const struct node *mn = mget (tf, "mode");
           if (mn && mn->kind == NODE_SCALAR && mn->scalar[0] == '0')
             {
@@ -1830,18 +1891,79 @@ parse_filerefs (struct mctx *m, const struct node *n, bool secrets, struct stack
   *np = k;
 }
 
+/* One extra_hosts address: "[::1]" is "::1", as Compose writes it. */
+static void
+add_host (struct mctx *m, struct stack_kvs *out, const char *name, const char *addr)
+{
+  size_t len = addr ? strlen (addr) : 0;
+  if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']')
+    {
+      cleanup_free char *a = xstrndup (addr + 1, len - 2);
+      kvs_add (m, out, name, a);
+    }
+  else
+    kvs_add (m, out, name, addr);
+}
+
+/* extra_hosts: ["NAME:ADDR" or "NAME=ADDR", ...] or {NAME: ADDR or [ADDR, ...]}.
+ * A name may have several addresses (an IPv4 and an IPv6 one): each
+ * entry is kept, as Compose. */
 static void
 parse_extra_hosts (struct mctx *m, const struct node *n, struct stack_kvs *out)
 {
   if (n->kind == NODE_MAP)
     {
-      get_dict (m, n, "=", out);
+      size_t cap = 1;
+      for (size_t i = 0; i < n->npairs; i++)
+        cap += n->pairs[i].value->kind == NODE_SEQ ? n->pairs[i].value->nitems : 1;
+      out->v = sa_alloc (m->a, cap * sizeof *out->v);
+      for (size_t i = 0; i < n->npairs; i++)
+        {
+          const char *name = n->pairs[i].key->scalar;
+          const struct node *v = n->pairs[i].value;
+          size_t mk = path_push (m, ".%s", name);
+          if (v->kind == NODE_SCALAR && *v->scalar)
+            add_host (m, out, name, v->scalar);
+          else if (v->kind == NODE_SEQ && v->nitems)
+            for (size_t k = 0; k < v->nitems; k++)
+              if (v->items[k]->kind == NODE_SCALAR && *v->items[k]->scalar)
+                add_host (m, out, name, v->items[k]->scalar);
+              else
+                merr (m, v->items[k], "expected an address, got %s", got (v->items[k]));
+          else
+            merr (m, v, "expected an address or a list of addresses, got %s", got (v));
+          path_pop (m, mk);
+        }
       return;
     }
-  get_dict (m, n, "=:", out);
-  for (size_t i = 0; i < out->n; i++)
-    if (out->v[i].value == NULL || *out->v[i].value == '\0')
-      merr (m, n, "'%s': expected HOST:IP or HOST=IP", out->v[i].name);
+  if (n->kind != NODE_SEQ)
+    {
+      merr (m, n, "expected a map or a list of \"HOST:IP\" strings, got %s", got (n));
+      return;
+    }
+  out->v = sa_alloc (m->a, (n->nitems + 1) * sizeof *out->v);
+  for (size_t i = 0; i < n->nitems; i++)
+    {
+      const struct node *it = n->items[i];
+      size_t mk = path_push (m, "[%zu]", i);
+      if (it->kind != NODE_SCALAR)
+        merr (m, it, "expected a \"HOST:IP\" string, got %s", got (it));
+      else
+        {
+          size_t k = strcspn (it->scalar, "=:");
+          cleanup_free char *name = xstrndup (it->scalar, k);
+          if (k == 0)
+            merr (m, it, "empty name in '%s'", it->scalar);
+          else if (it->scalar[k] == '\0' || it->scalar[k + 1] == '\0')
+            merr (m, it, "'%s': expected HOST:IP or HOST=IP", name);
+          else
+            add_host (m, out, name, it->scalar + k + 1);
+        }
+      path_pop (m, mk);
+    }
+  /* the same entry twice: Compose refuses it ("items must be unique"); one
+   * is kept (O(n log n)) */
+  kvs_dedupe_pairs (out);
 }
 
 static bool
@@ -1871,6 +1993,65 @@ parse_resources (struct mctx *m, const struct node *n, struct stack_resources *r
 }
 
 /* One service; returns false when the tree is not a map. */
+/* tmpfs: "PATH:size=1.5m": the engine passes size= to the kernel, which
+ * takes no fraction (the container would not start): such a size is
+ * written in bytes. */
+static void
+tmpfs_sizes (struct mctx *m, const struct node *n, struct stack_strv *t)
+{
+  for (size_t i = 0; i < t->n; i++)
+    {
+      const char *c = strchr (t->v[i], ':');
+      if (c == NULL || strchr (c, '.') == NULL)
+        continue;
+      cleanup_buf struct buf b = { 0 };
+      buf_add (&b, t->v[i], (size_t) (c - t->v[i]) + 1);
+      cleanup_free char *opts = xstrdup (c + 1);
+      char *save = NULL;
+      bool first = true;
+      for (char *o = strtok_r (opts, ",", &save); o; o = strtok_r (NULL, ",", &save))
+        {
+          uint64_t bytes = 0;
+          const char *why;
+          if (!first)
+            buf_addc (&b, ',');
+          first = false;
+          if (strncmp (o, "size=", 5) == 0 && strchr (o, '.'))
+            {
+              if (stack_parse_size (o + 5, &bytes, &why) < 0)
+                {
+                  const struct node *at = n->kind == NODE_SEQ && i < n->nitems ? n->items[i] : n;
+                  merr (m, at, "invalid tmpfs size '%s': %s", o + 5, why);
+                }
+              buf_addf (&b, "size=%llu", (unsigned long long) bytes);
+            }
+          else
+            buf_adds (&b, o);
+        }
+      t->v[i] = sa_strdup (m->a, b.data);
+    }
+}
+
+/* A dependency the file implies (network_mode: service:X, ...), unless
+ * depends_on names X already: started, required. */
+static void
+implied_dep (struct mctx *m, struct stack_service *s, const char *target, const char *via)
+{
+  for (size_t i = 0; i < s->ndepends_on; i++)
+    if (strcmp (s->depends_on[i].service, target) == 0)
+      return;
+  struct stack_dep *nd = sa_alloc (m->a, (s->ndepends_on + 1) * sizeof *nd);
+  if (s->ndepends_on)
+    memcpy (nd, s->depends_on, s->ndepends_on * sizeof *nd);
+  struct stack_dep *dp = &nd[s->ndepends_on++];
+  s->depends_on = nd;
+  dp->service = sa_strdup (m->a, target);
+  dp->condition = STACK_COND_STARTED;
+  dp->required = true;
+  dp->implicit = true;
+  dp->implied_by = via;
+}
+
 static void
 parse_service (struct mctx *m, const char *name, const struct node *n, struct stack_service *s)
 {
@@ -1943,7 +2124,10 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
   SUB ("ports", parse_ports (m, v, s));
   SUB ("expose", parse_expose (m, v, s));
   SUB ("volumes", parse_volumes (m, v, s));
-  SUB ("tmpfs", get_strv (m, v, true, &s->tmpfs));
+  SUB ("tmpfs", {
+    get_strv (m, v, true, &s->tmpfs);
+    tmpfs_sizes (m, v, &s->tmpfs);
+  });
   SUB ("networks", parse_svc_networks (m, v, s));
   SUB ("depends_on", parse_depends_on (m, v, s));
   SUB ("healthcheck", parse_healthcheck (m, v, &s->healthcheck));
@@ -1994,7 +2178,17 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
   SUB ("ulimits", parse_ulimits (m, v, s));
   SUB ("shm_size", get_size (m, v, &s->shm_size));
   SUB ("sysctls", get_dict (m, v, "=", &s->sysctls));
-  SUB ("dns", get_strv (m, v, true, &s->dns));
+  SUB ("dns", {
+    /* an entry that interpolated to nothing is dropped, as Compose */
+    get_strv (m, v, true, &s->dns);
+    size_t o = 0;
+    for (size_t i = 0; i < s->dns.n; i++)
+      if (*s->dns.v[i])
+        s->dns.v[o++] = s->dns.v[i];
+    if (o == 0 && s->dns.n)
+      s->dns.set = false;
+    s->dns.n = o;
+  });
   SUB ("platform", s->platform = get_str (m, v));
   SUB ("pull_policy", {
     s->pull_policy = get_str (m, v);
@@ -2054,26 +2248,30 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
 #undef KEYBIT
   if (s->image == NULL && !s->build.set)
     merr (m, n, "a service needs 'image' or 'build'");
+  /* start order Compose infers: network_mode/ipc: service:X, links,
+   * volumes_from (itm-env acts on no other part of the last three) */
   if (s->network_mode && strncmp (s->network_mode, "service:", 8) == 0)
-    {
-      struct stack_dep *dp = NULL;
-      const char *target = s->network_mode + 8;
-      for (size_t i = 0; i < s->ndepends_on; i++)
-        if (strcmp (s->depends_on[i].service, target) == 0)
-          dp = &s->depends_on[i];
-      if (dp == NULL)
-        {
-          struct stack_dep *nd = sa_alloc (m->a, (s->ndepends_on + 1) * sizeof *nd);
-          if (s->ndepends_on)
-            memcpy (nd, s->depends_on, s->ndepends_on * sizeof *nd);
-          dp = &nd[s->ndepends_on++];
-          s->depends_on = nd;
-          dp->service = sa_strdup (m->a, target);
-          dp->condition = STACK_COND_STARTED;
-          dp->required = true;
-          dp->implicit = true;
-        }
-    }
+    implied_dep (m, s, s->network_mode + 8, "network_mode");
+  const struct node *ipc = mget (n, "ipc");
+  if (ipc && ipc->kind == NODE_SCALAR && strncmp (ipc->scalar, "service:", 8) == 0)
+    implied_dep (m, s, ipc->scalar + 8, "ipc");
+  const struct node *links = mget (n, "links");
+  for (size_t i = 0; links && links->kind == NODE_SEQ && i < links->nitems; i++)
+    if (links->items[i]->kind == NODE_SCALAR && *links->items[i]->scalar)
+      {
+        cleanup_free char *t = xstrndup (links->items[i]->scalar,
+                                         strcspn (links->items[i]->scalar, ":"));
+        implied_dep (m, s, t, "links");
+      }
+  const struct node *vf = mget (n, "volumes_from");
+  for (size_t i = 0; vf && vf->kind == NODE_SEQ && i < vf->nitems; i++)
+    if (vf->items[i]->kind == NODE_SCALAR && *vf->items[i]->scalar
+        && strncmp (vf->items[i]->scalar, "container:", 10) != 0)
+      {
+        cleanup_free char *t = xstrndup (vf->items[i]->scalar,
+                                         strcspn (vf->items[i]->scalar, ":"));
+        implied_dep (m, s, t, "volumes_from");
+      }
 }
 
 /* ---- top level */
@@ -2169,6 +2367,32 @@ parse_network (struct mctx *m, const char *key, const struct node *n, struct sta
     }
 }
 
+/* The local driver's bind volume (driver_opts o: bind, device: ./data):
+ * the device is a host path, relative to the project directory, and the
+ * driver needs it absolute (as later Compose releases make it). */
+static void
+bind_device_abs (struct mctx *m, struct stack_volume *v)
+{
+  if (v->driver && strcmp (v->driver, "local") != 0)
+    return;
+  const char *o = NULL;
+  struct stack_kv *dev = NULL;
+  for (size_t i = 0; i < v->driver_opts.n; i++)
+    if (strcmp (v->driver_opts.v[i].name, "o") == 0)
+      o = v->driver_opts.v[i].value;
+    else if (strcmp (v->driver_opts.v[i].name, "device") == 0)
+      dev = &v->driver_opts.v[i];
+  if (o == NULL || dev == NULL || dev->value == NULL || dev->value[0] == '/' || !*dev->value)
+    return;
+  bool bind = false;
+  cleanup_free char *opts = xstrdup (o);
+  char *save = NULL;
+  for (char *t = strtok_r (opts, ",", &save); t; t = strtok_r (NULL, ",", &save))
+    bind = bind || strcmp (t, "bind") == 0 || strcmp (t, "rbind") == 0;
+  if (bind)
+    dev->value = abs_path (m, dev->value);
+}
+
 static void
 parse_volume (struct mctx *m, const char *key, const struct node *n, struct stack_volume *v)
 {
@@ -2180,6 +2404,7 @@ parse_volume (struct mctx *m, const char *key, const struct node *n, struct stac
   parse_external (m, n, &v->external, &v->name);
   v->driver = kstr (m, n, "driver");
   kdict (m, n, "driver_opts", &v->driver_opts);
+  bind_device_abs (m, v);
   klabels (m, n, "labels", &v->labels);
   if (v->external)
     {
@@ -2423,17 +2648,16 @@ build_top (struct build *b, const struct node *root)
   if (nm)
     {
       size_t mk = path_push (m, "name");
-      const char *name = m->st->name = get_str (m, nm);
-      if (name)
+      const char *given = get_str (m, nm);
+      if (given)
         {
-          bool ok = isalnum ((unsigned char) name[0]);
-          for (const char *p = name; *p; p++)
-            if (!(islower ((unsigned char) *p) || isdigit ((unsigned char) *p) || *p == '_'
-                  || *p == '-'))
-              ok = false;
-          if (!ok)
-            merr (m, nm, "invalid name '%s' (lower-case letters, digits, '_' and '-', "
-                  "starting with a letter or digit)", name);
+          /* Compose normalizes it: "myProject" is "myproject" */
+          cleanup_free char *n = stack_project_name_normalize (given);
+          m->st->name = sa_strdup (m->a, n);
+          const char *name = n;
+          if (*name == '\0')
+            merr (m, nm, "invalid name '%s' (no letter or digit: the project name must not be "
+                  "empty)", given);
           else if (strlen (name) > STACK_NAME_MAX)
             merr (m, nm, "'%s' is %zu characters long; at most %d are allowed (the namespace "
                   "is made from it)", name, strlen (name), STACK_NAME_MAX);
@@ -2484,9 +2708,9 @@ build_services (struct build *b, const struct node *root)
   b->allnodes = sa_alloc (m->a, (sv->npairs + 1) * sizeof *b->allnodes);
   for (size_t i = 0; i < sv->npairs; i++)
     {
+      /* "x-web" is a service: Compose takes extensions (x-*) only at the
+       * top level and inside a service, not as service names */
       const char *name = sv->pairs[i].key->scalar;
-      if (strncmp (name, "x-", 2) == 0)
-        continue;
       size_t mk = path_push (m, "services.%s", name);
       if (!valid_name (name, false))
         merr (m, sv->pairs[i].key, "invalid service name '%s' (letters, digits, '.', '_', '-')",
@@ -2598,7 +2822,8 @@ resolve_deps (struct build *b, size_t i)
   for (size_t j = 0; j < s->ndepends_on; j++)
     {
       struct stack_dep *dp = &s->depends_on[j];
-      const struct node *dn = mget (sn, dp->implicit ? "network_mode" : "depends_on");
+      const struct node *dn = mget (sn, dp->implicit && dp->implied_by ? dp->implied_by
+                                        : "depends_on");
       if (dn == NULL)
         dn = sn;
       if (dn && dn->kind == NODE_MAP && mget (dn, dp->service))
@@ -2909,6 +3134,7 @@ stack_load (const struct stack_opts *o, struct stack **out, struct stack_diags *
   struct stack_load_opts lo = {
     .files = o->files, .nfiles = o->nfiles, .project_dir = o->project_dir,
     .env_files = o->env_files, .nenv_files = o->nenv_files, .environ = o->environ,
+    .project_name = o->project_name,
   };
   struct stack *st = xzalloc (sizeof *st);
   int ret = -1;

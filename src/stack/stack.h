@@ -91,6 +91,8 @@ struct stack_dep {
   bool required;               /* default true */
   bool restart;
   bool implicit;               /* from network_mode: service:X, not depends_on */
+  const char *implied_by;      /* implicit: the key ("network_mode", "ipc", "links",
+                                  "volumes_from"), a static string */
 };
 
 struct stack_healthcheck {
@@ -253,6 +255,9 @@ struct stack_opts {
   const char *const *services; /* named on the command line: active whatever their profiles */
   size_t nservices;
   char **environ;              /* NULL: the process environment */
+  const char *project_name;    /* -p: what ${COMPOSE_PROJECT_NAME} is; NULL:
+                                  ITM_ENV_NAMESPACE, else the top-level name:
+                                  normalized, else the project directory's name */
 };
 
 /* Every error, warning and note of a load, in order. */

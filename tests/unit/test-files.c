@@ -226,8 +226,10 @@ test_merge (void)
               "environment: a bare name becomes null");
   tap_is_str (sget (&x, "services.app.labels.l1"), "base", "labels: map kept");
   tap_is_str (sget (&x, "services.app.labels.l2"), "over", "labels: list form merged");
-  tap_is_str (sget (&x, "services.app.extra_hosts.db"), "10.0.0.2", "extra_hosts: host:ip replaced");
-  tap_is_str (sget (&x, "services.app.extra_hosts.cache"), "10.0.0.3", "extra_hosts: added");
+  /* Compose: every entry of both, a host may have several addresses */
+  tap_is_str (sget (&x, "services.app.extra_hosts.0"), "db=10.0.0.1", "extra_hosts: base's kept");
+  tap_is_str (sget (&x, "services.app.extra_hosts.1"), "db=10.0.0.2", "extra_hosts: added");
+  tap_is_str (sget (&x, "services.app.extra_hosts.2"), "cache=10.0.0.3", "extra_hosts: added too");
   tap_is_str (sget (&x, "services.app.sysctls.net.core.somaxconn"), NULL,
               "(sysctl names have dots: looked up below)");
   const struct node *sc = nget (x.l.root, "services.app.sysctls");
