@@ -119,6 +119,7 @@ report_free (struct report *r)
     {
       free (r->checks[i].service), free (r->checks[i].name);
       free (r->checks[i].expected), free (r->checks[i].actual);
+      free (r->checks[i].kind), free (r->checks[i].detail);
     }
   free (r->checks);
   for (size_t i = 0; i < r->nres; i++)
@@ -320,6 +321,31 @@ report_check (struct report *r, const char *service, const char *name, bool ok,
                                              .expected = report_clean_dup (expected),
                                              .actual = report_clean_dup (actual), .ok = ok,
                                              .ns = duration_ns };
+  pthread_mutex_unlock (&r->mu);
+}
+
+void
+report_check_detail (struct report *r, const char *service, const char *name, const char *kind,
+                     const char *detail, const struct report_figures *figures)
+{
+  if (r == NULL)
+    return;
+  pthread_mutex_lock (&r->mu);
+  cleanup_free char *sv = report_clean_dup (service ? service : "");
+  cleanup_free char *nm = report_clean_dup (name ? name : "check");
+  for (size_t i = r->nchecks; i-- > 0;)
+    {
+      struct rcheck *c = &r->checks[i];
+      if (strcmp (c->service, sv) != 0 || strcmp (c->name, nm) != 0)
+        continue;
+      free (c->kind), free (c->detail);
+      c->kind = report_clean_dup (kind);
+      c->detail = report_clean_dup (detail);
+      c->has_fig = figures != NULL;
+      if (figures)
+        c->fig = *figures;
+      break;
+    }
   pthread_mutex_unlock (&r->mu);
 }
 

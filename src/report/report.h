@@ -76,6 +76,18 @@ void report_seed (struct report *r, const char *service, const char *step, bool 
  * outputs (may be NULL). */
 void report_check (struct report *r, const char *service, const char *name, bool ok,
                    int64_t duration_ns, const char *expected, const char *actual);
+/* An x-itm.checks result (src/check/), added to the report_check() entry
+ * of the same service and name made just before: its kind ("http",
+ * "sql"...), its failures' text and shape diff (detail, may be NULL) and,
+ * for a repeated http check, its latency figures (ns; NULL: none). */
+struct report_figures {
+  size_t count, failed;
+  int64_t min, p50, p95, p99, max;
+  double throughput;           /* requests per second */
+};
+void report_check_detail (struct report *r, const char *service, const char *name,
+                          const char *kind, const char *detail,
+                          const struct report_figures *figures);
 
 /* Teardown: one call per resource.  kind: "container", "network",
  * "volume", "image", "data-namespace"; status: created (by up), removed,
