@@ -107,5 +107,6 @@ bool report_teardown_ok (const struct report *r);
 void report_render_text (const struct report *r, struct buf *b);    /* text.c */
 void report_render_json (const struct report *r, struct buf *b);    /* json.c */
 void report_render_junit (const struct report *r, struct buf *b);   /* junit.c */
+void report_render_markdown (const struct report *r, struct buf *b); /* markdown.c */
 
 #endif

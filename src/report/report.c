@@ -468,6 +468,27 @@ report_begin (const char *command, const struct report_opts *o, struct report **
   return 0;
 }
 
+/* In GitHub Actions: up's and run's markdown report appended to
+ * $GITHUB_STEP_SUMMARY (a failure to write it: a warning). */
+static void
+report_step_summary (struct report *r)
+{
+  const char *gha = getenv ("GITHUB_ACTIONS"), *path = getenv ("GITHUB_STEP_SUMMARY");
+  if (gha == NULL || strcmp (gha, "true") != 0 || path == NULL || *path == '\0'
+      || r->command == NULL || (strcmp (r->command, "up") != 0 && strcmp (r->command, "run") != 0))
+    return;
+  cleanup_free char *md = report_render (r, REPORT_MARKDOWN);
+  FILE *f = fopen (path, "ae");
+  bool ok = f != NULL;
+  if (f)
+    {
+      ok = fprintf (f, "%s\n", md) >= 0;
+      ok = fclose (f) == 0 && ok;
+    }
+  if (!ok)
+    out_warn ("cannot write the step summary %s: %s", path, strerror (errno));
+}
+
 int
 report_end (struct report *r, const struct report_opts *o, int rc, struct itm_err *err)
 {
@@ -503,6 +524,7 @@ report_end (struct report *r, const struct report_opts *o, int rc, struct itm_er
             }
         }
     }
+  report_step_summary (r);
   report_set_current (NULL);
   report_free (r);
   return rc;

@@ -27,7 +27,7 @@
 
 struct report;
 
-enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_JUNIT };
+enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_JUNIT, REPORT_MARKDOWN };
 
 /* ---- the collector ---- */
 /* command: "up", "down", "run".  Starts the report's clock. */
@@ -116,9 +116,10 @@ void report_command (struct report *r, const char *const *argv, int exit_code,
 void report_logs_file (struct report *r, const char *service, const char *path);
 
 /* ---- writing (render.c) ---- */
-/* "text", "json", "junit" (also "xml"); a usage error otherwise. */
+/* "text", "json", "junit" (also "xml"), "markdown" (also "md"); a usage
+ * error otherwise. */
 int report_format_parse (const char *s, enum report_format *fmt, struct itm_err *err);
-/* From the file name: .json: JSON, .xml: JUnit, else text. */
+/* From the file name: .json: JSON, .xml: JUnit, .md: markdown, else text. */
 enum report_format report_format_guess (const char *path);
 /* Write the report to path ("-": stdout), atomically (a temp file renamed). */
 int report_write (struct report *r, const char *path, enum report_format fmt,
@@ -152,8 +153,9 @@ struct report_opts {
 int report_begin (const char *command, const struct report_opts *o, struct report **out,
                   struct itm_err *err);
 /* Finish (exit code from err when set, else rc), annotate err when no
- * service failure was, write the report when asked, unset and free the
- * collector.  Returns rc, or -1 when the report could not be written: a
+ * service failure was, write the report when asked (up and run with
+ * GITHUB_ACTIONS=true and $GITHUB_STEP_SUMMARY set: the markdown report is
+ * appended to that file too), unset and free the collector.  Returns rc, or -1 when the report could not be written: a
  * warning on stderr when err is already set, else err set. */
 int report_end (struct report *r, const struct report_opts *o, int rc, struct itm_err *err);
 /* The directory for log files (--logs-dir), or NULL. */
