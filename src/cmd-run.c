@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check/check.h"
 #include "cmd.h"
 #include "conn/conn.h"
 #include "data/data.h"
@@ -42,6 +43,7 @@ enum {
   OPT_KEEP_ON_FAILURE,
   OPT_TTL,
   OPT_RMI,
+  OPT_CHECK,
 };
 
 static volatile sig_atomic_t child_pid;
@@ -291,6 +293,7 @@ struct run_opts {
   enum prov_rmi rmi;
   char **cmdv;               /* the command, NULL-terminated (in argv) */
   bool capture;              /* its output through a pipe, its tail in the report */
+  bool check;                /* --check: x-itm.checks before the command */
 };
 
 static int
@@ -327,6 +330,9 @@ run_parse (struct itm_ctx *ctx, int argc, char **argv, struct run_opts *o,
         case 'q':
           o->quiet = true;
           break;
+        case OPT_CHECK:
+          o->check = true;
+          break;
         }
     }
   if (opt < 0)
@@ -360,8 +366,10 @@ run_up_and_command (struct itm_ctx *ctx, struct engine *e, struct stack *st, con
   int cmd_rc = -1;
   if (prov_up (e, st, &o->po, err) == 0 && !prov_interrupted ())
     {
+      /* --check: a failed check skips the command and fails the run */
       cleanup_strv char **vars = NULL;
-      if (run_vars (ctx, ns, st, &vars, err) == 0)
+      if ((!o->check || check_gate (e, st, ns, stderr, err) == 0)
+          && run_vars (ctx, ns, st, &vars, err) == 0)
         {
           int64_t tc = mono_ns ();
           cleanup_free char *tail = NULL;
@@ -507,6 +515,8 @@ static const struct itm_opt run_opts[] = {
     "up gives up when not all ready by then (default 5m)" },
   { OPT_TTL, 0, "ttl", OPT_ARG_REQUIRED, "DURATION", "expiry label for gc (default 24h)" },
   { 'q', 'q', "quiet", OPT_ARG_NONE, NULL, "no progress output" },
+  { OPT_CHECK, 0, "check", OPT_ARG_NONE, NULL,
+    "run the x-itm.checks before CMD: a failed one skips CMD\nand fails the run (exit 11)" },
   { .group = cmd_report_opts },
   { 0 },
 };

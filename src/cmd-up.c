@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check/check.h"
 #include "cmd.h"
 #include "data/data.h"
 #include "image/image.h"
@@ -28,6 +29,7 @@ enum {
   OPT_PULL,
   OPT_FORCE_RECREATE,
   OPT_REMOVE_ORPHANS,
+  OPT_CHECK,
 };
 
 static int
@@ -36,7 +38,7 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
 {
   struct prov_opts po = { .timeout_ns = 300 * 1000000000LL };
   struct image_opts io = { 0 };
-  bool quiet = false, json = false, verify_data = false;
+  bool quiet = false, json = false, verify_data = false, check = false;
   const char *arg;
   int opt;
   while ((opt = cmd_getopt (&cmd_up, ctx, argc, argv, &arg, err)) > 0)
@@ -86,6 +88,9 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
         case OPT_JSON:
           json = true;
           break;
+        case OPT_CHECK:
+          check = true;
+          break;
         }
     }
   if (opt < 0)
@@ -120,7 +125,10 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
     return -1;
   /* with --json, stdout holds only JSON event lines: the check lines go
    * to stderr (the report has them as data) */
-  return verify_data ? data_verify (e, st, ns, json ? stderr : stdout, err) : 0;
+  if (verify_data && data_verify (e, st, ns, json ? stderr : stdout, err) < 0)
+    return -1;
+  /* --check: x-itm.checks (src/check/), after the data checks */
+  return check ? check_gate (e, st, ns, json ? stderr : stdout, err) : 0;
 }
 
 /* The report around the command (src/report/): begun once the options
@@ -158,6 +166,8 @@ static const struct itm_opt up_opts[] = {
   { OPT_TTL, 0, "ttl", OPT_ARG_REQUIRED, "DURATION", "expiry label for gc (default 24h)" },
   { OPT_VERIFY_DATA, 0, "verify-data", OPT_ARG_NONE, NULL,
     "run the x-itm.verify data checks once all is ready" },
+  { OPT_CHECK, 0, "check", OPT_ARG_NONE, NULL,
+    "run the x-itm.checks once all is ready (exit 11 when one fails)" },
   { 0 },
 };
 

@@ -18,6 +18,7 @@
 /* The table: sorted by name, the order of `itm-env --help`. */
 static const struct itm_cmd *const commands[] = {
   &cmd_build,
+  &cmd_check,
   &cmd_config,
   &cmd_doctor,
   &cmd_down,

@@ -113,6 +113,23 @@ json_check (const struct rcheck *c)
   json_object_object_add (j, "duration_s", jsecs (c->ns));
   json_object_object_add (j, "expected", jstr_or_null (c->expected));
   json_object_object_add (j, "actual", jstr_or_null (c->actual));
+  /* x-itm.checks (src/check/): kind, failures, latency figures */
+  json_object_object_add (j, "kind", json_object_new_string (c->kind ? c->kind : "data"));
+  json_object_object_add (j, "detail", jstr_or_null (c->detail));
+  json_object *lat = NULL;
+  if (c->has_fig)
+    {
+      lat = json_object_new_object ();
+      json_object_object_add (lat, "count", json_object_new_int64 ((int64_t) c->fig.count));
+      json_object_object_add (lat, "failed", json_object_new_int64 ((int64_t) c->fig.failed));
+      json_object_object_add (lat, "min_s", jsecs (c->fig.min));
+      json_object_object_add (lat, "p50_s", jsecs (c->fig.p50));
+      json_object_object_add (lat, "p95_s", jsecs (c->fig.p95));
+      json_object_object_add (lat, "p99_s", jsecs (c->fig.p99));
+      json_object_object_add (lat, "max_s", jsecs (c->fig.max));
+      json_object_object_add (lat, "throughput_rps", json_object_new_double (c->fig.throughput));
+    }
+  json_object_object_add (j, "latency", lat);
   return j;
 }
 

@@ -282,11 +282,19 @@ cases_check (const struct report *r, const char *cls, struct jsuite *s)
       if (!ck->ok)
         {
           k.kind = J_FAILURE;
-          k.message = xasprintf ("data check failed: %s", ck->name);
+          k.message = xasprintf ("%s check failed: %s", ck->kind ? ck->kind : "data", ck->name);
           k.type = xstrdup ("check");
-          k.body = xasprintf ("expected:\n%s\nactual:\n%s\n", ck->expected ? ck->expected : "",
-                              ck->actual ? ck->actual : "");
+          k.body = ck->detail ? xstrdup (ck->detail)
+                              : xasprintf ("expected:\n%s\nactual:\n%s\n",
+                                           ck->expected ? ck->expected : "",
+                                           ck->actual ? ck->actual : "");
         }
+      if (ck->has_fig)
+        k.out = xasprintf ("%zu requests (%zu failed): min %.6f s, p50 %.6f s, p95 %.6f s, "
+                           "p99 %.6f s, max %.6f s, %.1f req/s\n", ck->fig.count, ck->fig.failed,
+                           report_secs (ck->fig.min), report_secs (ck->fig.p50),
+                           report_secs (ck->fig.p95), report_secs (ck->fig.p99),
+                           report_secs (ck->fig.max), ck->fig.throughput);
       jcase_add (s, k);
     }
 }

@@ -37,6 +37,10 @@ struct rcheck {
   char *service, *name, *expected, *actual;
   bool ok;
   int64_t ns;
+  char *kind;                    /* x-itm.checks: "http"...; NULL: a data check */
+  char *detail;                  /* x-itm.checks: failures and shape diff, or NULL */
+  bool has_fig;
+  struct report_figures fig;
 };
 enum { RES_CREATED = 1, RES_REMOVED = 2, RES_LEFT = 4, RES_SUSPECT = 8 };
 struct rres {
@@ -103,5 +107,6 @@ bool report_teardown_ok (const struct report *r);
 void report_render_text (const struct report *r, struct buf *b);    /* text.c */
 void report_render_json (const struct report *r, struct buf *b);    /* json.c */
 void report_render_junit (const struct report *r, struct buf *b);   /* junit.c */
+void report_render_markdown (const struct report *r, struct buf *b); /* markdown.c */
 
 #endif

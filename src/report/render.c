@@ -80,6 +80,8 @@ report_render (struct report *r, enum report_format fmt)
     report_render_json (r, &b);
   else if (fmt == REPORT_JUNIT)
     report_render_junit (r, &b);
+  else if (fmt == REPORT_MARKDOWN)
+    report_render_markdown (r, &b);
   else
     report_render_text (r, &b);
   pthread_mutex_unlock (&r->mu);
@@ -97,9 +99,11 @@ report_format_parse (const char *s, enum report_format *fmt, struct itm_err *err
     *fmt = REPORT_JSON;
   else if (strcmp (s, "junit") == 0 || strcmp (s, "xml") == 0)
     *fmt = REPORT_JUNIT;
+  else if (strcmp (s, "markdown") == 0 || strcmp (s, "md") == 0)
+    *fmt = REPORT_MARKDOWN;
   else
     return itm_err_set (err, ITM_EXIT_USAGE,
-                        "--report-format: '%s' is not one of text, json, junit", s);
+                        "--report-format: '%s' is not one of text, json, junit, markdown", s);
   return 0;
 }
 
@@ -113,6 +117,8 @@ report_format_guess (const char *path)
         return REPORT_JSON;
       if (strcasecmp (dot, ".xml") == 0)
         return REPORT_JUNIT;
+      if (strcasecmp (dot, ".md") == 0)
+        return REPORT_MARKDOWN;
     }
   return REPORT_TEXT;
 }

@@ -119,6 +119,7 @@ report_free (struct report *r)
     {
       free (r->checks[i].service), free (r->checks[i].name);
       free (r->checks[i].expected), free (r->checks[i].actual);
+      free (r->checks[i].kind), free (r->checks[i].detail);
     }
   free (r->checks);
   for (size_t i = 0; i < r->nres; i++)
@@ -324,6 +325,31 @@ report_check (struct report *r, const char *service, const char *name, bool ok,
 }
 
 void
+report_check_detail (struct report *r, const char *service, const char *name, const char *kind,
+                     const char *detail, const struct report_figures *figures)
+{
+  if (r == NULL)
+    return;
+  pthread_mutex_lock (&r->mu);
+  cleanup_free char *sv = report_clean_dup (service ? service : "");
+  cleanup_free char *nm = report_clean_dup (name ? name : "check");
+  for (size_t i = r->nchecks; i-- > 0;)
+    {
+      struct rcheck *c = &r->checks[i];
+      if (strcmp (c->service, sv) != 0 || strcmp (c->name, nm) != 0)
+        continue;
+      free (c->kind), free (c->detail);
+      c->kind = report_clean_dup (kind);
+      c->detail = report_clean_dup (detail);
+      c->has_fig = figures != NULL;
+      if (figures)
+        c->fig = *figures;
+      break;
+    }
+  pthread_mutex_unlock (&r->mu);
+}
+
+void
 report_resource_id (struct report *r, const char *kind, const char *id, const char *name)
 {
   if (r == NULL || kind == NULL || id == NULL || name == NULL)
@@ -442,6 +468,27 @@ report_begin (const char *command, const struct report_opts *o, struct report **
   return 0;
 }
 
+/* In GitHub Actions: up's and run's markdown report appended to
+ * $GITHUB_STEP_SUMMARY (a failure to write it: a warning). */
+static void
+report_step_summary (struct report *r)
+{
+  const char *gha = getenv ("GITHUB_ACTIONS"), *path = getenv ("GITHUB_STEP_SUMMARY");
+  if (gha == NULL || strcmp (gha, "true") != 0 || path == NULL || *path == '\0'
+      || r->command == NULL || (strcmp (r->command, "up") != 0 && strcmp (r->command, "run") != 0))
+    return;
+  cleanup_free char *md = report_render (r, REPORT_MARKDOWN);
+  FILE *f = fopen (path, "ae");
+  bool ok = f != NULL;
+  if (f)
+    {
+      ok = fprintf (f, "%s\n", md) >= 0;
+      ok = fclose (f) == 0 && ok;
+    }
+  if (!ok)
+    out_warn ("cannot write the step summary %s: %s", path, strerror (errno));
+}
+
 int
 report_end (struct report *r, const struct report_opts *o, int rc, struct itm_err *err)
 {
@@ -477,6 +524,7 @@ report_end (struct report *r, const struct report_opts *o, int rc, struct itm_er
             }
         }
     }
+  report_step_summary (r);
   report_set_current (NULL);
   report_free (r);
   return rc;

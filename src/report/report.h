@@ -27,7 +27,7 @@
 
 struct report;
 
-enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_JUNIT };
+enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_JUNIT, REPORT_MARKDOWN };
 
 /* ---- the collector ---- */
 /* command: "up", "down", "run".  Starts the report's clock. */
@@ -76,6 +76,18 @@ void report_seed (struct report *r, const char *service, const char *step, bool 
  * outputs (may be NULL). */
 void report_check (struct report *r, const char *service, const char *name, bool ok,
                    int64_t duration_ns, const char *expected, const char *actual);
+/* An x-itm.checks result (src/check/), added to the report_check() entry
+ * of the same service and name made just before: its kind ("http",
+ * "sql"...), its failures' text and shape diff (detail, may be NULL) and,
+ * for a repeated http check, its latency figures (ns; NULL: none). */
+struct report_figures {
+  size_t count, failed;
+  int64_t min, p50, p95, p99, max;
+  double throughput;           /* requests per second */
+};
+void report_check_detail (struct report *r, const char *service, const char *name,
+                          const char *kind, const char *detail,
+                          const struct report_figures *figures);
 
 /* Teardown: one call per resource.  kind: "container", "network",
  * "volume", "image", "data-namespace"; status: created (by up), removed,
@@ -104,9 +116,10 @@ void report_command (struct report *r, const char *const *argv, int exit_code,
 void report_logs_file (struct report *r, const char *service, const char *path);
 
 /* ---- writing (render.c) ---- */
-/* "text", "json", "junit" (also "xml"); a usage error otherwise. */
+/* "text", "json", "junit" (also "xml"), "markdown" (also "md"); a usage
+ * error otherwise. */
 int report_format_parse (const char *s, enum report_format *fmt, struct itm_err *err);
-/* From the file name: .json: JSON, .xml: JUnit, else text. */
+/* From the file name: .json: JSON, .xml: JUnit, .md: markdown, else text. */
 enum report_format report_format_guess (const char *path);
 /* Write the report to path ("-": stdout), atomically (a temp file renamed). */
 int report_write (struct report *r, const char *path, enum report_format fmt,
@@ -140,8 +153,9 @@ struct report_opts {
 int report_begin (const char *command, const struct report_opts *o, struct report **out,
                   struct itm_err *err);
 /* Finish (exit code from err when set, else rc), annotate err when no
- * service failure was, write the report when asked, unset and free the
- * collector.  Returns rc, or -1 when the report could not be written: a
+ * service failure was, write the report when asked (up and run with
+ * GITHUB_ACTIONS=true and $GITHUB_STEP_SUMMARY set: the markdown report is
+ * appended to that file too), unset and free the collector.  Returns rc, or -1 when the report could not be written: a
  * warning on stderr when err is already set, else err set. */
 int report_end (struct report *r, const struct report_opts *o, int rc, struct itm_err *err);
 /* The directory for log files (--logs-dir), or NULL. */

@@ -146,7 +146,17 @@ text_checks (const struct report *r, struct buf *b)
       char d[32];
       fmt_dur (d, sizeof d, c->ns);
       buf_addf (b, "  %-20s %-6s %-10s %s\n", c->service, c->ok ? "ok" : "FAILED", d, c->name);
-      if (!c->ok)
+      if (c->has_fig)
+        buf_addf (b, "    %zu requests (%zu failed): min %.3f ms, p50 %.3f ms, p95 %.3f ms, "
+                  "p99 %.3f ms, max %.3f ms, %.1f req/s\n", c->fig.count, c->fig.failed,
+                  c->fig.min / 1e6, c->fig.p50 / 1e6, c->fig.p95 / 1e6, c->fig.p99 / 1e6,
+                  c->fig.max / 1e6, c->fig.throughput);
+      if (!c->ok && c->detail)
+        {
+          failed++;
+          text_block (b, "failures", c->detail);
+        }
+      else if (!c->ok)
         {
           failed++;
           text_block (b, "expected", c->expected);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stack/checks.h"
 #include "stack/files.h"
 #include "stack/model.h"
 #include "util/strv.h"
@@ -2248,6 +2249,8 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
 #undef KEYBIT
   if (s->image == NULL && !s->build.set)
     merr (m, n, "a service needs 'image' or 'build'");
+  /* x-itm.checks (checks.c): after ports, which the checks' ports must be among */
+  stack_checks_parse (m->d, m->a, n, s);
   /* start order Compose infers: network_mode/ipc: service:X, links,
    * volumes_from (itm-env acts on no other part of the last three) */
   if (s->network_mode && strncmp (s->network_mode, "service:", 8) == 0)

@@ -30,6 +30,7 @@
 #include "util/err.h"
 
 struct json_object;
+struct stack_check;
 
 /* A name and an optional value, in the order the file gave them. */
 struct stack_kv {
@@ -178,6 +179,8 @@ struct stack_service {
   size_t nsecrets, nconfigs;
   struct json_object *x;       /* all x-* keys of the service (incl. x-itm), or NULL */
   struct json_object *x_itm;   /* the service's x-itm, or NULL */
+  struct stack_check *checks;  /* x-itm.checks (stack/checks.h) */
+  size_t nchecks;
 };
 
 struct stack_ipam_config {

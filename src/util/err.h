@@ -30,6 +30,7 @@ enum itm_exit {
   ITM_EXIT_DATA = 8,       /* a seed step, data namespace or data check failed */
   ITM_EXIT_LEAK = 9,       /* the teardown verifier found leftovers */
   ITM_EXIT_NOT_FOUND = 10, /* the namespace, service or port does not exist */
+  ITM_EXIT_CHECK = 11,     /* an x-itm.checks check failed (check, up --check, run --check) */
   ITM_EXIT_INTERRUPTED = 130, /* stopped by SIGINT (128 + 2) */
   ITM_EXIT_TERMINATED = 143,  /* stopped by SIGTERM (128 + 15) */
 };
