@@ -19,6 +19,7 @@
 static const struct itm_cmd *const commands[] = {
   &cmd_build,
   &cmd_config,
+  &cmd_cp,
   &cmd_doctor,
   &cmd_down,
   &cmd_env,
