@@ -537,3 +537,63 @@ const struct itm_cmd cmd_gc = {
   .opts = gc_opts,
   .fn = gc_main,
 };
+
+/* ls (cmd-ls.c): every namespace gc's scan finds, with its owner, times,
+ * counts and gc's verdict; one object each, sorted by namespace. */
+static int
+cmp_found (const void *a, const void *b)
+{
+  return strcmp (((const struct found *) a)->ns, ((const struct found *) b)->ns);
+}
+
+int
+gc_list_json (struct engine *e, const char *only, json_object **out, struct itm_err *err)
+{
+  struct found *v = NULL;
+  size_t n = 0;
+  *out = NULL;
+  if (gc_scan (e, only, &v, &n, err) < 0)
+    return -1;
+  if (n)
+    qsort (v, n, sizeof *v, cmp_found);
+  char host[256] = "";
+  gethostname (host, sizeof host - 1);
+  struct gc_ns *in = xcalloc (n + 1, sizeof *in);
+  for (size_t i = 0; i < n; i++)
+    in[i] = gc_input (&v[i], host);
+  struct gc_verdict *verdicts = xcalloc (n + 1, sizeof *verdicts);
+  gc_plan (in, n, host, time (NULL), 0, verdicts);
+  json_object *a = json_object_new_array ();
+  for (size_t i = 0; i < n; i++)
+    {
+      json_object *o = json_object_new_object ();
+      char t[32];
+      json_object_object_add (o, "namespace", json_object_new_string (v[i].ns));
+      for (size_t k = 0; k < 3; k++)
+        json_object_object_add (o, kinds[k], json_object_new_int64 ((int64_t) v[i].count[k]));
+      json_object_object_add (o, "owner_host", v[i].host ? json_object_new_string (v[i].host)
+                                                         : NULL);
+      json_object_object_add (o, "owner_pid", v[i].pid ? json_object_new_int64 (v[i].pid) : NULL);
+      json_object_object_add (o, "owner_alive", v[i].host && strcmp (v[i].host, host) == 0
+                                                  ? json_object_new_boolean (in[i].owner_alive)
+                                                  : NULL);
+      json_object_object_add (o, "released", json_object_new_boolean (in[i].released));
+      json_object *c = NULL, *x = NULL;
+      if (v[i].created)
+        c = json_object_new_string ((ns_format_time (v[i].created, t), t));
+      if (v[i].expires)
+        x = json_object_new_string ((ns_format_time (v[i].expires, t), t));
+      json_object_object_add (o, "created", c);
+      json_object_object_add (o, "expires", x);
+      json_object_object_add (o, "gc", json_object_new_string (verdicts[i].remove ? "remove"
+                                                                                 : "keep"));
+      json_object_object_add (o, "gc_reason", json_object_new_string (verdicts[i].why
+                                                                      ? verdicts[i].why : ""));
+      json_object_array_add (a, o);
+    }
+  gc_verdicts_free (verdicts, n);
+  free (in);
+  found_free (v, n);
+  *out = a;
+  return 0;
+}

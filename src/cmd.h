@@ -111,6 +111,9 @@ extern const struct itm_cmd cmd_ns, cmd_seed;
 extern const struct itm_cmd cmd_gc, cmd_run, cmd_verify;
 extern const struct itm_cmd cmd_build, cmd_pull;
 extern const struct itm_cmd cmd_check;
+extern const struct itm_cmd cmd_stop, cmd_start, cmd_restart, cmd_pause, cmd_unpause, cmd_kill,
+  cmd_rm;
+extern const struct itm_cmd cmd_ls, cmd_top, cmd_images, cmd_events, cmd_cp;
 
 /* Look a command up: exact name or alias, else a unique prefix.  NULL with
  * err set (usage) when unknown or ambiguous. */
@@ -222,6 +225,14 @@ bool ctx_want_color (int fd);
  * candidate.  ITM_ENV_NO_REAP=1: off. */
 struct engine;
 void gc_reap (struct engine *e);
+/* ls's listing (cmd-gc.c): every namespace with something labelled (only:
+ * just that one), sorted, as gc's scan and plan see it: a new JSON array
+ * of {namespace, containers, networks, volumes, owner_host, owner_pid,
+ * owner_alive (null: another host), released, created, expires, gc
+ * ("remove" or "keep"), gc_reason}.  -1 with err set. */
+struct json_object;
+int gc_list_json (struct engine *e, const char *only, struct json_object **out,
+                  struct itm_err *err);
 
 /* Print a JSON value on stdout (pretty when stdout is a TTY), then newline. */
 struct json_object;

@@ -157,4 +157,37 @@ int prov_save_logs (struct engine *e, const char *container, const char *path,
  * version out).  No-op when r is NULL. */
 void prov_report_engine (struct report *r, struct engine *e);
 
+
+/* ---- lifecycle.c: stop, start, restart, pause, unpause, kill, rm ----
+ * Compose's meaning on a namespace's containers, from their labels alone:
+ * stop and kill act on what runs, start on what is created or exited,
+ * restart on all, pause on what runs, unpause on what is paused, rm on
+ * what is stopped (with stop_first: on all, stopped first).  Dependency
+ * order from the io.itm-env.depends-on labels (start, restart, unpause:
+ * dependencies first; the others: dependents first), the containers of one
+ * level in parallel; start and restart gate each level's services with
+ * prov_wait before the next level (stack: their gates, may be NULL: from
+ * labels).  A progress event per container ("stopped", ...).  Errors:
+ * ITM_EXIT_NOT_FOUND (no containers, unknown service), ITM_EXIT_ENGINE,
+ * ITM_EXIT_READINESS (a gate), ITM_EXIT_INTERRUPTED. */
+enum prov_life {
+  PROV_LIFE_STOP, PROV_LIFE_START, PROV_LIFE_RESTART, PROV_LIFE_PAUSE, PROV_LIFE_UNPAUSE,
+  PROV_LIFE_KILL, PROV_LIFE_RM,
+};
+struct prov_life_opts {
+  const char *ns;
+  enum prov_life op;
+  const char *const *services;  /* none: every service */
+  size_t nservices;
+  int grace_s;                  /* stop, restart, rm -s: <0: each container's own */
+  const char *signal;           /* kill: NULL: SIGKILL */
+  bool stop_first;              /* rm -s */
+  bool volumes;                 /* rm -v: their anonymous volumes too */
+  const struct stack *stack;    /* start, restart: for the gates (NULL: from labels) */
+  int64_t timeout_ns;           /* start, restart: the gates' overall timeout, 0: none */
+};
+int prov_lifecycle (struct engine *e, const struct prov_life_opts *o, struct itm_err *err);
+/* "stop", "start", ... */
+const char *prov_life_name (enum prov_life op);
+
 #endif

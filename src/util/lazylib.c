@@ -311,6 +311,27 @@ LAZY_VOID (archive_lib, archive_entry_set_mode, (struct archive_entry *e, __LA_M
 LAZY_VOID (archive_lib, archive_entry_set_perm, (struct archive_entry *e, __LA_MODE_T v), (e, v))
 LAZY_VOID (archive_lib, archive_entry_set_mtime, (struct archive_entry *e, time_t t, long ns),
            (e, t, ns))
+/* reading a container's archive and extracting it (cmd-cp.c) */
+LAZY (archive_lib, struct archive *, archive_read_new, (void), ())
+LAZY (archive_lib, int, archive_read_support_format_tar, (struct archive *a), (a))
+LAZY (archive_lib, int, archive_read_open_fd, (struct archive *a, int fd, size_t block),
+      (a, fd, block))
+LAZY (archive_lib, int, archive_read_next_header,
+      (struct archive *a, struct archive_entry **e), (a, e))
+LAZY (archive_lib, int, archive_read_data_block,
+      (struct archive *a, const void **buf, size_t *size, la_int64_t *offset),
+      (a, buf, size, offset))
+LAZY (archive_lib, int, archive_read_free, (struct archive *a), (a))
+LAZY (archive_lib, const char *, archive_entry_pathname, (struct archive_entry *e), (e))
+LAZY (archive_lib, const char *, archive_entry_hardlink, (struct archive_entry *e), (e))
+LAZY_VOID (archive_lib, archive_entry_set_hardlink, (struct archive_entry *e, const char *s),
+           (e, s))
+LAZY (archive_lib, struct archive *, archive_write_disk_new, (void), ())
+LAZY (archive_lib, int, archive_write_disk_set_options, (struct archive *a, int flags), (a, flags))
+LAZY (archive_lib, la_ssize_t, archive_write_data_block,
+      (struct archive *a, const void *buf, size_t size, la_int64_t offset),
+      (a, buf, size, offset))
+LAZY (archive_lib, int, archive_write_finish_entry, (struct archive *a), (a))
 
 /* ---- libcrypto (image/context.c, image/auth.c, stack/hash.c) ---- */
 
