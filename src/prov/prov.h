@@ -36,6 +36,11 @@ struct image_opts;
 json_object *prov_container_spec (const char *api, const struct stack *st,
                                   const struct stack_service *svc, const char *ns, long ttl,
                                   const char *hash);
+/* The same for replica number (1..: io.itm-env.number and Compose's
+ * container-number). */
+json_object *prov_replica_spec (const char *api, const struct stack *st,
+                                const struct stack_service *svc, const char *ns, long ttl,
+                                const char *hash, int number);
 /* The engine names of the networks the service joins, in attach order
  * (first: given at create, the rest connected before start); *n of them.
  * New array of new strings. */
