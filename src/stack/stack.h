@@ -176,6 +176,7 @@ struct stack_service {
   size_t nsecrets, nconfigs;
   struct json_object *x;       /* all x-* keys of the service (incl. x-itm), or NULL */
   struct json_object *x_itm;   /* the service's x-itm, or NULL */
+  int replicas;                /* scale: / deploy.replicas (replicas.c); 0: not given (1) */
 };
 
 struct stack_ipam_config {
