@@ -20,6 +20,7 @@
 #include "util/xalloc.h"
 
 enum { OPT_TAIL = OPT_FIRST_COMMAND_OPT, OPT_NO_COLOR, OPT_NO_PREFIX, OPT_FOLLOW };
+enum { OPT_LOGS_INDEX = OPT_FOLLOW + 64 };   /* --index: clear of the others' additions */
 
 #define LINE_MAX_BYTES (64 * 1024)  /* longer lines are cut in pieces */
 
@@ -133,6 +134,7 @@ selected (const char *service, char **services, size_t n)
 struct logs_opts {
   bool follow, timestamps, color, prefix;
   const char *tail;
+  int index;                    /* --index: that replica only; 0: all */
 };
 
 static int
@@ -166,6 +168,10 @@ logs_parse (struct itm_ctx *ctx, int argc, char **argv, struct logs_opts *o,
       case OPT_NO_PREFIX:
         o->prefix = false;
         break;
+      case OPT_LOGS_INDEX:
+        if (ctx_parse_index (arg, &o->index, err) < 0)
+          return -1;
+        break;
       }
   return opt < 0 ? -1 : 0;
 }
@@ -186,7 +192,7 @@ make_followers (const struct state *st, char **services, size_t nservices,
   for (size_t i = 0; i < st->ncontainers; i++)
     {
       const struct state_container *c = &st->containers[i];
-      if (!selected (c->service, services, nservices))
+      if (!selected (c->service, services, nservices) || (o->index && c->number != o->index))
         continue;
       size_t count;
       state_service (st, c->service, &count);
@@ -276,6 +282,8 @@ logs_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       size_t n;
       if (state_service (st, services[i], &n) == NULL)
         return state_no_service (st, services[i], err);
+      if (o.index && ctx_pick_container (st, services[i], o.index, err) == NULL)
+        return -1;
     }
 
   /* generated secrets (x-itm.secrets) are masked, as everywhere */
@@ -308,6 +316,8 @@ static const struct itm_opt logs_opts[] = {
   { OPT_NO_COLOR, 0, "no-color", OPT_ARG_NONE, NULL,
     "no colour (colour only on a terminal anyway)" },
   { OPT_NO_PREFIX, 0, "no-log-prefix", OPT_ARG_NONE, NULL, "no 'service | ' prefix" },
+  { OPT_LOGS_INDEX, 0, "index", OPT_ARG_REQUIRED, "N",
+    "only replica N of each service (default: all of them)" },
   { 0 },
 };
 

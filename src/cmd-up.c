@@ -14,6 +14,7 @@
 #include "prov/prov.h"
 #include "report/report.h"
 #include "stack/stack.h"
+#include "util/strv.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
 #include "out/out.h"
@@ -30,7 +31,31 @@ enum {
   OPT_FORCE_RECREATE,
   OPT_REMOVE_ORPHANS,
   OPT_CHECK,
+  OPT_SCALE,
 };
+
+/* --scale SERVICE=N (repeatable; a later one for the same service wins). */
+static int
+parse_scale (const char *arg, struct prov_scale **v, size_t *n, struct itm_err *err)
+{
+  const char *eq = strrchr (arg, '=');
+  char *end = NULL;
+  long k = eq ? strtol (eq + 1, &end, 10) : 0;
+  if (eq == NULL || eq == arg || !eq[1] || *end || eq[1] == '-' || eq[1] == '+' || k < 1
+      || k > 99)
+    return itm_err_set (err, ITM_EXIT_USAGE, "up: --scale %s: expected SERVICE=N, N from 1 "
+                        "to 99", arg);
+  *v = xrealloc (*v, (*n + 1) * sizeof **v);
+  (*v)[(*n)++] = (struct prov_scale){ .service = xstrndup (arg, (size_t) (eq - arg)),
+                                      .n = (int) k };
+  return 0;
+}
+
+static void
+scale_free (struct prov_scale **v)
+{
+  free (*v);
+}
 
 static int
 up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
@@ -38,6 +63,9 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
 {
   struct prov_opts po = { .timeout_ns = 300 * 1000000000LL };
   struct image_opts io = { 0 };
+  __attribute__ ((cleanup (scale_free))) struct prov_scale *scale = NULL;
+  cleanup_strv char **scale_names = NULL;
+  size_t nscale = 0;
   bool quiet = false, json = false, verify_data = false, check = false;
   const char *arg;
   int opt;
@@ -67,6 +95,13 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
           break;
         case OPT_REMOVE_ORPHANS:
           po.remove_orphans = true;
+          break;
+        case OPT_SCALE:
+          if (parse_scale (arg, &scale, &nscale, err) < 0)
+            return -1;
+          scale_names = xrealloc (scale_names, (nscale + 1) * sizeof *scale_names);
+          scale_names[nscale - 1] = (char *) scale[nscale - 1].service;
+          scale_names[nscale] = NULL;
           break;
         case 'q':
           quiet = true;
@@ -111,6 +146,15 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
   if (ctx_reach (ctx, &po.join, err) < 0)
     return -1;
   po.ns = ns;
+  /* the last --scale of a service first: replicas_of takes the first match */
+  for (size_t i = 0; i < nscale / 2; i++)
+    {
+      struct prov_scale t = scale[i];
+      scale[i] = scale[nscale - 1 - i];
+      scale[nscale - 1 - i] = t;
+    }
+  po.scale = scale;
+  po.nscale = nscale;
   /* namespaces of ups that died with their watchdog: removed in passing */
   gc_reap (e);
   struct cmd_up_guard guard = { 0 };
@@ -157,6 +201,8 @@ static const struct itm_opt up_opts[] = {
     "remove containers of services the stack no longer has" },
   { 'q', 'q', "quiet", OPT_ARG_NONE, NULL, "no progress output" },
   { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "progress as JSON event lines on stdout" },
+  { OPT_SCALE, 0, "scale", OPT_ARG_REQUIRED, "SERVICE=N",
+    "run N containers of SERVICE (over scale: and deploy.replicas)", .repeat = true },
   { OPT_BUILD, 0, "build", OPT_ARG_NONE, NULL,
     "build images even when their build digest is unchanged" },
   { OPT_NO_BUILD, 0, "no-build", OPT_ARG_NONE, NULL,

@@ -342,6 +342,41 @@ add_exports (const struct stack_service *svc, const struct state_container *c, c
   return 0;
 }
 
+/* A service with replicas (n containers, n > 1): NAME_REPLICAS, and
+ * NAME_ADDRS, every replica's HOST:PORT (NAME_PORT's binding; joined: the
+ * container's own name, not the service's shared one) comma-separated in
+ * number order; those without a published port are left out. */
+static void
+replica_vars (const struct state_container *c, size_t n, const char *up, bool sel,
+              struct conn_vars *all, struct conn_vars *out)
+{
+  cleanup_buf struct buf b = { 0 };
+  buf_adds (&b, "");
+  for (size_t i = 0; i < n; i++)
+    {
+      const struct state_port *p = conn_port (&c[i], 0);
+      if (p == NULL)
+        continue;
+      char port[16];
+      conn_reach_port (p, port);
+      const char *h = conn_get_reach () == CONN_REACH_JOINED ? c[i].name
+                                                             : conn_reach_host (&c[i], p);
+      buf_addf (&b, "%s%s%s%s:%s", b.len ? "," : "", strchr (h, ':') ? "[" : "", h,
+                strchr (h, ':') ? "]" : "", port);
+    }
+  char count[24];
+  snprintf (count, sizeof count, "%zu", n);
+  cleanup_free char *nr = xasprintf ("%s_REPLICAS", up);
+  cleanup_free char *na = xasprintf ("%s_ADDRS", up);
+  conn_vars_set (all, nr, count);
+  conn_vars_set (all, na, b.data);
+  if (sel)
+    {
+      conn_vars_set (out, nr, count);
+      conn_vars_set (out, na, b.data);
+    }
+}
+
 /* NAME_HOST, NAME_PORT, NAME_PORT_<n>... of every service into all, and of
  * the selected ones into out. */
 static void
@@ -366,6 +401,10 @@ port_vars (const struct state *st, const char *const *services, size_t nservices
             if (selected (names[i], services, nservices))
               conn_vars_set (out, n, local.values[k]);
           }
+      size_t nrep = 0;
+      const struct state_container *reps = state_service (st, names[i], &nrep);
+      if (nrep > 1)
+        replica_vars (reps, nrep, up, selected (names[i], services, nservices), all, out);
     }
   free (names);
 }

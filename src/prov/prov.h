@@ -36,6 +36,11 @@ struct image_opts;
 json_object *prov_container_spec (const char *api, const struct stack *st,
                                   const struct stack_service *svc, const char *ns, long ttl,
                                   const char *hash);
+/* The same for replica number (1..: io.itm-env.number and Compose's
+ * container-number). */
+json_object *prov_replica_spec (const char *api, const struct stack *st,
+                                const struct stack_service *svc, const char *ns, long ttl,
+                                const char *hash, int number);
 /* The engine names of the networks the service joins, in attach order
  * (first: given at create, the rest connected before start); *n of them.
  * New array of new strings. */
@@ -78,6 +83,11 @@ struct prov_hooks {
   void (*after) (void *arg, bool keep);
   void *arg;
 };
+/* up --scale SERVICE=N: N containers of the service (1..99). */
+struct prov_scale {
+  const char *service;
+  int n;
+};
 struct prov_opts {
   const char *ns;
   long ttl;                     /* seconds, 0: NS_DEFAULT_TTL */
@@ -89,6 +99,8 @@ struct prov_opts {
   size_t nservices;
   const struct image_opts *image; /* up: build and pull options (image.h); NULL: defaults */
   struct prov_hooks hooks;      /* up */
+  const struct prov_scale *scale; /* up: --scale, overriding scale:/deploy.replicas */
+  size_t nscale;
   const char *join;             /* up: a container (itm-env's own, engine/self.h) to connect to
                                  * the namespace's networks as soon as they exist; NULL: none */
 };

@@ -406,14 +406,73 @@ add_process (json_object *c, const char *api, const struct stack_service *svc)
     json_object_object_add (c, "Healthcheck", healthcheck_json (api, &svc->healthcheck));
 }
 
+/* Compose's labels, so that `docker compose -p NS ps/logs/port/exec` see a
+ * namespace as a project (itm-env.1, LABELS); ours stay the source of
+ * truth: nothing of itm-env reads these. */
+#define COMPOSE_LABEL_PROJECT    "com.docker.compose.project"
+#define COMPOSE_LABEL_SERVICE    "com.docker.compose.service"
+#define COMPOSE_LABEL_NUMBER     "com.docker.compose.container-number"
+#define COMPOSE_LABEL_ONEOFF     "com.docker.compose.oneoff"
+#define COMPOSE_LABEL_HASH       "com.docker.compose.config-hash"
+#define COMPOSE_LABEL_DIR        "com.docker.compose.project.working_dir"
+#define COMPOSE_LABEL_FILES      "com.docker.compose.project.config_files"
+#define COMPOSE_LABEL_DEPENDS_ON "com.docker.compose.depends_on"
+#define COMPOSE_LABEL_VERSION    "com.docker.compose.version"
+#define COMPOSE_LABEL_NETWORK    "com.docker.compose.network"
+#define COMPOSE_LABEL_VOLUME     "com.docker.compose.volume"
+
+static const char *
+compose_condition (enum stack_condition c)
+{
+  switch (c)
+    {
+    case STACK_COND_HEALTHY: return "service_healthy";
+    case STACK_COND_COMPLETED: return "service_completed_successfully";
+    case STACK_COND_STARTED: break;
+    }
+  return "service_started";
+}
+
+/* The labels every Compose resource has: project, version, the files. */
+static void
+compose_common (json_object *labels, const struct stack *st, const char *ns)
+{
+  json_object_object_add (labels, COMPOSE_LABEL_PROJECT, J_STR (ns));
+  json_object_object_add (labels, COMPOSE_LABEL_VERSION, J_STR (PACKAGE_VERSION));
+  cleanup_free char *files = join (st->files, st->nfiles, ",");
+  json_object_object_add (labels, COMPOSE_LABEL_FILES, J_STR (files));
+  json_object_object_add (labels, COMPOSE_LABEL_DIR, J_STR (st->project_dir));
+}
+
+static void
+compose_container (json_object *labels, const struct stack *st, const struct stack_service *svc,
+                   const char *ns, const char *number, const char *hash)
+{
+  compose_common (labels, st, ns);
+  json_object_object_add (labels, COMPOSE_LABEL_SERVICE, J_STR (svc->name));
+  json_object_object_add (labels, COMPOSE_LABEL_NUMBER, J_STR (number));
+  json_object_object_add (labels, COMPOSE_LABEL_ONEOFF, J_STR ("False"));
+  json_object_object_add (labels, COMPOSE_LABEL_HASH, J_STR (hash));
+  /* "service:condition:restart", comma-separated, as Compose writes it */
+  cleanup_buf struct buf b = { 0 };
+  buf_adds (&b, "");
+  for (size_t i = 0; i < svc->ndepends_on; i++)
+    buf_addf (&b, "%s%s:%s:%s", b.len ? "," : "", svc->depends_on[i].service,
+              compose_condition (svc->depends_on[i].condition),
+              svc->depends_on[i].restart ? "true" : "false");
+  json_object_object_add (labels, COMPOSE_LABEL_DEPENDS_ON, J_STR (b.data));
+}
+
 /* Labels: ours, then the file's where they do not clash. */
 static json_object *
 container_labels (const struct stack *st, const struct stack_service *svc, const char *ns,
-                  long ttl, const char *hash)
+                  long ttl, const char *hash, int number)
 {
+  char num[16];
+  snprintf (num, sizeof num, "%d", number);
   json_object *labels = ns_labels (ns, ttl);
   json_object_object_add (labels, ITM_LABEL_SERVICE, J_STR (svc->name));
-  json_object_object_add (labels, ITM_LABEL_NUMBER, J_STR ("1"));
+  json_object_object_add (labels, ITM_LABEL_NUMBER, J_STR (num));
   json_object_object_add (labels, ITM_LABEL_CONFIG_HASH, J_STR (hash));
   if (svc->build.set)
     json_object_object_add (labels, ITM_LABEL_IMAGE_BUILT, J_STR (svc->image ? "tagged" : "local"));
@@ -425,6 +484,7 @@ container_labels (const struct stack *st, const struct stack_service *svc, const
   for (size_t i = 0; i < svc->ndepends_on; i++)
     buf_addf (&b, "%s%s", b.len ? "," : "", svc->depends_on[i].service);
   json_object_object_add (labels, ITM_LABEL_DEPENDS_ON, J_STR (b.data));
+  compose_container (labels, st, svc, ns, num, hash);
   merge_labels (labels, &svc->labels);
   return labels;
 }
@@ -529,10 +589,17 @@ json_object *
 prov_container_spec (const char *api, const struct stack *st, const struct stack_service *svc,
                      const char *ns, long ttl, const char *hash)
 {
+  return prov_replica_spec (api, st, svc, ns, ttl, hash, 1);
+}
+
+json_object *
+prov_replica_spec (const char *api, const struct stack *st, const struct stack_service *svc,
+                   const char *ns, long ttl, const char *hash, int number)
+{
   json_object *c = json_object_new_object ();
   json_object *hc = json_object_new_object ();
   add_process (c, api, svc);
-  json_object_object_add (c, "Labels", container_labels (st, svc, ns, ttl, hash));
+  json_object_object_add (c, "Labels", container_labels (st, svc, ns, ttl, hash, number));
   add_ports (c, hc, svc);
   add_mounts (hc, st, svc, ns);
   add_host (hc, svc);
@@ -563,6 +630,9 @@ prov_network_spec (const struct stack *st, const struct stack_network *n, const 
   cleanup_free char *files = join (st->files, st->nfiles, ":");
   json_object_object_add (labels, ITM_LABEL_STACK_FILES, J_STR (files));
   json_object_object_add (labels, ITM_LABEL_PROJECT_DIR, J_STR (st->project_dir));
+  json_object_object_add (labels, COMPOSE_LABEL_PROJECT, J_STR (ns));
+  json_object_object_add (labels, COMPOSE_LABEL_VERSION, J_STR (PACKAGE_VERSION));
+  json_object_object_add (labels, COMPOSE_LABEL_NETWORK, J_STR (n->key));
   merge_labels (labels, &n->labels);
   json_object_object_add (o, "Labels", labels);
   if (n->ipam_driver || n->nipam_config || n->ipam_options.n)
@@ -603,6 +673,9 @@ prov_volume_spec (const struct stack *st, const struct stack_volume *v, const ch
   cleanup_free char *files = join (st->files, st->nfiles, ":");
   json_object_object_add (labels, ITM_LABEL_STACK_FILES, J_STR (files));
   json_object_object_add (labels, ITM_LABEL_PROJECT_DIR, J_STR (st->project_dir));
+  json_object_object_add (labels, COMPOSE_LABEL_PROJECT, J_STR (ns));
+  json_object_object_add (labels, COMPOSE_LABEL_VERSION, J_STR (PACKAGE_VERSION));
+  json_object_object_add (labels, COMPOSE_LABEL_VOLUME, J_STR (v->key));
   merge_labels (labels, &v->labels);
   json_object_object_add (o, "Labels", labels);
   return o;

@@ -44,7 +44,8 @@ struct run;
 struct svc {
   struct run *r;
   const struct stack_service *ss;   /* NULL for wait without a stack */
-  char *name;
+  char *name;                        /* the service, or with replicas <service>-<index> */
+  int index, nrep;                   /* replica index (1..nrep) and the service's count */
   char *cname;
   char *image;
   char *hash;
@@ -350,8 +351,8 @@ create_container (struct engine *e, struct run *r, struct svc *s, struct itm_err
       itm_err_clear (err);
       out_event (s->name, "removed", -1, "its configuration changed");
     }
-  cleanup_json json_object *spec = prov_container_spec (engine_api_version (e), r->st, s->ss,
-                                                        r->ns, r->o->ttl, s->hash);
+  cleanup_json json_object *spec = prov_replica_spec (engine_api_version (e), r->st, s->ss,
+                                                      r->ns, r->o->ttl, s->hash, s->index);
   /* the image as image_ensure() made it (<ns>-<service> for a build without image:) */
   json_object_object_add (spec, "Image", json_object_new_string (s->image));
   /* in a container on the engine: bind sources as the engine's host has them */
@@ -436,7 +437,7 @@ gate (struct engine *e, struct run *r, struct svc *s)
   gate_wait (e, r, s);
   /* x-itm.seed: after the gate, before dependents see the service ready
    * (P_SEEDING is not P_READY); a container kept as is is not seeded again */
-  if (s->phase == P_READY && !s->keep && s->ss && data_has_seed (s->ss))
+  if (s->phase == P_READY && !s->keep && s->ss && s->index <= 1 && data_has_seed (s->ss))
     {
       s->phase = P_SEEDING;
       pthread_mutex_unlock (&r->mu);
@@ -884,15 +885,16 @@ list_containers (struct engine *e, const char *ns, struct itm_err *err)
   return res;
 }
 
+/* The container of replica `index` of service (no number label: 1). */
 static json_object *
-find_service_container (json_object *list, const char *service)
+find_service_container (json_object *list, const char *service, int index)
 {
   for (size_t i = 0; list && i < json_object_array_length (list); i++)
     {
       json_object *c = json_object_array_get_idx (list, i);
       const char *sv = json_label (c, ITM_LABEL_SERVICE);
       const char *num = json_label (c, ITM_LABEL_NUMBER);
-      if (sv && strcmp (sv, service) == 0 && (num == NULL || strcmp (num, "1") == 0))
+      if (sv && strcmp (sv, service) == 0 && (num ? atoi (num) : 1) == index)
         return c;
     }
   return NULL;
@@ -923,14 +925,34 @@ adopt (struct engine *e, struct svc *s, struct itm_err *err)
   return 0;
 }
 
-/* One service's own settings from the stack. */
+/* The service s belongs to (s->name is the replica's with replicas). */
+static const char *
+svc_service (const struct svc *s)
+{
+  return s->ss ? s->ss->name : s->name;
+}
+
+/* How many containers ss runs: up --scale, else scale:/deploy.replicas, else 1. */
 static int
-setup_one (struct run *r, struct svc *s, const struct stack_service *ss, struct itm_err *err)
+replicas_of (const struct run *r, const struct stack_service *ss)
+{
+  for (size_t i = 0; i < r->o->nscale; i++)
+    if (strcmp (r->o->scale[i].service, ss->name) == 0)
+      return r->o->scale[i].n;
+  return ss->replicas > 0 ? ss->replicas : 1;
+}
+
+/* One replica's own settings from the stack. */
+static int
+setup_one (struct run *r, struct svc *s, const struct stack_service *ss, int index, int nrep,
+           struct itm_err *err)
 {
   s->ss = ss;
-  s->name = xstrdup (ss->name);
-  s->cname = ss->container_name ? xstrdup (ss->container_name)
-                                : ns_container_name (r->ns, ss->name, 1);
+  s->index = index;
+  s->nrep = nrep;
+  s->name = nrep > 1 ? xasprintf ("%s-%d", ss->name, index) : xstrdup (ss->name);
+  s->cname = ss->container_name && nrep == 1 ? xstrdup (ss->container_name)
+                                             : ns_container_name (r->ns, ss->name, index);
   s->image = image_service_ref (ss, r->ns);
   s->hash = stack_service_hash (ss);
   s->tty = ss->tty;
@@ -951,19 +973,23 @@ link_deps (struct run *r)
     {
       struct svc *s = &r->s[i];
       const struct stack_service *ss = s->ss;
-      alloc_deps (r, s, ss->ndepends_on);
+      /* a dependency with replicas: every one of them (none: not active,
+       * optional or in another profile) */
+      size_t nd = 0;
+      for (size_t k = 0; k < ss->ndepends_on; k++)
+        for (size_t j = 0; j < r->n; j++)
+          nd += strcmp (svc_service (&r->s[j]), ss->depends_on[k].service) == 0;
+      alloc_deps (r, s, nd);
       for (size_t k = 0; k < ss->ndepends_on; k++)
         {
           const struct stack_dep *d = &ss->depends_on[k];
-          size_t j;
-          for (j = 0; j < r->n; j++)
-            if (strcmp (r->s[j].name, d->service) == 0)
-              break;
-          if (j == r->n)
-            continue; /* not active (optional, or another profile) */
-          s->deps[s->ndeps] = j;
-          s->conds[s->ndeps++] = d->condition;
-          r->s[j].gate = ready_gate_raise (r->s[j].gate, d->condition);
+          for (size_t j = 0; j < r->n; j++)
+            if (strcmp (svc_service (&r->s[j]), d->service) == 0)
+              {
+                s->deps[s->ndeps] = j;
+                s->conds[s->ndeps++] = d->condition;
+                r->s[j].gate = ready_gate_raise (r->s[j].gate, d->condition);
+              }
         }
     }
 }
@@ -1002,11 +1028,15 @@ static int
 setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_err *err)
 {
   const struct stack *st = r->st;
-  r->n = st->nservices;
+  r->n = 0;
+  for (size_t i = 0; i < st->nservices; i++)
+    r->n += (size_t) replicas_of (r, &st->services[i]);
   r->s = xcalloc (r->n + 1, sizeof *r->s);
-  for (size_t i = 0; i < r->n; i++)
-    if (setup_one (r, &r->s[i], &st->services[i], err) < 0)
-      return -1;
+  size_t si = 0;
+  for (size_t i = 0; i < st->nservices; i++)
+    for (int x = 1, nrep = replicas_of (r, &st->services[i]); x <= nrep; x++)
+      if (setup_one (r, &r->s[si++], &st->services[i], x, nrep, err) < 0)
+        return -1;
   link_deps (r);
   /* existing containers: keep the unchanged ones; a changed one is
    * recreated with everything that depends on it (waves: dependencies
@@ -1016,9 +1046,12 @@ setup_services (struct run *r, json_object *existing, bool for_wait, struct itm_
   int ret = 0;
   for (size_t wi = 0; wi < nw && ret == 0; wi++)
     for (size_t k = 0; k < w[wi].n && ret == 0; k++)
+      for (size_t x = 0; x < r->n && ret == 0; x++)
       {
-        struct svc *s = svc_by_name (r, w[wi].services[k]->name);
-        json_object *c = s ? find_service_container (existing, s->name) : NULL;
+        struct svc *s = &r->s[x];
+        if (strcmp (svc_service (s), w[wi].services[k]->name) != 0)
+          continue;
+        json_object *c = find_service_container (existing, svc_service (s), s->index);
         if (c == NULL)
           continue;
         if (is_dirty (r, s, c, for_wait))
@@ -1079,6 +1112,56 @@ orphans (struct run *r, json_object *existing, struct itm_err *err)
   return ret;
 }
 
+/* Replicas past a service's count (an up with a smaller scale than the
+ * last): removed, as Compose scales down.  -1 when that fails. */
+static int
+surplus (struct run *r, json_object *existing, struct itm_err *err)
+{
+  size_t n = json_object_array_length (existing), no = 0;
+  const char **ids = xcalloc (n + 1, sizeof *ids);
+  cleanup_buf struct buf names = { 0 };
+  for (size_t i = 0; i < n; i++)
+    {
+      json_object *c = json_object_array_get_idx (existing, i);
+      const char *sv = json_label (c, ITM_LABEL_SERVICE);
+      const char *num = json_label (c, ITM_LABEL_NUMBER);
+      const struct stack_service *ss = sv ? stack_service (r->st, sv) : NULL;
+      if (ss == NULL || (num ? atoi (num) : 1) <= replicas_of (r, ss))
+        continue;
+      json_object *nm = json_path (c, "Names");
+      const char *name = nm ? json_object_get_string (json_object_array_get_idx (nm, 0)) : sv;
+      name += name && name[0] == '/';
+      ids[no++] = json_str (c, "Id");
+      buf_addf (&names, "%s%s", names.len ? ", " : "", name);
+    }
+  int ret = 0;
+  if (no)
+    {
+      out_note ("itm-env: scaling down: removing %s", names.data);
+      ret = prov_remove (r->e, ids, no, NULL, 0, NULL, 0, false, -1, err);
+    }
+  free (ids);
+  return ret;
+}
+
+/* up --scale SERVICE=N: a service of the stack, 1..STACK_REPLICAS_MAX, not
+ * one with container_name when N > 1. */
+static int
+check_scale (const struct stack *st, const struct prov_opts *o, struct itm_err *err)
+{
+  for (size_t i = 0; i < o->nscale; i++)
+    {
+      const struct stack_service *ss = stack_service (st, o->scale[i].service);
+      if (ss == NULL)
+        return itm_err_set (err, ITM_EXIT_USAGE, "up: --scale %s=%d: no such service",
+                            o->scale[i].service, o->scale[i].n);
+      if (o->scale[i].n > 1 && ss->container_name)
+        return itm_err_set (err, ITM_EXIT_USAGE, "up: --scale %s=%d: service %s has "
+                            "container_name, a unique name", ss->name, o->scale[i].n, ss->name);
+    }
+  return 0;
+}
+
 /* A service with a healthcheck is ready when healthy, whoever awaits it.
  * service_healthy on one without (neither in the stack nor in its image)
  * can never be met: an error naming both services, before anything is
@@ -1096,14 +1179,14 @@ fix_gates (struct run *r, struct itm_err *err)
           for (size_t k = 0; k < r->n && who == NULL; k++)
             for (size_t d = 0; d < r->s[k].ndeps; d++)
               if (r->s[k].deps[d] == i && r->s[k].conds[d] == STACK_COND_HEALTHY)
-                who = r->s[k].name;
+                who = svc_service (&r->s[k]);
           itm_err_set (err, ITM_EXIT_STACK, "service %s depends on %s with condition "
                        "service_healthy, but %s has no healthcheck (%s)",
-                       who ? who : "?", s->name, s->name,
+                       who ? who : "?", svc_service (s), svc_service (s),
                        s->ss && s->ss->healthcheck.disable ? "disabled in the stack"
                                                            : "none in the stack or its image");
           return itm_err_hint (err, "give %s a healthcheck, or depend on it with "
-                                    "service_started", s->name);
+                                    "service_started", svc_service (s));
         }
     }
   return 0;
@@ -1445,7 +1528,7 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   pthread_cond_init (&r->cv, NULL);
   int ret = -1;
   json_object *existing = NULL;
-  if (check_externals (e, st, o->ns, o->ttl, err) < 0
+  if (check_scale (st, o, err) < 0 || check_externals (e, st, o->ns, o->ttl, err) < 0
       || prov_binds_check (st, self_probe (e), err) < 0)
     goto out;
   existing = list_containers (e, o->ns, err);
@@ -1463,7 +1546,7 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   r->n = 0;
   if (setup_services (r, existing, false, err) < 0)
     goto out;
-  if (orphans (r, existing, err) < 0)
+  if (orphans (r, existing, err) < 0 || surplus (r, existing, err) < 0)
     goto out;
   if (check_images (r, err) < 0)
     goto out;
@@ -1546,7 +1629,7 @@ prov_wait (struct engine *e, const struct stack *st, const struct prov_opts *o,
       struct svc *s = &r->s[i];
       bool wanted = o->nservices == 0;
       for (size_t k = 0; k < o->nservices && !wanted; k++)
-        wanted = strcmp (o->services[k], s->name) == 0;
+        wanted = strcmp (o->services[k], svc_service (s)) == 0;
       s->ndeps = 0;
       if (!wanted)
         {

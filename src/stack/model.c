@@ -16,6 +16,7 @@
 #include "stack/checks.h"
 #include "stack/files.h"
 #include "stack/model.h"
+#include "stack/replicas.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -701,7 +702,7 @@ static const struct keyspec service_keys[] = {
   { "memswap_limit", K_WARN }, { "models", K_WARN }, { "oom_kill_disable", K_WARN },
   { "oom_score_adj", K_WARN }, { "pid", K_WARN }, { "pids_limit", K_WARN },
   { "post_start", K_WARN }, { "pre_start", K_WARN }, { "pre_stop", K_WARN },
-  { "provider", K_WARN }, { "pull_refresh_after", K_WARN }, { "scale", K_WARN },
+  { "provider", K_WARN }, { "pull_refresh_after", K_WARN }, { "scale", K_USE },
   { "security_opt", K_WARN }, { "storage_opt", K_WARN }, { "use_api_socket", K_WARN },
   { "userns_mode", K_WARN }, { "uts", K_WARN }, { "volumes_from", K_ORDER }, KEND,
 };
@@ -718,7 +719,7 @@ static const struct keyspec build_keys[] = {
 
 static const struct keyspec deploy_keys[] = {
   { "resources", K_USE }, { "endpoint_mode", K_WARN }, { "labels", K_WARN },
-  { "mode", K_WARN }, { "placement", K_WARN }, { "replicas", K_WARN },
+  { "mode", K_WARN }, { "placement", K_WARN }, { "replicas", K_USE },
   { "restart_policy", K_WARN }, { "rollback_config", K_WARN }, { "update_config", K_WARN }, KEND,
 };
 static const struct keyspec resources_keys[] = {
@@ -2071,6 +2072,13 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
     return;
   check_keys (m, n, service_keys);
   s->x = extensions (n, &s->x_itm);
+  {
+    char rbuf[160];
+    const struct node *rat = NULL;
+    const char *rwhy = stack_parse_replicas (n, &s->replicas, &rat, rbuf, sizeof rbuf);
+    if (rwhy)
+      merr (m, rat, "%s", rwhy);
+  }
   /* most of the keys looked up below are absent: a bit per first two
    * characters of the keys present spares most of their lookups */
 #define KEYBIT(k)                                                                 \

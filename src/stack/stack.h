@@ -181,6 +181,7 @@ struct stack_service {
   struct json_object *x_itm;   /* the service's x-itm, or NULL */
   struct stack_check *checks;  /* x-itm.checks (stack/checks.h) */
   size_t nchecks;
+  int replicas;                /* scale: / deploy.replicas (replicas.c); 0: not given (1) */
 };
 
 struct stack_ipam_config {

@@ -36,7 +36,7 @@ fix_labels (json_object *labels)
 {
   static const char *const varying[] = { ITM_LABEL_CREATED, ITM_LABEL_EXPIRES,
                                          ITM_LABEL_CREATOR_HOST, ITM_LABEL_CREATOR_PID,
-                                         ITM_LABEL_VERSION };
+                                         ITM_LABEL_VERSION, "com.docker.compose.version" };
   for (size_t i = 0; labels && i < sizeof varying / sizeof *varying; i++)
     if (json_object_object_get_ex (labels, varying[i], NULL))
       json_object_object_add (labels, varying[i], json_object_new_string ("<varies>"));
