@@ -28,6 +28,7 @@ static const struct itm_cmd *const commands[] = {
   &cmd_logs,
   &cmd_ns,
   &cmd_port,
+  &cmd_proxy,
   &cmd_ps,
   &cmd_pull,
   &cmd_run,
