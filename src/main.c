@@ -35,6 +35,7 @@ static const struct itm_cmd *const commands[] = {
   &cmd_ns,
   &cmd_pause,
   &cmd_port,
+  &cmd_proxy,
   &cmd_ps,
   &cmd_pull,
   &cmd_restart,
