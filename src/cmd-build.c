@@ -15,6 +15,7 @@ enum {
   OPT_JSON = OPT_FIRST_COMMAND_OPT,
   OPT_FORCE,
   OPT_SELF,
+  OPT_BUILDER,
 };
 
 static int
@@ -38,6 +39,14 @@ build_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         break;
       case OPT_SELF:
         self = true;
+        break;
+      case OPT_BUILDER:
+        {
+          enum image_builder b;
+          if (image_builder_parse (arg, "--builder", &b, err) < 0)
+            return -1;
+          io.builder = arg;
+        }
         break;
       }
   if (opt < 0)
@@ -91,6 +100,8 @@ static const struct itm_opt build_opts[] = {
   { 'q', 'q', "quiet", OPT_ARG_NONE, NULL,
     "no progress output (a failing step's output still shown)" },
   { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "progress as JSON event lines on stdout" },
+  { OPT_BUILDER, 0, "builder", OPT_ARG_REQUIRED, "BUILDER",
+    "buildkit, classic or auto (default: $ITM_ENV_BUILDER, else auto)" },
   { OPT_SELF, 0, "self", OPT_ARG_NONE, NULL,
     "make itm-env's own image (the reaper's) if missing and print its name" },
   { 0 },

@@ -27,6 +27,7 @@ enum {
   OPT_VERIFY_DATA,
   OPT_BUILD,
   OPT_NO_BUILD,
+  OPT_BUILDER,
   OPT_PULL,
   OPT_FORCE_RECREATE,
   OPT_REMOVE_ORPHANS,
@@ -114,6 +115,14 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
           if (io.build)
             return itm_err_set (err, ITM_EXIT_USAGE, "up: --build and --no-build exclude each other");
           io.build = opt == OPT_BUILD ? 1 : -1;
+          break;
+        case OPT_BUILDER:
+          {
+            enum image_builder b;
+            if (image_builder_parse (arg, "--builder", &b, err) < 0)
+              return -1;
+            io.builder = arg;
+          }
           break;
         case OPT_PULL:
           if (image_check_policy (arg, err) < 0)
@@ -207,6 +216,8 @@ static const struct itm_opt up_opts[] = {
     "build images even when their build digest is unchanged" },
   { OPT_NO_BUILD, 0, "no-build", OPT_ARG_NONE, NULL,
     "never build; an image that is missing is an error" },
+  { OPT_BUILDER, 0, "builder", OPT_ARG_REQUIRED, "BUILDER",
+    "buildkit, classic or auto (default: $ITM_ENV_BUILDER, else auto)" },
   { OPT_PULL, 0, "pull", OPT_ARG_REQUIRED, "POLICY",
     "always, missing, never or build, over each pull_policy" },
   { OPT_TTL, 0, "ttl", OPT_ARG_REQUIRED, "DURATION", "expiry label for gc (default 24h)" },

@@ -1,14 +1,19 @@
 /* build.c - one service's image built from its context: the digest cache
  * (no build request when an image with the digest exists), then POST /build
- * with the context streamed, its output followed. */
+ * with the context streamed, its output followed: the classic builder's
+ * "stream" text, or BuildKit's (version=2) trace messages through
+ * buildkit.c.  The build digest label goes in with the build's labels
+ * parameter in both cases (no extra LABEL step). */
 #include <config.h>
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/engine.h"
 #include "image/private.h"
 #include "stack/stack.h"
+#include "util/clock.h"
 #include "util/json.h"
 #include "util/xalloc.h"
 
@@ -133,25 +138,55 @@ find_cached (struct engine *e, const char *name, const char *digest, struct itm_
   return found;
 }
 
+int
+image_builder_parse (const char *value, const char *what, enum image_builder *out,
+                     struct itm_err *err)
+{
+  if (strcmp (value, "auto") == 0)
+    *out = IMAGE_BUILDER_AUTO;
+  else if (strcmp (value, "classic") == 0)
+    *out = IMAGE_BUILDER_CLASSIC;
+  else if (strcmp (value, "buildkit") == 0)
+    *out = IMAGE_BUILDER_BUILDKIT;
+  else
+    return itm_err_set (err, ITM_EXIT_USAGE, "%s: expected auto, classic or buildkit, got '%s'",
+                        what, value);
+  return 0;
+}
+
 struct build_ctx {
   struct image_prog *p;
+  struct bk_trace *bk;         /* BuildKit's progress, or NULL (classic) */
   char *error;
   char *error_detail;
   char *id;
 };
 
+static void
+bk_line (void *ctx, const char *text)
+{
+  progress_build (ctx, text);
+}
+
 static int
 on_build (json_object *v, void *vctx)
 {
   struct build_ctx *b = vctx;
-  json_object *s;
+  json_object *s, *id;
   if (json_object_object_get_ex (v, "stream", &s) && json_object_is_type (s, json_type_string))
     progress_build (b->p, json_object_get_string (s));
   if (json_object_object_get_ex (v, "aux", &s))
     {
-      json_object *id;
-      if (json_object_object_get_ex (s, "ID", &id) && !b->id)
-        b->id = xstrdup (json_object_get_string (id));
+      const char *kind = json_str (v, "id");
+      if (json_object_is_type (s, json_type_string))
+        {
+          /* BuildKit: a base64 StatusResponse (a payload that does not
+           * decode is skipped: progress only) */
+          if (b->bk && kind && strcmp (kind, "moby.buildkit.trace") == 0)
+            bk_trace_feed (b->bk, json_object_get_string (s), bk_line, b->p);
+        }
+      else if (json_object_object_get_ex (s, "ID", &id) && !b->id)
+        b->id = xstrdup (json_object_get_string (id));   /* classic, or "moby.image.id" */
     }
   const char *msg = jsonl_stream_error (v);
   if (msg && !b->error)
@@ -163,13 +198,15 @@ on_build (json_object *v, void *vctx)
  * among them), target, network, extra hosts, shm size, platform. */
 static char *
 build_query (const struct stack_service *svc, const char *name, const char *dockerfile,
-             json_object *args, const char *digest)
+             json_object *args, const char *digest, const char *buildid)
 {
   const struct stack_build *b = &svc->build;
   struct buf q = { 0 };
   cleanup_free char *en = engine_urlencode (name);
   cleanup_free char *edf = engine_urlencode (dockerfile);
   buf_addf (&q, "/build?t=%s&dockerfile=%s&rm=1&forcerm=1", en, edf);
+  if (buildid)
+    buf_addf (&q, "&version=2&buildid=%s", buildid);
   if (json_object_object_length (args) > 0)
     {
       char *ea = engine_urlencode (json_object_to_json_string_ext (args, JSON_C_TO_STRING_PLAIN));
@@ -259,10 +296,10 @@ build_outcome (const struct stack_service *svc, const char *name, struct image_c
 /* POST /build with the context streamed as the body. */
 static int
 build_send (struct engine *e, const struct stack_service *svc, const char *name,
-            struct image_context *c, const char *query, struct image_prog *p, atomic_int *cancel,
-            struct itm_err *err)
+            struct image_context *c, const char *query, const char *buildid,
+            struct image_prog *p, atomic_int *cancel, struct itm_err *err)
 {
-  struct build_ctx bc = { .p = p };
+  struct build_ctx bc = { .p = p, .bk = buildid ? bk_trace_new () : NULL };
   progress_event (p, "building", NULL);
   struct engine_call call = {
     .method = "POST",
@@ -276,17 +313,39 @@ build_send (struct engine *e, const struct stack_service *svc, const char *name,
     .cancel = cancel,
   };
   long st = engine_call (e, &call, NULL, err);
+  if (buildid && cancel && atomic_load (cancel))
+    {
+      /* BuildKit: the engine cancels a build whose client went away, and
+       * POST /build/cancel says so at once (its answer does not matter) */
+      cleanup_free char *cp = xasprintf ("/build/cancel?id=%s", buildid);
+      struct itm_err cerr = { 0 };
+      engine_post (e, cp, NULL, NULL, &cerr);
+      itm_err_clear (&cerr);
+    }
+  char *step = NULL, **lines = NULL;
+  size_t nlines = 0;
+  if (bc.bk && bk_trace_failed (bc.bk, &step, &lines, &nlines))
+    {
+      /* the failed step's own output, even when other steps ran beside it */
+      progress_build_step (p, step, lines, nlines);
+      for (size_t i = 0; i < nlines; i++)
+        free (lines[i]);
+      free (lines);
+      free (step);
+    }
   int ret = build_outcome (svc, name, c, &bc, st, cancel, err);
   progress_event (p, ret < 0 ? "failed" : "built", ret < 0 ? NULL : bc.id);
   free (bc.error);
   free (bc.error_detail);
   free (bc.id);
+  bk_trace_free (bc.bk);
   return ret;
 }
 
 int
 image_build_one (struct engine *e, const struct stack_service *svc, const char *name, int build,
-                 struct image_prog *p, atomic_int *cancel, struct itm_err *err)
+                 enum image_builder builder, struct image_prog *p, atomic_int *cancel,
+                 struct itm_err *err)
 {
   const struct stack_build *b = &svc->build;
   if (build < 0)
@@ -321,9 +380,16 @@ image_build_one (struct engine *e, const struct stack_service *svc, const char *
     progress_event (p, "cached", digest);
   if (r == 0)
     {
+      if (builder == IMAGE_BUILDER_AUTO)
+        /* the engine's BuildKit answers version=2 from API 1.39 (18.09) on */
+        builder = engine_api_cmp (e, "1.39") >= 0 ? IMAGE_BUILDER_BUILDKIT
+                                                 : IMAGE_BUILDER_CLASSIC;
+      cleanup_free char *buildid = NULL;
+      if (builder == IMAGE_BUILDER_BUILDKIT)
+        buildid = xasprintf ("itm-env-%ld-%lld", (long) getpid (), (long long) mono_ns ());
       cleanup_free char *query = build_query (svc, name, image_context_dockerfile (c), args,
-                                              digest);
-      r = build_send (e, svc, name, c, query, p, cancel, err);
+                                              digest, buildid);
+      r = build_send (e, svc, name, c, query, buildid, p, cancel, err);
     }
   image_context_free (c);
   return r < 0 ? -1 : 0;

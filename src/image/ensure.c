@@ -24,6 +24,7 @@ struct ensure {
   struct job *j;
   size_t n;
   struct image_prog *p;
+  enum image_builder builder;
 };
 
 char *
@@ -56,7 +57,8 @@ job_fn (struct engine *e, size_t i, void *vctx, struct itm_err *err)
   switch (j->kind)
     {
     case JOB_BUILD:
-      return image_build_one (e, j->svc, j->image, en->o->build, p, en->o->cancel, err);
+      return image_build_one (e, j->svc, j->image, en->o->build, en->builder, p,
+                              en->o->cancel, err);
     case JOB_PULL:
       if (image_pull_one (e, j->image, j->svc->platform, p, en->o->cancel, err) < 0)
         return itm_err_prefix (err, "service %s: pulling image %s", j->svc->name, j->image);
@@ -103,6 +105,10 @@ image_ensure (struct engine *e, const struct stack *st, const struct image_opts 
               struct itm_err *err)
 {
   struct ensure en = { .o = o };
+  const char *bv = o->builder ? o->builder : getenv ("ITM_ENV_BUILDER");
+  if (bv && *bv && image_builder_parse (bv, o->builder ? "--builder" : "ITM_ENV_BUILDER",
+                                        &en.builder, err) < 0)
+    return -1;
   en.j = xcalloc (st->nservices + 1, sizeof *en.j);
   int ret = 0;
   for (size_t i = 0; i < st->nservices && ret == 0; i++)

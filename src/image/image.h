@@ -113,10 +113,23 @@ int image_credentials (const char *config_dir, const char *domain, char **user, 
 /* AUTO: bars on a terminal, else stamped lines; QUIET: only the end line of a
  * build, a pull or a failure; JSON: event lines on stdout. */
 enum image_progress { IMAGE_PROGRESS_AUTO, IMAGE_PROGRESS_QUIET, IMAGE_PROGRESS_JSON };
+/* The builder: BuildKit (POST /build?version=2, the same tar context, its
+ * progress decoded from the "moby.buildkit.trace" messages) or the classic
+ * one.  AUTO: BuildKit when the engine has it (API 1.39 and later: Docker
+ * 18.09 on), else classic.  BuildKit runs without a client session here: no
+ * `RUN --mount=type=secret`/`type=ssh` sources, no registry credentials
+ * for FROM images from the client (see itm-env(1), BUILDING). */
+enum image_builder { IMAGE_BUILDER_AUTO, IMAGE_BUILDER_CLASSIC, IMAGE_BUILDER_BUILDKIT };
+/* Parse a --builder or ITM_ENV_BUILDER value: auto, classic, buildkit.
+ * 0, or -1 with err set (ITM_EXIT_USAGE; what names the source). */
+int image_builder_parse (const char *value, const char *what, enum image_builder *out,
+                         struct itm_err *err);
 struct image_opts {
   const char *ns;
   int build;                 /* 1: --build (always), -1: --no-build, 0: when the digest changed */
   const char *pull;          /* --pull POLICY overriding pull_policy, or NULL */
+  const char *builder;       /* --builder: auto, classic, buildkit; NULL: $ITM_ENV_BUILDER,
+                                else auto */
   enum image_progress progress;
   bool pull_only;            /* itm-env pull: pull services with image:, build nothing */
   bool build_only;           /* itm-env build: build services with build:, pull nothing */

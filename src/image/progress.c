@@ -270,7 +270,7 @@ progress_build (struct image_prog *p, const char *text)
           continue;
         }
       char *line = p->partial.data ? buf_steal (&p->partial) : xstrdup ("");
-      if (strncmp (line, "Step ", 5) == 0)
+      if (strncmp (line, "Step ", 5) == 0 && !p->step_fixed)
         {
           free (p->step);
           p->step = xstrdup (line);
@@ -288,6 +288,11 @@ progress_build (struct image_prog *p, const char *text)
         json_line (p, "output", line);
       free (p->status);
       p->status = xstrdup (line);
+      if (p->step_fixed)
+        {
+          free (line);
+          continue;
+        }
       if (p->nlines == sizeof p->lines / sizeof p->lines[0])
         {
           free (p->lines[0]);
@@ -298,6 +303,22 @@ progress_build (struct image_prog *p, const char *text)
     }
   if (mode == M_TTY)
     draw_tty (false);
+  pthread_mutex_unlock (&mu);
+}
+
+void
+progress_build_step (struct image_prog *p, const char *step, char **lines, size_t n)
+{
+  pthread_mutex_lock (&mu);
+  free (p->step);
+  p->step = xstrdup (step);
+  for (size_t i = 0; i < p->nlines; i++)
+    free (p->lines[i]);
+  p->nlines = 0;
+  size_t keep = sizeof p->lines / sizeof p->lines[0];
+  for (size_t i = n > keep ? n - keep : 0; i < n; i++)
+    p->lines[p->nlines++] = xstrdup (lines[i]);
+  p->step_fixed = true;
   pthread_mutex_unlock (&mu);
 }
 
