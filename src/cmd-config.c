@@ -10,6 +10,8 @@
 
 #include "cmd.h"
 #include "data/data.h"
+#include "image/image.h"
+#include "ns/ns.h"
 #include "stack/stack.h"
 #include "util/json.h"
 #include "util/xalloc.h"
@@ -21,6 +23,7 @@ enum {
   OPT_NETWORKS,
   OPT_PROFILES,
   OPT_HASH,
+  OPT_IMAGES,
 };
 
 static void
@@ -55,10 +58,11 @@ config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       case OPT_VOLUMES:
       case OPT_NETWORKS:
       case OPT_PROFILES:
+      case OPT_IMAGES:
         if (list && list != opt)
           return itm_err_set (err, ITM_EXIT_USAGE,
-                              "config: --services, --volumes, --networks and --profiles "
-                              "exclude each other");
+                              "config: --services, --volumes, --networks, --profiles and "
+                              "--images exclude each other");
         list = opt;
         break;
       case OPT_HASH:
@@ -101,14 +105,29 @@ config_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   if (list)
     {
       cleanup_json struct json_object *a = json_object_new_array ();
-      if (list == OPT_SERVICES)
+      if (list == OPT_SERVICES || list == OPT_IMAGES)
         {
+          /* the image a service runs: image:, else the one built for it,
+           * named from the namespace (as up names it) */
+          cleanup_free char *ns = NULL;
+          if (list == OPT_IMAGES
+              && ns_resolve (ctx->namespace, st->name, st->project_dir, &ns, err) < 0)
+            return -1;
           /* start order: wave by wave, by name within a wave */
           struct stack_wave *w;
           size_t nw = stack_waves (st, &w);
           for (size_t i = 0; i < nw; i++)
             for (size_t k = 0; k < w[i].n; k++)
-              json_object_array_add (a, json_object_new_string (w[i].services[k]->name));
+              {
+                const struct stack_service *svc = w[i].services[k];
+                if (list == OPT_SERVICES)
+                  json_object_array_add (a, json_object_new_string (svc->name));
+                else
+                  {
+                    cleanup_free char *ref = image_service_ref (svc, ns);
+                    json_object_array_add (a, json_object_new_string (ref));
+                  }
+              }
           stack_waves_free (w, nw);
         }
       else if (list == OPT_VOLUMES)
@@ -157,6 +176,8 @@ static const struct itm_opt config_opts[] = {
   { OPT_VOLUMES, 0, "volumes", OPT_ARG_NONE, NULL, "list the volume keys" },
   { OPT_NETWORKS, 0, "networks", OPT_ARG_NONE, NULL, "list the network keys" },
   { OPT_PROFILES, 0, "profiles", OPT_ARG_NONE, NULL, "list every profile the stack names" },
+  { OPT_IMAGES, 0, "images", OPT_ARG_NONE, NULL,
+    "list the image each active service runs, in start order" },
   { OPT_HASH, 0, "hash", OPT_ARG_REQUIRED, "SERVICE",
     "print \"SERVICE HASH\" (config hash; '*': every service)" },
   { 'q', 'q', "quiet", OPT_ARG_NONE, NULL, "only validate: print nothing but diagnostics" },

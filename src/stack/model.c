@@ -655,6 +655,10 @@ static void
 klabels (struct mctx *m, const struct node *map, const char *key, struct stack_kvs *out)
 {
   kdict (m, map, key, out);
+  /* a label without a value ("- b") is empty, as Compose */
+  for (size_t i = 0; i < out->n; i++)
+    if (out->v[i].value == NULL)
+      out->v[i].value = sa_strdup (m->a, "");
   size_t mk = path_push (m, ".%s", key);
   reserved_labels (m, mget (map, key));
   path_pop (m, mk);
@@ -1073,7 +1077,7 @@ is_url (const char *s)
 static void
 parse_command (struct mctx *m, const struct node *n, struct stack_strv *out)
 {
-  if (n == NULL)
+  if (n == NULL || n->kind == NODE_NULL)   /* command: null is not set, as Compose */
     return;
   if (n->kind == NODE_SCALAR)
     {
@@ -2159,6 +2163,9 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
   });
   SUB ("labels", {
     get_dict (m, v, "=", &s->labels);
+    for (size_t i = 0; i < s->labels.n; i++)   /* "- b": empty, as Compose */
+      if (s->labels.v[i].value == NULL)
+        s->labels.v[i].value = sa_strdup (m->a, "");
     reserved_labels (m, v);
   });
   SUB ("working_dir", {
@@ -2210,6 +2217,8 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
         && !(strncmp (p, "every_", 6) == 0 && stack_parse_duration (p + 6, &ns, &why) == 0))
       merr (m, v, "expected always, never, missing, build, daily, weekly or every_DURATION, got '%s'",
             p);
+    else if (p && strcmp (p, "if_not_present") == 0)
+      s->pull_policy = sa_strdup (m->a, "missing");   /* Compose's name for it */
   });
   SUB ("profiles", {
     get_strv (m, v, false, &s->profiles);
