@@ -88,10 +88,9 @@ on_event (json_object *ev, void *arg)
   return 0;
 }
 
-/* --since/--until: unix seconds, an RFC 3339 time, or a duration before
- * now ("10m"). */
-static int
-parse_when (const char *opt, const char *s, long long *out, struct itm_err *err)
+int
+cmd_parse_time (const char *cmd, const char *opt, const char *s, long long *out,
+                struct itm_err *err)
 {
   char *end;
   long long v = strtoll (s, &end, 10);
@@ -107,7 +106,7 @@ parse_when (const char *opt, const char *s, long long *out, struct itm_err *err)
       return 0;
     }
   int64_t ns;
-  if (cmd_parse_secs ("events", opt, s, &ns, err) < 0)
+  if (cmd_parse_secs (cmd, opt, s, &ns, err) < 0)
     return itm_err_hint (err, "a unix time, an RFC 3339 UTC time or a duration before now");
   *out = (long long) time (NULL) - ns / 1000000000LL;
   return 0;
@@ -127,11 +126,11 @@ events_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
         x.json = true;
         break;
       case OPT_SINCE:
-        if (parse_when ("--since", arg, &since, err) < 0)
+        if (cmd_parse_time ("events", "--since", arg, &since, err) < 0)
           return -1;
         break;
       case OPT_UNTIL:
-        if (parse_when ("--until", arg, &until, err) < 0)
+        if (cmd_parse_time ("events", "--until", arg, &until, err) < 0)
           return -1;
         break;
       }

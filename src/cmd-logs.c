@@ -21,6 +21,8 @@
 
 enum { OPT_TAIL = OPT_FIRST_COMMAND_OPT, OPT_NO_COLOR, OPT_NO_PREFIX, OPT_FOLLOW };
 enum { OPT_LOGS_INDEX = OPT_FOLLOW + 64 };   /* --index: clear of the others' additions */
+enum { OPT_TAIL = OPT_FIRST_COMMAND_OPT, OPT_NO_COLOR, OPT_NO_PREFIX, OPT_FOLLOW, OPT_SINCE,
+       OPT_UNTIL };
 
 #define LINE_MAX_BYTES (64 * 1024)  /* longer lines are cut in pieces */
 
@@ -135,6 +137,7 @@ struct logs_opts {
   bool follow, timestamps, color, prefix;
   const char *tail;
   int index;                    /* --index: that replica only; 0: all */
+  long long since, until;    /* unix seconds, 0: none */
 };
 
 static int
@@ -170,6 +173,14 @@ logs_parse (struct itm_ctx *ctx, int argc, char **argv, struct logs_opts *o,
         break;
       case OPT_LOGS_INDEX:
         if (ctx_parse_index (arg, &o->index, err) < 0)
+          return -1;
+        break;
+      case OPT_SINCE:
+        if (cmd_parse_time ("logs", "--since", arg, &o->since, err) < 0)
+          return -1;
+        break;
+      case OPT_UNTIL:
+        if (cmd_parse_time ("logs", "--until", arg, &o->until, err) < 0)
           return -1;
         break;
       }
@@ -291,8 +302,9 @@ logs_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     return -1;
   size_t n = 0;
   struct follower *fs = make_followers (st, services, nservices, &o, &n);
-  cleanup_free char *query = xasprintf ("stdout=1&stderr=1&follow=%d&timestamps=%d&tail=%s",
-                                        o.follow, o.timestamps, o.tail);
+  cleanup_free char *query = xasprintf ("stdout=1&stderr=1&follow=%d&timestamps=%d&tail=%s"
+                                        "&since=%lld&until=%lld", o.follow, o.timestamps,
+                                        o.tail, o.since, o.until);
   int ret = run_followers (ctx->engine, fs, n, query, err);
   for (size_t i = 0; i < n; i++)
     free (fs[i].prefix);
@@ -318,6 +330,9 @@ static const struct itm_opt logs_opts[] = {
   { OPT_NO_PREFIX, 0, "no-log-prefix", OPT_ARG_NONE, NULL, "no 'service | ' prefix" },
   { OPT_LOGS_INDEX, 0, "index", OPT_ARG_REQUIRED, "N",
     "only replica N of each service (default: all of them)" },
+  { OPT_SINCE, 0, "since", OPT_ARG_REQUIRED, "TIME",
+    "only lines from TIME on (unix seconds, RFC 3339, or a duration before now)" },
+  { OPT_UNTIL, 0, "until", OPT_ARG_REQUIRED, "TIME", "only lines before TIME (same forms)" },
   { 0 },
 };
 

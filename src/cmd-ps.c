@@ -14,7 +14,18 @@
 #include "state/state.h"
 #include "util/xalloc.h"
 
-enum { OPT_JSON = OPT_FIRST_COMMAND_OPT };
+enum { OPT_JSON = OPT_FIRST_COMMAND_OPT, OPT_SERVICES, OPT_STATUS, OPT_FILTER };
+
+/* The states --status and --filter status= take (Compose's). */
+static const char *const known_states[] = { "created", "restarting", "running", "removing",
+                                            "paused", "exited", "dead", NULL };
+
+struct ps_sel {
+  char **services;
+  size_t nservices;
+  const char **states;       /* --status, --filter status=: any of these (none: all) */
+  size_t nstates;
+};
 
 /* An IPv6 binding that repeats an IPv4 one (the engine binds both for
  * 0.0.0.0) is not shown twice. */
@@ -146,18 +157,38 @@ container_json (const struct state_container *c)
 }
 
 static bool
-selected (const struct state_container *c, char **services, size_t n)
+selected (const struct state_container *c, const struct ps_sel *sel)
 {
-  if (n == 0)
+  bool state_ok = sel->nstates == 0;
+  for (size_t i = 0; i < sel->nstates && !state_ok; i++)
+    state_ok = strcmp (sel->states[i], c->state) == 0;
+  if (!state_ok)
+    return false;
+  if (sel->nservices == 0)
     return true;
-  for (size_t i = 0; i < n; i++)
-    if (strcmp (services[i], c->service) == 0)
+  for (size_t i = 0; i < sel->nservices; i++)
+    if (strcmp (sel->services[i], c->service) == 0)
       return true;
   return false;
 }
 
+static int
+add_state (struct ps_sel *sel, const char *what, const char *s, struct itm_err *err)
+{
+  for (size_t i = 0; known_states[i]; i++)
+    if (strcmp (known_states[i], s) == 0)
+      {
+        sel->states = xrealloc (sel->states, (sel->nstates + 1) * sizeof *sel->states);
+        sel->states[sel->nstates++] = known_states[i];
+        return 0;
+      }
+  itm_err_set (err, ITM_EXIT_USAGE, "ps: %s: unknown status '%s'", what, s);
+  return itm_err_hint (err, "one of created, restarting, running, removing, paused, exited, "
+                            "dead");
+}
+
 static void
-print_table (const struct state *st, char **services, size_t nservices)
+print_table (const struct state *st, const struct ps_sel *sel)
 {
   static const char *const head[] = { "SERVICE", "CONTAINER", "STATE", "HEALTH", "READY",
                                       "PORTS", "EXIT" };
@@ -171,7 +202,7 @@ print_table (const struct state *st, char **services, size_t nservices)
   for (size_t i = 0; i < st->ncontainers; i++)
     {
       const struct state_container *c = &st->containers[i];
-      if (!selected (c, services, nservices))
+      if (!selected (c, sel))
         continue;
       char **r = &cells[rows * NCOL];
       r[0] = xstrdup (c->service);
@@ -208,20 +239,63 @@ print_table (const struct state *st, char **services, size_t nservices)
   free (cells);
 }
 
+static int ps_run (struct itm_ctx *ctx, int argc, char **argv, bool json, bool quiet,
+                   bool names, struct ps_sel *sel, struct itm_err *err);
+
 static int
 ps_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
-  bool json = false;
+  bool json = false, quiet = false, names = false;
+  struct ps_sel sel = { 0 };
   const char *arg;
   int opt;
 
   while ((opt = cmd_getopt (&cmd_ps, ctx, argc, argv, &arg, err)) > 0)
-    if (opt == OPT_JSON)
-      json = true;
+    switch (opt)
+      {
+      case OPT_JSON:
+        json = true;
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      case OPT_SERVICES:
+        names = true;
+        break;
+      case OPT_STATUS:
+        if (add_state (&sel, "--status", arg, err) < 0)
+          goto fail;
+        break;
+      case OPT_FILTER:
+        if (strncmp (arg, "status=", 7) != 0)
+          {
+            itm_err_set (err, ITM_EXIT_USAGE, "ps: --filter: '%s' is not status=STATUS", arg);
+            goto fail;
+          }
+        if (add_state (&sel, "--filter", arg + 7, err) < 0)
+          goto fail;
+        break;
+      default: /* -a: ps always lists every container */
+        break;
+      }
   if (opt < 0)
-    return -1;
+    goto fail;
+  int ret = ps_run (ctx, argc, argv, json, quiet, names, &sel, err);
+  free (sel.states);
+  return ret;
+fail:
+  free (sel.states);
+  return -1;
+}
+
+static int
+ps_run (struct itm_ctx *ctx, int argc, char **argv, bool json, bool quiet, bool names,
+        struct ps_sel *sel, struct itm_err *err)
+{
   char **services = argv + optind;
   size_t nservices = (size_t) (argc - optind);
+  sel->services = services;
+  sel->nservices = nservices;
 
   cleanup_free char *ns = NULL;
   if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0)
@@ -239,23 +313,47 @@ ps_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
   if (st->ncontainers == 0)
     fprintf (stderr, "itm-env: namespace '%s' has no containers\n", ns);
-  if (json)
+  if (quiet || names)
+    {
+      /* -q: ids; --services: the service names, each once (sorted, as
+       * the containers are) */
+      const char *last = NULL;
+      for (size_t i = 0; i < st->ncontainers; i++)
+        {
+          const struct state_container *c = &st->containers[i];
+          if (!selected (c, sel))
+            continue;
+          if (quiet)
+            printf ("%s\n", c->id);
+          else if (last == NULL || strcmp (last, c->service) != 0)
+            printf ("%s\n", c->service);
+          last = c->service;
+        }
+    }
+  else if (json)
     {
       json_object *a = json_object_new_array ();
       for (size_t i = 0; i < st->ncontainers; i++)
-        if (selected (&st->containers[i], services, nservices))
+        if (selected (&st->containers[i], sel))
           json_object_array_add (a, container_json (&st->containers[i]));
       print_json (a);
       json_object_put (a);
     }
   else
-    print_table (st, services, nservices);
+    print_table (st, sel);
   return 0;
 }
 
 static const struct itm_opt ps_opts[] = {
   { .group = cmd_stack_opts },
   { OPT_JSON, 0, "json", OPT_ARG_NONE, NULL, "a JSON array of objects instead of the table" },
+  { 'q', 'q', "quiet", OPT_ARG_NONE, NULL, "only the container ids" },
+  { OPT_SERVICES, 0, "services", OPT_ARG_NONE, NULL, "only the service names" },
+  { OPT_STATUS, 0, "status", OPT_ARG_REQUIRED, "STATUS",
+    "only containers in this state (repeatable: any of them)", .repeat = true },
+  { OPT_FILTER, 0, "filter", OPT_ARG_REQUIRED, "status=STATUS", "the same as --status" ,
+    .repeat = true },
+  { 'a', 'a', "all", OPT_ARG_NONE, NULL, "accepted for Compose: ps lists stopped containers too" },
   { 0 },
 };
 

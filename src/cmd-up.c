@@ -33,6 +33,10 @@ enum {
   OPT_REMOVE_ORPHANS,
   OPT_CHECK,
   OPT_SCALE,
+  OPT_DETACH,
+  OPT_WAIT,
+  OPT_WAIT_TIMEOUT,
+  OPT_NO_DEPS,
 };
 
 /* --scale SERVICE=N (repeatable; a later one for the same service wins). */
@@ -76,6 +80,13 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
         continue;
       switch (opt)
         {
+        case OPT_DETACH:
+        case OPT_WAIT:
+          break; /* Compose's: up always detaches, and waits */
+        case OPT_NO_DEPS:
+          po.no_deps = true;
+          break;
+        case OPT_WAIT_TIMEOUT:
         case OPT_TIMEOUT:
           if (cmd_parse_secs ("up", "--timeout", arg, &po.timeout_ns, err) < 0)
             return -1;
@@ -139,12 +150,14 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
     }
   if (opt < 0)
     return -1;
-  if (optind < argc)
-    return itm_err_set (err, ITM_EXIT_USAGE, "up: unexpected argument '%s'", argv[optind]);
+  po.services = (const char *const *) argv + optind;
+  po.nservices = (size_t) (argc - optind);
+  if (po.no_deps && po.nservices == 0)
+    return itm_err_set (err, ITM_EXIT_USAGE, "up: --no-deps needs the services to bring up");
   if (report_begin ("up", ro, NULL, err) < 0)
     return -1;
   cleanup_stack struct stack *st = NULL;
-  if (ctx_stack_load (ctx, NULL, 0, &st, err) < 0)
+  if (ctx_stack_load (ctx, po.services, po.nservices, &st, err) < 0)
     return -1;
   cleanup_free char *ns = NULL;
   if (ns_resolve (ctx->namespace, st->name, st->project_dir, &ns, err) < 0)
@@ -225,11 +238,20 @@ static const struct itm_opt up_opts[] = {
     "run the x-itm.verify data checks once all is ready" },
   { OPT_CHECK, 0, "check", OPT_ARG_NONE, NULL,
     "run the x-itm.checks once all is ready (exit 11 when one fails)" },
+  { OPT_NO_DEPS, 0, "no-deps", OPT_ARG_NONE, NULL,
+    "with SERVICE...: not the services they depend on" },
+  { OPT_DETACH, 'd', "detach", OPT_ARG_NONE, NULL, "" },
+  { OPT_WAIT, 0, "wait", OPT_ARG_NONE, NULL,
+    "accepted for Compose: up always detaches and waits" },
+  { OPT_WAIT_TIMEOUT, 0, "wait-timeout", OPT_ARG_REQUIRED, "DURATION", "the same as --timeout" },
+  { 0, 0, NULL, OPT_ARG_NONE, "SERVICE...",
+    "only these services and what they depend on (default: all)" },
   { 0 },
 };
 
 const struct itm_cmd cmd_up = {
   .name = "up",
+  .args = "[SERVICE...]",
   .summary = "create and start the stack in its namespace, gated on readiness",
   .opts = up_opts,
   .fn = up_main,

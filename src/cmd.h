@@ -215,6 +215,11 @@ void cmd_up_guard (struct prov_opts *po, struct cmd_up_guard *g);
 int ctx_reach (struct itm_ctx *ctx, const char **join, struct itm_err *err);
 /* --index N: 1..100000, else a usage error. */
 int ctx_parse_index (const char *arg, int *index, struct itm_err *err);
+/* --since/--until (events, logs; cmd-events.c): unix seconds, an RFC 3339
+ * UTC time, or a duration before now ("10m"), as unix seconds.  A usage
+ * error naming cmd and opt otherwise. */
+int cmd_parse_time (const char *cmd, const char *opt, const char *s, long long *out,
+                    struct itm_err *err);
 /* Colour on fd: a TTY, $NO_COLOR unset or empty, $TERM not "dumb". */
 bool ctx_want_color (int fd);
 

@@ -95,8 +95,10 @@ struct prov_opts {
   bool keep_on_failure;
   bool force_recreate;          /* up: recreate every container, changed or not */
   bool remove_orphans;          /* up: remove containers of services the stack no longer has */
-  const char *const *services;  /* wait: only these (none: all) */
+  const char *const *services;  /* wait, up: only these (none: all); up: and what they
+                                 * depend on, unless no_deps */
   size_t nservices;
+  bool no_deps;                 /* up SERVICE...: not their dependencies */
   const struct image_opts *image; /* up: build and pull options (image.h); NULL: defaults */
   struct prov_hooks hooks;      /* up */
   const struct prov_scale *scale; /* up: --scale, overriding scale:/deploy.replicas */

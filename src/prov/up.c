@@ -1497,6 +1497,45 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
   return ret;
 }
 
+/* up SERVICE...: the named services and (unless no_deps) what they
+ * depend on, transitively; the others are left as they are, as wait
+ * leaves the services it was not asked about. */
+static int
+select_services (struct run *r, struct itm_err *err)
+{
+  const struct prov_opts *o = r->o;
+  if (o->nservices == 0)
+    return 0;
+  bool *sel = xcalloc (r->n + 1, sizeof *sel);
+  for (size_t k = 0; k < o->nservices; k++)
+    {
+      struct svc *s = svc_by_name (r, o->services[k]);
+      if (s == NULL)
+        {
+          free (sel);
+          return itm_err_set (err, ITM_EXIT_NOT_FOUND, "no such service: %s", o->services[k]);
+        }
+      sel[s - r->s] = true;
+    }
+  for (bool grew = !o->no_deps; grew;)
+    {
+      grew = false;
+      for (size_t i = 0; i < r->n; i++)
+        for (size_t d = 0; sel[i] && d < r->s[i].ndeps; d++)
+          if (!sel[r->s[i].deps[d]])
+            sel[r->s[i].deps[d]] = grew = true;
+    }
+  for (size_t i = 0; i < r->n; i++)
+    if (!sel[i])
+      {
+        r->s[i].keep = true;
+        r->s[i].gate = GATE_RUNNING;
+        r->s[i].phase = P_READY;
+      }
+  free (sel);
+  return 0;
+}
+
 /* A failed up that left nothing on the engine (rolled back, or failed
  * before creating anything) leaves no state either: the state directory
  * (snapshot, secrets, watchdog log, lock) goes, under the lock (a waiter
@@ -1546,7 +1585,8 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
   r->n = 0;
   if (setup_services (r, existing, false, err) < 0)
     goto out;
-  if (orphans (r, existing, err) < 0 || surplus (r, existing, err) < 0)
+  if (select_services (r, err) < 0 || orphans (r, existing, err) < 0
+      || surplus (r, existing, err) < 0)
     goto out;
   if (check_images (r, err) < 0)
     goto out;
