@@ -381,12 +381,22 @@ report_down (struct engine *e, const struct prov_down_opts *o, json_object *cs,
       const char *svc = json_label (c, ITM_LABEL_SERVICE);
       if (dir)
         {
+          /* a service with replicas: one file per replica, <service>-<n> */
+          const char *num = json_label (c, ITM_LABEL_NUMBER);
+          size_t same = 0;
+          for (size_t k = 0; svc && k < json_object_array_length (cs); k++)
+            {
+              const char *os = json_label (json_object_array_get_idx (cs, k), ITM_LABEL_SERVICE);
+              same += os && strcmp (os, svc) == 0;
+            }
+          cleanup_free char *key = svc && same > 1 ? xasprintf ("%s-%s", svc, num ? num : "1")
+                                                   : xstrdup (svc ? svc : name);
           cleanup_err struct itm_err err = { 0 };
-          cleanup_free char *path = xasprintf ("%s/%s.log", dir, svc ? svc : name);
+          cleanup_free char *path = xasprintf ("%s/%s.log", dir, key);
           if (prov_save_logs (e, json_object_get_string (id), path, &err) < 0)
             out_warn ("--logs-dir: %s", err.msg);
           else
-            report_logs_file (rep, svc ? svc : name, path);
+            report_logs_file (rep, key, path);
         }
     }
   for (size_t i = 0; i < json_object_array_length (nets); i++)

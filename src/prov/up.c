@@ -1629,7 +1629,16 @@ setup_from_labels (struct run *r, json_object *existing)
       struct svc *s = &r->s[r->n++];
       json_object *names = json_path (c, "Names");
       const char *nm = names ? json_object_get_string (json_object_array_get_idx (names, 0)) : NULL;
-      s->name = xstrdup (svc);
+      /* a service with replicas: each by its own name, <service>-<n> */
+      size_t same = 0;
+      for (size_t k = 0; k < n; k++)
+        {
+          const char *o = json_label (json_object_array_get_idx (existing, k), ITM_LABEL_SERVICE);
+          same += o && strcmp (o, svc) == 0;
+        }
+      const char *num = json_label (c, ITM_LABEL_NUMBER);
+      s->index = num ? atoi (num) : 1;
+      s->name = same > 1 ? xasprintf ("%s-%d", svc, s->index) : xstrdup (svc);
       s->cname = xstrdup (nm ? nm + (nm[0] == '/') : svc);
       s->image = xstrdup (json_str (c, "Image") ? json_str (c, "Image") : "");
       s->id = xstrdup (id);

@@ -74,6 +74,16 @@ like "$(printf '%s' "$out" | jq -r .WEB_ADDRS)" "^127\\.0\\.0\\.1:$p1,127\\.0\\.
   "env: in number order, host:port"
 is "$(printf '%s' "$out" | jq -r '.CLIENT_REPLICAS // "none"')" none "a single container: no list variables"
 
+# Compose (the observer) sees the replicas as its own
+if compose=$("$ITM_SRCDIR/tests/fixtures/compose-v2.sh" 2>/dev/null); then
+  mkdir -p "$tmp/elsewhere"
+  out=$(cd "$tmp/elsewhere" && DOCKER_HOST=unix://$ITM_SOCK timeout 60 "$compose" -p "$ITM_NS" ps --format json web) || out=
+  is "$(printf '%s\n' "$out" | jq -sr 'if length == 1 and (.[0] | type) == "array" then .[0] else . end | [.[] | .Service + "/" + .Name] | sort | join(" ")')" \
+    "web/$ITM_NS-web-1 web/$ITM_NS-web-2 web/$ITM_NS-web-3" "docker compose ps web: the three replicas"
+else
+  skip "docker compose ps web: the three replicas" "Docker Compose v2 cannot be had"
+fi
+
 id1=$(id_of "$ITM_NS-web-1"); id2=$(id_of "$ITM_NS-web-2")
 run "$ITM_ENV" -f "$tmp/stack.yml" up --scale web=2 --timeout 120
 is "$rc" 0 "up --scale web=2"
@@ -95,7 +105,18 @@ is "$rc" 2 "--scale web=0: usage error"
 run "$ITM_ENV" -f "$tmp/stack.yml" up --timeout 120
 is "$rc" 0 "up again: back to the file's 3"
 is "$(names)" "$ITM_NS-client-1 $ITM_NS-web-1 $ITM_NS-web-2 $ITM_NS-web-3" "three again"
-run "$ITM_ENV" down
+run "$ITM_ENV" wait --timeout 60
+is "$rc" 0 "wait without the stack file: from the labels"
+like "$err" "web-3 ready" "gates each replica under its own name"
+run "$ITM_ENV" wait -f "$tmp/stack.yml" --timeout 60 web
+is "$rc" 0 "wait web with the stack file"
+like "$err" "web-2 ready" "gates every replica of web"
+run "$ITM_ENV" ps --json
+is "$(printf '%s' "$out" | jq -r '[.[] | select(.service == "web") | "\(.number):\(.ready.state)"] | join(" ")')" \
+  "1:ready 2:ready 3:ready" "ps: the three replicas, each with its own readiness record"
+run "$ITM_ENV" down --logs-dir "$tmp/logs"
 is "$rc" 0 "down removes every replica, verified"
+is "$(cd "$tmp/logs" && ls | sort | tr '\n' ' ')" "client.log web-1.log web-2.log web-3.log " \
+  "down --logs-dir: one file per replica"
 is "$(names)" "" "nothing left"
 done_testing
