@@ -19,10 +19,8 @@
 #include "util/strv.h"
 #include "util/xalloc.h"
 
-enum { OPT_TAIL = OPT_FIRST_COMMAND_OPT, OPT_NO_COLOR, OPT_NO_PREFIX, OPT_FOLLOW };
-enum { OPT_LOGS_INDEX = OPT_FOLLOW + 64 };   /* --index: clear of the others' additions */
 enum { OPT_TAIL = OPT_FIRST_COMMAND_OPT, OPT_NO_COLOR, OPT_NO_PREFIX, OPT_FOLLOW, OPT_SINCE,
-       OPT_UNTIL };
+       OPT_UNTIL, OPT_LOGS_INDEX };
 
 #define LINE_MAX_BYTES (64 * 1024)  /* longer lines are cut in pieces */
 

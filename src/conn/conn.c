@@ -306,9 +306,53 @@ selected (const char *service, const char *const *services, size_t n)
   return false;
 }
 
+/* x-itm.proxy: the namespace's fault proxy container (its ITM_PROXY_MAP
+ * names the "service:port" pairs it stands in front of), or NULL. */
+static const struct state_container *
+proxy_container (const struct state *st, const char **map)
+{
+  for (size_t i = 0; st && i < st->ncontainers; i++)
+    if ((*map = conn_container_env (&st->containers[i], "ITM_PROXY_MAP", 13)) != NULL
+        && strcmp (st->containers[i].state, "running") == 0)
+      return &st->containers[i];
+  return NULL;
+}
+
+/* A proxied service's host-side ports are the proxy's (joined, its name
+ * resolves to the proxy already). */
+static void
+proxy_override (const struct state *st, const char *service, struct conn_vars *local)
+{
+  const char *map = NULL;
+  const struct state_container *px = proxy_container (st, &map);
+  if (px == NULL || reach_mode == CONN_REACH_JOINED)
+    return;
+  const char *p0 = conn_vars_get (local, "PORT", 4);
+  cleanup_free char *first = p0 ? xstrdup (p0) : NULL;
+  size_t sl = strlen (service);
+  for (const char *t = map; t && *t; t = strchr (t, ',') ? strchr (t, ',') + 1 : NULL)
+    {
+      if (strncmp (t, service, sl) != 0 || t[sl] != ':')
+        continue;
+      unsigned cport = (unsigned) strtoul (t + sl + 1, NULL, 10);
+      const struct state_port *pp = state_port (px, cport, "tcp");
+      if (pp == NULL || pp->host_port == 0)
+        continue;
+      char name[32], v[16];
+      snprintf (name, sizeof name, "PORT_%u", cport);
+      conn_reach_port (pp, v);
+      const char *cur = conn_vars_get (local, name, strlen (name));
+      if (first && cur && strcmp (first, cur) == 0)
+        conn_vars_set (local, "PORT", v);
+      conn_vars_set (local, name, v);
+      conn_vars_set (local, "HOST", conn_reach_host (px, pp));
+    }
+}
+
 static int
 add_exports (const struct stack_service *svc, const struct state_container *c, const char *ns,
-             const struct conn_vars *global, struct conn_vars *out, struct itm_err *err)
+             const struct conn_vars *global, struct conn_vars *out,
+             const struct state *st, struct itm_err *err)
 {
   json_object *ex = NULL;
   if (svc->x_itm == NULL || !json_object_object_get_ex (svc->x_itm, "exports", &ex)
@@ -320,6 +364,7 @@ add_exports (const struct stack_service *svc, const struct state_container *c, c
                         svc->name);
   cleanup_conn_vars struct conn_vars local = { 0 };
   conn_service_vars (c, ns, &local);
+  proxy_override (st, svc->name, &local);
   const struct conn_scope scope = {
     .local = &local, .c = c, .global = global,
     .hint = "templates know HOST, PORT, PORT_<port>, SERVICE, CONTAINER, NAMESPACE, the "
@@ -390,6 +435,7 @@ port_vars (const struct state *st, const char *const *services, size_t nservices
       const struct state_container *c = conn_container (st, names[i]);
       cleanup_conn_vars struct conn_vars local = { 0 };
       conn_service_vars (c, st->ns, &local);
+      proxy_override (st, names[i], &local);
       if (conn_vars_get (&local, "PORT", 4) == NULL)
         continue;
       cleanup_free char *up = conn_var_name (names[i]);
@@ -425,6 +471,23 @@ conn_namespace_vars_with (const struct state *st, const struct stack *stack,
 {
   cleanup_conn_vars struct conn_vars all = { 0 };
   port_vars (st, services, nservices, &all, out);
+  const char *pxmap;
+  const struct state_container *px = proxy_container (st, &pxmap);
+  const struct state_port *pxapi = px ? state_port (px, 8474, "tcp") : NULL;
+  if (pxapi && pxapi->host_port)
+    {
+      /* the fault proxy's API (Toxiproxy's clients read TOXIPROXY_URL) */
+      char port[16];
+      conn_reach_port (pxapi, port);
+      const char *h = reach_mode == CONN_REACH_JOINED ? px->name : conn_reach_host (px, pxapi);
+      cleanup_free char *url = xasprintf (strchr (h, ':') ? "http://[%s]:%s" : "http://%s:%s", h, port);
+      static const char *const names[] = { "TOXIPROXY_URL", "ITM_PROXY_URL" };
+      for (int k = 0; k < 2; k++)
+        {
+          conn_vars_set (&all, names[k], url);
+          conn_vars_set (out, names[k], url);
+        }
+    }
   for (size_t i = 0; data && i < data->n; i++)
     {
       conn_vars_set (&all, data->names[i], data->values[i]);
@@ -443,7 +506,7 @@ conn_namespace_vars_with (const struct state *st, const struct stack *stack,
                       "are skipped", svc->name, st->ns);
           continue;
         }
-      if (add_exports (svc, c, st->ns, &all, out, err) < 0)
+      if (add_exports (svc, c, st->ns, &all, out, st, err) < 0)
         return -1;
     }
   return 0;

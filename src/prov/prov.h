@@ -203,5 +203,17 @@ struct prov_life_opts {
 int prov_lifecycle (struct engine *e, const struct prov_life_opts *o, struct itm_err *err);
 /* "stop", "start", ... */
 const char *prov_life_name (enum prov_life op);
+/* ---- x-itm.proxy: the namespace's fault proxy (proxy.c) ---- */
+#define PROV_PROXY_SERVICE "itm-proxy"        /* its container: <ns>-itm-proxy-1 */
+#define PROV_PROXY_LABEL "io.itm-env.proxy"   /* "db:5432,cache:6379" */
+#define PROV_PROXY_API_PORT "8474"
+/* Create and start the proxy container of the stack's proxied services
+ * (after the networks exist, before the services start: they take the
+ * names); none proxied: an old one is removed.  -1 with err set (a port
+ * proxied for two services: ITM_EXIT_STACK; nothing left behind). */
+int prov_proxy_up (struct engine *e, const struct stack *st, const char *ns, long ttl,
+                   struct itm_err *err);
+/* Remove the namespace's proxy container, if any (a rollback). */
+void prov_proxy_remove (struct engine *e, const char *ns);
 
 #endif

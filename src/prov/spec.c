@@ -16,6 +16,7 @@
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "stack/stack.h"
+#include "stack/xproxy.h"
 #include "util/file.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
@@ -126,7 +127,13 @@ prov_endpoint_spec (const struct stack_service *svc, size_t i)
   free (idx);
   json_object *ep = json_object_new_object ();
   json_object *aliases = json_object_new_array ();
-  json_object_array_add (aliases, J_STR (svc->name));
+  /* x-itm.proxy: the fault proxy takes the service's name (proxy.c) */
+  unsigned pxp[1];
+  cleanup_free char *real = xasprintf ("%s" STACK_PROXY_REAL_SUFFIX, svc->name);
+  if (stack_xproxy_ports (svc, pxp, 1))
+    json_object_array_add (aliases, J_STR (real));
+  else
+    json_object_array_add (aliases, J_STR (svc->name));
   for (size_t k = 0; k < sn->aliases.n; k++)
     json_object_array_add (aliases, J_STR (sn->aliases.v[k]));
   json_object_object_add (ep, "Aliases", aliases);

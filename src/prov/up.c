@@ -1315,6 +1315,8 @@ rollback (struct run *r)
       ids[n++] = r->s[i].id;
   cleanup_err struct itm_err err = { 0 };
   int64_t t0 = mono_ns ();
+  if (r->st)
+    prov_proxy_remove (r->e, r->ns);
   prov_remove (r->e, (const char *const *) ids, n, (const char *const *) r->nets, r->nnets,
                (const char *const *) r->vols, r->nvols, true, 0, &err);
   report_teardown_time (report_current (), mono_ns () - t0);
@@ -1592,7 +1594,8 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
     goto out;
   if (fix_gates (r, err) < 0)
     goto out;
-  if (create_networks_volumes (r, err) < 0 || join_networks (r, err) < 0)
+  if (create_networks_volumes (r, err) < 0 || join_networks (r, err) < 0
+      || prov_proxy_up (e, st, o->ns, o->ttl, err) < 0)
     {
       rollback (r);
       goto out;

@@ -17,6 +17,7 @@
 #include "stack/files.h"
 #include "stack/model.h"
 #include "stack/replicas.h"
+#include "stack/xproxy.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -2737,6 +2738,7 @@ build_services (struct build *b, const struct node *root)
               name);
       b->allnodes[b->nall] = sv->pairs[i].value;
       parse_service (m, name, sv->pairs[i].value, &b->all[b->nall++]);
+      stack_xproxy_check (d, sv->pairs[i].value, &b->all[b->nall - 1]);
       path_pop (m, mk);
     }
   if (b->nall == 0)
