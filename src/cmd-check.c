@@ -67,6 +67,9 @@ check_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL)
     return -1;
+  /* how the services are reached: as `itm-env env`'s variables say */
+  if (ctx_reach (ctx, NULL, err) < 0)
+    return -1;
   struct check_run r;
   if (check_all (e, st, ns, &o, &r, err) < 0)
     {

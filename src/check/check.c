@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "check/check.h"
+#include "conn/conn.h"
 #include "engine/engine.h"
 #include "report/report.h"
 #include "stack/checks.h"
@@ -553,7 +554,7 @@ tcp_check (const struct stack_check *c, const struct target *t, struct check_res
   int64_t limit = c->timeout ? c->timeout : 2000000000LL;
   char port[16];
   snprintf (port, sizeof port, "%u", t->port);
-  struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST }, *ai = NULL;
+  struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
   int64_t t0 = mono_ns ();
   const char *why = NULL;
   char ebuf[128];
@@ -821,20 +822,21 @@ check_count (const struct stack *st, const char *const *services, size_t nservic
   return n;
 }
 
-/* The host address and port where the container publishes port. */
+/* Where to reach the container's port: its published binding on the
+ * engine's host (127.0.0.1 for a wildcard), or, when itm-env has joined
+ * the namespace's networks or ITM_ENV_HOST_OVERRIDE is set, as the
+ * connection variables say (conn_reach_host: the service name and the
+ * container port, or the given address). */
 static bool
 target_of (const struct state_container *sc, unsigned port, struct target *t)
 {
   struct state_port *p = state_port (sc, port, "tcp");
   if (p == NULL || p->host_port == 0)
     return false;
-  const char *ip = p->host_ip;
-  if (ip == NULL || *ip == '\0' || strcmp (ip, "0.0.0.0") == 0)
-    ip = "127.0.0.1";
-  else if (strcmp (ip, "::") == 0)
-    ip = "::1";
-  t->host = xstrdup (ip);
-  t->port = p->host_port;
+  char pbuf[16];
+  conn_reach_port (p, pbuf);
+  t->host = xstrdup (conn_reach_host (sc, p));
+  t->port = (unsigned) strtoul (pbuf, NULL, 10);
   return true;
 }
 
