@@ -288,7 +288,7 @@ doctor_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 {
   struct doctor d = { .all_ok = true };
   cleanup_err struct itm_err nerr = { 0 }, verr = { 0 }, ierr = { 0 };
-  cleanup_free char *detail = NULL;
+  cleanup_free char *detail = NULL, *cdesc = NULL;
   json_object *ver = NULL, *info = NULL;
   int opt, ret = 0;
 
@@ -307,7 +307,7 @@ doctor_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     }
 
   /* A bad address is a usage error, not a failed check. */
-  struct engine_config cfg = { .host = ctx->host };
+  struct engine_config cfg = { .host = ctx->host, .context = ctx->context };
   struct engine *e = engine_open (&cfg, err);
   if (e == NULL)
     return -1;
@@ -326,8 +326,11 @@ doctor_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
 
   /* Reachable; say which engine. */
   engine_get (e, "/version", &ver, &verr);
-  detail = xasprintf ("%s, engine %s", engine_endpoint (e),
-                                         json_str (ver, "Version") ? json_str (ver, "Version") : "of unknown version");
+  const char *cfrom = NULL, *cname = engine_context_name (e, &cfrom);
+  cdesc = cname ? xasprintf (" (docker context %s, from %s)", cname, cfrom) : NULL;
+  detail = xasprintf ("%s, engine %s%s", engine_endpoint (e),
+                      json_str (ver, "Version") ? json_str (ver, "Version") : "of unknown version",
+                      cdesc ? cdesc : "");
   json_object_put (ver);
   check (&d, "engine", 1, detail, NULL);
 

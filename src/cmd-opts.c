@@ -26,6 +26,7 @@ const struct itm_opt cmd_stack_opts[] = {
     .repeat = true },
   { OPT_HOST, 'H', "host", OPT_ARG_REQUIRED, "HOST", NULL },   /* in the global help */
   { OPT_CONNECT, 0, "connect", OPT_ARG_REQUIRED, "MODE", NULL }, /* in the global help */
+  { OPT_CONTEXT, 0, "context", OPT_ARG_REQUIRED, "NAME", NULL }, /* in the global help */
   { 0 },
 };
 
@@ -43,6 +44,9 @@ const struct itm_opt cmd_global_opts[] = {
   { OPT_HOST, 'H', "host", OPT_ARG_REQUIRED, "HOST",
     "engine address: unix:///path or tcp://host:port\n"
     "(default: $DOCKER_HOST, unix:///var/run/docker.sock)" },
+  { OPT_CONTEXT, 0, "context", OPT_ARG_REQUIRED, "NAME",
+    "docker context to use (default: $DOCKER_CONTEXT, currentContext\n"
+    "in $DOCKER_CONFIG/config.json; -H and $DOCKER_HOST win)" },
   { OPT_CONNECT, 0, "connect", OPT_ARG_REQUIRED, "MODE",
     "join the namespace's networks from a container: auto, always, never\n"
     "(default: $ITM_ENV_CONNECT, auto)" },
@@ -187,6 +191,9 @@ shared_option (struct itm_ctx *ctx, int code, const char *arg)
       return true;
     case OPT_CONNECT:
       ctx->connect = arg;
+      return true;
+    case OPT_CONTEXT:
+      ctx->context = arg;
       return true;
     case OPT_PROJECT_DIR:
       ctx->project_dir = arg;

@@ -22,6 +22,7 @@ struct engine;
 /* Global options, given before or after the command name. */
 struct itm_ctx {
   const char *host;          /* -H/--host */
+  const char *context;       /* --context NAME (docker contexts) */
   const char *connect;       /* --connect MODE (NULL: $ITM_ENV_CONNECT, auto) */
   const char **files;        /* -f/--file, in order */
   size_t nfiles;
@@ -85,6 +86,7 @@ enum {
   OPT_REPORT_FORMAT,         /* --report-format FMT */
   OPT_LOGS_DIR,              /* --logs-dir DIR */
   OPT_CONNECT,               /* --connect MODE (hidden in commands: a global option) */
+  OPT_CONTEXT,               /* --context NAME (hidden in commands: a global option) */
   OPT_FIRST_COMMAND_OPT = 0x1100,   /* commands number their own from here */
 };
 /* -f, -p, --project-directory, --env-file, --profile (in --help) and -H

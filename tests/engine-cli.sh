@@ -43,13 +43,32 @@ run -H "unix://$T/a143.sock" version
 ok $([ $rc -eq 0 ] && grep -q '^negotiated api: *1.43$' "$T/out" && grep -q '^engine api: *1.43$' "$T/out"; echo $?) "engine 1.43 -> 1.43"
 fake a150 --api 1.50
 run version -H "unix://$T/a150.sock" --json
-ok $([ $rc -eq 0 ] && [ "$(jq -r .negotiated_api_version "$T/out")" = 1.44 ] \
+ok $([ $rc -eq 0 ] && [ "$(jq -r .negotiated_api_version "$T/out")" = 1.45 ] \
      && [ "$(jq -r .engine.api_version "$T/out")" = 1.50 ] \
      && [ "$(jq -r .engine.version "$T/out")" = 20.10.24+dfsg1 ] \
-     && [ "$(jq -r .client.api_max "$T/out")" = 1.44 ]; echo $?) "engine 1.50 -> 1.44 (-H after the command, --json)"
+     && [ "$(jq -r .client.api_max "$T/out")" = 1.45 ]; echo $?) "engine 1.50 -> 1.45 (-H after the command, --json)"
 fake a140 --api 1.40
 run -H "unix://$T/a140.sock" version
 ok $([ $rc -eq 5 ] && one_line 'speaks API 1.40; itm-env needs API 1.41' && grep -q '^client version:' "$T/out"; echo $?) "engine 1.40 refused: exit 5, client part printed"
+diag "$T/err"
+
+# Engine 29 answers /_ping with API 1.52 and refuses clients below its
+# MinAPIVersion 1.44: itm-env speaks 1.45 to it.  An engine whose minimum is
+# above 1.45 is refused with both ranges named, exit 5.
+mkdir -p "$T/e29" "$T/e99"
+sed -e 's/"ApiVersion": "1.41"/"ApiVersion": "1.52"/g' -e 's/"MinAPIVersion": "1.12"/"MinAPIVersion": "1.44"/g' \
+  -e 's/20.10.24+dfsg1/29.1.3/g' "$REC/version" >"$T/e29/version"
+sed -e 's/"ApiVersion": "1.41"/"ApiVersion": "1.60"/g' -e 's/"MinAPIVersion": "1.12"/"MinAPIVersion": "1.47"/g' \
+  "$REC/version" >"$T/e99/version"
+"$FAKE" --socket "$T/e29.sock" --dir "$T/e29" --api 1.52 --lifetime 20 & PIDS="$PIDS $!"
+"$FAKE" --socket "$T/e99.sock" --dir "$T/e99" --api 1.60 --lifetime 20 & PIDS="$PIDS $!"
+i=0; while { [ ! -S "$T/e29.sock" ] || [ ! -S "$T/e99.sock" ]; } && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+run -H "unix://$T/e29.sock" version
+ok $([ $rc -eq 0 ] && grep -q '^negotiated api: *1.45$' "$T/out" && grep -q '^engine api: *1.52$' "$T/out"; echo $?) "Engine 29 (API 1.52, minimum 1.44) -> 1.45"
+diag "$T/err"
+run -H "unix://$T/e99.sock" version
+ok $([ $rc -eq 5 ] && one_line "speaks API 1.47 to 1.60; itm-env speaks API 1.41 to 1.45" \
+     && grep -q 'hint: use an itm-env that speaks API 1.47' "$T/err"; echo $?) "an engine whose minimum is above 1.45: exit 5 naming both ranges"
 diag "$T/err"
 
 fake garbage --mode garbage

@@ -136,12 +136,20 @@ engine_req () {
   [ -z "$_b" ] || printf '%s\n' "$_b"
 }
 engine_get () { engine_req GET "$1"; }
+# engine_api_at_least X.Y: the engine under test speaks API X.Y or later
+# (the second engine, Docker 26.1, speaks 1.45; the machine's 1.41).
+engine_api_at_least () {
+  _api=$(engine_get /version | sed -n 's/.*"ApiVersion":"\([0-9.]*\)".*/\1/p')
+  [ -n "$_api" ] && [ "$(printf '%s\n%s\n' "$1" "$_api" | sort -V | head -1)" = "$1" ]
+}
 # the url-encoded filter {"label":["io.itm-env.namespace=NS"]}
 ns_filter () {
   printf '%%7B%%22label%%22%%3A%%5B%%22io.itm-env.namespace%%3D%s%%22%%5D%%7D' "${1:-$ITM_NS}"
 }
+# $ITM_ENGINE_UP: the script that finds or starts the engine under test
+# (.ci/run's second pass: tests/engine2-up.sh).
 need_engine () {
-  if ! "$ITM_SRCDIR/tests/engine-up.sh" >&2; then
+  if ! "${ITM_ENGINE_UP:-$ITM_SRCDIR/tests/engine-up.sh}" >&2; then
     if [ "${CI:-}" = true ]; then bail "no engine answers at $ITM_SOCK"; fi
     skip_all "no engine answers at $ITM_SOCK (tests/engine-up.sh failed)"
   fi

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/context.h"
 #include "engine/engine.h"
 #include "util/xalloc.h"
 
@@ -42,6 +43,7 @@ struct engine {
   long connect_timeout_ms, timeout_ms;
   char *api;           /* negotiated, NULL before */
   char *server_api;    /* the engine's own */
+  char *context, *context_from;   /* the docker context in use (context.c), or NULL */
   CURL *curl;
   CURLM *multi;
 };
@@ -192,8 +194,19 @@ engine_open (const struct engine_config *cfg, struct itm_err *err)
 {
   const char *host = cfg ? cfg->host : NULL, *from = "-H";
   struct engine *e = xzalloc (sizeof *e);
+  struct engine_context ctx;
+  cleanup_free char *ctx_from = NULL;
 
-  if (host == NULL || *host == '\0')
+  if (engine_context_resolve (cfg ? cfg->context : NULL, host && *host, &ctx, err) < 0)
+    goto fail;
+  e->context = ctx.name ? xstrdup (ctx.name) : NULL;
+  e->context_from = ctx.from ? xstrdup (ctx.from) : NULL;
+  if (ctx.host)
+    {
+      host = ctx.host;
+      from = ctx_from = xasprintf ("docker context %s", ctx.name);
+    }
+  else if (host == NULL || *host == '\0')
     {
       host = getenv ("DOCKER_HOST");
       from = "DOCKER_HOST";
@@ -232,10 +245,22 @@ engine_open (const struct engine_config *cfg, struct itm_err *err)
       const char *verify = getenv ("DOCKER_TLS_VERIFY"), *tls = getenv ("DOCKER_TLS");
       e->tls_verify = verify && *verify;
       e->tls = e->tls_verify || (tls && *tls);
+      if (ctx.host)
+        {
+          /* a context's TLS is its own: the store's material, not the environment's */
+          e->tls = ctx.tls;
+          e->tls_verify = ctx.tls && !ctx.skip_verify;
+        }
       if (parse_tcp (e, host + 6, from, err) < 0)
         goto fail;
       e->endpoint = xasprintf ("%s%s", e->host, e->tls ? " (TLS)" : "");
-      if (e->tls)
+      if (ctx.host && e->tls)
+        {
+          e->ca = ctx.ca ? xstrdup (ctx.ca) : NULL;
+          e->cert = ctx.cert ? xstrdup (ctx.cert) : NULL;
+          e->key = ctx.key ? xstrdup (ctx.key) : NULL;
+        }
+      else if (e->tls)
         {
           const char *dir = getenv ("DOCKER_CERT_PATH");
           cleanup_free char *def = NULL;
@@ -262,9 +287,11 @@ engine_open (const struct engine_config *cfg, struct itm_err *err)
       goto fail;
     }
   engine_handles (e);
+  engine_context_free (&ctx);
   return e;
 
 fail:
+  engine_context_free (&ctx);
   engine_close (e);
   return NULL;
 }
@@ -283,6 +310,8 @@ engine_dup (const struct engine *e)
   DUPS (key);
   DUPS (api);
   DUPS (server_api);
+  DUPS (context);
+  DUPS (context_from);
 #undef DUPS
   d->tls = e->tls;
   d->tls_verify = e->tls_verify;
@@ -310,6 +339,8 @@ engine_close (struct engine *e)
   free (e->key);
   free (e->api);
   free (e->server_api);
+  free (e->context);
+  free (e->context_from);
   free (e);
 }
 
@@ -324,6 +355,14 @@ const char *
 engine_endpoint (const struct engine *e)
 {
   return e->endpoint;
+}
+
+const char *
+engine_context_name (const struct engine *e, const char **from)
+{
+  if (from)
+    *from = e->context_from;
+  return e->context;
 }
 
 const char *
@@ -986,6 +1025,30 @@ engine_delete (struct engine *e, const char *path, struct itm_err *err)
 
 /* ---- negotiation ---- */
 
+/* An engine newer than ENGINE_API_MAX may have dropped the versions this
+ * client speaks (Engine 29: MinAPIVersion 1.44): ask /version, and refuse
+ * with the versions named rather than fail later on a "client version is too
+ * old" answer. */
+static int
+negotiate_min (struct engine *e, struct itm_err *err)
+{
+  json_object *v = NULL, *m;
+  if (engine_get (e, "/version", &v, err) < 0)
+    return -1;
+  char min[32] = "";
+  if (v && json_object_object_get_ex (v, "MinAPIVersion", &m) && json_object_is_type (m, json_type_string))
+    snprintf (min, sizeof min, "%s", json_object_get_string (m));
+  json_object_put (v);
+  long maj, mn;
+  if (parse_version (min, &maj, &mn) < 0 || version_cmp (min, ENGINE_API_MAX) <= 0)
+    return 0;
+  itm_err_set (err, ITM_EXIT_ENGINE,
+               "the engine at %s speaks API %s to %s; itm-env speaks API " ENGINE_API_MIN " to "
+               ENGINE_API_MAX, e->endpoint, min, e->server_api);
+  return itm_err_hint (err, "use an itm-env that speaks API %s, or an engine that still accepts API "
+                       ENGINE_API_MAX, min);
+}
+
 int
 engine_negotiate (struct engine *e, struct itm_err *err)
 {
@@ -1041,6 +1104,8 @@ engine_negotiate (struct engine *e, struct itm_err *err)
                    e->endpoint, api);
       return itm_err_hint (err, "upgrade the engine to Docker 20.10 or later");
     }
+  if (version_cmp (api, ENGINE_API_MAX) > 0 && negotiate_min (e, err) < 0)
+    return -1;
   e->api = xstrdup (version_cmp (api, ENGINE_API_MAX) > 0 ? ENGINE_API_MAX : api);
   return 0;
 }

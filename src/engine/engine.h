@@ -35,14 +35,18 @@
 #include "util/err.h"
 
 /* The API versions this client speaks: it uses the lower of ENGINE_API_MAX
- * and the engine's own, and refuses an engine below ENGINE_API_MIN. */
+ * (the newest it is tested against: Docker 26.1) and the engine's own, and
+ * refuses an engine below ENGINE_API_MIN, or one whose MinAPIVersion (asked
+ * only of engines newer than ENGINE_API_MAX) is above ENGINE_API_MAX. */
 #define ENGINE_API_MIN "1.41"
-#define ENGINE_API_MAX "1.44"
+#define ENGINE_API_MAX "1.45"
 
 struct engine;
 
 struct engine_config {
-  const char *host;          /* -H/--host; NULL: $DOCKER_HOST, then the default socket */
+  const char *host;          /* -H/--host; NULL: $DOCKER_HOST, a docker context (context.c),
+                                the default socket */
+  const char *context;       /* --context NAME; NULL: $DOCKER_CONTEXT, currentContext */
   long connect_timeout_ms;   /* 0: 5000 */
   long timeout_ms;           /* default whole-request timeout; 0: 60000 */
 };
@@ -63,6 +67,9 @@ void engine_closep (struct engine **e);
 
 /* "unix:///var/run/docker.sock" or "tcp://127.0.0.1:2376 (TLS)". */
 const char *engine_endpoint (const struct engine *e);
+/* The docker context in use ("ci"; "default" when one names it), or NULL
+ * (-H, DOCKER_HOST or nothing set); *from says where its name came from. */
+const char *engine_context_name (const struct engine *e, const char **from);
 /* The negotiated version ("1.41"), or NULL before engine_negotiate(). */
 const char *engine_api_version (const struct engine *e);
 /* The engine's own API version from /_ping ("1.41"), or NULL. */

@@ -30,8 +30,8 @@ struct image_opts;
 #define ITM_LABEL_DEPENDS_ON "io.itm-env.depends-on" /* services it depends on, joined by ',' */
 
 /* ---- engine request bodies (spec.c) ---- */
-/* POST /containers/create body for a service (without the networks past
- * the first, see prov_service_networks); api: the engine's API version
+/* POST /containers/create body for a service (with the networks
+ * prov_networks_at_create gives); api: the engine's API version
  * (engine_api_version(); NULL: ENGINE_API_MIN). */
 json_object *prov_container_spec (const char *api, const struct stack *st,
                                   const struct stack_service *svc, const char *ns, long ttl,
@@ -46,6 +46,10 @@ json_object *prov_replica_spec (const char *api, const struct stack *st,
  * New array of new strings. */
 char **prov_service_networks (const struct stack *st, const struct stack_service *svc,
                               const char *ns, size_t *n);
+/* How many of the service's nnet networks go into the create body: all on
+ * API 1.44+ (one request), else the first (the rest: POST
+ * /networks/NAME/connect before the start). */
+size_t prov_networks_at_create (const char *api, size_t nnet);
 /* The EndpointsConfig entry for one of the service's networks. */
 json_object *prov_endpoint_spec (const struct stack_service *svc, size_t i);
 /* When itm-env runs in a container on the engine (self, engine/self.h;

@@ -334,6 +334,11 @@ api_at_least (const char *api, long major, long minor)
   return ma != major ? ma > major : mi >= minor;
 }
 
+/* The engine's default healthcheck interval, and the start interval given
+ * on API 1.44+ when the file has none. */
+#define HEALTH_DEFAULT_INTERVAL_NS (30 * 1000000000LL)
+#define HEALTH_START_INTERVAL_NS (500 * 1000000LL)
+
 static json_object *
 healthcheck_json (const char *api, const struct stack_healthcheck *h)
 {
@@ -351,10 +356,22 @@ healthcheck_json (const char *api, const struct stack_healthcheck *h)
     json_object_object_add (o, "Interval", json_object_new_int64 (h->interval));
   if (h->timeout)
     json_object_object_add (o, "Timeout", json_object_new_int64 (h->timeout));
-  if (h->start_period)
-    json_object_object_add (o, "StartPeriod", json_object_new_int64 (h->start_period));
-  if (h->start_interval && api_at_least (api, 1, 44))
-    json_object_object_add (o, "StartInterval", json_object_new_int64 (h->start_interval));
+  /* API 1.44+: the engine probes every StartInterval until the first
+   * success within StartPeriod, so its own health turns healthy about when
+   * itm-env's prompt probe does (ps, docker ps and Compose agree with up).
+   * When the file gives none: HEALTH_START_INTERVAL_NS, and a start period
+   * of one interval (the engine's first probe came one interval after start
+   * before: no failure counts earlier than it did). */
+  bool fast = api_at_least (api, 1, 44);
+  int64_t period = h->start_period;
+  if (fast && period == 0)
+    period = h->interval ? h->interval : HEALTH_DEFAULT_INTERVAL_NS;
+  if (period)
+    json_object_object_add (o, "StartPeriod", json_object_new_int64 (period));
+  if (fast)
+    json_object_object_add (o, "StartInterval",
+                            json_object_new_int64 (h->start_interval ? h->start_interval
+                                                                     : HEALTH_START_INTERVAL_NS));
   if (h->retries >= 0)
     json_object_object_add (o, "Retries", json_object_new_int (h->retries));
   return o;
@@ -559,10 +576,16 @@ add_host (json_object *hc, const struct stack_service *svc)
   add_str (hc, "Runtime", svc->runtime);
 }
 
-/* network_mode, or the first network (the others are connected before
- * the start, see prov_service_networks). */
+size_t
+prov_networks_at_create (const char *api, size_t nnet)
+{
+  return api_at_least (api, 1, 44) ? nnet : nnet > 0 ? 1 : 0;
+}
+
+/* network_mode, or the networks given at create (API 1.41: the first, the
+ * others are connected before the start; 1.44+: all of them). */
 static void
-add_networking (json_object *c, json_object *hc, const struct stack *st,
+add_networking (json_object *c, json_object *hc, const char *api, const struct stack *st,
                 const struct stack_service *svc, const char *ns)
 {
   const char *m = svc->network_mode;
@@ -587,7 +610,8 @@ add_networking (json_object *c, json_object *hc, const struct stack *st,
   json_object_object_add (hc, "NetworkMode", J_STR (nets[0]));
   json_object *nc = json_object_new_object ();
   json_object *eps = json_object_new_object ();
-  json_object_object_add (eps, nets[0], prov_endpoint_spec (svc, 0));
+  for (size_t i = 0; i < prov_networks_at_create (api, nnet); i++)
+    json_object_object_add (eps, nets[i], prov_endpoint_spec (svc, i));
   json_object_object_add (nc, "EndpointsConfig", eps);
   json_object_object_add (c, "NetworkingConfig", nc);
 }
@@ -610,7 +634,7 @@ prov_replica_spec (const char *api, const struct stack *st, const struct stack_s
   add_ports (c, hc, svc);
   add_mounts (hc, st, svc, ns);
   add_host (hc, svc);
-  add_networking (c, hc, st, svc, ns);
+  add_networking (c, hc, api, st, svc, ns);
   json_object_object_add (c, "HostConfig", hc);
   return c;
 }

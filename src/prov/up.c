@@ -305,13 +305,13 @@ timed_wait (struct run *r, int64_t ns)
 
 /* ---- one service's runner ---- */
 
-/* Connect the new container to the service's networks past the first. */
+/* Connect the new container to the service's networks not given at create. */
 static int
 connect_networks (struct engine *e, struct run *r, struct svc *s, struct itm_err *err)
 {
   size_t nnet = 0;
   cleanup_strv char **nets = prov_service_networks (r->st, s->ss, r->ns, &nnet);
-  for (size_t i = 1; i < nnet; i++)
+  for (size_t i = prov_networks_at_create (engine_api_version (e), nnet); i < nnet; i++)
     {
       cleanup_json json_object *b = json_object_new_object ();
       json_object_object_add (b, "Container", json_object_new_string (s->id));
@@ -430,6 +430,25 @@ gate_wait (struct engine *e, struct run *r, struct svc *s)
     }
 }
 
+/* API 1.44+: the engine probes every StartInterval until healthy (spec.c),
+ * so its own health follows itm-env's probe within about one: wait that
+ * long for it, so that ps, docker ps and Compose agree with up right after
+ * it returns.  Bounded (a slow engine probe leaves "starting"; ps shows the
+ * readiness itm-env saw either way); dependents do not wait for it. */
+#define HEALTH_AGREE_NS (5 * 1000000000LL)
+static void
+agree_health (struct engine *e, struct run *r, struct svc *s)
+{
+  if (engine_api_cmp (e, "1.44") < 0)
+    return;
+  pthread_mutex_lock (&r->mu);
+  int64_t until = mono_ns () + HEALTH_AGREE_NS;
+  if (s->phase == P_READY && s->probe && !s->keep)
+    while (!s->ev.healthy && !s->ev.unhealthy && !s->ev.died && !r->abort && mono_ns () < until)
+      timed_wait (r, until - mono_ns ());
+  pthread_mutex_unlock (&r->mu);
+}
+
 static void
 gate (struct engine *e, struct run *r, struct svc *s)
 {
@@ -459,7 +478,10 @@ gate (struct engine *e, struct run *r, struct svc *s)
   pthread_cond_broadcast (&r->cv);
   pthread_mutex_unlock (&r->mu);
   if (ready)
-    out_event (s->name, "ready", s->t_ready - s->t_start, NULL);
+    {
+      out_event (s->name, "ready", s->t_ready - s->t_start, NULL);
+      agree_health (e, r, s);
+    }
 }
 
 /* Wait until every depends_on condition of s holds; false when the run

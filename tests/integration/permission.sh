@@ -24,7 +24,8 @@ mkdir -p "$bin"
 cp "$ITM_ENV" "$bin/itm-env"
 chmod 755 "$tmp" "$bin" "$bin/itm-env"
 # (a word list, not a function: `run` runs commands under timeout(1))
-as_user="setpriv --reuid=itm-test --regid=itm-test --clear-groups --reset-env"
+# (--reset-env drops DOCKER_HOST: the engine under test is passed on)
+as_user="setpriv --reuid=itm-test --regid=itm-test --clear-groups --reset-env env ${DOCKER_HOST:+DOCKER_HOST=$DOCKER_HOST}"
 
 run $as_user "$bin/itm-env" version
 is "$rc" 4 "as an unprivileged user, version: exit 4"

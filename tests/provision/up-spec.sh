@@ -91,7 +91,10 @@ is "$(q .HostConfig.Init)" true init
 is "$(q .HostConfig.RestartPolicy)" '{"Name":"on-failure","MaximumRetryCount":3}' restart
 is "$(q .Config.StopSignal)" '"SIGUSR1"' stop_signal
 is "$(q .Config.StopTimeout)" 7 stop_grace_period
-is "$(q .Config.Healthcheck)" '{"Test":["CMD","true"],"Interval":90000000000,"Timeout":2000000000,"StartPeriod":5000000000,"Retries":4}' healthcheck
+# (API 1.44+: StartInterval too, 500 ms when the file gives none)
+si=
+engine_api_at_least 1.44 && si=',"StartInterval":500000000'
+is "$(q .Config.Healthcheck)" '{"Test":["CMD","true"],"Interval":90000000000,"Timeout":2000000000,"StartPeriod":5000000000'"$si"',"Retries":4}' healthcheck
 is "$(q .HostConfig.Memory)" 67108864 mem_limit
 is "$(q .HostConfig.NanoCpus)" 500000000 cpus
 is "$(q .HostConfig.CapAdd)" '["NET_ADMIN"]' cap_add

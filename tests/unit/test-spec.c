@@ -91,10 +91,10 @@ service_json (const struct stack *st, const struct stack_service *svc)
   json_object_object_add (o, "create", create);
   size_t n = 0;
   char **nets = prov_service_networks (st, svc, NS, &n);
-  if (n > 1)
+  if (n > prov_networks_at_create (API, n))
     {
       json_object *c = json_object_new_array ();
-      for (size_t i = 1; i < n; i++)
+      for (size_t i = prov_networks_at_create (API, n); i < n; i++)
         {
           json_object *e = json_object_new_object ();
           json_object_object_add (e, "network", json_object_new_string (nets[i]));
