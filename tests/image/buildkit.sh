@@ -4,7 +4,8 @@
 # (text and --json); the build-digest label set through the build's labels
 # (no LABEL step in the history); the digest cache; a cache mount that a
 # second build, after the context changed, finds filled by the first; a
-# failing RUN shows its output and exit code (exit 6); SIGINT stops a build
+# failing RUN shows its output and exit code (exit 6); a secret mount fails
+# with the session it would need explained; SIGINT stops a build
 # (exit 130) and leaves neither the image nor the RUN's process.
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 need_engine
@@ -13,7 +14,7 @@ need_fixtures busybox
 unset ITM_ENV_BUILDER
 
 bb=itm-fixture/busybox:latest
-at_exit "for i in $ITM_NS-app $ITM_NS-bad $ITM_NS-slow; do engine_req DELETE \"/images/\$i?force=1\" >/dev/null 2>&1; done"
+at_exit "for i in $ITM_NS-app $ITM_NS-bad $ITM_NS-slow $ITM_NS-sec; do engine_req DELETE \"/images/\$i?force=1\" >/dev/null 2>&1; done"
 img_get () { engine_get "/images/$1/json"; }
 in_image () { docker run --rm "$1" sh -c "$2" 2>/dev/null; }
 
@@ -95,6 +96,18 @@ like "$err" "output of #[0-9]+ .*RUN echo boom-stdout-line" "--quiet shows the f
 like "$err" "bad \| boom-stderr-line" "with its own output"
 unlike "$err" "step-one-ok" "and not the other steps' output"
 ok "no image" sh -c "! curl -sf --unix-socket '$ITM_SOCK' http://engine/images/$ITM_NS-bad/json >/dev/null"
+
+# ---- a secret mount needs a BuildKit session, which itm-env does not open
+mkdir -p "$tmp/sec"
+cat >"$tmp/sec/Dockerfile" <<EOF2
+FROM $bb
+RUN --mount=type=secret,id=token cat /run/secrets/token # $ITM_NS
+EOF2
+printf 'services:\n  sec:\n    build: ./sec\n' >"$tmp/sec.yml"
+run "$ITM_ENV" -f "$tmp/sec.yml" build
+is "$rc" 6 "RUN --mount=type=secret: exit 6"
+like "$err" "no active sessions" "with BuildKit's reason"
+like "$err" "hint: itm-env's BuildKit builds have no client session" "and what it means"
 
 # ---- SIGINT stops a build
 mkdir -p "$tmp/slow"
