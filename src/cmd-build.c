@@ -2,6 +2,8 @@
  * contexts (src/image/), skipping those whose build digest is unchanged. */
 #include <config.h>
 
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +19,17 @@ enum {
   OPT_SELF,
   OPT_BUILDER,
 };
+
+/* SIGINT and SIGTERM stop the builds in flight (the engine cancels a
+ * build whose client went away): exit 130 or 143. */
+static atomic_int interrupted;
+
+static void
+on_signal (int sig)
+{
+  itm_exit_signal_note (sig);
+  interrupted = 1;
+}
 
 static int
 build_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
@@ -90,7 +103,15 @@ build_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   io.build_only = true;
   io.services = services;
   io.nservices = nservices;
-  return image_ensure (e, st, &io, err);
+  io.cancel = &interrupted;
+  struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, &old_int);
+  sigaction (SIGTERM, &sa, &old_term);
+  int ret = image_ensure (e, st, &io, err);
+  sigaction (SIGINT, &old_int, NULL);
+  sigaction (SIGTERM, &old_term, NULL);
+  return ret;
 }
 
 static const struct itm_opt build_opts[] = {

@@ -288,6 +288,11 @@ build_outcome (const struct stack_service *svc, const char *name, struct image_c
                      name, bc->error);
       free (err->engine_msg);
       err->engine_msg = xstrdup (bc->error);
+      if (bc->bk && strstr (bc->error, "no active session"))
+        /* BuildKit asked the client for something only a session serves */
+        itm_err_hint (err, "itm-env's BuildKit builds have no client session: RUN "
+                      "--mount=type=secret or type=ssh and registry credentials for FROM "
+                      "images cannot be served (see BUILDING in itm-env(1))");
       return -1;
     }
   return 0;

@@ -8,6 +8,10 @@
 need_engine
 need_cmd jq
 need_fixtures busybox
+# the classic builder ("Step N/M", its RUN containers); BuildKit, the
+# default where the engine has it: buildkit.sh and buildkit-classic.sh
+ITM_ENV_BUILDER=classic
+export ITM_ENV_BUILDER
 
 bb=itm-fixture/busybox:latest
 img=$ITM_NS-web
