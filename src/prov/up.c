@@ -103,6 +103,7 @@ static void
 on_signal (int sig)
 {
   int n = atomic_fetch_add (&sig_count, 1) + 1;
+  engine_cancel_wake ();        /* builds, pulls in flight look at sig_count */
   itm_exit_signal_note (sig);
   if (n >= 2 && sig == SIGINT)
     {
@@ -153,6 +154,7 @@ fail_locked (struct run *r, struct svc *s, int code, const char *fmt, ...)
     itm_err_set (&s->err, code, "%s: %s", s->name, s->reason);
   r->failed = true;
   r->abort = 1;
+  engine_cancel_wake ();
   pthread_cond_broadcast (&r->cv);
 }
 
@@ -223,6 +225,7 @@ events_main (void *arg)
       pthread_mutex_lock (&r->mu);
       r->failed = true;
       r->abort = 1;
+      engine_cancel_wake ();
       pthread_cond_broadcast (&r->cv);
       pthread_mutex_unlock (&r->mu);
     }
@@ -1310,6 +1313,7 @@ watch (struct run *r)
         {
           interrupted = true;
           r->abort = 1;
+          engine_cancel_wake ();
           pthread_cond_broadcast (&r->cv);
           break;
         }
@@ -1334,12 +1338,13 @@ watch (struct run *r)
   return interrupted;
 }
 
-/* Tell the events thread to stop and join it: it sees the flag within
- * 100 ms (engine_events' poll), so this is done as late as possible. */
+/* Tell the events thread to stop and join it: engine_cancel_wake() makes
+ * its call look at the flag at once. */
 static void
 events_stop (struct run *r)
 {
   r->stop_events = 1;
+  engine_cancel_wake ();
   if (r->events_started)
     pthread_join (r->events_th, NULL);
   r->events_started = false;
@@ -1383,6 +1388,7 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
   pthread_mutex_lock (&r->mu);
   bool failed = r->failed;
   r->stop_events = 1;
+  engine_cancel_wake ();
   pthread_mutex_unlock (&r->mu);
   if (!interrupted && !failed)
     out_event (NULL, "all ready", mono_ns () - r->t0, r->ns);
