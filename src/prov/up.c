@@ -26,6 +26,7 @@
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "prov/ready.h"
+#include "prov/trigger.h"
 #include "stack/stack.h"
 #include "state/state.h"
 #include "report/report.h"
@@ -402,9 +403,22 @@ gate_wait (struct engine *e, struct run *r, struct svc *s)
   cleanup_buf struct buf out = { 0 };
   struct ready_gate g = { .gate = s->gate, .has_probe = s->probe != NULL,
                           .timeout_ns = s->timeout_ns, .t_start = s->t_start };
+  struct trigger trig = { 0 };
   ready_init (&g);
+  if (g.gate == GATE_HEALTHY && g.has_probe && s->id)
+    {
+      pthread_mutex_unlock (&r->mu);
+      trigger_find (e, s->id, &trig);   /* the readiness trigger: ready.h */
+      pthread_mutex_lock (&r->mu);
+    }
   for (;;)
     {
+      if (trig.n && g.trig != TRIG_OPEN)
+        {
+          pthread_mutex_unlock (&r->mu);
+          g.trig = trigger_look (&trig);
+          pthread_mutex_lock (&r->mu);
+        }
       struct ready_step st = ready_next (&g, &s->ev, r->abort || s->phase == P_FAILED,
                                          mono_ns ());
       switch (st.act)
