@@ -32,6 +32,7 @@ on_sigint (int sig)
 {
   itm_exit_signal_note (sig);
   interrupted = 1;
+  engine_cancel_wake ();
 }
 
 struct follower {

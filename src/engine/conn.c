@@ -2,9 +2,9 @@
  * version negotiation, and the connection-failure messages.
  *
  * Every call goes through a per-handle curl multi handle, driven here in a
- * poll loop of at most 100 ms per turn, so that a cancel flag is seen
- * promptly even on a silent stream.  Connections are kept alive between
- * calls of one handle. */
+ * poll loop that sleeps until the socket has news, curl's own timer runs
+ * out, or engine_cancel_wake() (wake.c) tells it to look at its cancel
+ * flag.  Connections are kept alive between calls of one handle. */
 #include <config.h>
 
 #include <ctype.h>
@@ -24,6 +24,7 @@
 
 #include "engine/context.h"
 #include "engine/engine.h"
+#include "engine/wake.h"
 #include "util/xalloc.h"
 
 #define DEFAULT_SOCKET "/var/run/docker.sock"
@@ -46,6 +47,7 @@ struct engine {
   char *context, *context_from;   /* the docker context in use (context.c), or NULL */
   CURL *curl;
   CURLM *multi;
+  int wake_fd;         /* eventfd in the poll set (wake.c), -1: none */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -108,6 +110,7 @@ engine_handles (struct engine *e)
   e->multi = curl_multi_init ();
   if (e->curl == NULL || e->multi == NULL)
     oom ();
+  e->wake_fd = wake_fd_get ();
   /* what curl opened (another thread's new descriptors are close-on-exec
    * already, or will be: marking them again does no harm) */
   fds_open (after);
@@ -197,6 +200,7 @@ engine_open (const struct engine_config *cfg, struct itm_err *err)
   struct engine_context ctx;
   cleanup_free char *ctx_from = NULL;
 
+  e->wake_fd = -1;
   if (engine_context_resolve (cfg ? cfg->context : NULL, host && *host, &ctx, err) < 0)
     goto fail;
   e->context = ctx.name ? xstrdup (ctx.name) : NULL;
@@ -327,7 +331,10 @@ engine_close (struct engine *e)
   if (e == NULL)
     return;
   if (e->multi)
-    curl_multi_cleanup (e->multi);
+    {
+      curl_multi_cleanup (e->multi);
+      wake_fd_put (e->wake_fd);
+    }
   if (e->curl)
     curl_easy_cleanup (e->curl);
   free (e->host);
@@ -832,22 +839,32 @@ call_request (struct call_state *s, const char *method, char **body, char **ctyp
   return hdrs;
 }
 
-/* Drive the transfer, looking at the cancel flag at least every 100 ms.
- * *rc: curl's result of the transfer (CURLE_OK when cancelled); -1 with
- * err set when the multi interface itself fails. */
+/* Drive the transfer.  The poll sleeps until the socket has news or
+ * curl's timer runs out (curl_multi_poll takes the shorter of it and
+ * WAIT_MAX_MS); a call with a cancel flag also wakes on its handle's
+ * eventfd (engine_cancel_wake).  *rc: curl's result of the transfer
+ * (CURLE_OK when cancelled); -1 with err set when the multi interface
+ * itself fails. */
+#define WAIT_MAX_MS (3600 * 1000)
 static int
 call_drive (struct call_state *s, bool *cancelled, CURLcode *rc, struct itm_err *err)
 {
   struct engine *e = s->e;
   CURL *h = e->curl;
+  atomic_int *cancel = s->c->cancel;
+  struct curl_waitfd wfd = { .fd = e->wake_fd, .events = CURL_WAIT_POLLIN };
+  bool use_wfd = cancel && e->wake_fd >= 0;
+  int wait_ms = cancel && !use_wfd ? ENGINE_WAKE_FALLBACK_MS : WAIT_MAX_MS;
   *rc = CURLE_OK;
+  if (use_wfd)
+    wake_fd_drain (e->wake_fd);   /* before the first look at the flag */
   CURLMcode mc = curl_multi_add_handle (e->multi, h);
   if (mc != CURLM_OK)
     return itm_err_set (err, ITM_EXIT_FAILURE, "curl: %s", curl_multi_strerror (mc));
   int running = 1;
   while (running)
     {
-      if (s->c->cancel && atomic_load (s->c->cancel))
+      if (cancel && atomic_load (cancel))
         {
           *cancelled = true;
           break;
@@ -855,9 +872,12 @@ call_drive (struct call_state *s, bool *cancelled, CURLcode *rc, struct itm_err 
       mc = curl_multi_perform (e->multi, &running);
       if (mc != CURLM_OK || !running)
         break;
-      mc = curl_multi_poll (e->multi, NULL, 0, 100, NULL);
+      wfd.revents = 0;
+      mc = curl_multi_poll (e->multi, use_wfd ? &wfd : NULL, use_wfd ? 1 : 0, wait_ms, NULL);
       if (mc != CURLM_OK)
         break;
+      if (wfd.revents)
+        wake_fd_drain (e->wake_fd);  /* then the flag is looked at */
     }
   if (mc == CURLM_OK && !*cancelled)
     {

@@ -144,12 +144,17 @@ struct engine_call {
   int (*on_data) (const char *data, size_t len, void *ctx);
   void *ctx;
   long timeout_ms;           /* 0: the handle's default; <0: none (streams) */
-  atomic_int *cancel;        /* when it becomes non-zero the call stops (checked every ~100 ms;
-                                set from another thread or a signal handler) */
+  atomic_int *cancel;        /* when it becomes non-zero the call stops: set from another
+                                thread or a signal handler, then engine_cancel_wake() */
   /* With on_json: a progress value carrying "error" ends the call with an
    * error (ITM_EXIT_ENGINE, the engine's message kept). */
   bool stream_errors;
 };
+
+/* Wake every call waiting on the engine so that it looks at its cancel
+ * flag now: call it right after setting a flag.  Async-signal-safe; a
+ * call whose flag is not set goes back to waiting. */
+void engine_cancel_wake (void);
 
 /* Perform one call.  Returns the HTTP status (2xx/3xx) or -1 with err set.
  * A callback that stops the stream ends the call early with success. */

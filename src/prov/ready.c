@@ -15,6 +15,27 @@ ready_init (struct ready_gate *g)
   g->backoff = PROBE_MIN_NS;
   g->cycle_now = 0;
   g->said_waiting = g->probed = g->probe_ok = false;
+  g->trig_seen = TRIG_NONE;
+  g->next_probe = 0;
+  g->nprobes = 0;
+}
+
+int64_t
+ready_plain_probe_at (unsigned k)
+{
+  /* 0, 50, 150, 350, 750, 1550 ms, then every second */
+  if (k <= 5)
+    return PROBE_MIN_NS * ((1LL << k) - 1);
+  return PROBE_MIN_NS * 31 + (int64_t) (k - 5) * PROBE_MAX_NS;
+}
+
+/* When the budget allows the next probe (absolute). */
+static int64_t
+budget_at (const struct ready_gate *g)
+{
+  if (g->nprobes < PROBE_SPARE)
+    return 0;
+  return g->t_start + ready_plain_probe_at (g->nprobes - PROBE_SPARE);
 }
 
 static struct ready_step
@@ -36,19 +57,53 @@ fail (const char *fmt, ...)
   return s;
 }
 
-/* The wait before the next look: the probe's backoff (which then grows),
- * or the poll interval; never past the deadline, never 0. */
+/* The wait before the next look without a probe: the poll interval,
+ * never past the deadline, never 0. */
 static struct ready_step
-wait_step (struct ready_gate *g, int64_t now)
+wait_until (const struct ready_gate *g, int64_t at, int64_t now)
 {
-  int64_t w = g->gate == GATE_HEALTHY && g->has_probe ? g->backoff : READY_POLL_NS;
-  if (g->deadline && g->deadline - now < w)
-    w = g->deadline - now;
-  if (g->backoff < PROBE_MAX_NS)
-    g->backoff = g->backoff * 2 > PROBE_MAX_NS ? PROBE_MAX_NS : g->backoff * 2;
+  if (g->deadline && g->deadline < at)
+    at = g->deadline;
   struct ready_step s = step (READY_WAIT);
-  s.wait_ns = w > 0 ? w : 1000000;
+  s.wait_ns = at - now > 0 ? at - now : 1000000;
   return s;
+}
+
+/* After a failed probe (asked for at cycle_now): the next blind one a
+ * backoff later, which then doubles up to its cap. */
+static void
+schedule_after_fail (struct ready_gate *g)
+{
+  int64_t cap = g->trig == TRIG_CLOSED ? PROBE_MAX_CLOSED_NS : PROBE_MAX_NS;
+  if (g->backoff > cap)
+    g->backoff = cap;
+  g->next_probe = g->cycle_now + g->backoff;
+  g->backoff = g->backoff * 2 > cap ? cap : g->backoff * 2;
+}
+
+/* With a probe: the probe now, or the wait until its time (the trigger's
+ * look when the ports are still closed comes sooner). */
+static struct ready_step
+probe_or_wait (struct ready_gate *g, int64_t now)
+{
+  if (g->trig == TRIG_OPEN && g->trig_seen != TRIG_OPEN)
+    {
+      /* the port opened: probe at once, burst from the shortest backoff */
+      g->next_probe = now;
+      g->backoff = PROBE_MIN_NS;
+    }
+  g->trig_seen = g->trig;
+  int64_t at = g->next_probe, b = budget_at (g);
+  if (b > at)
+    at = b;
+  if (now >= at)
+    {
+      g->cycle_now = now;
+      return step (READY_PROBE);
+    }
+  if (g->trig == TRIG_CLOSED && now + TRIGGER_POLL_NS < at)
+    at = now + TRIGGER_POLL_NS;
+  return wait_until (g, at, now);
 }
 
 /* What the facts decide on their own, or READY_WAIT for "nothing yet". */
@@ -84,10 +139,7 @@ ready_next (struct ready_gate *g, const struct ready_facts *f, bool aborted, int
   if (g->probed)
     {
       g->probed = false;
-      /* a failed probe: news since it ran are looked at at once, else the
-       * wait of the turn it ran in */
-      if (!aborted && !f->died && !f->healthy)
-        return wait_step (g, g->cycle_now);
+      schedule_after_fail (g);
     }
   if (aborted)
     return step (READY_STOP);
@@ -118,17 +170,15 @@ ready_next (struct ready_gate *g, const struct ready_facts *f, bool aborted, int
       return s;
     }
   if (g->gate == GATE_HEALTHY && g->has_probe)
-    {
-      g->cycle_now = now;
-      return step (READY_PROBE);
-    }
-  return wait_step (g, now);
+    return probe_or_wait (g, now);
+  return wait_until (g, now + READY_POLL_NS, now);
 }
 
 void
 ready_probed (struct ready_gate *g, int rc)
 {
   g->ever_probed = true;
+  g->nprobes++;
   if (rc == 0)
     g->probe_ok = true;
   else

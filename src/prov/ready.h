@@ -18,11 +18,44 @@ enum gate_kind { GATE_RUNNING, GATE_HEALTHY, GATE_COMPLETED };
 /* Where a service is; dependents look at it (ready_dep_holds). */
 enum phase { P_PENDING, P_CREATED, P_STARTED, P_SEEDING, P_READY, P_FAILED, P_SKIPPED };
 
-/* The exec probe's schedule: the first one at once, then doubling. */
+/* The readiness schedule (itm-env(1), READINESS).
+ *
+ * The truth is the service's own check (its healthcheck test, run through
+ * exec: the "probe"); the engine's health events count too.  A probe
+ * costs 20-45 ms of CPU, so probes are spent where they are likely to
+ * pass, and a cheap trigger says when that is:
+ *
+ * - The trigger: when the container exposes TCP ports that can be
+ *   reached from here, the gate connects to them every TRIGGER_POLL_NS
+ *   (a connect() that is refused costs microseconds) until one accepts.
+ *   That moment, "the port opened", runs a probe at once and restarts the
+ *   doubling below from PROBE_MIN_NS.
+ * - Blind probes: the first at once, then doubling from PROBE_MIN_NS to
+ *   PROBE_MAX_NS (no trigger, or the port is open), or to
+ *   PROBE_MAX_CLOSED_NS while the trigger says the port is still closed
+ *   (the check is unlikely to pass: half the blind probes, saved for the
+ *   burst after the port opens).
+ * - The budget: never more probes than the plain schedule would have run
+ *   by now (at 0, 50, 150, 350, 750, 1550 ms, then every second), plus
+ *   PROBE_SPARE; a probe over the budget waits for the plain schedule's
+ *   next time.  So the probe CPU is never above what it was without
+ *   trigger.
+ * - Correctness: only the check decides.  The trigger never makes a
+ *   service ready; a check that passes is final (as the engine's own
+ *   healthy status is after one pass), one that fails waits for the next
+ *   turn.
+ */
 #define PROBE_MIN_NS (50 * 1000000LL)
 #define PROBE_MAX_NS (1000 * 1000000LL)
+#define PROBE_MAX_CLOSED_NS (2000 * 1000000LL)
+#define PROBE_SPARE 2
+#define TRIGGER_POLL_NS (20 * 1000000LL)
 /* How often a gate without a probe looks again (the events wake it too). */
 #define READY_POLL_NS (100 * 1000000LL)
+
+/* What the trigger says about the container's ports (set by the caller
+ * before each ready_next). */
+enum ready_trigger { TRIG_NONE, TRIG_CLOSED, TRIG_OPEN };
 
 /* What the engine said about the container so far. */
 struct ready_facts {
@@ -44,6 +77,10 @@ struct ready_gate {
   bool probed;                  /* a probe ran and failed this turn */
   bool probe_ok;
   bool ever_probed;             /* a probe ran at least once */
+  enum ready_trigger trig;      /* the caller's: what the ports say now */
+  enum ready_trigger trig_seen; /* what they said at the last look */
+  int64_t next_probe;           /* the next blind probe (absolute), 0: at once */
+  unsigned nprobes;             /* probes run */
 };
 
 enum ready_action {
@@ -65,6 +102,9 @@ void ready_init (struct ready_gate *g);
 /* The next step given the facts, whether the run is aborting, and now. */
 struct ready_step ready_next (struct ready_gate *g, const struct ready_facts *f, bool aborted,
                               int64_t now);
+/* The time (from the start) the plain schedule runs its k-th probe
+ * (k from 0): the budget's clock. */
+int64_t ready_plain_probe_at (unsigned k);
 /* The exit code of the probe READY_PROBE asked for (-1: it could not run). */
 void ready_probed (struct ready_gate *g, int rc);
 

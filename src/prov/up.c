@@ -26,6 +26,7 @@
 #include "ns/ns.h"
 #include "prov/prov.h"
 #include "prov/ready.h"
+#include "prov/trigger.h"
 #include "stack/stack.h"
 #include "state/state.h"
 #include "report/report.h"
@@ -104,6 +105,7 @@ static void
 on_signal (int sig)
 {
   int n = atomic_fetch_add (&sig_count, 1) + 1;
+  engine_cancel_wake ();        /* builds, pulls in flight look at sig_count */
   itm_exit_signal_note (sig);
   if (n >= 2 && sig == SIGINT)
     {
@@ -154,6 +156,7 @@ fail_locked (struct run *r, struct svc *s, int code, const char *fmt, ...)
     itm_err_set (&s->err, code, "%s: %s", s->name, s->reason);
   r->failed = true;
   r->abort = 1;
+  engine_cancel_wake ();
   pthread_cond_broadcast (&r->cv);
 }
 
@@ -224,6 +227,7 @@ events_main (void *arg)
       pthread_mutex_lock (&r->mu);
       r->failed = true;
       r->abort = 1;
+      engine_cancel_wake ();
       pthread_cond_broadcast (&r->cv);
       pthread_mutex_unlock (&r->mu);
     }
@@ -400,9 +404,22 @@ gate_wait (struct engine *e, struct run *r, struct svc *s)
   cleanup_buf struct buf out = { 0 };
   struct ready_gate g = { .gate = s->gate, .has_probe = s->probe != NULL,
                           .timeout_ns = s->timeout_ns, .t_start = s->t_start };
+  struct trigger trig = { 0 };
   ready_init (&g);
+  if (g.gate == GATE_HEALTHY && g.has_probe && s->id)
+    {
+      pthread_mutex_unlock (&r->mu);
+      trigger_find (e, s->id, &trig);   /* the readiness trigger: ready.h */
+      pthread_mutex_lock (&r->mu);
+    }
   for (;;)
     {
+      if (trig.n && g.trig != TRIG_OPEN)
+        {
+          pthread_mutex_unlock (&r->mu);
+          g.trig = trigger_look (&trig);
+          pthread_mutex_lock (&r->mu);
+        }
       struct ready_step st = ready_next (&g, &s->ev, r->abort || s->phase == P_FAILED,
                                          mono_ns ());
       switch (st.act)
@@ -1417,6 +1434,7 @@ watch (struct run *r)
         {
           interrupted = true;
           r->abort = 1;
+          engine_cancel_wake ();
           pthread_cond_broadcast (&r->cv);
           break;
         }
@@ -1441,12 +1459,13 @@ watch (struct run *r)
   return interrupted;
 }
 
-/* Tell the events thread to stop and join it: it sees the flag within
- * 100 ms (engine_events' poll), so this is done as late as possible. */
+/* Tell the events thread to stop and join it: engine_cancel_wake() makes
+ * its call look at the flag at once. */
 static void
 events_stop (struct run *r)
 {
   r->stop_events = 1;
+  engine_cancel_wake ();
   if (r->events_started)
     pthread_join (r->events_th, NULL);
   r->events_started = false;
@@ -1490,6 +1509,7 @@ drive (struct run *r, bool for_wait, struct itm_err *err)
   pthread_mutex_lock (&r->mu);
   bool failed = r->failed;
   r->stop_events = 1;
+  engine_cancel_wake ();
   pthread_mutex_unlock (&r->mu);
   if (!interrupted && !failed)
     out_event (NULL, "all ready", mono_ns () - r->t0, r->ns);

@@ -148,6 +148,9 @@ do_line (struct cur *c, char *l)
       else
         bad_line (c, l);
     }
+  else if (strcmp (l, "port") == 0 && n == 1)
+    c->g.trig = strcmp (a, "open") == 0 ? TRIG_OPEN : strcmp (a, "closed") == 0 ? TRIG_CLOSED
+                                                                                : TRIG_NONE;
   else if (strcmp (l, "abort") == 0)
     c->aborted = true;
   else if (strcmp (l, "probed") == 0 && n == 1)
