@@ -12,6 +12,7 @@
 
 #include "check/check.h"
 #include "cmd.h"
+#include "data/data.h"
 #include "stack/stack.h"
 #include "util/xalloc.h"
 
@@ -66,6 +67,9 @@ check_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     return -1;
   struct engine *e = ctx_engine (ctx, err);
   if (e == NULL)
+    return -1;
+  /* generated secrets (x-itm.secrets) are masked, as everywhere */
+  if (data_secrets_load (ns, err) < 0)
     return -1;
   /* how the services are reached: as `itm-env env`'s variables say */
   if (ctx_reach (ctx, NULL, err) < 0)

@@ -26,6 +26,7 @@
 
 #include "check/check.h"
 #include "conn/conn.h"
+#include "data/data.h"
 #include "engine/engine.h"
 #include "report/report.h"
 #include "stack/checks.h"
@@ -55,10 +56,12 @@ fail_add (struct fails *f, const char *what, const char *expected, const char *f
   va_list ap;
   va_start (ap, fmt);
   f->v = xgrow (f->v, &f->cap, f->n + 1, sizeof *f->v);
-  f->v[f->n++] = (struct check_failure){ .what = xstrdup (what),
-                                         .expected = xstrdup (expected),
-                                         .actual = xvasprintf (fmt, ap) };
+  /* generated secrets (x-itm.secrets) never shown: masked as everywhere */
+  cleanup_free char *actual = xvasprintf (fmt, ap);
   va_end (ap);
+  f->v[f->n++] = (struct check_failure){ .what = data_mask (what),
+                                         .expected = data_mask (expected),
+                                         .actual = data_mask (actual) };
 }
 
 static void
@@ -883,7 +886,7 @@ run_one (struct engine *e, const struct state *s, const struct stack_service *sv
   res->ok = rc == 0 && f.n == 0;
   res->failures = f.v;
   res->nfailures = f.n;
-  res->shape_diff = f.n && f.diff.len ? xstrdup (f.diff.data) : NULL;
+  res->shape_diff = f.n && f.diff.len ? data_mask (f.diff.data) : NULL;
   buf_free (&f.diff);
   return rc;
 }

@@ -94,6 +94,18 @@ like "$out" '20 requests \(2 at once, 0 failed\): min .* p50 .* p95 .* p99 .* ma
 run "$ITM_ENV" -f "$tmp/one.yml" check --repeat 0
 is "$rc" 2 "--repeat 0: a usage error"
 
+# a generated secret in a check's output is masked (check's own lines, its JSON)
+{ printf 'x-itm:\n  secrets:\n    TOKEN: {length: 24}\n'; cat "$tmp/one.yml"; printf '%s\n' \
+  '        - name: secret shown' \
+  '          exec: ["echo", "token=${ITM_SECRET_TOKEN}"]' \
+  '          expect: {equals: nope}'; } >"$tmp/secret.yml"
+run "$ITM_ENV" -f "$tmp/secret.yml" check
+is "$rc" 11 "a check printing a generated secret fails"
+like "$out" 'output: expected nope, got token=\*\*\*\*\*\*\*\*$' "the secret is masked"
+token=$(cat "$ITM_ENV_STATE_DIR"/*/secrets 2>/dev/null | sed -n 's/^TOKEN=//p' | head -1)
+run "$ITM_ENV" -f "$tmp/secret.yml" check --json
+ok "the secret is in no JSON output" sh -c '[ -n "$1" ] && ! printf "%s" "$2" | grep -qF -- "$1"' - "$token" "$out"
+
 run "$ITM_ENV" -f "$tmp/api.yml" down -q
 is "$rc" 0 "down"
 run "$ITM_ENV" -f "$tmp/api.yml" check
