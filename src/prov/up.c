@@ -1049,8 +1049,12 @@ is_dirty (struct run *r, struct svc *s, json_object *c, bool for_wait)
                                 && strncmp (status, "Exited (0)", 10) == 0));
   bool dirty = !(h && strcmp (h, s->hash) == 0 && ok_state)
                || !image_is_current (r->e, s->image, json_str (c, "ImageID"));
+  /* a dependency recreated; a replica added by scaling up is not one */
   for (size_t d = 0; d < s->ndeps && !dirty; d++)
-    dirty = !r->s[s->deps[d]].keep;
+    {
+      const struct svc *dep = &r->s[s->deps[d]];
+      dirty = !dep->keep && !(dep->old_id == NULL && dep->index > 1);
+    }
   return dirty || r->o->force_recreate;
 }
 

@@ -102,9 +102,12 @@ is "$rc" 2 "--scale of a service the stack has not: usage error"
 run "$ITM_ENV" -f "$tmp/stack.yml" up --scale web=0
 is "$rc" 2 "--scale web=0: usage error"
 
+idc=$(id_of "$ITM_NS-client-1")
 run "$ITM_ENV" -f "$tmp/stack.yml" up --timeout 120
 is "$rc" 0 "up again: back to the file's 3"
 is "$(names)" "$ITM_NS-client-1 $ITM_NS-web-1 $ITM_NS-web-2 $ITM_NS-web-3" "three again"
+is "$(id_of "$ITM_NS-client-1")" "$idc" "scaling up does not recreate the dependent"
+like "$err" "web-3 ready" "the new replicas are gated"
 run "$ITM_ENV" wait --timeout 60
 is "$rc" 0 "wait without the stack file: from the labels"
 like "$err" "web-3 ready" "gates each replica under its own name"
