@@ -53,6 +53,9 @@ struct svc {
   char *id;                          /* the container, once created or found */
   char *old_id;                      /* an existing container to replace */
   bool keep;                         /* an existing container is used as is */
+  long long started_ns;              /* a kept one's State.StartedAt (unix ns): events before
+                                      * it are about an earlier run (the replayed second of
+                                      * a restart: its die, its old health) */
   bool created;                      /* created by this run */
   bool tty;
   enum gate_kind gate;
@@ -182,8 +185,11 @@ on_event (json_object *ev, void *ctx)
     id = json_str (ev, "id");
   if (action == NULL || id == NULL)
     return 0;
+  long long tn = (long long) json_int (ev, "timeNano", 0);
   pthread_mutex_lock (&r->mu);
   struct svc *s = svc_by_id (r, id);
+  if (s && s->started_ns && tn && tn < s->started_ns)
+    s = NULL;
   if (s)
     {
       if (strcmp (action, "start") == 0)
@@ -957,6 +963,7 @@ adopt (struct engine *e, struct svc *s, struct itm_err *err)
       s->ev.exit_code = ec ? json_object_get_int (ec) : -1;
     }
   s->ev.healthy = health && strcmp (health, "healthy") == 0;
+  s->started_ns = state_parse_time (json_str (res, "State.StartedAt"));
   s->tty = json_path (res, "Config.Tty") && json_object_get_boolean (json_path (res, "Config.Tty"));
   if (s->probe == NULL)
     probe_from_config (s, json_path (res, "Config.Healthcheck"));

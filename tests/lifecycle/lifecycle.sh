@@ -42,7 +42,7 @@ is "$rc" 0 "start"
 is "$(st db) $(st web)" "running running" "start: both running"
 is "$(printf '%s\n' "$out" | jq -r 'select(.service != null and (.event == "started" or .event == "ready")) | .service + ":" + .event' | tr '\n' ' ')" \
   "db:started db:ready web:started web:ready " "start: db started and ready before web starts"
-ok "start: db is healthy" rs_healthy db-1
+ok "start: db becomes healthy (the engine's own probe)" wait_for 30 rs_healthy db-1
 
 old=$(rs_inspect db-1 .State.StartedAt)
 run "$ITM_ENV" restart -t 0 --json db
@@ -51,6 +51,14 @@ isnt_same () { [ "$1" != "$2" ]; }
 ok "restart: db started again" isnt_same "$old" "$(rs_inspect db-1 .State.StartedAt)"
 like "$out" '"service":"db","event":"ready"' "restart: db gated again"
 unlike "$out" '"service":"web"' "restart db: web untouched"
+
+# right after a restart the gate's event stream replays the last second:
+# the die of the run before must not fail the new one (three times: the
+# replayed die is there nearly every time with -t 0)
+for i in 1 2 3; do
+  run "$ITM_ENV" restart -q -t 0 db
+  is "$rc" 0 "restart -t 0 db, round $i: the old run's die is not this one's"
+done
 
 run "$ITM_ENV" pause web
 is "$rc.$(st web).$(st db)" "0.paused.running" "pause web: only web"
