@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "engine/engine.h"
 #include "image/image.h"
 #include "ns/ns.h"
 #include "stack/stack.h"
@@ -29,6 +30,7 @@ on_signal (int sig)
 {
   itm_exit_signal_note (sig);
   interrupted = 1;
+  engine_cancel_wake ();
 }
 
 static int

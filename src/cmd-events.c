@@ -25,6 +25,7 @@ on_signal (int sig)
 {
   itm_exit_signal_note (sig);
   interrupted = 1;
+  engine_cancel_wake ();
 }
 
 struct ev_ctx {

@@ -321,6 +321,7 @@ main (void)
   tap_ok (w.seen, "/events saw the network's create event for our label");
   double t0 = now ();
   w.cancel = 1;
+  engine_cancel_wake ();
   pthread_join (t, NULL);
   tap_ok (w.rc == 0 && w.ended - t0 < 1.0, "cancel ended the stream in %.2f s, as success (%s)",
           w.ended - t0, w.err.msg ? w.err.msg : "ok");

@@ -431,6 +431,7 @@ cancel_later (void *arg)
 {
   usleep (300000);
   cancel_flag = 1;
+  engine_cancel_wake ();   /* the setter of a cancel flag wakes the waiters */
   return NULL;
 }
 
