@@ -32,6 +32,7 @@
 #include "report/report.h"
 #include "stack/stack.h"
 #include "state/state.h"
+#include "util/fds.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
 #include "out/out.h"
@@ -224,6 +225,7 @@ run_command (char **argv, char **vars, const char *ns, char **tail, struct itm_e
       errno = e;
       return itm_err_errno (err, ITM_EXIT_FAILURE, "run: pipe");
     }
+  fds_cloexec_own ();   /* the command gets the caller's descriptors, none of ours */
   pid_t pid = fork ();
   if (pid < 0)
     {

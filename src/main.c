@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "engine/engine.h"
+#include "util/fds.h"
 #include "util/xalloc.h"
 
 /* The table: sorted by name, the order of `itm-env --help`. */
@@ -194,6 +195,7 @@ main (int argc, char **argv)
   const char *arg;
   int opt, ret;
 
+  fds_note_inherited ();   /* before anything of ours is open (fds.h) */
   std_fds_open ();
   setvbuf (stdout, NULL, _IOLBF, 0);
   opterr = 0;

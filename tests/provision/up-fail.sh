@@ -172,7 +172,7 @@ EOF2
 at_exit "engine_req DELETE '/images/$ITM_NS-slow?force=1' >/dev/null 2>&1"
 "$ITM_ENV" -f "$tmp/slowbuild.yml" up >"$tmp/int3.out" 2>&1 &
 pid=$!
-wait_for 30 grep -q 'Step 2/' "$tmp/int3.out" || true
+wait_for 30 grep -qE 'Step 2/|RUN sleep' "$tmp/int3.out" || true
 t0=$(date +%s%N)
 kill -INT "$pid"
 set +e; wait "$pid"; rc=$?; set -e
