@@ -1,7 +1,8 @@
 #!/bin/sh
 # config-bench.sh ITM_ENV - time and peak memory of `itm-env config` on a
 # generated 1,000-service stack, against `docker-compose config` on the same
-# file in the same run.  Figures, not a test.  Goal: < 50 ms, < 20 MB,
+# file in the same run (and Docker Compose v2's, when tests/fixtures/compose-v2.sh
+# has it).  Figures, not a test.  Goal: < 50 ms, < 20 MB,
 # >= 20x faster than docker-compose.
 set -eu
 itm=${1:?usage: config-bench.sh path/to/itm-env}
@@ -56,6 +57,14 @@ if command -v docker-compose > /dev/null 2>&1; then
   awk -v a="$1" -v b="$itm_ms" 'BEGIN { printf "ratio: itm-env is %.1fx faster than docker-compose\n", a / b }'
 else
   echo "docker-compose: not installed (apt-get install docker-compose), no ratio"
+fi
+# Docker Compose v2 (tests/fixtures/compose-v2.sh), capped as the tests cap it
+if dc2=$(sh "$here/../tests/fixtures/compose-v2.sh" 2> /dev/null); then
+  set -- $(median_ms "$dcruns" prlimit --as=4000000000 timeout 120 "$dc2" -p bench -f compose.yaml config)
+  printf "$fmt" 'compose v2 config:' "$1" "$dcruns" "$2" "$3"
+  awk -v a="$1" -v b="$itm_ms" 'BEGIN { printf "ratio: itm-env is %.1fx faster than Compose v2\n", a / b }'
+else
+  echo "Compose v2: not available (tests/fixtures/compose-v2.sh), no ratio"
 fi
 awk -v t="$itm_ms" -v c="$itm_cpu" -v m="$itm_mb" 'BEGIN {
   printf "goals: < 50 ms: %s (wall), %s (CPU); < 20 MB: %s\n", (t < 50 ? "met" : "MISSED"),
