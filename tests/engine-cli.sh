@@ -96,8 +96,10 @@ kill -9 $! ; wait $! 2>/dev/null || true
 run -H "unix://$T/dead.sock" version
 ok $([ $rc -eq 4 ] && one_line "dead.sock: connection refused (nothing is listening)"; echo $?) "a socket with nothing listening: exit 4"
 diag "$T/err"
-DOCKER_HOST=ssh://me@example run version
-ok $([ $rc -eq 2 ] && one_line "unsupported engine address scheme 'ssh://' in 'ssh://me@example' (from DOCKER_HOST)"; echo $?) "DOCKER_HOST=ssh://: exit 2 naming it"
+DOCKER_HOST=npipe:////./pipe/docker_engine run version
+ok $([ $rc -eq 2 ] && one_line "unsupported engine address scheme 'npipe://' in 'npipe:////./pipe/docker_engine' (from DOCKER_HOST)"; echo $?) "DOCKER_HOST=npipe://: exit 2 naming it"
+DOCKER_HOST=ssh://me@host/path run version
+ok $([ $rc -eq 2 ] && one_line "malformed engine address 'ssh://me@host/path' (from DOCKER_HOST)"; echo $?) "DOCKER_HOST=ssh:// with a path: exit 2"
 run -H tcp://127.0.0.1:notaport version
 ok $([ $rc -eq 2 ] && one_line "malformed engine address 'tcp://127.0.0.1:notaport' (from -H)"; echo $?) "malformed -H: exit 2"
 run version --bogus

@@ -15,7 +15,7 @@ build_pkgs="gcc make autoconf automake libtool pkg-config ca-certificates
   docker.io curl busybox-static man-db"
 test_pkgs="mmdebstrap socat openssl xz-utils libxml2-utils jq
   libarchive-tools strace docker-registry apache2-utils docker-compose postgresql-client redis-tools util-linux passwd procps iproute2 valgrind groff-base tmux man-db python3-yaml
-  clang-14 libclang-rt-14-dev"
+  clang-14 libclang-rt-14-dev openssh-server openssh-client"
 
 case "${1:-}" in
   --build) pkgs=$build_pkgs ;;

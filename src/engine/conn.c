@@ -25,6 +25,7 @@
 #include "engine/context.h"
 #include "engine/engine.h"
 #include "engine/wake.h"
+#include "engine/ssh.h"
 #include "util/xalloc.h"
 
 #define DEFAULT_SOCKET "/var/run/docker.sock"
@@ -45,6 +46,7 @@ struct engine {
   char *api;           /* negotiated, NULL before */
   char *server_api;    /* the engine's own */
   char *context, *context_from;   /* the docker context in use (context.c), or NULL */
+  struct engine_ssh *ssh;         /* ssh:// (ssh.c), or NULL */
   CURL *curl;
   CURLM *multi;
   int wake_fd;         /* eventfd in the poll set (wake.c), -1: none */
@@ -278,6 +280,17 @@ engine_open (const struct engine_config *cfg, struct itm_err *err)
           e->key = xasprintf ("%s/key.pem", dir);
         }
     }
+  else if (strncmp (host, "ssh://", 6) == 0)
+    {
+      e->ssh = engine_ssh_new (host, from, err);
+      if (e->ssh == NULL)
+        goto fail;
+      /* libcurl's socket comes from ssh (ssh.c): a unix "path" keeps it
+       * from resolving a host name */
+      e->unix_path = xstrdup ("/itm-env-ssh");
+      e->base_url = xstrdup ("http://docker");
+      e->endpoint = xstrdup (host);
+    }
   else
     {
       const char *sep = strstr (host, "://");
@@ -287,7 +300,7 @@ engine_open (const struct engine_config *cfg, struct itm_err *err)
                      (int) (sep - host), host, host, from);
       else
         itm_err_set (err, ITM_EXIT_USAGE, "malformed engine address '%s' (from %s)", host, from);
-      itm_err_hint (err, "itm-env speaks unix:///PATH and tcp://HOST:PORT");
+      itm_err_hint (err, "itm-env speaks unix:///PATH, tcp://HOST:PORT and ssh://[USER@]HOST[:PORT]");
       goto fail;
     }
   engine_handles (e);
@@ -319,6 +332,7 @@ engine_dup (const struct engine *e)
 #undef DUPS
   d->tls = e->tls;
   d->tls_verify = e->tls_verify;
+  d->ssh = e->ssh ? engine_ssh_dup (e->ssh) : NULL;
   d->connect_timeout_ms = e->connect_timeout_ms;
   d->timeout_ms = e->timeout_ms;
   engine_handles (d);
@@ -337,6 +351,7 @@ engine_close (struct engine *e)
     }
   if (e->curl)
     curl_easy_cleanup (e->curl);
+  engine_ssh_free (e->ssh);
   free (e->host);
   free (e->endpoint);
   free (e->unix_path);
@@ -561,6 +576,8 @@ transfer_error (struct engine *e, const struct engine_call *c, struct call_state
 
   curl_easy_getinfo (e->curl, CURLINFO_OS_ERRNO, &oserr);
   curl_easy_getinfo (e->curl, CURLINFO_CONNECT_TIME_T, &connect_time);
+  if (e->ssh && rc != CURLE_OPERATION_TIMEDOUT && engine_ssh_failed (e->ssh, e->endpoint, err))
+    return -1;
 
   switch (rc)
     {
@@ -760,6 +777,8 @@ call_setup (struct call_state *s, const char *url, long timeout_ms)
   curl_easy_setopt (h, CURLOPT_HEADERDATA, s);
   curl_easy_setopt (h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt (h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  if (e->ssh)
+    engine_ssh_setopt (e->ssh, h);
   if (s->c->cancel)
     {
       curl_easy_setopt (h, CURLOPT_NOPROGRESS, 0L);
@@ -1157,6 +1176,8 @@ engine_raw_open (struct engine *e, struct itm_err *err)
   curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
   curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt (h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  if (e->ssh)
+    engine_ssh_setopt (e->ssh, h);
   curl_easy_setopt (h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt (h, CURLOPT_CONNECT_ONLY, 1L);
   if (e->tls)

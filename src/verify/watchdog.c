@@ -97,6 +97,15 @@ watchdog_start (struct engine *e, const char *ns)
   char *sp = strchr (host, ' ');
   if (sp)
     *sp = '\0';
+  /* a docker context (its TLS material is in the store, not the
+   * environment): the watchdog uses the same context */
+  const char *cname = engine_context_name (e, NULL);
+  char *hopt = (char *) "-H", *hval = host;
+  if (cname && strcmp (cname, "default") != 0)
+    {
+      hopt = (char *) "--context";
+      hval = (char *) cname;
+    }
   pid_t pid = fork ();
   if (pid < 0)
     {
@@ -139,7 +148,7 @@ watchdog_start (struct engine *e, const char *ns)
       sigset_t none;
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
-      char *args[] = { exe, (char *) "-H", host, (char *) "gc", (char *) "--watchdog",
+      char *args[] = { exe, hopt, hval, (char *) "gc", (char *) "--watchdog",
                        (char *) ns, (char *) "--watchdog-fd", (char *) "3",
                        lockfd >= 0 ? (char *) "--watchdog-lock-fd" : NULL, (char *) "4", NULL };
       execv (exe, args);

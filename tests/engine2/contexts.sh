@@ -120,4 +120,29 @@ like "$err" "docker context 'no-such-ctx' \\(from --context\\) does not exist: n
 
 run "$ITM_ENV" -p "$ITM_NS" down
 is "$rc" 0 "down over the context"
+
+# up killed over the TLS context: its watchdog uses the same context (the
+# TLS material is in the store, not the environment) and removes the lot
+cat >slow.yml <<EOF2
+services:
+  db:
+    image: itm-fixture/busybox:latest
+    command: ["sh", "-c", "sleep 30"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -e /tmp/never"]
+      interval: 1s
+EOF2
+ns2=$ITM_NS-k
+at_exit "'$ITM_ENV' -H 'unix://$ITM_SOCK' down -p '$ns2' >/dev/null 2>&1"
+count () {
+  engine_get "/containers/json?all=1&filters=$(ns_filter "$ns2")" | jq length
+}
+"$ITM_ENV" -f slow.yml -p "$ns2" up --timeout 60 >"$tmp/slow.log" 2>&1 &
+upid=$!
+seen () { [ "$(count)" != 0 ]; }
+wait_for 30 seen || diag "no container seen before the kill"
+kill -KILL "$upid" 2>/dev/null || true
+wait "$upid" 2>/dev/null || true
+gone () { [ "$(count)" = 0 ]; }
+ok "up killed over the TLS context: its watchdog removes the namespace (within 30 s)" wait_for 30 gone
 done_testing

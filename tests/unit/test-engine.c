@@ -543,7 +543,8 @@ test_config (void)
   config_case ("tcp://127.0.0.1:2375", NULL, 0, "tcp://127.0.0.1:2375");
   config_case ("tcp://localhost", NULL, 0, "tcp://localhost:2375");
   config_case ("tcp://[::1]:2375/", NULL, 0, "tcp://[::1]:2375");
-  config_case ("ssh://me@host", NULL, ITM_EXIT_USAGE, NULL);
+  config_case ("ssh://me@host", NULL, 0, "ssh://me@host");
+  config_case ("ssh://me@host/path", NULL, ITM_EXIT_USAGE, NULL);
   config_case ("npipe:////./pipe/docker_engine", NULL, ITM_EXIT_USAGE, NULL);
   config_case (NULL, "fd://", ITM_EXIT_USAGE, NULL);
   config_case ("/var/run/docker.sock", NULL, ITM_EXIT_USAGE, NULL);
