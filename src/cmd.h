@@ -110,7 +110,7 @@ extern const struct itm_cmd cmd_up, cmd_down, cmd_wait;
 extern const struct itm_cmd cmd_ns, cmd_seed;
 extern const struct itm_cmd cmd_gc, cmd_run, cmd_verify;
 extern const struct itm_cmd cmd_build, cmd_pull;
-extern const struct itm_cmd cmd_proxy;
+extern const struct itm_cmd cmd_proxy, cmd_fault;
 
 /* Look a command up: exact name or alias, else a unique prefix.  NULL with
  * err set (usage) when unknown or ambiguous. */

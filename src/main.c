@@ -23,6 +23,7 @@ static const struct itm_cmd *const commands[] = {
   &cmd_down,
   &cmd_env,
   &cmd_exec,
+  &cmd_fault,
   &cmd_gc,
   &cmd_help,
   &cmd_logs,
