@@ -498,7 +498,31 @@ fault_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   if (ctx_state (ctx, ns, true, &st, err) < 0)
     return -1;
   if (k >= 4)
-    return partition (ctx, st, n ? argv[optind] : NULL, from, k == 5, err);
+    {
+      if (partition (ctx, st, n ? argv[optind] : NULL, from, k == 5, err) < 0)
+        return -1;
+      /* a service behind the proxy: its proxies refuse while it is cut
+       * off (its name is the proxy's), and take connections again on heal */
+      cleanup_err struct itm_err e2 = { 0 };
+      cleanup_free char *purl = proxy_url (st, &e2);
+      cleanup_json json_object *pall = NULL;
+      if (purl == NULL || api (purl, "GET", "/proxies", NULL, 200, &pall, &e2) < 0)
+        return 0;
+      json_object_object_foreach (pall, pname, pobj)
+        {
+          const char *up = json_key_str (pobj, "upstream");
+          const char *sfx = up ? strstr (up, ".itm-real:") : NULL;
+          if (sfx == NULL || (n && ((size_t) (sfx - up) != strlen (argv[optind])
+                                    || strncmp (up, argv[optind], (size_t) (sfx - up)) != 0)))
+            continue;
+          cleanup_free char *pp = xasprintf ("/proxies/%s", pname);
+          cleanup_json json_object *b = json_object_new_object ();
+          json_object_object_add (b, "enabled", json_object_new_boolean (k == 5));
+          if (api (purl, "POST", pp, b, 200, NULL, err) < 0)
+            return -1;
+        }
+      return 0;
+    }
 
   cleanup_free char *url = proxy_url (st, err);
   if (url == NULL)

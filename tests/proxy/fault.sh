@@ -86,6 +86,17 @@ is "$rc:$out" 0:api "healed: api reachable by name again"
 aliases=$(engine_get "/containers/$ITM_NS-api-1/json" | jq -c '[.NetworkSettings.Networks[].Aliases[]] | map(select(. == "api"))')
 is "$aliases" '["api"]' "healed with its alias"
 
+run "$ITM_ENV" fault partition web
+is "$rc" 0 "fault partition web (behind the proxy)"
+get http://web:8080/ 3
+ok "partitioned: the client cannot reach web through its proxy either (rc $rc)" test "$rc" -ne 0
+run "$ITM_ENV" fault list --json
+is "$(printf '%s' "$out" | jq -c .web.enabled)" false "... its proxy refuses"
+run "$ITM_ENV" fault heal web
+is "$rc" 0 "fault heal web"
+get http://web:8080/ 5
+is "$rc:$out" 0:hello "healed: web answers through its proxy again"
+
 cat >"$tmp/plain.yml" <<'YML'
 services:
   solo:
