@@ -15,9 +15,15 @@
 #include "util/json.h"
 #include "util/xalloc.h"
 
-enum { OPT_LISTEN = OPT_FIRST_COMMAND_OPT, OPT_CONFIG, OPT_PROXY, OPT_SEED };
+enum { OPT_LISTEN = OPT_FIRST_COMMAND_OPT, OPT_CONFIG, OPT_PROXY, OPT_SEED, OPT_FAULT };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, go;
+
+static void
+on_usr1 (int sig)
+{
+  go = 1;
+}
 
 static void
 on_signal (int sig)
@@ -51,6 +57,7 @@ proxy_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   int opt;
   cleanup_json json_object *proxies = json_object_new_array ();
   cleanup_json json_object *config = NULL;
+  cleanup_json json_object *faults = json_object_new_array ();
 
   while ((opt = cmd_getopt (&cmd_proxy, ctx, argc, argv, &arg, err)) > 0)
     switch (opt)
@@ -79,6 +86,17 @@ proxy_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           json_object_array_add (proxies, o);
           break;
         }
+      case OPT_FAULT:
+        {
+          json_object *f = json_tokener_parse (arg);
+          if (!json_object_is_type (f, json_type_object))
+            {
+              json_object_put (f);
+              return itm_err_set (err, ITM_EXIT_USAGE, "proxy: --fault: not a JSON object");
+            }
+          json_object_array_add (faults, f);
+          break;
+        }
       case OPT_SEED:
         seed = strtoull (arg, NULL, 0);
         break;
@@ -101,9 +119,17 @@ proxy_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       px_server_free (s);
       return -1;
     }
-  struct sigaction sa = { .sa_handler = on_signal };
+  for (size_t i = 0; i < json_object_array_length (faults); i++)
+    if (px_server_schedule (s, json_object_array_get_idx (faults, i), err) < 0)
+      {
+        px_server_free (s);
+        return -1;
+      }
+  px_server_trigger (s, &go);
+  struct sigaction sa = { .sa_handler = on_signal }, su = { .sa_handler = on_usr1 };
   sigaction (SIGTERM, &sa, NULL);
   sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGUSR1, &su, NULL);
   signal (SIGPIPE, SIG_IGN);
   printf ("itm-env proxy: API on %s\n", bound);
   fflush (stdout);
@@ -119,6 +145,9 @@ static const struct itm_opt proxy_opts[] = {
     "create the proxies of a JSON file (Toxiproxy's -config: [{name, listen, upstream}])" },
   { OPT_PROXY, 0, "proxy", OPT_ARG_REQUIRED, "NAME=LISTEN=UPSTREAM",
     "create a proxy (e.g. db=0.0.0.0:5432=db-real:5432)", .repeat = true },
+  { OPT_FAULT, 0, "fault", OPT_ARG_REQUIRED, "JSON",
+    "schedule a toxic: {\"proxy\", \"at_ms\", \"for_ms\", \"toxic\"}, counted from SIGUSR1",
+    .repeat = true },
   { OPT_SEED, 0, "seed", OPT_ARG_REQUIRED, "N", NULL },
   { 0 },
 };

@@ -116,7 +116,7 @@ extern const struct itm_cmd cmd_check;
 extern const struct itm_cmd cmd_stop, cmd_start, cmd_restart, cmd_pause, cmd_unpause, cmd_kill,
   cmd_rm;
 extern const struct itm_cmd cmd_ls, cmd_top, cmd_images, cmd_events, cmd_cp;
-extern const struct itm_cmd cmd_proxy;
+extern const struct itm_cmd cmd_proxy, cmd_fault;
 
 /* Look a command up: exact name or alias, else a unique prefix.  NULL with
  * err set (usage) when unknown or ambiguous. */

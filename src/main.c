@@ -27,6 +27,7 @@ static const struct itm_cmd *const commands[] = {
   &cmd_env,
   &cmd_events,
   &cmd_exec,
+  &cmd_fault,
   &cmd_gc,
   &cmd_help,
   &cmd_images,

@@ -217,6 +217,9 @@ const char *prov_life_name (enum prov_life op);
  * proxied for two services: ITM_EXIT_STACK; nothing left behind). */
 int prov_proxy_up (struct engine *e, const struct stack *st, const char *ns, long ttl,
                    struct itm_err *err);
+/* Every service is ready: the proxy's x-itm.faults schedule starts
+ * (SIGUSR1 to it; no proxy: nothing). */
+void prov_proxy_ready (struct engine *e, const char *ns);
 /* Remove the namespace's proxy container, if any (a rollback). */
 void prov_proxy_remove (struct engine *e, const char *ns);
 

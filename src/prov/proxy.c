@@ -107,6 +107,16 @@ remove_old (struct engine *e, const char *cname)
 }
 
 void
+prov_proxy_ready (struct engine *e, const char *ns)
+{
+  cleanup_free char *cname = ns_container_name (ns, PROV_PROXY_SERVICE, 1);
+  cleanup_free char *enc = engine_urlencode (cname);
+  cleanup_free char *p = xasprintf ("/containers/%s/kill?signal=SIGUSR1", enc);
+  cleanup_err struct itm_err err = { 0 };
+  engine_post (e, p, NULL, NULL, &err);   /* no proxy: nothing to start */
+}
+
+void
 prov_proxy_remove (struct engine *e, const char *ns)
 {
   cleanup_free char *cname = ns_container_name (ns, PROV_PROXY_SERVICE, 1);
@@ -167,6 +177,33 @@ prov_proxy_up (struct engine *e, const struct stack *st, const char *ns, long tt
       json_object_array_add (cmd, json_object_new_string (arg));
       free (arg);
       buf_addf (&map, "%s%s:%u", map.len ? "," : "", px[i].svc->name, px[i].port);
+    }
+  /* x-itm.faults: scheduled in the proxy, counted from prov_proxy_ready() */
+  for (size_t i = 0; i < n; i++)
+    {
+      if (i > 0 && px[i].svc == px[i - 1].svc)
+        continue;
+      size_t nf = 0;
+      struct stack_fault *f = stack_xproxy_faults (px[i].svc, &nf);
+      for (size_t k = 0; k < nf; k++)
+        for (size_t j = i; j < n && px[j].svc == px[i].svc; j++)
+          {
+            if (f[k].port && f[k].port != px[j].port)
+              continue;
+            json_object *o = json_object_new_object ();
+            char *pname = nports_of (px, n, px[j].svc) > 1
+              ? xasprintf ("%s-%u", px[j].svc->name, px[j].port) : xstrdup (px[j].svc->name);
+            json_object_object_add (o, "proxy", json_object_new_string (pname));
+            json_object_object_add (o, "at_ms", json_object_new_int64 (f[k].at_ns / 1000000));
+            json_object_object_add (o, "for_ms", json_object_new_int64 (f[k].for_ns / 1000000));
+            json_object_object_add (o, "toxic", json_object_get (f[k].toxic));
+            json_object_array_add (cmd, json_object_new_string ("--fault"));
+            json_object_array_add (cmd, json_object_new_string (
+              json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN)));
+            json_object_put (o);
+            free (pname);
+          }
+      stack_xproxy_faults_free (f, nf);
     }
   for (size_t i = 0; i <= n; i++)
     {

@@ -1654,6 +1654,8 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
       goto out;
     }
   ret = drive (r, false, err);
+  if (ret == 0)
+    prov_proxy_ready (e, o->ns);
 out:
   json_object_put (existing);
   if (o->hooks.after)

@@ -65,8 +65,19 @@ struct px_client {             /* a connection to the API */
   struct buf in, out;
 };
 
+struct px_sched {              /* a scheduled fault */
+  char *proxy;
+  json_object *toxic;          /* the API body (owned) */
+  int64_t at, dur;             /* ns after the trigger; dur 0: stays */
+  int state;                   /* 0 pending, 1 added, 2 done */
+};
+
 struct px_server {
   int afd, ai;
+  struct px_sched *sched;
+  size_t nsched, schedcap;
+  volatile sig_atomic_t *go;   /* the schedule's trigger */
+  int64_t t_go;                /* when it came (0: not yet) */
   struct px_proxy *proxies;
   struct px_client *clients;
   uint64_t rng;

@@ -97,6 +97,11 @@ int px_server_listen (struct px_server *s, const char *addr, char **bound, struc
 /* Create the proxies of a JSON array as POST /populate does (the --config
  * file, --proxy options).  -1 with err set (nothing created). */
 int px_server_populate (struct px_server *s, json_object *proxies, struct itm_err *err);
+/* A scheduled fault (x-itm.faults): {"proxy": NAME, "at_ms": N, "for_ms":
+ * N (0: stays), "toxic": {...}}; its clock starts when *go is set (up
+ * sends SIGUSR1 once every service is ready).  -1 with err set. */
+int px_server_schedule (struct px_server *s, json_object *fault, struct itm_err *err);
+void px_server_trigger (struct px_server *s, volatile sig_atomic_t *go);
 /* Serve until *stop is set (by a signal handler). */
 int px_server_run (struct px_server *s, volatile sig_atomic_t *stop, struct itm_err *err);
 

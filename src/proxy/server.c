@@ -666,6 +666,12 @@ px_server_free (struct px_server *s)
     }
   if (s->afd >= 0)
     close (s->afd);
+  for (size_t i = 0; i < s->nsched; i++)
+    {
+      free (s->sched[i].proxy);
+      json_object_put (s->sched[i].toxic);
+    }
+  free (s->sched);
   free (s->pfd);
   free (s);
 }
@@ -693,6 +699,63 @@ px_server_populate (struct px_server *s, json_object *proxies, struct itm_err *e
                           json_key_str (o, "error") ? json_key_str (o, "error") : "populate failed");
     }
   return 0;
+}
+
+int
+px_server_schedule (struct px_server *s, json_object *f, struct itm_err *err)
+{
+  const char *proxy = json_key_str (f, "proxy");
+  json_object *t = json_key (f, "toxic");
+  if (proxy == NULL || !json_object_is_type (t, json_type_object)
+      || json_key_str (t, "name") == NULL)
+    return itm_err_set (err, ITM_EXIT_USAGE, "proxy: --fault: expected {\"proxy\": NAME, "
+                        "\"at_ms\": N, \"for_ms\": N, \"toxic\": {\"name\": ...}}");
+  s->sched = xgrow (s->sched, &s->schedcap, s->nsched + 1, sizeof *s->sched);
+  s->sched[s->nsched++] = (struct px_sched) {
+    .proxy = xstrdup (proxy), .toxic = json_object_get (t),
+    .at = json_int (f, "at_ms", 0) * 1000000, .dur = json_int (f, "for_ms", 0) * 1000000,
+  };
+  return 0;
+}
+
+void
+px_server_trigger (struct px_server *s, volatile sig_atomic_t *go)
+{
+  s->go = go;
+}
+
+/* Due scheduled faults: added, or removed after their time; the next
+ * deadline into *next. */
+static void
+sched_step (struct px_server *s, int64_t now, int64_t *next)
+{
+  if (s->t_go == 0 && s->go && *s->go)
+    s->t_go = now;
+  for (size_t i = 0; s->t_go && i < s->nsched; i++)
+    {
+      struct px_sched *f = &s->sched[i];
+      int64_t at = s->t_go + (f->state == 0 ? f->at : f->at + f->dur);
+      if (f->state == 2 || (f->state == 1 && f->dur == 0))
+        continue;
+      if (now < at)
+        {
+          at_min (next, at);
+          continue;
+        }
+      const char *name = json_key_str (f->toxic, "name");
+      cleanup_free char *path = f->state == 0 ? xasprintf ("/proxies/%s/toxics", f->proxy)
+        : xasprintf ("/proxies/%s/toxics/%s", f->proxy, name);
+      const char *body = json_object_to_json_string_ext (f->toxic, JSON_C_TO_STRING_PLAIN);
+      int status;
+      cleanup_free char *resp = NULL;
+      px_api_handle (s, f->state == 0 ? "POST" : "DELETE", path, body, strlen (body), &status,
+                     &resp);
+      fprintf (stderr, "itm-env proxy: fault %s on %s %s (%d)\n", name, f->proxy,
+               f->state == 0 ? "added" : "removed", status);
+      f->state = f->state == 0 && f->dur ? 1 : 2;
+      if (f->state == 1)
+        at_min (next, s->t_go + f->at + f->dur);
+    }
 }
 
 static int
@@ -741,6 +804,7 @@ px_server_run (struct px_server *s, volatile sig_atomic_t *stop, struct itm_err 
                 at_min (&next, l->next_at);
             }
         }
+      sched_step (s, now, &next);
       int timeout = -1;
       if (next)
         {

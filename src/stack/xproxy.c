@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/proxy.h"
 #include "stack/xproxy.h"
 #include "util/xalloc.h"
 
@@ -152,16 +153,166 @@ parse (const struct stack_service *svc, unsigned *ports, size_t max, size_t *n, 
   return 0;
 }
 
+/* A duration: a string in Compose's syntax ("5s", "1m30s") or a number
+ * of seconds. */
+static int
+duration (json_object *v, int64_t *ns)
+{
+  const char *why;
+  if (json_object_is_type (v, json_type_int) || json_object_is_type (v, json_type_double))
+    {
+      double d = json_object_get_double (v);
+      if (!(d >= 0 && d < 1e9))
+        return -1;
+      *ns = (int64_t) (d * 1e9);
+      return 0;
+    }
+  if (json_object_is_type (v, json_type_string))
+    return stack_parse_duration (json_object_get_string (v), ns, &why);
+  return -1;
+}
+
+/* x-itm.faults: -1 with *msg, else the faults (out may be NULL: checked
+ * only). */
+static int
+parse_faults (const struct stack_service *svc, const unsigned *ports, size_t nports,
+              struct stack_fault **out, size_t *nout, char **msg)
+{
+  json_object *list = NULL;
+  *nout = 0;
+  if (svc->x_itm == NULL || !json_object_is_type (svc->x_itm, json_type_object)
+      || !json_object_object_get_ex (svc->x_itm, "faults", &list) || list == NULL)
+    return 0;
+  if (nports == 0)
+    {
+      *msg = xstrdup ("x-itm.faults: the service is not behind the fault proxy (give it "
+                      "x-itm.proxy)");
+      return -1;
+    }
+  if (!json_object_is_type (list, json_type_array))
+    {
+      *msg = xstrdup ("x-itm.faults: expected a list of {at, for, toxic, attributes, ...}");
+      return -1;
+    }
+  static const char *const keys[] = { "at", "for", "toxic", "attributes", "stream", "toxicity",
+                                      "name", "port", NULL };
+  size_t n = json_object_array_length (list);
+  struct stack_fault *f = out ? xcalloc (n + 1, sizeof *f) : NULL;
+  for (size_t i = 0; i < n; i++)
+    {
+      json_object *e = json_object_array_get_idx (list, i), *v;
+      if (!json_object_is_type (e, json_type_object))
+        {
+          *msg = xasprintf ("x-itm.faults[%zu]: expected a map", i);
+          goto bad;
+        }
+      json_object_object_foreach (e, key, val)
+        {
+          (void) val;
+          size_t k;
+          for (k = 0; keys[k] && strcmp (keys[k], key) != 0; k++)
+            ;
+          if (keys[k] == NULL)
+            {
+              *msg = xasprintf ("x-itm.faults[%zu]: unknown key '%s' (at, for, toxic, "
+                                "attributes, stream, toxicity, name, port)", i, key);
+              goto bad;
+            }
+        }
+      int64_t at = 0, dur = 0;
+      if (!json_object_object_get_ex (e, "at", &v) || duration (v, &at) < 0)
+        {
+          *msg = xasprintf ("x-itm.faults[%zu].at: expected a duration after readiness "
+                            "(e.g. 5s)", i);
+          goto bad;
+        }
+      if (json_object_object_get_ex (e, "for", &v) && (duration (v, &dur) < 0 || dur == 0))
+        {
+          *msg = xasprintf ("x-itm.faults[%zu].for: expected a duration (e.g. 10s)", i);
+          goto bad;
+        }
+      unsigned port = 0;
+      if (json_object_object_get_ex (e, "port", &v))
+        {
+          port = port_of (v);
+          if (!has (ports, nports, port))
+            {
+              *msg = xasprintf ("x-itm.faults[%zu].port: %s is not a proxied port of '%s'", i,
+                                json_object_get_string (v), svc->name);
+              goto bad;
+            }
+        }
+      /* the body the proxy gets, checked by its own rules */
+      json_object *body = json_object_new_object ();
+      json_object_object_foreach (e, k2, v2)
+        if (strcmp (k2, "at") && strcmp (k2, "for") && strcmp (k2, "port"))
+          json_object_object_add (body, strcmp (k2, "toxic") == 0 ? "type" : k2,
+                                  json_object_get (v2));
+      struct px_toxic t;
+      char *pmsg = NULL;
+      if (px_toxic_parse (body, &t, &pmsg) != 0)
+        {
+          *msg = xasprintf ("x-itm.faults[%zu]: %s", i, pmsg);
+          free (pmsg);
+          json_object_put (body);
+          goto bad;
+        }
+      json_object_object_add (body, "name", json_object_new_string (t.name));
+      px_toxic_clear (&t);
+      if (f)
+        f[(*nout)++] = (struct stack_fault) { at, dur, port, body };
+      else
+        json_object_put (body);
+    }
+  if (out)
+    *out = f;
+  return 0;
+bad:
+  if (f)
+    stack_xproxy_faults_free (f, *nout);
+  *nout = 0;
+  return -1;
+}
+
+void
+stack_xproxy_faults_free (struct stack_fault *f, size_t n)
+{
+  for (size_t i = 0; f && i < n; i++)
+    json_object_put (f[i].toxic);
+  free (f);
+}
+
+struct stack_fault *
+stack_xproxy_faults (const struct stack_service *svc, size_t *n)
+{
+  unsigned ports[MAX_PORTS];
+  size_t np;
+  cleanup_free char *msg = NULL;
+  struct stack_fault *f = NULL;
+  *n = 0;
+  if (parse (svc, ports, MAX_PORTS, &np, &msg) < 0
+      || parse_faults (svc, ports, np, &f, n, &msg) < 0)
+    return NULL;
+  return f;
+}
+
 void
 stack_xproxy_check (struct diags *d, const struct node *svc_node, const struct stack_service *svc)
 {
   unsigned ports[MAX_PORTS];
-  size_t n;
+  size_t n, nf;
   cleanup_free char *msg = NULL;
-  if (parse (svc, ports, MAX_PORTS, &n, &msg) < 0)
+  const char *key = "proxy";
+  int rc = parse (svc, ports, MAX_PORTS, &n, &msg);
+  if (rc == 0)
+    {
+      key = "faults";
+      rc = parse_faults (svc, ports, n, NULL, &nf, &msg);
+    }
+  if (rc < 0)
     {
       const struct node *at = svc_node ? node_map_get (svc_node, "x-itm") : NULL;
-      const struct node *p = at ? node_map_get (at, "proxy") : NULL;
+      const struct node *p = at ? node_map_get (at, key) : NULL;
       diag_add (d, DIAG_ERROR, p ? p : at ? at : svc_node, "%s", msg);
     }
 }
