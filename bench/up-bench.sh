@@ -7,12 +7,15 @@
 #   four-10s  the same, interval 10s
 #   ind-10    10 independent busybox services
 #   ind-50    50 independent busybox services
+#   cpu-N     N independent services (e.g. cpu-10 cpu-50 cpu-100): CPU time
+#             of `up` (user+sys, ms and ms per service) and, with
+#             BENCH_STRACE=1, its poll() calls (strace -f -c, a second run)
 # Figures, not a test (make bench).  Goal: within 10% + 100 ms of the floor,
 # ahead of docker-compose in every row, ahead of the floor in four-10s.
 set -eu
 itm=${1:?usage: up-bench.sh path/to/itm-env}
 sock=${DOCKER_HOST:-unix:///var/run/docker.sock}; sock=${sock#unix://}
-rows=${BENCH_ROWS:-four-1s four-10s ind-10 ind-50}
+rows=${BENCH_ROWS:-four-1s four-10s ind-10 ind-50 cpu-10 cpu-50 cpu-100}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/itm-upbench.XXXXXX")
 ns=itmb-$$
 trap '"$itm" down -p "$ns" -q >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT INT TERM
@@ -117,9 +120,26 @@ dc_ready () { # poll until every container is healthy, or running without a heal
   done
 }
 
+cpu_row () { # N: CPU of up, per service; poll() calls with BENCH_STRACE=1
+  gen_ind "$1" >"$tmp/s.yml"
+  /usr/bin/time -f '%U %S %M' -o "$tmp/time" "$itm" -f "$tmp/s.yml" -p "$ns" up -q
+  "$itm" down -p "$ns" -q
+  read -r u sy rss <"$tmp/time"
+  ms=$(echo "($u + $sy) * 1000" | bc)
+  polls=-
+  if [ "${BENCH_STRACE:-0}" = 1 ]; then
+    strace -f -qq -c -e trace=poll,ppoll -o "$tmp/st" "$itm" -f "$tmp/s.yml" -p "$ns" up -q
+    "$itm" down -p "$ns" -q
+    polls=$(awk '$NF == "poll" || $NF == "ppoll" { n += $4 } END { print n + 0 }' "$tmp/st")
+  fi
+  printf '%-9s %-14s cpu_ms %6.0f  ms/service %5.2f  peak_rss_kb %6d  polls %s\n' "cpu-$1" itm-env \
+    "$ms" "$(echo "scale=2; $ms / $1" | bc)" "$rss" "$polls"
+}
+
 printf '%-9s %-14s %9s %9s %9s %9s\n' row tool up_ms down_ms up/floor down/floor
 for row in $rows; do
   case $row in
+    cpu-*) cpu_row "${row#cpu-}"; continue ;;
     four-1s) gen_four 1s >"$tmp/s.yml"; fu="floor_up_four 1000000000" ;;
     four-10s) gen_four 10s >"$tmp/s.yml"; fu="floor_up_four 10000000000" ;;
     ind-10) gen_ind 10 >"$tmp/s.yml"; fu="floor_up_ind 10" ;;

@@ -1,32 +1,27 @@
 /* fuzz-events.c - fuzz the parsing of the engine's /events stream as `up`
  * does it: engine_events hands the body to the JSON-lines parser
- * (src/engine/stream.c) and each value to on_event in src/prov/up.c, which
- * reads it with the util/json.h accessors.  on_event is static and holds
- * up's locks, so this target repeats its decoding (the same accessors,
- * paths and comparisons; keep them in step) on a table of services with
- * the container IDs of tests/recorded/events.jsonl, and checks what up
- * relies on: an event changes only the service whose ID it names, and
- * only the fact its action names.  The body is fed in pieces of 1 to 64
- * bytes (a pattern taken from the input), as a socket delivers it.  With
- * libFuzzer: clang -fsanitize=fuzzer -DITM_LIBFUZZER ...; else a replay of
- * fuzz/corpus-events/ (see fuzz-common.h). */
+ * (src/engine/stream.c) and each value to up's on_event, which decodes it
+ * with ready_event_decode and applies it with ready_event_apply
+ * (src/prov/ready.c, pure: the same functions here), on a table of
+ * services with the container IDs of tests/recorded/events.jsonl; checks
+ * what up relies on: an event changes only the service whose ID it names,
+ * and only the fact its action names.  The body is fed in pieces of 1 to
+ * 64 bytes (a pattern taken from the input), as a socket delivers it.
+ * With libFuzzer: clang -fsanitize=fuzzer -DITM_LIBFUZZER ...; else a
+ * replay of fuzz/corpus-events/ (see fuzz-common.h). */
 #include <config.h>
 
 #include <string.h>
 
 #include "engine/engine.h"
 #include "fuzz-common.h"
+#include "prov/ready.h"
 #include "util/err.h"
 #include "util/json.h"
 
-struct facts {
-  bool started, died, oom, healthy, unhealthy;
-  int exit_code;
-};
-
 struct svc {
   const char *id;
-  struct facts ev;
+  struct ready_facts ev;
 };
 
 struct run {
@@ -49,38 +44,18 @@ on_event (json_object *ev, void *ctx)
 {
   struct run *r = ctx;
   r->events++;
-  const char *action = json_str (ev, "Action");
-  if (action == NULL)
-    action = json_str (ev, "status");
-  const char *id = json_str (ev, "Actor.ID");
-  if (id == NULL)
-    id = json_str (ev, "id");
-  if (action == NULL || id == NULL)
-    return 0;
-  struct svc *s = svc_by_id (r, id);
-  if (s)
+  struct ready_event e;
+  struct svc *s;
+  if (ready_event_decode (ev, &e) && (s = svc_by_id (r, e.id)) != NULL)
     {
-      struct facts before = s->ev;
+      struct ready_facts before = s->ev;
       r->matched++;
-      if (strcmp (action, "start") == 0)
-        s->ev.started = true;
-      else if (strcmp (action, "die") == 0)
-        {
-          const char *code = json_str (ev, "Actor.Attributes.exitCode");
-          s->ev.died = true;
-          s->ev.exit_code = code ? atoi (code) : -1;
-        }
-      else if (strcmp (action, "oom") == 0)
-        s->ev.oom = true;
-      else if (strcmp (action, "health_status: healthy") == 0)
-        s->ev.healthy = true;
-      else if (strcmp (action, "health_status: unhealthy") == 0)
-        s->ev.unhealthy = true;
+      ready_event_apply (&s->ev, &e);
       /* only the fact the action names changed */
       int changed = (s->ev.started != before.started) + (s->ev.died != before.died)
                     + (s->ev.oom != before.oom) + (s->ev.healthy != before.healthy)
                     + (s->ev.unhealthy != before.unhealthy);
-      if (changed > 1)
+      if (changed > 1 || (e.kind != EV_DIE && s->ev.exit_code != before.exit_code))
         abort ();
     }
   /* the accessors up and the verifier use on events and lists, on anything */

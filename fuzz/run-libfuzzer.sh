@@ -26,10 +26,14 @@ util="$src/src/util/xalloc.c"
 stack="$src/src/stack/node.c $src/src/stack/yaml.c $src/src/stack/interp.c \
        $src/src/stack/dotenv.c $src/src/stack/files.c $src/src/util/file.c $src/src/util/err.c $util"
 engine="$src/src/engine/stream.c $src/src/util/err.c $src/src/util/json.c $util"
+# events: up's event decoding (prov/ready.c, which formats durations with
+# stack/model-parse.c)
+events="$engine $src/src/prov/ready.c $src/src/stack/model-parse.c"
 failed=
 for t in ${FUZZ_TARGETS:-yaml interp files dotenv interp-bounds jsonl mux events}; do
   case $t in
-    jsonl|mux|events) lib="$engine" libs=$(pkg-config --libs json-c) ;;
+    jsonl|mux) lib="$engine" libs=$(pkg-config --libs json-c) ;;
+    events) lib="$events" libs=$(pkg-config --libs json-c) ;;
     *) lib="$stack" libs=$(pkg-config --libs yaml-0.1) ;;
   esac
   # shellcheck disable=SC2086

@@ -3,10 +3,15 @@
  * and no clock of its own. */
 #include <config.h>
 
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "prov/ready.h"
+#include "util/json.h"
 
 void
 ready_init (struct ready_gate *g)
@@ -183,6 +188,75 @@ ready_probed (struct ready_gate *g, int rc)
     g->probe_ok = true;
   else
     g->probed = true;
+}
+
+/* "137" -> 137; -1 for anything that is not a whole int ("", "x", "1x",
+ * out of range). */
+static int
+exit_code_of (const char *v)
+{
+  char *end;
+  if (v == NULL || *v == '\0')
+    return -1;
+  errno = 0;
+  long c = strtol (v, &end, 10);
+  if (errno || *end != '\0' || c < INT_MIN || c > INT_MAX)
+    return -1;
+  return (int) c;
+}
+
+bool
+ready_event_decode (json_object *ev, struct ready_event *out)
+{
+  const char *action = json_str (ev, "Action");
+  if (action == NULL)
+    action = json_str (ev, "status");
+  const char *id = json_str (ev, "Actor.ID");
+  if (id == NULL)
+    id = json_str (ev, "id");
+  *out = (struct ready_event){ .id = id, .kind = EV_OTHER, .exit_code = -1 };
+  if (action == NULL || id == NULL)
+    return false;
+  if (strcmp (action, "start") == 0)
+    out->kind = EV_START;
+  else if (strcmp (action, "die") == 0)
+    {
+      out->kind = EV_DIE;
+      out->exit_code = exit_code_of (json_str (ev, "Actor.Attributes.exitCode"));
+    }
+  else if (strcmp (action, "oom") == 0)
+    out->kind = EV_OOM;
+  else if (strcmp (action, "health_status: healthy") == 0)
+    out->kind = EV_HEALTHY;
+  else if (strcmp (action, "health_status: unhealthy") == 0)
+    out->kind = EV_UNHEALTHY;
+  return true;
+}
+
+void
+ready_event_apply (struct ready_facts *f, const struct ready_event *e)
+{
+  switch (e->kind)
+    {
+    case EV_START:
+      f->started = true;
+      break;
+    case EV_DIE:
+      f->died = true;
+      f->exit_code = e->exit_code;
+      break;
+    case EV_OOM:
+      f->oom = true;
+      break;
+    case EV_HEALTHY:
+      f->healthy = true;
+      break;
+    case EV_UNHEALTHY:
+      f->unhealthy = true;
+      break;
+    case EV_OTHER:
+      break;
+    }
 }
 
 bool

@@ -11,7 +11,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "stack/stack.h"
+
+/* One value of the engine's /events stream, decoded (ready_event_decode):
+ * the container it names and what it says.  Pure: up.c's events thread
+ * and fuzz/fuzz-events.c both use it. */
+enum ready_event_kind { EV_OTHER, EV_START, EV_DIE, EV_OOM, EV_HEALTHY, EV_UNHEALTHY };
+struct ready_event {
+  const char *id;               /* borrowed from the value */
+  enum ready_event_kind kind;
+  int exit_code;                /* EV_DIE: Actor.Attributes.exitCode, -1 when absent or not
+                                   a number */
+};
 
 /* What a service must reach to be ready. */
 enum gate_kind { GATE_RUNNING, GATE_HEALTHY, GATE_COMPLETED };
@@ -107,6 +120,13 @@ struct ready_step ready_next (struct ready_gate *g, const struct ready_facts *f,
 int64_t ready_plain_probe_at (unsigned k);
 /* The exit code of the probe READY_PROBE asked for (-1: it could not run). */
 void ready_probed (struct ready_gate *g, int rc);
+
+/* Decode one event (a container event as /events gives it, old "status"/
+ * "id" spellings too): false when it names no action or no container. */
+bool ready_event_decode (json_object *ev, struct ready_event *out);
+/* What the event changes in a container's facts: only the fact its kind
+ * names (EV_OTHER: nothing). */
+void ready_event_apply (struct ready_facts *f, const struct ready_event *e);
 
 /* Whether a dependency in phase p meets condition c. */
 bool ready_dep_holds (enum phase p, enum stack_condition c);

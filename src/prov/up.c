@@ -177,35 +177,17 @@ static int
 on_event (json_object *ev, void *ctx)
 {
   struct run *r = ctx;
-  const char *action = json_str (ev, "Action");
-  if (action == NULL)
-    action = json_str (ev, "status");
-  const char *id = json_str (ev, "Actor.ID");
-  if (id == NULL)
-    id = json_str (ev, "id");
-  if (action == NULL || id == NULL)
+  struct ready_event e;
+  if (!ready_event_decode (ev, &e))
     return 0;
   long long tn = (long long) json_int (ev, "timeNano", 0);
   pthread_mutex_lock (&r->mu);
-  struct svc *s = svc_by_id (r, id);
+  struct svc *s = svc_by_id (r, e.id);
   if (s && s->started_ns && tn && tn < s->started_ns)
     s = NULL;
   if (s)
     {
-      if (strcmp (action, "start") == 0)
-        s->ev.started = true;
-      else if (strcmp (action, "die") == 0)
-        {
-          const char *code = json_str (ev, "Actor.Attributes.exitCode");
-          s->ev.died = true;
-          s->ev.exit_code = code ? atoi (code) : -1;
-        }
-      else if (strcmp (action, "oom") == 0)
-        s->ev.oom = true;
-      else if (strcmp (action, "health_status: healthy") == 0)
-        s->ev.healthy = true;
-      else if (strcmp (action, "health_status: unhealthy") == 0)
-        s->ev.unhealthy = true;
+      ready_event_apply (&s->ev, &e);
       pthread_cond_broadcast (&r->cv);
     }
   pthread_mutex_unlock (&r->mu);

@@ -11,6 +11,8 @@ need_cmd jq strace
 
 rs_net
 rs_ctr quiet 1 '{"Cmd":["sh","-c","echo started; sleep 600"]}'
+# LeakSanitizer cannot work under ptrace: without it in a sanitizer build
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 strace -f -qq -e trace=poll,ppoll,epoll_wait,select,pselect6 -o "$tmp/trace" \
   "$ITM_ENV" logs --follow quiet >"$tmp/f.out" 2>"$tmp/f.err" &
 spid=$!

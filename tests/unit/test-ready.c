@@ -202,9 +202,44 @@ do_line (struct cur *c, char *l)
     bad_line (c, l);
 }
 
+/* ready_event_decode on one event: "KIND EXIT" or "-" when it decodes to nothing. */
+static void
+decode_is (const char *json, const char *want)
+{
+  static const char *const kinds[] = { "other", "start", "die", "oom", "healthy", "unhealthy" };
+  json_object *v = json_tokener_parse (json);
+  struct ready_event e;
+  char got[64] = "-";
+  if (ready_event_decode (v, &e))
+    snprintf (got, sizeof got, "%s %s %d", e.id, kinds[e.kind], e.exit_code);
+  tap_is_str (got, want, "event %s", json);
+  json_object_put (v);
+}
+
+static void
+decode_cases (void)
+{
+  decode_is ("{\"Action\":\"die\",\"Actor\":{\"ID\":\"c1\",\"Attributes\":{\"exitCode\":\"137\"}}}",
+             "c1 die 137");
+  /* exitCode is read whole: atoi would have said 1 */
+  decode_is ("{\"Action\":\"die\",\"Actor\":{\"ID\":\"c1\",\"Attributes\":{\"exitCode\":\"1x\"}}}",
+             "c1 die -1");
+  decode_is ("{\"Action\":\"die\",\"Actor\":{\"ID\":\"c1\",\"Attributes\":{\"exitCode\":\"\"}}}",
+             "c1 die -1");
+  decode_is ("{\"Action\":\"die\",\"Actor\":{\"ID\":\"c1\",\"Attributes\":{\"exitCode\":\"99999999999\"}}}",
+             "c1 die -1");
+  decode_is ("{\"Action\":\"die\",\"Actor\":{\"ID\":\"c1\"}}", "c1 die -1");
+  decode_is ("{\"status\":\"start\",\"id\":\"c2\"}", "c2 start -1");
+  decode_is ("{\"Action\":\"health_status: healthy\",\"Actor\":{\"ID\":\"c3\"}}", "c3 healthy -1");
+  decode_is ("{\"Action\":\"exec_create: sh\",\"Actor\":{\"ID\":\"c3\"}}", "c3 other -1");
+  decode_is ("{\"Action\":\"start\"}", "-");
+  decode_is ("[1,2]", "-");
+}
+
 int
 main (void)
 {
+  decode_cases ();
   const char *srcdir = getenv ("ITM_SRCDIR");
   cleanup_free char *path = xasprintf ("%s/tests/prov/ready.cases", srcdir ? srcdir : ".");
   FILE *f = fopen (path, "r");
