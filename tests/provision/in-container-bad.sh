@@ -99,4 +99,33 @@ like "$err" "^itm-env: --connect always: itm-env runs in container $(printf %.12
 nothing_left "--connect always"
 unset ITM_ENV_SELF_PROC
 
+# ---- the same for real: a job container on this engine whose mounted
+# socket is the other engine of the test bed (tests/engine2-up.sh) ----
+engine2=/run/itm-env-test/engine2/docker.sock
+if [ "$ITM_SOCK" = "$engine2" ]; then other=/var/run/docker.sock; else other=$engine2; fi
+if [ -S "$other" ] && curl -sf --max-time 5 --unix-socket "$other" http://d/_ping >/dev/null \
+   && [ "$(curl -s --unix-socket "$other" "http://d/images/itm-fixture%2Fbusybox:latest/json" | jq -r .Id)" != null ]; then
+  cat >"$tmp/other.yml" <<'EOF2'
+services:
+  web:
+    image: itm-fixture/busybox:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
+    ports: ["127.0.0.1::80"]
+EOF2
+  at_exit "curl -s --unix-socket $other -X DELETE 'http://d/containers/$ITM_NS-other-web-1?force=1' >/dev/null 2>&1; curl -s --unix-socket $other -X DELETE http://d/networks/$ITM_NS-other_default >/dev/null 2>&1; true"
+  run timeout 180 docker run --rm --name "$job-other" -v "$other:/var/run/docker.sock" \
+    -v "$tmp/other.yml:/job/compose.yaml:ro" -w /job -e NO_COLOR=1 "$image" \
+    itm-env -p "$ITM_NS-other" run -- sh -c 'echo "vars $WEB_HOST:$WEB_PORT"'
+  is "$rc" 0 "a job container on one engine, the other engine's socket mounted: run passes"
+  like "$out" '^vars 127\.0\.0\.1:[0-9]+$' "... the variables name the published port"
+  like "$err" 'itm-env runs in container [0-9a-f]{12}, but not on this engine \(unix:///var/run/docker.sock\)' \
+    "... a note says it is not on the engine it talks to"
+  unlike "$err" 'joined' "... nothing joined"
+  like "$err" "verified namespace $ITM_NS-other: .*nothing is left" "... and nothing is left on that engine"
+  is "$(curl -s --unix-socket "$other" -G --data-urlencode "filters={\"label\":[\"io.itm-env.namespace=$ITM_NS-other\"]}" 'http://d/containers/json?all=1' | jq length)" \
+    0 "... no container of it on the other engine"
+else
+  skip "a job container with the other engine's socket" "the test bed's other engine ($other) is not up with its fixtures (.ci/run's second pass runs it)"
+fi
+
 done_testing
