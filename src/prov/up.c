@@ -1418,11 +1418,8 @@ watch (struct run *r)
   pthread_mutex_lock (&r->mu);
   for (;;)
     {
-      bool done = true;
-      for (size_t i = 0; i < r->n && done; i++)
-        done = r->s[i].phase == P_READY;
-      if (done || r->failed)
-        break;
+      /* an interruption first: a gate whose probe the signal cancelled
+       * may have failed because of it (signal-exit.sh saw exit 7) */
       if (prov_interrupted ())
         {
           interrupted = true;
@@ -1431,6 +1428,11 @@ watch (struct run *r)
           pthread_cond_broadcast (&r->cv);
           break;
         }
+      bool done = true;
+      for (size_t i = 0; i < r->n && done; i++)
+        done = r->s[i].phase == P_READY;
+      if (done || r->failed)
+        break;
       if (overall && mono_ns () >= overall)
         {
           char d[32];
