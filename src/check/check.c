@@ -38,7 +38,6 @@
 #include "util/xalloc.h"
 
 #define BODY_CAP (4 * 1024 * 1024)
-#define OUT_CAP (64 * 1024)
 
 /* ---- failures ---- */
 
@@ -596,55 +595,14 @@ tcp_check (const struct stack_check *c, const struct target *t, struct check_res
 
 /* ---- through the container: sql, redis, exec ---- */
 
-static int
-collect (int stream, const char *data, size_t len, void *ctx)
-{
-  struct buf *b = ctx;
-  if (b->len < OUT_CAP)
-    buf_add (b, data, len < OUT_CAP - b->len ? len : OUT_CAP - b->len);
-  return 0;
-}
-
-static json_object *
-strv_json (const char *const *v)
-{
-  json_object *a = json_object_new_array ();
-  for (; v && *v; v++)
-    json_object_array_add (a, json_object_new_string (*v));
-  return a;
-}
-
-/* exec argv (env: "NAME=value", may be NULL) in cid; output and exit code */
+/* exec argv (env: "NAME=value", may be NULL) in cid; output and exit code
+ * (data_exec_run: the data module's exec, output capped at 64 KiB) */
 static int
 cexec (struct engine *e, const char *cid, const char *const *argv, const char *const *env,
        struct buf *out, int *ec, struct itm_err *err)
 {
-  cleanup_json json_object *body = json_object_new_object ();
-  json_object_object_add (body, "Cmd", strv_json (argv));
-  if (env && *env)
-    json_object_object_add (body, "Env", strv_json (env));
-  json_object_object_add (body, "AttachStdout", json_object_new_boolean (1));
-  json_object_object_add (body, "AttachStderr", json_object_new_boolean (1));
-  cleanup_json json_object *created = NULL;
-  cleanup_free char *path = xasprintf ("/containers/%s/exec", cid);
-  if (engine_post (e, path, body, &created, err) < 0)
-    return itm_err_prefix (err, "exec");
-  const char *id = json_str (created, "Id");
-  cleanup_free char *spath = xasprintf ("/exec/%s/start", id ? id : "");
-  cleanup_free char *ipath = xasprintf ("/exec/%s/json", id ? id : "");
-  cleanup_json json_object *sb = json_object_new_object ();
-  json_object_object_add (sb, "Detach", json_object_new_boolean (0));
-  json_object_object_add (sb, "Tty", json_object_new_boolean (0));
-  buf_adds (out, "");
-  struct engine_call call = { .method = "POST", .path = spath, .body = sb, .on_frame = collect,
-                              .ctx = out, .timeout_ms = 120000 };
-  if (engine_call (e, &call, NULL, err) < 0)
-    return itm_err_prefix (err, "exec");
-  cleanup_json json_object *res = NULL;
-  if (engine_get (e, ipath, &res, err) < 0)
-    return -1;
-  *ec = (int) json_int (res, "ExitCode", -1);
-  return 0;
+  struct data_exec x = { .argv = argv, .env = env, .timeout_ms = 120000 };
+  return data_exec_run (e, cid, &x, out, ec, err);
 }
 
 static const char *
