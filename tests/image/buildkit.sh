@@ -20,11 +20,14 @@ in_image () { docker run --rm "$1" sh -c "$2" 2>/dev/null; }
 
 mkdir -p "$tmp/app"
 echo one >"$tmp/app/data.txt"
-# the cache mount's id is this run's own: other runs' caches are not seen
+# the cache mount's id is this run's own: other runs' caches are not seen,
+# and its RUN line is no other run's (a namespace name can come again when
+# a pid does: the engine's build cache would then answer CACHED)
+nonce=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 cat >"$tmp/app/Dockerfile" <<EOF2
 FROM $bb
 COPY data.txt /data.txt
-RUN --mount=type=cache,id=$ITM_NS,target=/cache \\
+RUN --mount=type=cache,id=$ITM_NS-$nonce,target=/cache \\
     (cat /cache/marker 2>/dev/null || echo empty) >/seen && \\
     echo "written by the build of \$(cat /data.txt)" >/cache/marker && echo cache-step-ran
 CMD ["sleep", "3600"]
