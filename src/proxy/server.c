@@ -266,13 +266,30 @@ dir_pipe (struct px_dir *D)
   return true;
 }
 
-/* Splice what the source has into the pipe (the fast path); the
- * direction's turn ends as dir_step's read loop does.  -1 when the link
+/* Splice the pipe's bytes to the destination: -1 when the link failed. */
+static int
+dir_splice_out (struct px_link *l, struct px_dir *D, int dst)
+{
+  while (D->piped && !l->held[D - l->dir])
+    {
+      ssize_t n = splice (D->pipe[0], NULL, dst, NULL, D->piped,
+                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+      D->piped -= (size_t) n;
+      D->queued -= (size_t) n;
+      D->pipefull = false;
+    }
+  return 0;
+}
+
+/* Splice what the source has into the pipe and on to the destination (the
+ * fast path), a few rounds as dir_step's read loop does.  -1 when the link
  * failed, 1 when splice is refused and nothing moved (read with recv). */
 static int
-dir_splice_in (struct px_link *l, struct px_dir *D, int src, int64_t limit, int64_t now)
+dir_splice_in (struct px_link *l, struct px_dir *D, int src, int dst, int64_t limit, int64_t now)
 {
-  for (int r = 0; r < 8 && can_read (l, (int) (D - l->dir)); r++)
+  for (int r = 0; r < 16 && can_read (l, (int) (D - l->dir)); r++)
     {
       size_t want = D->pipecap - D->piped;
       if (limit >= 0 && (uint64_t) limit - D->passed < want)
@@ -308,8 +325,11 @@ dir_splice_in (struct px_link *l, struct px_dir *D, int src, int64_t limit, int6
       D->passed += (uint64_t) n;
       if (limit >= 0 && D->passed >= (uint64_t) limit)
         D->limited = true;
-      if ((size_t) n < want)
-        break;
+      size_t before = D->piped;
+      if (dir_splice_out (l, D, dst) < 0)
+        return -1;
+      if (D->piped == before)
+        break;                 /* the destination is full: poll */
     }
   return 0;
 }
@@ -347,7 +367,7 @@ dir_step (struct px_server *s, struct px_link *l, int d, short sre, int64_t now)
   if (nact == 0 && D->head == NULL && can_read (l, d) && (sre & (POLLIN | POLLHUP | POLLERR))
       && !D->nosplice && dir_pipe (D))
     {
-      int rc = dir_splice_in (l, D, src, limit, now);
+      int rc = dir_splice_in (l, D, src, dst, limit, now);
       if (rc < 0)
         {
           link_close (l, true);
@@ -400,20 +420,10 @@ dir_step (struct px_server *s, struct px_link *l, int d, short sre, int64_t now)
     }
 
   /* the pipe's bytes first: they are older than every chunk */
-  while (D->piped && !l->held[d])
+  if (dir_splice_out (l, D, dst) < 0)
     {
-      ssize_t n = splice (D->pipe[0], NULL, dst, NULL, D->piped,
-                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (n < 0)
-        {
-          if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            break;
-          link_close (l, true);
-          return false;
-        }
-      D->piped -= (size_t) n;
-      D->queued -= (size_t) n;
-      D->pipefull = false;
+      link_close (l, true);
+      return false;
     }
   while (D->piped == 0 && want_write (l, d, now))
     {
