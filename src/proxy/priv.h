@@ -20,7 +20,11 @@ struct px_chunk {
 
 struct px_dir {                /* one direction of a link */
   struct px_chunk *head, *tail;
-  size_t queued;
+  size_t queued;               /* bytes held: the chunks' and the pipe's */
+  int pipe[2];                 /* fast path: spliced bytes (when pipecap) */
+  size_t piped, pipecap;       /* bytes in the pipe; its capacity (0: none) */
+  bool nosplice, pipefull;     /* splice refused: chunks only; the pipe took
+                                * no more (read again once some left) */
   bool eof, shut, limited;     /* source ended; shut down on the destination;
                                 * limit_data reached (close once drained) */
   int64_t eof_at;

@@ -1,6 +1,26 @@
 /* server.c - the proxy's loop: one poll(2) over the API, the proxies'
- * listeners and every link; the links' two directions move chunks from
- * their source to their destination when the toxics let them. */
+ * listeners and every link; the links' two directions move bytes from
+ * their source to their destination when the toxics let them.
+ *
+ * A direction moves its bytes one of two ways:
+ * - the fast path, while no toxic that shapes the bytes' timing (latency,
+ *   bandwidth, slicer) acts on it: splice(2) from the source socket into a
+ *   pipe of the direction's own and from the pipe into the destination,
+ *   no copy through user space and no allocation per read.  The pipe is
+ *   made on the direction's first read (an idle link holds no pipe) and
+ *   sized to PX_MAXQ; where splice or the pipe fails (no fds left, a
+ *   kernel that refuses) the direction keeps to the chunk path for good.
+ * - the chunk path: each read shaped by px_shape() into timed chunks
+ *   (malloc'd copies) queued until their time.
+ * The toxics that do not shape the bytes (timeout, reset_peer, slow_close,
+ * limit_data, fail_first, hang) work on both: they hold the direction,
+ * close the link, delay the end or bound the read length.
+ * The switch, either way, keeps order without copying or losing a byte:
+ * the bytes in the pipe are always older than every queued chunk, so a
+ * write empties the pipe before the first chunk, and a read goes into the
+ * pipe only while no chunk is queued (a shaping toxic added mid-stream
+ * shapes what is read from then on, as in Toxiproxy; once it is removed
+ * and its last chunk has left, the direction is fast again). */
 #include <config.h>
 
 #include <arpa/inet.h>
@@ -14,6 +34,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#ifndef F_SETPIPE_SZ
+#define F_SETPIPE_SZ 1031
+#endif
 
 #include "proxy/priv.h"
 #include "util/clock.h"
@@ -122,6 +146,12 @@ dir_free (struct px_dir *d)
     }
   d->tail = NULL;
   d->queued = 0;
+  if (d->pipecap)
+    {
+      close (d->pipe[0]);
+      close (d->pipe[1]);
+    }
+  d->pipecap = d->piped = 0;
 }
 
 static void
@@ -202,13 +232,106 @@ static bool
 can_read (const struct px_link *l, int d)
 {
   const struct px_dir *D = &l->dir[d];
-  return !l->held[d] && !D->eof && !D->limited && D->queued < PX_MAXQ;
+  return !l->held[d] && !D->eof && !D->limited && !D->pipefull && D->queued < PX_MAXQ;
 }
 
 static bool
 want_write (const struct px_link *l, int d, int64_t now)
 {
-  return !l->held[d] && l->dir[d].head && l->dir[d].head->at <= now;
+  return !l->held[d] && (l->dir[d].piped || (l->dir[d].head && l->dir[d].head->at <= now));
+}
+
+static bool
+dir_empty (const struct px_dir *D)
+{
+  return D->head == NULL && D->piped == 0;
+}
+
+/* The direction's pipe, made on its first use: false when none can be
+ * (the direction keeps to chunks). */
+static bool
+dir_pipe (struct px_dir *D)
+{
+  if (D->pipecap)
+    return true;
+  if (D->nosplice || pipe2 (D->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+    {
+      D->nosplice = true;
+      return false;
+    }
+  int sz = fcntl (D->pipe[1], F_SETPIPE_SZ, PX_MAXQ);
+  if (sz <= 0)
+    sz = fcntl (D->pipe[1], F_GETPIPE_SZ);
+  D->pipecap = sz > 0 ? (size_t) sz : 65536;
+  return true;
+}
+
+/* Splice the pipe's bytes to the destination: -1 when the link failed. */
+static int
+dir_splice_out (struct px_link *l, struct px_dir *D, int dst)
+{
+  while (D->piped && !l->held[D - l->dir])
+    {
+      ssize_t n = splice (D->pipe[0], NULL, dst, NULL, D->piped,
+                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+      D->piped -= (size_t) n;
+      D->queued -= (size_t) n;
+      D->pipefull = false;
+    }
+  return 0;
+}
+
+/* Splice what the source has into the pipe and on to the destination (the
+ * fast path), a few rounds as dir_step's read loop does.  -1 when the link
+ * failed, 1 when splice is refused and nothing moved (read with recv). */
+static int
+dir_splice_in (struct px_link *l, struct px_dir *D, int src, int dst, int64_t limit, int64_t now)
+{
+  for (int r = 0; r < 16 && can_read (l, (int) (D - l->dir)); r++)
+    {
+      size_t want = D->pipecap - D->piped;
+      if (limit >= 0 && (uint64_t) limit - D->passed < want)
+        want = (size_t) ((uint64_t) limit - D->passed);
+      if (want == 0)
+        break;
+      ssize_t n = splice (src, NULL, D->pipe[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n < 0)
+        {
+          if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            {
+              /* no data, or a pipe full before its byte count (each
+               * buffer takes a page): wait for a write to empty it */
+              if (errno == EAGAIN && D->piped)
+                D->pipefull = true;
+              break;
+            }
+          if ((errno == EINVAL || errno == ENOSYS) && D->piped == 0 && r == 0)
+            {
+              D->nosplice = true;
+              return 1;
+            }
+          return -1;
+        }
+      if (n == 0)
+        {
+          D->eof = true;
+          D->eof_at = now;
+          break;
+        }
+      D->piped += (size_t) n;
+      D->queued += (size_t) n;
+      D->passed += (uint64_t) n;
+      if (limit >= 0 && D->passed >= (uint64_t) limit)
+        D->limited = true;
+      size_t before = D->piped;
+      if (dir_splice_out (l, D, dst) < 0)
+        return -1;
+      if (D->piped == before)
+        break;                 /* the destination is full: poll */
+    }
+  return 0;
 }
 
 /* One direction's turn: read what the source has, write what may leave.
@@ -239,7 +362,22 @@ dir_step (struct px_server *s, struct px_link *l, int d, short sre, int64_t now)
   if (limit >= 0 && D->passed >= (uint64_t) limit)
     D->limited = true;
 
-  for (int r = 0; r < 8 && can_read (l, d) && (sre & (POLLIN | POLLHUP | POLLERR)); r++)
+  /* the fast path while nothing shapes the bytes and no chunk is queued */
+  bool spliced = false;
+  if (nact == 0 && D->head == NULL && can_read (l, d) && (sre & (POLLIN | POLLHUP | POLLERR))
+      && !D->nosplice && dir_pipe (D))
+    {
+      int rc = dir_splice_in (l, D, src, dst, limit, now);
+      if (rc < 0)
+        {
+          link_close (l, true);
+          return false;
+        }
+      spliced = rc == 0;
+    }
+
+  for (int r = 0; r < 8 && !spliced && can_read (l, d) && (sre & (POLLIN | POLLHUP | POLLERR));
+       r++)
     {
       static unsigned char buf[65536];
       size_t want = sizeof buf;
@@ -281,7 +419,13 @@ dir_step (struct px_server *s, struct px_link *l, int d, short sre, int64_t now)
         break;
     }
 
-  while (want_write (l, d, now))
+  /* the pipe's bytes first: they are older than every chunk */
+  if (dir_splice_out (l, D, dst) < 0)
+    {
+      link_close (l, true);
+      return false;
+    }
+  while (D->piped == 0 && want_write (l, d, now))
     {
       struct px_chunk *c = D->head;
       ssize_t n = send (dst, c->data + c->off, c->len - c->off, MSG_NOSIGNAL);
@@ -304,12 +448,12 @@ dir_step (struct px_server *s, struct px_link *l, int d, short sre, int64_t now)
     }
   if (D->head && !l->held[d] && D->head->at > now)
     at_min (&l->next_at, D->head->at);
-  if (D->limited && D->head == NULL)
+  if (D->limited && dir_empty (D))
     {
       link_close (l, false);
       return false;
     }
-  if (D->eof && D->head == NULL && !D->shut)
+  if (D->eof && dir_empty (D) && !D->shut)
     {
       int64_t at = D->eof_at + slow_close * 1000000;
       if (now >= at)

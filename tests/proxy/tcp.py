@@ -9,6 +9,10 @@
   tcp.py probe PORT SECS         connect, send, wait SECS for the echo: prints
                                  ok, refused, reset, closed or timeout
   tcp.py limit PORT BYTES        send BYTES and end, read until the end: bytes read
+  tcp.py switch PORT API BYTES   BYTES of seeded random data sent and echoed
+                                 back while toxics are added and removed
+                                 through API (http://HOST:PORT) mid-stream
+                                 (proxy "e"): "intact" or what went wrong
 """
 import socket
 import statistics
@@ -104,5 +108,68 @@ def limit(port, nbytes):
     print(got)
 
 
+def switch(port, api, nbytes):
+    import hashlib
+    import json
+    import random
+    import urllib.request
+
+    def call(method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        r = urllib.request.Request(api + path, data=data, method=method)
+        urllib.request.urlopen(r, timeout=10).read()
+
+    nbytes = int(nbytes)
+    s = conn(port, 120)
+    sent = hashlib.sha256()
+
+    def send():
+        rnd = random.Random(14)
+        left = nbytes
+        while left:
+            d = rnd.randbytes(min(left, 65536))
+            sent.update(d)
+            s.sendall(d)
+            left -= len(d)
+        s.shutdown(socket.SHUT_WR)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    # at each share of the bytes received: a toxic added or removed
+    steps = [(0.15, "POST", "/proxies/e/toxics", {"name": "lu", "type": "latency",
+              "stream": "upstream", "attributes": {"latency": 20, "jitter": 10}}),
+             (0.2, "POST", "/proxies/e/toxics", {"name": "ld", "type": "latency",
+              "attributes": {"latency": 30}}),
+             (0.35, "DELETE", "/proxies/e/toxics/lu", None),
+             (0.4, "DELETE", "/proxies/e/toxics/ld", None),
+             (0.55, "POST", "/proxies/e/toxics", {"name": "sl", "type": "slicer",
+              "attributes": {"average_size": 3000, "size_variation": 1000, "delay": 0}}),
+             (0.7, "DELETE", "/proxies/e/toxics/sl", None),
+             (0.8, "POST", "/proxies/e/toxics", {"name": "bw", "type": "bandwidth",
+              "attributes": {"rate": 20000}}),
+             (0.85, "DELETE", "/proxies/e/toxics/bw", None)]
+    got = hashlib.sha256()
+    n = 0
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        got.update(d)
+        n += len(d)
+        while steps and n >= steps[0][0] * nbytes:
+            _, method, path, body = steps.pop(0)
+            call(method, path, body)
+    sender.join()
+    if n != nbytes:
+        print("short: %d of %d bytes" % (n, nbytes))
+    elif got.digest() != sent.digest():
+        print("corrupt: the bytes differ (sha256)")
+    elif steps:
+        print("steps left: %d" % len(steps))
+    else:
+        print("intact")
+
+
 if __name__ == "__main__":
-    {"serve": serve, "rtt": rtt, "bulk": bulk, "probe": probe, "limit": limit}[sys.argv[1]](*sys.argv[2:])
+    {"serve": serve, "rtt": rtt, "bulk": bulk, "probe": probe, "limit": limit,
+     "switch": switch}[sys.argv[1]](*sys.argv[2:])
