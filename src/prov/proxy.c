@@ -6,15 +6,22 @@
  * ("db:5432,cache:6379") tells conn which host ports are the proxy's. */
 #include <config.h>
 
+#include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
+#include "conn/conn.h"
 #include "image/image.h"
 #include "ns/ns.h"
 #include "out/out.h"
 #include "engine/engine.h"
 #include "prov/prov.h"
+#include "state/state.h"
 #include "stack/xproxy.h"
 #include "util/json.h"
 #include "util/strv.h"
@@ -274,4 +281,191 @@ out:
   strv_free (nets);
   free (px);
   return ret;
+}
+
+/* ---- the proxy's API: a small HTTP/1.1 client (fault, ps, the report) ---- */
+/* METHOD url+path with body (may be NULL): the status (or -1 with err set,
+ * ITM_EXIT_CONNECT) and *resp the body (new). */
+static int
+api_call (const char *url, const char *method, const char *path, const char *body, char **resp,
+          struct itm_err *err)
+{
+  const char *hp = strncmp (url, "http://", 7) == 0 ? url + 7 : url;
+  cleanup_free char *host = NULL;
+  const char *port;
+  if (hp[0] == '[')
+    {
+      const char *e = strchr (hp, ']');
+      host = xstrndup (hp + 1, e ? (size_t) (e - hp - 1) : 0);
+      port = e && e[1] == ':' ? e + 2 : "80";
+    }
+  else
+    {
+      const char *c = strrchr (hp, ':');
+      host = c ? xstrndup (hp, (size_t) (c - hp)) : xstrdup (hp);
+      port = c ? c + 1 : "80";
+    }
+  struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+  if (getaddrinfo (host, port, &hints, &res) != 0)
+    return itm_err_set (err, ITM_EXIT_CONNECT, "the fault proxy at %s: cannot resolve %s", url,
+                        host);
+  int fd = socket (res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct timeval tv = { 30, 0 };
+  if (fd >= 0)
+    {
+      setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
+  if (fd < 0 || connect (fd, res->ai_addr, res->ai_addrlen) < 0)
+    {
+      int e = errno;
+      freeaddrinfo (res);
+      if (fd >= 0)
+        close (fd);
+      errno = e;
+      return itm_err_errno (err, ITM_EXIT_CONNECT, "the fault proxy at %s", url);
+    }
+  freeaddrinfo (res);
+  struct buf req = { 0 }, in = { 0 };
+  buf_addf (&req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: itm-env/" PACKAGE_VERSION
+            "\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: %zu"
+            "\r\n\r\n%s", method, path, hp, body ? strlen (body) : 0, body ? body : "");
+  size_t off = 0;
+  while (off < req.len)
+    {
+      ssize_t n = send (fd, req.data + off, req.len - off, MSG_NOSIGNAL);
+      if (n <= 0)
+        break;
+      off += (size_t) n;
+    }
+  for (;;)
+    {
+      char b[8192];
+      ssize_t n = recv (fd, b, sizeof b, 0);
+      if (n <= 0)
+        break;
+      buf_add (&in, b, (size_t) n);
+    }
+  close (fd);
+  buf_free (&req);
+  int status = 0;
+  char *hdr_end = in.data ? strstr (in.data, "\r\n\r\n") : NULL;
+  if (in.data == NULL || sscanf (in.data, "HTTP/1.%*c %d", &status) != 1 || hdr_end == NULL)
+    {
+      buf_free (&in);
+      return itm_err_set (err, ITM_EXIT_CONNECT, "the fault proxy at %s: no HTTP answer to "
+                          "%s %s", url, method, path);
+    }
+  *resp = xstrdup (hdr_end + 4);
+  buf_free (&in);
+  return status;
+}
+
+/* A call whose answer must be `want`: the JSON answer (NULL for none) in
+ * *out, or -1 with err set to the proxy's own words. */
+int
+prov_proxy_api (const char *url, const char *method, const char *path, json_object *body, int want,
+     json_object **out, struct itm_err *err)
+{
+  cleanup_free char *resp = NULL;
+  int st = api_call (url, method, path,
+                     body ? json_object_to_json_string_ext (body, JSON_C_TO_STRING_PLAIN) : NULL,
+                     &resp, err);
+  if (st < 0)
+    return -1;
+  cleanup_json json_object *o = resp && *resp ? json_tokener_parse (resp) : NULL;
+  if (st != want)
+    return itm_err_set (err, st == 404 ? ITM_EXIT_NOT_FOUND : ITM_EXIT_FAILURE,
+                        "the fault proxy answered %d to %s %s: %s", st, method, path,
+                        json_key_str (o, "error") ? json_key_str (o, "error") : resp);
+  if (out)
+    *out = steal_pointer (&o);
+  return 0;
+}
+
+/* The namespace's proxy API URL (TOXIPROXY_URL of env), or NULL with a
+ * NOT_FOUND error. */
+char *
+prov_proxy_url (const struct state *st, struct itm_err *err)
+{
+  cleanup_conn_vars struct conn_vars vs = { 0 };
+  if (conn_namespace_vars (st, NULL, NULL, 0, &vs, err) < 0)
+    return NULL;
+  const char *u = conn_vars_get (&vs, "TOXIPROXY_URL", 13);
+  if (u == NULL)
+    {
+      itm_err_set (err, ITM_EXIT_NOT_FOUND, "namespace '%s' has no fault proxy", st->ns);
+      itm_err_hint (err, "give a service 'x-itm: {proxy: true}' in the stack and run up");
+      return NULL;
+    }
+  return xstrdup (u);
+}
+
+/* The upstream's service: "db.itm-real:5432" -> "db" (new), or NULL. */
+static char *
+upstream_service (json_object *p)
+{
+  const char *up = json_key_str (p, "upstream");
+  const char *sfx = up ? strstr (up, ".itm-real:") : NULL;
+  return sfx ? xstrndup (up, (size_t) (sfx - up)) : NULL;
+}
+
+json_object *
+prov_proxy_faults (const struct state *st)
+{
+  cleanup_err struct itm_err e = { 0 };
+  cleanup_free char *url = NULL;
+  cleanup_json json_object *all = NULL;
+  if ((url = prov_proxy_url (st, &e)) == NULL
+      || prov_proxy_api (url, "GET", "/proxies", NULL, 200, &all, &e) < 0)
+    return NULL;
+  json_object *res = json_object_new_object ();
+  json_object_object_foreach (all, name, p)
+    {
+      cleanup_free char *svc = upstream_service (p);
+      if (svc == NULL)
+        continue;
+      json_object *a = json_key (res, svc);
+      if (a == NULL)
+        {
+          a = json_object_new_array ();
+          json_object_object_add (res, svc, a);
+        }
+      if (!json_object_get_boolean (json_key (p, "enabled")))
+        {
+          json_object *d = json_object_new_object ();
+          json_object_object_add (d, "proxy", json_object_new_string (name));
+          json_object_object_add (d, "type", json_object_new_string ("disabled"));
+          json_object_array_add (a, d);
+        }
+      json_object *tx = json_key (p, "toxics");
+      for (size_t i = 0; tx && i < json_object_array_length (tx); i++)
+        {
+          json_object *x = json_object_get (json_object_array_get_idx (tx, i));
+          json_object_object_add (x, "proxy", json_object_new_string (name));
+          json_object_array_add (a, x);
+        }
+    }
+  return res;
+}
+
+char *
+prov_proxy_fault_text (json_object *f)
+{
+  struct buf t = { 0 };
+  if (strcmp (json_key_str (f, "type") ? json_key_str (f, "type") : "", "disabled") == 0)
+    {
+      buf_addf (&t, "%s: disabled", json_key_str (f, "proxy"));
+      return buf_steal (&t);
+    }
+  buf_addf (&t, "%s: %s(%s %s", json_key_str (f, "proxy"), json_key_str (f, "name"),
+            json_key_str (f, "type"), json_key_str (f, "stream"));
+  json_object_object_foreach (json_key (f, "attributes"), k, v)
+    buf_addf (&t, " %s=%s", k, json_object_get_string (v));
+  json_object *tj = json_key (f, "toxicity");
+  double tox = tj ? json_object_get_double (tj) : 1;
+  if (tox < 1)
+    buf_addf (&t, " toxicity=%g", tox);
+  buf_adds (&t, ")");
+  return buf_steal (&t);
 }
