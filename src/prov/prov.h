@@ -241,5 +241,11 @@ struct json_object *prov_proxy_faults (const struct state *st);
 /* One fault of prov_proxy_faults() as text: "db: latency_downstream(latency
  * downstream latency=300 jitter=0)", "db: disabled" (new). */
 char *prov_proxy_fault_text (struct json_object *f);
+/* Into the report r (NULL: nothing): the x-itm.faults schedules of stk's
+ * proxied services ("scheduled") and the faults on ns's proxy now
+ * ("active": up at its end, run at its teardown).  A stack without a
+ * proxied service costs nothing; a proxy that does not answer adds none. */
+void prov_proxy_report (struct engine *e, const struct stack *stk, const char *ns,
+                        struct report *r);
 
 #endif

@@ -21,6 +21,7 @@
 #include "out/out.h"
 #include "engine/engine.h"
 #include "prov/prov.h"
+#include "report/report.h"
 #include "state/state.h"
 #include "stack/xproxy.h"
 #include "util/json.h"
@@ -459,7 +460,8 @@ prov_proxy_fault_text (json_object *f)
       return buf_steal (&t);
     }
   buf_addf (&t, "%s: %s(%s %s", json_key_str (f, "proxy"), json_key_str (f, "name"),
-            json_key_str (f, "type"), json_key_str (f, "stream"));
+            json_key_str (f, "type"),
+            json_key_str (f, "stream") ? json_key_str (f, "stream") : "downstream");
   json_object_object_foreach (json_key (f, "attributes"), k, v)
     buf_addf (&t, " %s=%s", k, json_object_get_string (v));
   json_object *tj = json_key (f, "toxicity");
@@ -468,4 +470,51 @@ prov_proxy_fault_text (json_object *f)
     buf_addf (&t, " toxicity=%g", tox);
   buf_adds (&t, ")");
   return buf_steal (&t);
+}
+
+void
+prov_proxy_report (struct engine *e, const struct stack *stk, const char *ns, struct report *r)
+{
+  if (r == NULL)
+    return;
+  bool any = false;
+  for (size_t i = 0; stk && i < stk->nservices; i++)
+    {
+      const struct stack_service *svc = &stk->services[i];
+      unsigned ports[MAXP];
+      if (stack_xproxy_ports (svc, ports, MAXP) == 0)
+        continue;
+      any = true;
+      size_t nf = 0;
+      struct stack_fault *f = stack_xproxy_faults (svc, &nf);
+      for (size_t k = 0; k < nf; k++)
+        {
+          json_object *x = json_object_get (f[k].toxic);
+          json_object_object_add (x, "proxy", json_object_new_string (svc->name));
+          cleanup_free char *t = prov_proxy_fault_text (x);
+          json_object_put (x);
+          struct buf b = { 0 };
+          buf_addf (&b, "%s at %gs", t, (double) f[k].at_ns / 1e9);
+          if (f[k].for_ns)
+            buf_addf (&b, " for %gs", (double) f[k].for_ns / 1e9);
+          if (f[k].port)
+            buf_addf (&b, " port %u", f[k].port);
+          report_fault (r, svc->name, "scheduled", b.data);
+          buf_free (&b);
+        }
+      stack_xproxy_faults_free (f, nf);
+    }
+  if (!any)
+    return;
+  cleanup_err struct itm_err err = { 0 };
+  cleanup_state struct state *st = NULL;
+  if (state_load (e, ns, &st, &err) < 0)
+    return;
+  cleanup_json json_object *faults = prov_proxy_faults (st);
+  json_object_object_foreach (faults, svc, a)
+    for (size_t i = 0; i < json_object_array_length (a); i++)
+      {
+        cleanup_free char *t = prov_proxy_fault_text (json_object_array_get_idx (a, i));
+        report_fault (r, svc, "active", t);
+      }
 }

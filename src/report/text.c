@@ -166,6 +166,18 @@ text_checks (const struct report *r, struct buf *b)
   return failed;
 }
 
+/* The fault proxy's faults: scheduled (x-itm.faults) and active. */
+static void
+text_faults (const struct report *r, struct buf *b)
+{
+  if (r->nfaults == 0)
+    return;
+  buf_addf (b, "\nFaults (%zu)\n", r->nfaults);
+  for (size_t i = 0; i < r->nfaults; i++)
+    buf_addf (b, "  %-20s %-9s %s\n", r->faults[i].service, r->faults[i].when,
+              r->faults[i].fault);
+}
+
 /* One teardown line: counts per kind with flag, then (left, suspects)
  * each such resource on a line of its own. */
 static void
@@ -253,6 +265,7 @@ report_render_text (const struct report *r, struct buf *b)
   text_services (r, b, &nready, &nfailed, &nskipped);
   size_t seeds_failed = text_seeds (r, b);
   size_t checks_failed = text_checks (r, b);
+  text_faults (r, b);
   text_teardown (r, b);
   text_failures (r, b);
   text_logs (r, b);

@@ -3,14 +3,15 @@
 # FAULTS column) and in `ps --json` (a "faults" array per container): a
 # toxic added shows on its service's line, a partition as partitioned (and
 # a proxied service's proxy as disabled), and they disappear when removed and healed; a stack
-# without a proxy has no FAULTS column.  The report of `run` lists the
-# faults active at teardown.
+# without a proxy has no FAULTS column.  The reports of `up` and `run` list
+# the x-itm.faults schedules and the toxics active at up's end and at run's
+# teardown (text, JSON, markdown, JUnit).
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 need_engine
 need_cmd jq
 need_fixtures busybox
 
-at_exit "'$ITM_ENV' down -p '$ITM_NS' >/dev/null 2>&1"
+at_exit "'$ITM_ENV' down -p '$ITM_NS' >/dev/null 2>&1; '$ITM_ENV' down -p '$ITM_NS-r' >/dev/null 2>&1"
 cat >"$tmp/stack.yml" <<'YML'
 services:
   web:
@@ -60,6 +61,41 @@ like "$out" '^web .* -$' "ps: removed and healed, no fault left"
 run "$ITM_ENV" ps --json web
 is "$(printf '%s' "$out" | jq -c '.[0].faults')" '[]' "ps --json: faults empty again"
 
+run "$ITM_ENV" down
+is "$rc" 0 "down"
+
+# the report: run's command adds a toxic (left at teardown), the stack
+# schedules one; up's report lists the schedule
+cat >"$tmp/sched.yml" <<'YML'
+services:
+  web:
+    image: itm-fixture/busybox:latest
+    command: ["sh", "-c", "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    ports: ["8080"]
+    x-itm:
+      proxy: true
+      faults:
+        - {at: 600s, toxic: latency, attributes: {latency: 50}}
+YML
+run "$ITM_ENV" -f "$tmp/sched.yml" run --report "$tmp/run.json" -p "$ITM_NS-r" -- \
+  "$ITM_ENV" fault add web timeout --timeout 0
+is "$rc" 0 "run adding a toxic"
+is "$(jq -c '.faults | map([.service, .when, .fault])' "$tmp/run.json")" \
+  '[["web","scheduled","web: latency_downstream(latency downstream latency=50) at 600s"],["web","active","web: timeout_downstream(timeout downstream timeout=0)"]]' \
+  "run's JSON report: the schedule and the toxic active at teardown"
+run "$ITM_ENV" -f "$tmp/sched.yml" up --report "$tmp/up.txt" --timeout 180
+is "$rc" 0 "up with a report"
+like "$(cat "$tmp/up.txt")" 'Faults \(1\)
+  web +scheduled +web: latency_downstream\(latency downstream latency=50\) at 600s' \
+  "up's text report: the Faults section"
+run "$ITM_ENV" -f "$tmp/sched.yml" up --report "$tmp/up.md" --timeout 180
+like "$(cat "$tmp/up.md")" '## Faults \(1\)
+.*
+\| web \| scheduled \| web: latency_downstream\(latency downstream latency=50\) at 600s \|' \
+  "markdown: a Faults table"
+run "$ITM_ENV" -f "$tmp/sched.yml" up --report "$tmp/up.xml" --timeout 180
+like "$(cat "$tmp/up.xml")" '<property name="itm-env.fault.scheduled" value="web: latency_downstream' \
+  "junit: the faults as properties"
 run "$ITM_ENV" down
 is "$rc" 0 "down"
 
