@@ -418,7 +418,8 @@ prov_proxy_faults (const struct state *st)
   cleanup_free char *url = NULL;
   cleanup_json json_object *all = NULL;
   if ((url = prov_proxy_url (st, &e)) == NULL
-      || prov_proxy_api (url, "GET", "/proxies", NULL, 200, &all, &e) < 0)
+      || prov_proxy_api (url, "GET", "/proxies", NULL, 200, &all, &e) < 0
+      || !json_object_is_type (all, json_type_object))
     return NULL;
   json_object *res = json_object_new_object ();
   json_object_object_foreach (all, name, p)
@@ -440,9 +441,14 @@ prov_proxy_faults (const struct state *st)
           json_object_array_add (a, d);
         }
       json_object *tx = json_key (p, "toxics");
-      for (size_t i = 0; tx && i < json_object_array_length (tx); i++)
+      if (!json_object_is_type (tx, json_type_array))
+        continue;
+      for (size_t i = 0; i < json_object_array_length (tx); i++)
         {
-          json_object *x = json_object_get (json_object_array_get_idx (tx, i));
+          json_object *x = json_object_array_get_idx (tx, i);
+          if (!json_object_is_type (x, json_type_object))
+            continue;
+          json_object_get (x);
           json_object_object_add (x, "proxy", json_object_new_string (name));
           json_object_array_add (a, x);
         }
@@ -454,16 +460,21 @@ char *
 prov_proxy_fault_text (json_object *f)
 {
   struct buf t = { 0 };
-  if (strcmp (json_key_str (f, "type") ? json_key_str (f, "type") : "", "disabled") == 0)
+  const char *proxy = json_key_str (f, "proxy"), *name = json_key_str (f, "name");
+  const char *type = json_key_str (f, "type"), *stream = json_key_str (f, "stream");
+  if (type && strcmp (type, "disabled") == 0)
     {
-      buf_addf (&t, "%s: disabled", json_key_str (f, "proxy"));
+      buf_addf (&t, "%s: disabled", proxy ? proxy : "?");
       return buf_steal (&t);
     }
-  buf_addf (&t, "%s: %s(%s %s", json_key_str (f, "proxy"), json_key_str (f, "name"),
-            json_key_str (f, "type"),
-            json_key_str (f, "stream") ? json_key_str (f, "stream") : "downstream");
-  json_object_object_foreach (json_key (f, "attributes"), k, v)
-    buf_addf (&t, " %s=%s", k, json_object_get_string (v));
+  buf_addf (&t, "%s: %s(%s %s", proxy ? proxy : "?", name ? name : "?", type ? type : "?",
+            stream ? stream : "downstream");
+  json_object *attrs = json_key (f, "attributes");
+  if (json_object_is_type (attrs, json_type_object))
+    {
+      json_object_object_foreach (attrs, k, v)
+        buf_addf (&t, " %s=%s", k, json_object_get_string (v));
+    }
   json_object *tj = json_key (f, "toxicity");
   double tox = tj ? json_object_get_double (tj) : 1;
   if (tox < 1)
@@ -511,6 +522,8 @@ prov_proxy_report (struct engine *e, const struct stack *stk, const char *ns, st
   if (state_load (e, ns, &st, &err) < 0)
     return;
   cleanup_json json_object *faults = prov_proxy_faults (st);
+  if (faults == NULL)
+    return;
   json_object_object_foreach (faults, svc, a)
     for (size_t i = 0; i < json_object_array_length (a); i++)
       {

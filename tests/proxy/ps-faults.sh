@@ -8,10 +8,10 @@
 # teardown (text, JSON, markdown, JUnit).
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 need_engine
-need_cmd jq
+need_cmd jq docker
 need_fixtures busybox
 
-at_exit "'$ITM_ENV' down -p '$ITM_NS' >/dev/null 2>&1; '$ITM_ENV' down -p '$ITM_NS-r' >/dev/null 2>&1"
+at_exit "'$ITM_ENV' down -p '$ITM_NS' >/dev/null 2>&1; '$ITM_ENV' down -p '$ITM_NS-r' >/dev/null 2>&1; '$ITM_ENV' down -p '$ITM_NS-g' >/dev/null 2>&1"
 cat >"$tmp/stack.yml" <<'YML'
 services:
   web:
@@ -83,6 +83,13 @@ is "$rc" 0 "run adding a toxic"
 is "$(jq -c '.faults | map([.service, .when, .fault])' "$tmp/run.json")" \
   '[["web","scheduled","web: latency_downstream(latency downstream latency=50) at 600s"],["web","active","web: timeout_downstream(timeout downstream timeout=0)"]]' \
   "run's JSON report: the schedule and the toxic active at teardown"
+# a proxy that no longer answers at teardown: the report has the schedule
+# only (and run does not crash)
+run "$ITM_ENV" -f "$tmp/sched.yml" run --report "$tmp/gone.json" -p "$ITM_NS-g" -- \
+  docker stop -t 1 "$ITM_NS-g-itm-proxy-1"
+is "$rc" 0 "run whose command stops the proxy"
+is "$(jq -c '.faults | map(.when)' "$tmp/gone.json")" '["scheduled"]' \
+  "... its report: the schedule, no active fault"
 run "$ITM_ENV" -f "$tmp/sched.yml" up --report "$tmp/up.txt" --timeout 180
 is "$rc" 0 "up with a report"
 is "$(grep -A1 '^Faults' "$tmp/up.txt" | sed 's/  */ /g')" 'Faults (1)
