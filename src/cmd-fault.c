@@ -57,124 +57,6 @@ static const char *const attr_opt_names[NATTR_OPTS] = {
   "connections",
 };
 
-/* ---- a small HTTP/1.1 client for the proxy's API ---- */
-/* METHOD url+path with body (may be NULL): the status (or -1 with err set,
- * ITM_EXIT_CONNECT) and *resp the body (new). */
-static int
-api_call (const char *url, const char *method, const char *path, const char *body, char **resp,
-          struct itm_err *err)
-{
-  const char *hp = strncmp (url, "http://", 7) == 0 ? url + 7 : url;
-  cleanup_free char *host = NULL;
-  const char *port;
-  if (hp[0] == '[')
-    {
-      const char *e = strchr (hp, ']');
-      host = xstrndup (hp + 1, e ? (size_t) (e - hp - 1) : 0);
-      port = e && e[1] == ':' ? e + 2 : "80";
-    }
-  else
-    {
-      const char *c = strrchr (hp, ':');
-      host = c ? xstrndup (hp, (size_t) (c - hp)) : xstrdup (hp);
-      port = c ? c + 1 : "80";
-    }
-  struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-  if (getaddrinfo (host, port, &hints, &res) != 0)
-    return itm_err_set (err, ITM_EXIT_CONNECT, "the fault proxy at %s: cannot resolve %s", url,
-                        host);
-  int fd = socket (res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct timeval tv = { 30, 0 };
-  if (fd >= 0)
-    {
-      setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    }
-  if (fd < 0 || connect (fd, res->ai_addr, res->ai_addrlen) < 0)
-    {
-      int e = errno;
-      freeaddrinfo (res);
-      if (fd >= 0)
-        close (fd);
-      errno = e;
-      return itm_err_errno (err, ITM_EXIT_CONNECT, "the fault proxy at %s", url);
-    }
-  freeaddrinfo (res);
-  struct buf req = { 0 }, in = { 0 };
-  buf_addf (&req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: itm-env/" PACKAGE_VERSION
-            "\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: %zu"
-            "\r\n\r\n%s", method, path, hp, body ? strlen (body) : 0, body ? body : "");
-  size_t off = 0;
-  while (off < req.len)
-    {
-      ssize_t n = send (fd, req.data + off, req.len - off, MSG_NOSIGNAL);
-      if (n <= 0)
-        break;
-      off += (size_t) n;
-    }
-  for (;;)
-    {
-      char b[8192];
-      ssize_t n = recv (fd, b, sizeof b, 0);
-      if (n <= 0)
-        break;
-      buf_add (&in, b, (size_t) n);
-    }
-  close (fd);
-  buf_free (&req);
-  int status = 0;
-  char *hdr_end = in.data ? strstr (in.data, "\r\n\r\n") : NULL;
-  if (in.data == NULL || sscanf (in.data, "HTTP/1.%*c %d", &status) != 1 || hdr_end == NULL)
-    {
-      buf_free (&in);
-      return itm_err_set (err, ITM_EXIT_CONNECT, "the fault proxy at %s: no HTTP answer to "
-                          "%s %s", url, method, path);
-    }
-  *resp = xstrdup (hdr_end + 4);
-  buf_free (&in);
-  return status;
-}
-
-/* A call whose answer must be `want`: the JSON answer (NULL for none) in
- * *out, or -1 with err set to the proxy's own words. */
-static int
-api (const char *url, const char *method, const char *path, json_object *body, int want,
-     json_object **out, struct itm_err *err)
-{
-  cleanup_free char *resp = NULL;
-  int st = api_call (url, method, path,
-                     body ? json_object_to_json_string_ext (body, JSON_C_TO_STRING_PLAIN) : NULL,
-                     &resp, err);
-  if (st < 0)
-    return -1;
-  cleanup_json json_object *o = resp && *resp ? json_tokener_parse (resp) : NULL;
-  if (st != want)
-    return itm_err_set (err, st == 404 ? ITM_EXIT_NOT_FOUND : ITM_EXIT_FAILURE,
-                        "the fault proxy answered %d to %s %s: %s", st, method, path,
-                        json_key_str (o, "error") ? json_key_str (o, "error") : resp);
-  if (out)
-    *out = steal_pointer (&o);
-  return 0;
-}
-
-/* The namespace's proxy API URL (TOXIPROXY_URL of env), or NULL with a
- * NOT_FOUND error. */
-static char *
-proxy_url (const struct state *st, struct itm_err *err)
-{
-  cleanup_conn_vars struct conn_vars vs = { 0 };
-  if (conn_namespace_vars (st, NULL, NULL, 0, &vs, err) < 0)
-    return NULL;
-  const char *u = conn_vars_get (&vs, "TOXIPROXY_URL", 13);
-  if (u == NULL)
-    {
-      itm_err_set (err, ITM_EXIT_NOT_FOUND, "namespace '%s' has no fault proxy", st->ns);
-      itm_err_hint (err, "give a service 'x-itm: {proxy: true}' in the stack and run up");
-      return NULL;
-    }
-  return xstrdup (u);
-}
-
 /* The proxies standing for service (named SERVICE or SERVICE-PORT; with
  * port, that one): their names, a new strv (*n of them). */
 static char **
@@ -504,9 +386,9 @@ fault_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       /* a service behind the proxy: its proxies refuse while it is cut
        * off (its name is the proxy's), and take connections again on heal */
       cleanup_err struct itm_err e2 = { 0 };
-      cleanup_free char *purl = proxy_url (st, &e2);
+      cleanup_free char *purl = prov_proxy_url (st, &e2);
       cleanup_json json_object *pall = NULL;
-      if (purl == NULL || api (purl, "GET", "/proxies", NULL, 200, &pall, &e2) < 0)
+      if (purl == NULL || prov_proxy_api (purl, "GET", "/proxies", NULL, 200, &pall, &e2) < 0)
         return 0;
       json_object_object_foreach (pall, pname, pobj)
         {
@@ -518,19 +400,19 @@ fault_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
           cleanup_free char *pp = xasprintf ("/proxies/%s", pname);
           cleanup_json json_object *b = json_object_new_object ();
           json_object_object_add (b, "enabled", json_object_new_boolean (k == 5));
-          if (api (purl, "POST", pp, b, 200, NULL, err) < 0)
+          if (prov_proxy_api (purl, "POST", pp, b, 200, NULL, err) < 0)
             return -1;
         }
       return 0;
     }
 
-  cleanup_free char *url = proxy_url (st, err);
+  cleanup_free char *url = prov_proxy_url (st, err);
   if (url == NULL)
     return -1;
   if (k == 3)
-    return api (url, "POST", "/reset", NULL, 204, NULL, err);
+    return prov_proxy_api (url, "POST", "/reset", NULL, 204, NULL, err);
   cleanup_json json_object *all = NULL;
-  if (api (url, "GET", "/proxies", NULL, 200, &all, err) < 0)
+  if (prov_proxy_api (url, "GET", "/proxies", NULL, 200, &all, err) < 0)
     return -1;
   if (k == 1)
     {
@@ -557,7 +439,7 @@ fault_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
               if (n == 2 && strcmp (tn, argv[optind + 1]) != 0)
                 continue;
               cleanup_free char *p = xasprintf ("/proxies/%s/toxics/%s", proxies[i], tn);
-              if (api (url, "DELETE", p, NULL, 204, NULL, err) < 0)
+              if (prov_proxy_api (url, "DELETE", p, NULL, 204, NULL, err) < 0)
                 return -1;
               removed++;
             }
@@ -573,7 +455,7 @@ fault_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
     {
       cleanup_free char *p = xasprintf ("/proxies/%s/toxics", proxies[i]);
       cleanup_json json_object *res = NULL;
-      if (api (url, "POST", p, body, 200, &res, err) < 0)
+      if (prov_proxy_api (url, "POST", p, body, 200, &res, err) < 0)
         {
           const char *tn = json_key_str (body, "name");
           cleanup_free char *dflt = xasprintf ("%s_%s", argv[optind + 1],
@@ -583,7 +465,7 @@ fault_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
               cleanup_free char *dp = xasprintf ("/proxies/%s/toxics/%s", proxies[j],
                                                  tn ? tn : dflt);
               cleanup_err struct itm_err e2 = { 0 };
-              api (url, "DELETE", dp, NULL, 204, NULL, &e2);
+              prov_proxy_api (url, "DELETE", dp, NULL, 204, NULL, &e2);
             }
           return -1;
         }

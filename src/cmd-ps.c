@@ -10,8 +10,10 @@
 
 #include "cmd.h"
 #include "ns/ns.h"
+#include "prov/prov.h"
 #include "stack/stack.h"
 #include "state/state.h"
+#include "util/json.h"
 #include "util/xalloc.h"
 
 enum { OPT_JSON = OPT_FIRST_COMMAND_OPT, OPT_SERVICES, OPT_STATUS, OPT_FILTER };
@@ -111,8 +113,32 @@ ready_json (const struct state_container *c)
   return o;
 }
 
+/* Running, and on no network: cut off by `fault partition` (a partition
+ * from one service, --from, leaves it on other networks: not shown). */
+static bool
+partitioned (const struct state_container *c)
+{
+  return strcmp (c->state, "running") == 0 && c->nnetworks == 0;
+}
+
+/* "db: latency_downstream(latency downstream latency=300), ..." or "-" */
+static char *
+faults_text (json_object *faults, const struct state_container *c)
+{
+  json_object *a = json_key (faults, c->service);
+  struct buf b = { 0 };
+  if (partitioned (c))
+    buf_adds (&b, "partitioned");
+  for (size_t i = 0; a && i < json_object_array_length (a); i++)
+    {
+      cleanup_free char *t = prov_proxy_fault_text (json_object_array_get_idx (a, i));
+      buf_addf (&b, "%s%s", b.len ? ", " : "", t);
+    }
+  return b.data ? buf_steal (&b) : xstrdup ("-");
+}
+
 static json_object *
-container_json (const struct state_container *c)
+container_json (const struct state_container *c, json_object *faults)
 {
   json_object *o = json_object_new_object ();
   json_object_object_add (o, "service", json_object_new_string (c->service));
@@ -153,6 +179,16 @@ container_json (const struct state_container *c)
   json_object_object_add (o, "networks", nets);
   json_object_object_add (o, "config_hash",
                           c->config_hash ? json_object_new_string (c->config_hash) : NULL);
+  json_object *fa = json_object_new_array (), *mine = json_key (faults, c->service);
+  if (partitioned (c))
+    {
+      json_object *p = json_object_new_object ();
+      json_object_object_add (p, "type", json_object_new_string ("partitioned"));
+      json_object_array_add (fa, p);
+    }
+  for (size_t i = 0; mine && i < json_object_array_length (mine); i++)
+    json_object_array_add (fa, json_object_get (json_object_array_get_idx (mine, i)));
+  json_object_object_add (o, "faults", fa);
   return o;
 }
 
@@ -187,13 +223,15 @@ add_state (struct ps_sel *sel, const char *what, const char *s, struct itm_err *
                             "dead");
 }
 
+/* faults: prov_proxy_faults() (NULL: no proxy, and no FAULTS column) */
 static void
-print_table (const struct state *st, const struct ps_sel *sel)
+print_table (const struct state *st, const struct ps_sel *sel, json_object *faults)
 {
   static const char *const head[] = { "SERVICE", "CONTAINER", "STATE", "HEALTH", "READY",
-                                      "PORTS", "EXIT" };
-  enum { NCOL = 7 };
-  size_t rows = 0, w[NCOL];
+                                      "PORTS", "EXIT", "FAULTS" };
+  enum { NCOLS = 8 };
+  const size_t NCOL = faults ? NCOLS : NCOLS - 1;
+  size_t rows = 0, w[NCOLS];
   char **cells = xcalloc ((st->ncontainers + 1) * NCOL, sizeof *cells);
 
   for (size_t k = 0; k < NCOL; k++)
@@ -217,6 +255,8 @@ print_table (const struct state *st, const struct ps_sel *sel)
           r[5] = xstrdup ("-");
         }
       r[6] = has_exit_code (c) ? xasprintf ("%d", c->exit_code) : xstrdup ("-");
+      if (faults)
+        r[7] = faults_text (faults, c);
       rows++;
     }
   for (size_t k = 0; k < NCOL; k++)
@@ -332,15 +372,22 @@ ps_run (struct itm_ctx *ctx, int argc, char **argv, bool json, bool quiet, bool 
     }
   else if (json)
     {
+      cleanup_json json_object *faults = prov_proxy_faults (st);
       json_object *a = json_object_new_array ();
       for (size_t i = 0; i < st->ncontainers; i++)
         if (selected (&st->containers[i], sel))
-          json_object_array_add (a, container_json (&st->containers[i]));
+          json_object_array_add (a, container_json (&st->containers[i], faults));
       print_json (a);
       json_object_put (a);
     }
   else
-    print_table (st, sel);
+    {
+      cleanup_json json_object *faults = prov_proxy_faults (st);
+      for (size_t i = 0; i < st->ncontainers && faults == NULL; i++)
+        if (partitioned (&st->containers[i]))
+          faults = json_object_new_object ();
+      print_table (st, sel, faults);
+    }
   return 0;
 }
 

@@ -407,6 +407,7 @@ run_down (struct engine *e, const char *ns, struct stack *st, const struct run_o
   struct prov_down_opts d = { .ns = ns, .grace_s = -1, .rmi = o->rmi, .stack = st };
   struct verify_opts vo = { 0 };
   cleanup_verify_result struct verify_result *vr = NULL;
+  prov_proxy_report (e, st, ns, report_current ());
   int64_t t0 = mono_ns ();
   int vret = verify_down (e, &d, &vo, &vr, err);
   report_teardown_time (report_current (), mono_ns () - t0);

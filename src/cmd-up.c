@@ -189,6 +189,7 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
   prov_signals_install (ns);
   if (prov_up (e, st, &po, err) < 0)
     return -1;
+  prov_proxy_report (e, st, ns, report_current ());
   /* with --json, stdout holds only JSON event lines: the check lines go
    * to stderr (the report has them as data) */
   if (verify_data && data_verify (e, st, ns, json ? stderr : stdout, err) < 0)

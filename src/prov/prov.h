@@ -25,6 +25,7 @@ struct stack_service;
 struct stack_network;
 struct stack_volume;
 struct image_opts;
+struct state;
 
 /* Labels of its own the provisioner adds to containers (with ns.h's). */
 #define ITM_LABEL_DEPENDS_ON "io.itm-env.depends-on" /* services it depends on, joined by ',' */
@@ -222,5 +223,29 @@ int prov_proxy_up (struct engine *e, const struct stack *st, const char *ns, lon
 void prov_proxy_ready (struct engine *e, const char *ns);
 /* Remove the namespace's proxy container, if any (a rollback). */
 void prov_proxy_remove (struct engine *e, const char *ns);
+/* The proxy's API at url (http://HOST:PORT): METHOD path with body (may
+ * be NULL); the answer must be `want`: its JSON (NULL for none) in *out
+ * (may be NULL), or -1 with err set (the proxy's own words; CONNECT when
+ * it does not answer, NOT_FOUND on 404). */
+int prov_proxy_api (const char *url, const char *method, const char *path,
+                    struct json_object *body, int want, struct json_object **out,
+                    struct itm_err *err);
+/* The namespace's proxy API URL (TOXIPROXY_URL of env), or NULL with a
+ * NOT_FOUND error. */
+char *prov_proxy_url (const struct state *st, struct itm_err *err);
+/* The faults active in the namespace, by service: {"db": [toxic...]},
+ * each toxic in Toxiproxy's shape plus "proxy" (its proxy's name), and
+ * {"proxy": NAME, "type": "disabled"} for a proxy taken down (enabled
+ * false, fault partition).  NULL: no running proxy, or it did not answer. */
+struct json_object *prov_proxy_faults (const struct state *st);
+/* One fault of prov_proxy_faults() as text: "db: latency_downstream(latency
+ * downstream latency=300 jitter=0)", "db: disabled" (new). */
+char *prov_proxy_fault_text (struct json_object *f);
+/* Into the report r (NULL: nothing): the x-itm.faults schedules of stk's
+ * proxied services ("scheduled") and the faults on ns's proxy now
+ * ("active": up at its end, run at its teardown).  A stack without a
+ * proxied service costs nothing; a proxy that does not answer adds none. */
+void prov_proxy_report (struct engine *e, const struct stack *stk, const char *ns,
+                        struct report *r);
 
 #endif

@@ -6,15 +6,23 @@
  * ("db:5432,cache:6379") tells conn which host ports are the proxy's. */
 #include <config.h>
 
+#include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
+#include "conn/conn.h"
 #include "image/image.h"
 #include "ns/ns.h"
 #include "out/out.h"
 #include "engine/engine.h"
 #include "prov/prov.h"
+#include "report/report.h"
+#include "state/state.h"
 #include "stack/xproxy.h"
 #include "util/json.h"
 #include "util/strv.h"
@@ -274,4 +282,252 @@ out:
   strv_free (nets);
   free (px);
   return ret;
+}
+
+/* ---- the proxy's API: a small HTTP/1.1 client (fault, ps, the report) ---- */
+/* METHOD url+path with body (may be NULL): the status (or -1 with err set,
+ * ITM_EXIT_CONNECT) and *resp the body (new). */
+static int
+api_call (const char *url, const char *method, const char *path, const char *body, char **resp,
+          struct itm_err *err)
+{
+  const char *hp = strncmp (url, "http://", 7) == 0 ? url + 7 : url;
+  cleanup_free char *host = NULL;
+  const char *port;
+  if (hp[0] == '[')
+    {
+      const char *e = strchr (hp, ']');
+      host = xstrndup (hp + 1, e ? (size_t) (e - hp - 1) : 0);
+      port = e && e[1] == ':' ? e + 2 : "80";
+    }
+  else
+    {
+      const char *c = strrchr (hp, ':');
+      host = c ? xstrndup (hp, (size_t) (c - hp)) : xstrdup (hp);
+      port = c ? c + 1 : "80";
+    }
+  struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+  if (getaddrinfo (host, port, &hints, &res) != 0)
+    return itm_err_set (err, ITM_EXIT_CONNECT, "the fault proxy at %s: cannot resolve %s", url,
+                        host);
+  int fd = socket (res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct timeval tv = { 30, 0 };
+  if (fd >= 0)
+    {
+      setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
+  if (fd < 0 || connect (fd, res->ai_addr, res->ai_addrlen) < 0)
+    {
+      int e = errno;
+      freeaddrinfo (res);
+      if (fd >= 0)
+        close (fd);
+      errno = e;
+      return itm_err_errno (err, ITM_EXIT_CONNECT, "the fault proxy at %s", url);
+    }
+  freeaddrinfo (res);
+  struct buf req = { 0 }, in = { 0 };
+  buf_addf (&req, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: itm-env/" PACKAGE_VERSION
+            "\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: %zu"
+            "\r\n\r\n%s", method, path, hp, body ? strlen (body) : 0, body ? body : "");
+  size_t off = 0;
+  while (off < req.len)
+    {
+      ssize_t n = send (fd, req.data + off, req.len - off, MSG_NOSIGNAL);
+      if (n <= 0)
+        break;
+      off += (size_t) n;
+    }
+  for (;;)
+    {
+      char b[8192];
+      ssize_t n = recv (fd, b, sizeof b, 0);
+      if (n <= 0)
+        break;
+      buf_add (&in, b, (size_t) n);
+    }
+  close (fd);
+  buf_free (&req);
+  int status = 0;
+  char *hdr_end = in.data ? strstr (in.data, "\r\n\r\n") : NULL;
+  if (in.data == NULL || sscanf (in.data, "HTTP/1.%*c %d", &status) != 1 || hdr_end == NULL)
+    {
+      buf_free (&in);
+      return itm_err_set (err, ITM_EXIT_CONNECT, "the fault proxy at %s: no HTTP answer to "
+                          "%s %s", url, method, path);
+    }
+  *resp = xstrdup (hdr_end + 4);
+  buf_free (&in);
+  return status;
+}
+
+/* A call whose answer must be `want`: the JSON answer (NULL for none) in
+ * *out, or -1 with err set to the proxy's own words. */
+int
+prov_proxy_api (const char *url, const char *method, const char *path, json_object *body, int want,
+     json_object **out, struct itm_err *err)
+{
+  cleanup_free char *resp = NULL;
+  int st = api_call (url, method, path,
+                     body ? json_object_to_json_string_ext (body, JSON_C_TO_STRING_PLAIN) : NULL,
+                     &resp, err);
+  if (st < 0)
+    return -1;
+  cleanup_json json_object *o = resp && *resp ? json_tokener_parse (resp) : NULL;
+  if (st != want)
+    return itm_err_set (err, st == 404 ? ITM_EXIT_NOT_FOUND : ITM_EXIT_FAILURE,
+                        "the fault proxy answered %d to %s %s: %s", st, method, path,
+                        json_key_str (o, "error") ? json_key_str (o, "error") : resp);
+  if (out)
+    *out = steal_pointer (&o);
+  return 0;
+}
+
+/* The namespace's proxy API URL (TOXIPROXY_URL of env), or NULL with a
+ * NOT_FOUND error. */
+char *
+prov_proxy_url (const struct state *st, struct itm_err *err)
+{
+  cleanup_conn_vars struct conn_vars vs = { 0 };
+  if (conn_namespace_vars (st, NULL, NULL, 0, &vs, err) < 0)
+    return NULL;
+  const char *u = conn_vars_get (&vs, "TOXIPROXY_URL", 13);
+  if (u == NULL)
+    {
+      itm_err_set (err, ITM_EXIT_NOT_FOUND, "namespace '%s' has no fault proxy", st->ns);
+      itm_err_hint (err, "give a service 'x-itm: {proxy: true}' in the stack and run up");
+      return NULL;
+    }
+  return xstrdup (u);
+}
+
+/* The upstream's service: "db.itm-real:5432" -> "db" (new), or NULL. */
+static char *
+upstream_service (json_object *p)
+{
+  const char *up = json_key_str (p, "upstream");
+  const char *sfx = up ? strstr (up, ".itm-real:") : NULL;
+  return sfx ? xstrndup (up, (size_t) (sfx - up)) : NULL;
+}
+
+json_object *
+prov_proxy_faults (const struct state *st)
+{
+  cleanup_err struct itm_err e = { 0 };
+  cleanup_free char *url = NULL;
+  cleanup_json json_object *all = NULL;
+  if ((url = prov_proxy_url (st, &e)) == NULL
+      || prov_proxy_api (url, "GET", "/proxies", NULL, 200, &all, &e) < 0
+      || !json_object_is_type (all, json_type_object))
+    return NULL;
+  json_object *res = json_object_new_object ();
+  json_object_object_foreach (all, name, p)
+    {
+      cleanup_free char *svc = upstream_service (p);
+      if (svc == NULL)
+        continue;
+      json_object *a = json_key (res, svc);
+      if (a == NULL)
+        {
+          a = json_object_new_array ();
+          json_object_object_add (res, svc, a);
+        }
+      if (!json_object_get_boolean (json_key (p, "enabled")))
+        {
+          json_object *d = json_object_new_object ();
+          json_object_object_add (d, "proxy", json_object_new_string (name));
+          json_object_object_add (d, "type", json_object_new_string ("disabled"));
+          json_object_array_add (a, d);
+        }
+      json_object *tx = json_key (p, "toxics");
+      if (!json_object_is_type (tx, json_type_array))
+        continue;
+      for (size_t i = 0; i < json_object_array_length (tx); i++)
+        {
+          json_object *x = json_object_array_get_idx (tx, i);
+          if (!json_object_is_type (x, json_type_object))
+            continue;
+          json_object_get (x);
+          json_object_object_add (x, "proxy", json_object_new_string (name));
+          json_object_array_add (a, x);
+        }
+    }
+  return res;
+}
+
+char *
+prov_proxy_fault_text (json_object *f)
+{
+  struct buf t = { 0 };
+  const char *proxy = json_key_str (f, "proxy"), *name = json_key_str (f, "name");
+  const char *type = json_key_str (f, "type"), *stream = json_key_str (f, "stream");
+  if (type && strcmp (type, "disabled") == 0)
+    {
+      buf_addf (&t, "%s: disabled", proxy ? proxy : "?");
+      return buf_steal (&t);
+    }
+  buf_addf (&t, "%s: %s(%s %s", proxy ? proxy : "?", name ? name : "?", type ? type : "?",
+            stream ? stream : "downstream");
+  json_object *attrs = json_key (f, "attributes");
+  if (json_object_is_type (attrs, json_type_object))
+    {
+      json_object_object_foreach (attrs, k, v)
+        buf_addf (&t, " %s=%s", k, json_object_get_string (v));
+    }
+  json_object *tj = json_key (f, "toxicity");
+  double tox = tj ? json_object_get_double (tj) : 1;
+  if (tox < 1)
+    buf_addf (&t, " toxicity=%g", tox);
+  buf_adds (&t, ")");
+  return buf_steal (&t);
+}
+
+void
+prov_proxy_report (struct engine *e, const struct stack *stk, const char *ns, struct report *r)
+{
+  if (r == NULL)
+    return;
+  bool any = false;
+  for (size_t i = 0; stk && i < stk->nservices; i++)
+    {
+      const struct stack_service *svc = &stk->services[i];
+      unsigned ports[MAXP];
+      if (stack_xproxy_ports (svc, ports, MAXP) == 0)
+        continue;
+      any = true;
+      size_t nf = 0;
+      struct stack_fault *f = stack_xproxy_faults (svc, &nf);
+      for (size_t k = 0; k < nf; k++)
+        {
+          json_object *x = json_object_get (f[k].toxic);
+          json_object_object_add (x, "proxy", json_object_new_string (svc->name));
+          cleanup_free char *t = prov_proxy_fault_text (x);
+          json_object_put (x);
+          struct buf b = { 0 };
+          buf_addf (&b, "%s at %gs", t, (double) f[k].at_ns / 1e9);
+          if (f[k].for_ns)
+            buf_addf (&b, " for %gs", (double) f[k].for_ns / 1e9);
+          if (f[k].port)
+            buf_addf (&b, " port %u", f[k].port);
+          report_fault (r, svc->name, "scheduled", b.data);
+          buf_free (&b);
+        }
+      stack_xproxy_faults_free (f, nf);
+    }
+  if (!any)
+    return;
+  cleanup_err struct itm_err err = { 0 };
+  cleanup_state struct state *st = NULL;
+  if (state_load (e, ns, &st, &err) < 0)
+    return;
+  cleanup_json json_object *faults = prov_proxy_faults (st);
+  if (faults == NULL)
+    return;
+  json_object_object_foreach (faults, svc, a)
+    for (size_t i = 0; i < json_object_array_length (a); i++)
+      {
+        cleanup_free char *t = prov_proxy_fault_text (json_object_array_get_idx (a, i));
+        report_fault (r, svc, "active", t);
+      }
 }

@@ -184,6 +184,16 @@ report_render_json (const struct report *r, struct buf *b)
   for (size_t i = 0; i < r->nchecks; i++)
     json_object_array_add (cs, json_check (&r->checks[i]));
   json_object_object_add (o, "checks", cs);
+  json_object *fs = json_object_new_array ();
+  for (size_t i = 0; i < r->nfaults; i++)
+    {
+      json_object *f = json_object_new_object ();
+      json_object_object_add (f, "service", json_object_new_string (r->faults[i].service));
+      json_object_object_add (f, "when", json_object_new_string (r->faults[i].when));
+      json_object_object_add (f, "fault", json_object_new_string (r->faults[i].fault));
+      json_object_array_add (fs, f);
+    }
+  json_object_object_add (o, "faults", fs);
   json_object_object_add (o, "teardown", json_teardown (r));
   json_object_object_add (o, "run", json_run (r));
   buf_adds (b, json_object_to_json_string_ext (o, JSON_C_TO_STRING_PRETTY

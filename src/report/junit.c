@@ -116,6 +116,11 @@ write_properties (struct buf *b, const struct report *r)
       xml_property (b, kv[i][0], kv[i][1]);
   for (size_t i = 0; i < r->nfiles; i++)
     xml_property (b, "itm-env.stack_file", r->files[i]);
+  for (size_t i = 0; i < r->nfaults; i++)
+    {
+      cleanup_free char *n = xasprintf ("itm-env.fault.%s", r->faults[i].when);
+      xml_property (b, n, r->faults[i].fault);
+    }
   buf_adds (b, "    </properties>\n");
 }
 

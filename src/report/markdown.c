@@ -203,6 +203,25 @@ md_checks (const struct report *r, struct buf *b, size_t *failed)
 }
 
 static void
+md_faults (const struct report *r, struct buf *b)
+{
+  if (r->nfaults == 0)
+    return;
+  buf_addf (b, "\n## Faults (%zu)\n\n| Service | When | Fault |\n| --- | --- | --- |\n",
+            r->nfaults);
+  for (size_t i = 0; i < r->nfaults; i++)
+    {
+      buf_adds (b, "| ");
+      cell (b, r->faults[i].service);
+      buf_adds (b, " | ");
+      cell (b, r->faults[i].when);
+      buf_adds (b, " | ");
+      cell (b, r->faults[i].fault);
+      buf_adds (b, " |\n");
+    }
+}
+
+static void
 md_data (const struct report *r, struct buf *b)
 {
   size_t ndns = report_count_res (r, RES_CREATED | RES_REMOVED | RES_LEFT, "data-namespace");
@@ -318,6 +337,7 @@ report_render_markdown (const struct report *r, struct buf *b)
   md_services (r, b);
   size_t cfailed = 0;
   md_checks (r, b, &cfailed);
+  md_faults (r, b);
   md_data (r, b);
   md_command (r, b);
   md_teardown (r, b);

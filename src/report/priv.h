@@ -42,6 +42,9 @@ struct rcheck {
   bool has_fig;
   struct report_figures fig;
 };
+struct rfault {
+  char *service, *when, *fault;
+};
 enum { RES_CREATED = 1, RES_REMOVED = 2, RES_LEFT = 4, RES_SUSPECT = 8 };
 struct rres {
   char *kind, *name, *detail;
@@ -68,6 +71,8 @@ struct report {
   size_t nseeds;
   struct rcheck *checks;
   size_t nchecks;
+  struct rfault *faults;
+  size_t nfaults;
   struct rres *res;
   size_t nres;
   struct ralias *alias;

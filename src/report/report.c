@@ -115,6 +115,9 @@ report_free (struct report *r)
   for (size_t i = 0; i < r->nseeds; i++)
     free (r->seeds[i].service), free (r->seeds[i].step), free (r->seeds[i].output);
   free (r->seeds);
+  for (size_t i = 0; i < r->nfaults; i++)
+    free (r->faults[i].service), free (r->faults[i].when), free (r->faults[i].fault);
+  free (r->faults);
   for (size_t i = 0; i < r->nchecks; i++)
     {
       free (r->checks[i].service), free (r->checks[i].name);
@@ -305,6 +308,19 @@ report_seed (struct report *r, const char *service, const char *step, bool ok,
                                           .step = report_clean_dup (step ? step : "seed"),
                                           .output = report_clean_dup (output), .ok = ok,
                                           .ns = duration_ns, .rows = rows };
+  pthread_mutex_unlock (&r->mu);
+}
+
+void
+report_fault (struct report *r, const char *service, const char *when, const char *fault)
+{
+  if (r == NULL)
+    return;
+  pthread_mutex_lock (&r->mu);
+  r->faults = xrealloc (r->faults, (r->nfaults + 1) * sizeof *r->faults);
+  r->faults[r->nfaults++] = (struct rfault){ .service = report_clean_dup (service ? service : ""),
+                                             .when = report_clean_dup (when ? when : "active"),
+                                             .fault = report_clean_dup (fault ? fault : "") };
   pthread_mutex_unlock (&r->mu);
 }
 

@@ -89,6 +89,13 @@ void report_check_detail (struct report *r, const char *service, const char *nam
                           const char *kind, const char *detail,
                           const struct report_figures *figures);
 
+/* A fault of the fault proxy (x-itm.proxy): when is "scheduled" (an
+ * x-itm.faults entry of the stack) or "active" (on the proxy when up
+ * ended, or at run's teardown); fault its text ("db: latency_downstream(
+ * latency downstream latency=300 jitter=0)", "at 5s for 10s" for a
+ * schedule). */
+void report_fault (struct report *r, const char *service, const char *when, const char *fault);
+
 /* Teardown: one call per resource.  kind: "container", "network",
  * "volume", "image", "data-namespace"; status: created (by up), removed,
  * left (still there after teardown), suspect (appeared since the snapshot,

@@ -132,20 +132,22 @@ text_seeds (const struct report *r, struct buf *b)
   return failed;
 }
 
-/* The data checks; returns how many failed. */
+/* The checks: data checks (x-itm.verify) and x-itm.checks, each line
+ * with its kind; returns how many failed. */
 static size_t
 text_checks (const struct report *r, struct buf *b)
 {
   size_t failed = 0;
   if (r->nchecks == 0)
     return 0;
-  buf_addf (b, "\nData checks (%zu)\n", r->nchecks);
+  buf_addf (b, "\nChecks (%zu)\n", r->nchecks);
   for (size_t i = 0; i < r->nchecks; i++)
     {
       const struct rcheck *c = &r->checks[i];
       char d[32];
       fmt_dur (d, sizeof d, c->ns);
-      buf_addf (b, "  %-20s %-6s %-10s %s\n", c->service, c->ok ? "ok" : "FAILED", d, c->name);
+      buf_addf (b, "  %-20s %-6s %-10s %-5s %s\n", c->service, c->ok ? "ok" : "FAILED", d,
+                c->kind ? c->kind : "data", c->name);
       if (c->has_fig)
         buf_addf (b, "    %zu requests (%zu failed): min %.3f ms, p50 %.3f ms, p95 %.3f ms, "
                   "p99 %.3f ms, max %.3f ms, %.1f req/s\n", c->fig.count, c->fig.failed,
@@ -164,6 +166,18 @@ text_checks (const struct report *r, struct buf *b)
         }
     }
   return failed;
+}
+
+/* The fault proxy's faults: scheduled (x-itm.faults) and active. */
+static void
+text_faults (const struct report *r, struct buf *b)
+{
+  if (r->nfaults == 0)
+    return;
+  buf_addf (b, "\nFaults (%zu)\n", r->nfaults);
+  for (size_t i = 0; i < r->nfaults; i++)
+    buf_addf (b, "  %-20s %-9s %s\n", r->faults[i].service, r->faults[i].when,
+              r->faults[i].fault);
 }
 
 /* One teardown line: counts per kind with flag, then (left, suspects)
@@ -253,11 +267,12 @@ report_render_text (const struct report *r, struct buf *b)
   text_services (r, b, &nready, &nfailed, &nskipped);
   size_t seeds_failed = text_seeds (r, b);
   size_t checks_failed = text_checks (r, b);
+  text_faults (r, b);
   text_teardown (r, b);
   text_failures (r, b);
   text_logs (r, b);
   buf_addf (b, "\nSummary: %zu service%s (%zu ready, %zu failed, %zu skipped), "
-               "%zu seed step%s (%zu failed), %zu data check%s (%zu failed), teardown %s\n",
+               "%zu seed step%s (%zu failed), %zu check%s (%zu failed), teardown %s\n",
             r->nsvc, r->nsvc == 1 ? "" : "s", nready, nfailed, nskipped, r->nseeds,
             r->nseeds == 1 ? "" : "s", seeds_failed, r->nchecks, r->nchecks == 1 ? "" : "s",
             checks_failed, !report_has_teardown (r) ? "not run"

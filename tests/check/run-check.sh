@@ -81,7 +81,7 @@ like "$(cat "$m")" '^\| container \| 1 \| 1 \| 0 \|$' "markdown: teardown row"
 like "$(cat "$m")" '^Verified: clean' "markdown: verified clean"
 
 t=$tmp/report.text
-like "$(cat "$t")" 'FAILED +[0-9.]+ s +wrong type' "text: the failed check"
+like "$(cat "$t")" 'FAILED +[0-9.]+ s +http +wrong type' "text: the failed check, with its kind"
 like "$(cat "$t")" '\+ /id: integer 42' "text: the shape diff"
 
 # a passing run --check: the command runs; figures in a markdown report

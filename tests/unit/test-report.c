@@ -369,13 +369,36 @@ test_singular (void)
   tap_ok (strstr (t, "Seeds (1 step)\n") != NULL, "text: Seeds (1 step)");
   tap_ok (strstr (t, " 1 row  exec psql") != NULL, "text: 1 row");
   tap_ok (strstr (t, "Summary: 1 service (1 ready, 0 failed, 0 skipped), 1 seed step (0 failed), "
-                     "1 data check (0 failed)") != NULL, "text: summary in the singular");
+                     "1 check (0 failed)") != NULL, "text: summary in the singular");
+  tap_ok (strstr (t, "\nChecks (1)\n") != NULL && strstr (t, " data  one row\n") != NULL,
+          "text: a data check under Checks, with its kind");
   if (tap_failed)
     tap_diag ("%s", t);
   cleanup_free char *j = report_render (r, REPORT_JUNIT);
   tap_ok (strstr (j, "message=\"1 resource left after teardown\"") != NULL,
           "JUnit: 1 resource left");
   tap_ok (strstr (j, "1 row\n") != NULL && strstr (j, "1 rows") == NULL, "JUnit: 1 row");
+  report_free (r);
+}
+
+/* The text report's check section holds data checks and x-itm.checks:
+ * titled Checks, each line with its kind. */
+static void
+test_checks_title (void)
+{
+  struct report *r = report_new ("up");
+  report_check (r, "db", "one row", true, SEC / 100, "1", "1");
+  report_check (r, "api", "GET /health", false, SEC / 10, NULL, NULL);
+  report_check_detail (r, "api", "GET /health", "http", "status 500, expected 200", NULL);
+  report_finish (r, 1, "a check failed");
+  cleanup_free char *t = report_render (r, REPORT_TEXT);
+  tap_ok (strstr (t, "\nChecks (2)\n") != NULL && strstr (t, "Data checks") == NULL,
+          "text: the section is Checks (x-itm.checks are not data checks)");
+  tap_ok (strstr (t, " data  one row\n") != NULL && strstr (t, " http  GET /health\n") != NULL,
+          "text: each check with its kind");
+  tap_ok (strstr (t, "2 checks (1 failed)") != NULL, "text: the summary counts checks");
+  if (tap_failed)
+    tap_diag ("%s", t);
   report_free (r);
 }
 
@@ -392,5 +415,6 @@ main (void)
   test_mask ();
   test_run ();
   test_singular ();
+  test_checks_title ();
   return tap_done ();
 }
