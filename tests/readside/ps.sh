@@ -29,7 +29,7 @@ like "$(printf '%s\n' "$out" | grep '^web ')" "^web +$ITM_NS-web-1 +running +- +
 run "$ITM_ENV" ps -p "$ITM_NS" --json
 is "$rc" 0 "ps --json"
 jq_ok "--json is an array of three" 'type == "array" and length == 3'
-jq_ok "--json keys" 'all(.[]; keys == ["config_hash","container","exit_code","health","id","image","networks","number","ports","ready","service","started_at","state"])'
+jq_ok "--json keys" 'all(.[]; keys == ["config_hash","container","exit_code","faults","health","id","image","networks","number","ports","ready","service","started_at","state"])'
 jq_ok "--json job: exited, exit_code 3" '.[] | select(.service == "job") | .state == "exited" and .exit_code == 3 and .health == null'
 jq_ok "--json db: healthy, exit_code null" '.[] | select(.service == "db") | .health == "healthy" and .exit_code == null and .number == 1 and .ready == null'
 jq_ok "--json web: port 80 on 127.0.0.1" '.[] | select(.service == "web") | .ports[0] | .container_port == 80 and .protocol == "tcp" and .host_ip == "127.0.0.1" and (.host_port | type == "number")'
