@@ -18,12 +18,13 @@ at_exit "for i in $ITM_NS-app $ITM_NS-bad $ITM_NS-slow $ITM_NS-sec; do engine_re
 img_get () { engine_get "/images/$1/json"; }
 in_image () { docker run --rm "$1" sh -c "$2" 2>/dev/null; }
 
-mkdir -p "$tmp/app"
-echo one >"$tmp/app/data.txt"
-# the cache mount's id is this run's own: other runs' caches are not seen,
-# and its RUN line is no other run's (a namespace name can come again when
-# a pid does: the engine's build cache would then answer CACHED)
+# the cache mount's id is this run's own: other runs' caches are not seen;
+# and data.txt is this run's own, so that its RUN is no other run's (the
+# RUN's cache key is its command and what it builds on, not its cache
+# mount's id: an engine that ran this test before answers CACHED)
 nonce=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+mkdir -p "$tmp/app"
+echo "one $nonce" >"$tmp/app/data.txt"
 cat >"$tmp/app/Dockerfile" <<EOF2
 FROM $bb
 COPY data.txt /data.txt
@@ -62,16 +63,16 @@ like "$err" "cached" "an unchanged context is not built again"
 unlike "$err" "#1 " "no build request"
 
 # ---- the context changes: the cached RUN runs again and finds its cache
-echo two >"$tmp/app/data.txt"
+echo "two $nonce" >"$tmp/app/data.txt"
 run "$ITM_ENV" -f "$tmp/stack.yml" build
 is "$rc" 0 "a build after the context changed"
 like "$err" "cache-step-ran" "the RUN with the cache mount ran again"
-is "$(in_image "$ITM_NS-app" 'cat /seen')" "written by the build of one" \
+is "$(in_image "$ITM_NS-app" 'cat /seen')" "written by the build of one $nonce" \
   "it found the file the first build's RUN wrote into the cache directory"
 is "$(in_image "$ITM_NS-app" 'ls /cache 2>/dev/null | wc -l')" 0 "the cache is not in the image"
 
 # ---- --json: the steps as output events
-echo three >"$tmp/app/data.txt"
+echo "three $nonce" >"$tmp/app/data.txt"
 run "$ITM_ENV" -f "$tmp/stack.yml" build --json
 is "$rc" 0 "build --json"
 ev=$(printf '%s\n' "$out" | jq -r 'select(.event == "output") | .detail' 2>/dev/null || true)
