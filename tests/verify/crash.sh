@@ -8,14 +8,19 @@ need_engine
 need_cmd jq
 need_fixtures busybox
 bb=itm-fixture/busybox:latest
+# db becomes ready about 6 s after it starts, so that every kill below lands
+# while up still waits (with readiness seen within tens of ms, and on an
+# engine whose start interval makes it prompt, a 2 s service was ready
+# before the 3 s kill)
 cat >"$tmp/stack.yml" <<EOF2
 services:
   db:
     image: $bb
-    command: ["sh", "-c", "sleep 2; touch /tmp/ok; exec sleep 3600"]
+    command: ["sh", "-c", "sleep 6; touch /tmp/ok; exec sleep 3600"]
     healthcheck:
       test: ["CMD-SHELL", "test -e /tmp/ok"]
       interval: 1s
+      start_period: 30s
   app:
     image: $bb
     command: ["sleep", "3600"]
@@ -77,7 +82,8 @@ for d in 0.8 cmd; do
   if [ "$d" = cmd ]; then
     wait_for 60 test -s "$tmp/cmdpid" || true
     cmdpid=$(cat "$tmp/cmdpid" 2>/dev/null || echo 0)
-    at_exit "kill $cmdpid 2>/dev/null"
+    # never `kill 0`: that is this test's whole process group (make too)
+    [ "$cmdpid" -gt 0 ] 2>/dev/null && at_exit "kill $cmdpid 2>/dev/null"
   else
     sleep "$d"
   fi
