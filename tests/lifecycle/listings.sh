@@ -60,6 +60,9 @@ run "$ITM_ENV" images -q
 is "$(lines "$out")" 1 "images -q: the one image id once"
 
 # ---- events
+# --since is whole seconds: t0 starts after the second in which up's
+# one-shot job died, which would otherwise count as "since t0"
+sleep 1
 t0=$(date +%s)
 "$ITM_ENV" events --json --since "$t0" >"$tmp/events.out" 2>"$tmp/events.err" &
 evpid=$!
