@@ -445,3 +445,23 @@ ctx_reach (struct itm_ctx *ctx, const char **join, struct itm_err *err)
     *join = s->id;
   return 0;
 }
+
+void
+cmd_print_table (char **cells, size_t nrows, size_t ncol)
+{
+  size_t *w = xcalloc (ncol ? ncol : 1, sizeof *w);
+  for (size_t k = 0; k < ncol; k++)
+    for (size_t r = 0; r < nrows; r++)
+      if (strlen (cells[r * ncol + k]) > w[k])
+        w[k] = strlen (cells[r * ncol + k]);
+  for (size_t r = 0; r < nrows; r++)
+    for (size_t k = 0; k < ncol; k++)
+      if (k + 1 < ncol)
+        printf ("%-*s  ", (int) w[k], cells[r * ncol + k]);
+      else
+        printf ("%s\n", cells[r * ncol + k]);
+  for (size_t i = 0; i < nrows * ncol; i++)
+    free (cells[i]);
+  free (cells);
+  free (w);
+}

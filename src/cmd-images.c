@@ -181,20 +181,7 @@ images_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
       r[3] = id ? xstrndup (id + (strncmp (id, "sha256:", 7) == 0 ? 7 : 0), 12) : xstrdup ("-");
       r[4] = xstrdup (sz);
     }
-  size_t w[NCOL] = { 0 };
-  for (size_t k = 0; k < NCOL; k++)
-    for (size_t r = 0; r <= nr; r++)
-      if (strlen (cells[r * NCOL + k]) > w[k])
-        w[k] = strlen (cells[r * NCOL + k]);
-  for (size_t r = 0; r <= nr; r++)
-    for (size_t k = 0; k < NCOL; k++)
-      if (k + 1 < NCOL)
-        printf ("%-*s  ", (int) w[k], cells[r * NCOL + k]);
-      else
-        printf ("%s\n", cells[r * NCOL + k]);
-  for (size_t i = 0; i < (nr + 1) * NCOL; i++)
-    free (cells[i]);
-  free (cells);
+  cmd_print_table (cells, nr + 1, NCOL);
   return 0;
 }
 

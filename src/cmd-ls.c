@@ -152,20 +152,7 @@ ls_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
                             (long long) json_int (o, "volumes", 0));
         }
     }
-  size_t w[NCOL] = { 0 };
-  for (size_t k = 0; k < NCOL; k++)
-    for (size_t r = 0; r <= n; r++)
-      if (strlen (cells[r * NCOL + k]) > w[k])
-        w[k] = strlen (cells[r * NCOL + k]);
-  for (size_t r = 0; r <= n; r++)
-    for (size_t k = 0; k < NCOL; k++)
-      if (k + 1 < NCOL)
-        printf ("%-*s  ", (int) w[k], cells[r * NCOL + k]);
-      else
-        printf ("%s\n", cells[r * NCOL + k]);
-  for (size_t i = 0; i < (n + 1) * NCOL; i++)
-    free (cells[i]);
-  free (cells);
+  cmd_print_table (cells, n + 1, NCOL);
   return 0;
 }
 

@@ -246,4 +246,8 @@ int gc_list_json (struct engine *e, const char *only, struct json_object **out,
 struct json_object;
 void print_json (struct json_object *v);
 
+/* Print rows of cells (row-major, the first row the header) in columns
+ * padded to the widest cell, then free every cell and the array. */
+void cmd_print_table (char **cells, size_t nrows, size_t ncol);
+
 #endif
