@@ -237,6 +237,7 @@ run_command (char **argv, char **vars, const char *ns, char **tail, struct itm_e
     {
       if (tail && (dup2 (po[1], STDOUT_FILENO) < 0 || dup2 (pe[1], STDERR_FILENO) < 0))
         _exit (126);
+      fds_close_own_in_child ();   /* what another thread opened after the sweep */
       for (char **v = vars; v && *v; v++)
         putenv (*v);
       setenv ("ITM_ENV_NAMESPACE", ns, 1);

@@ -22,6 +22,7 @@
 
 static unsigned char inherited[FDS_TRACKED / 8];
 static bool noted;
+static bool high_inherited;   /* the caller gave one at FDS_TRACKED or above */
 
 static bool
 is_inherited (int fd)
@@ -48,8 +49,13 @@ fds_note_inherited (void)
     {
       char *end;
       long fd = strtol (de->d_name, &end, 10);
-      if (*end || end == de->d_name || fd == self || fd < 0 || fd >= FDS_TRACKED)
+      if (*end || end == de->d_name || fd == self || fd < 0)
         continue;
+      if (fd >= FDS_TRACKED)
+        {
+          high_inherited = true;
+          continue;
+        }
       inherited[fd / 8] |= (unsigned char) (1u << (fd % 8));
     }
   closedir (d);
@@ -85,4 +91,38 @@ fds_cloexec_own (void)
         fcntl ((int) fd, F_SETFD, fl | FD_CLOEXEC);
     }
   closedir (d);
+}
+
+/* close_range where the C library has it, else one close per descriptor
+ * (both async-signal-safe). */
+static void
+close_from_to (unsigned lo, unsigned hi)
+{
+#ifdef HAVE_CLOSE_RANGE
+  if (close_range (lo, hi, 0) == 0)
+    return;
+#endif
+  if (hi >= FDS_TRACKED)
+    hi = FDS_TRACKED - 1;   /* without close_range: the tracked ones only */
+  for (unsigned fd = lo; fd <= hi; fd++)
+    close ((int) fd);
+}
+
+void
+fds_close_own_in_child (void)
+{
+  if (!noted)
+    return;
+  unsigned lo = 3;
+  for (unsigned fd = 3; fd < FDS_TRACKED; fd++)
+    if (inherited[fd / 8] & (1u << (fd % 8)))
+      {
+        if (fd > lo)
+          close_from_to (lo, fd - 1);
+        lo = fd + 1;
+      }
+  if (lo < FDS_TRACKED)
+    close_from_to (lo, high_inherited ? FDS_TRACKED - 1 : ~0u);
+  else if (!high_inherited)
+    close_from_to (FDS_TRACKED, ~0u);
 }

@@ -13,4 +13,11 @@ void fds_note_inherited (void);
  * library, another thread).  Call in the parent, right before fork. */
 void fds_cloexec_own (void);
 
+/* In the child of a fork, before exec: close every descriptor the caller
+ * did not give itm-env.  fds_cloexec_own alone races with the threads
+ * that open descriptors between it and fork (the child's table is a copy
+ * taken at fork; only the child can close what slipped in).  Async-signal
+ * safe: no allocation, no stdio. */
+void fds_close_own_in_child (void);
+
 #endif
