@@ -244,7 +244,17 @@ main (int argc, char **argv)
   free (ctx.env_files);
   free (ctx.profiles);
   if (ret < 0 || itm_err_isset (&err))
-    ret = report (&ctx, &err);
+    {
+      /* A command that a signal stopped failed because of it, whatever
+       * failed on the way (a gate whose probe the signal cut short, a
+       * request it cancelled): the exit status is the signal's, as the
+       * shell's would be.  Which thread saw the signal first, and which
+       * failure was set first, is a race this settles. */
+      if (itm_exit_signal () != 0 && err.code != ITM_EXIT_INTERRUPTED
+          && err.code != ITM_EXIT_TERMINATED)
+        err.code = itm_exit_interrupted ();
+      ret = report (&ctx, &err);
+    }
   json_object_put (ctx.diags);
   return ret;
 }

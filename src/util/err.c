@@ -19,6 +19,12 @@ itm_exit_signal_note (int sig)
 }
 
 int
+itm_exit_signal (void)
+{
+  return exit_signal;
+}
+
+int
 itm_exit_interrupted (void)
 {
   return exit_signal == SIGTERM ? ITM_EXIT_TERMINATED : ITM_EXIT_INTERRUPTED;

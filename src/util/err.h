@@ -41,6 +41,8 @@ enum itm_exit {
  * first signal was SIGTERM, else 130. */
 void itm_exit_signal_note (int sig);
 int itm_exit_interrupted (void);
+/* The signal noted first, 0 when none was. */
+int itm_exit_signal (void);
 
 struct itm_err {
   int code;          /* enum itm_exit; 0 while no error is set */
