@@ -863,8 +863,10 @@ call_request (struct call_state *s, const char *method, char **body, char **ctyp
  * WAIT_MAX_MS); a call with a cancel flag also wakes on its handle's
  * eventfd (engine_cancel_wake).  *rc: curl's result of the transfer
  * (CURLE_OK when cancelled); -1 with err set when the multi interface
- * itself fails. */
-#define WAIT_MAX_MS (3600 * 1000)
+ * itself fails.  WAIT_MAX_MS is a guard, not a schedule: a cancel flag
+ * whose setter forgot engine_cancel_wake() is still seen within it (10 s,
+ * not an hour), and an idle call wakes no more than that. */
+#define WAIT_MAX_MS (10 * 1000)
 static int
 call_drive (struct call_state *s, bool *cancelled, CURLcode *rc, struct itm_err *err)
 {
