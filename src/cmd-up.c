@@ -88,7 +88,8 @@ up_command (struct itm_ctx *ctx, int argc, char **argv, struct report_opts *ro,
           break;
         case OPT_WAIT_TIMEOUT:
         case OPT_TIMEOUT:
-          if (cmd_parse_secs ("up", "--timeout", arg, &po.timeout_ns, err) < 0)
+          po.timeout_opt = opt == OPT_TIMEOUT ? "--timeout" : "--wait-timeout";
+          if (cmd_parse_secs ("up", po.timeout_opt, arg, &po.timeout_ns, err) < 0)
             return -1;
           break;
         case OPT_TTL:

@@ -219,7 +219,8 @@ gate_level (struct engine *e, const struct prov_life_opts *o, struct lc_ctr *cs,
   int ret = 0;
   if (k)
     {
-      struct prov_opts po = { .ns = o->ns, .timeout_ns = o->timeout_ns, .services = svcs,
+      struct prov_opts po = { .ns = o->ns, .timeout_ns = o->timeout_ns,
+                              .timeout_opt = "--wait-timeout", .services = svcs,
                               .nservices = k };
       ret = prov_wait (e, o->stack, &po, err);
     }

@@ -97,6 +97,7 @@ struct prov_opts {
   const char *ns;
   long ttl;                     /* seconds, 0: NS_DEFAULT_TTL */
   int64_t timeout_ns;           /* overall, 0: none */
+  const char *timeout_opt;      /* the option that set it, for messages (NULL: --timeout) */
   bool keep_on_failure;
   bool force_recreate;          /* up: recreate every container, changed or not */
   bool remove_orphans;          /* up: remove containers of services the stack no longer has */

@@ -1440,7 +1440,8 @@ watch (struct run *r)
           for (size_t i = 0; i < r->n; i++)
             if (r->s[i].phase != P_READY)
               {
-                fail_locked (r, &r->s[i], ITM_EXIT_READINESS, "not ready within --timeout %s", d);
+                fail_locked (r, &r->s[i], ITM_EXIT_READINESS, "not ready within %s %s",
+                             r->o->timeout_opt ? r->o->timeout_opt : "--timeout", d);
                 break;
               }
           break;

@@ -52,6 +52,7 @@ is "$rc" 0 "break db's healthcheck"
 run "$ITM_ENV" restart -t 0 --wait-timeout 3s db
 is "$rc" 7 "restart: the gate fails (exit 7)"
 like "$err" "db" "names the service"
+like "$err" "within --wait-timeout 3s" "names the option restart was given (it has no --timeout for the gates)"
 
 run "$ITM_ENV" down
 is "$rc" 0 "down"
