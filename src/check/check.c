@@ -783,14 +783,20 @@ check_count (const struct stack *st, const char *const *services, size_t nservic
   return n;
 }
 
-/* Where to reach the container's port: its published binding on the
- * engine's host (127.0.0.1 for a wildcard), or, when itm-env has joined
- * the namespace's networks or ITM_ENV_HOST_OVERRIDE is set, as the
- * connection variables say (conn_reach_host: the service name and the
- * container port, or the given address). */
+/* Where to reach the container's port: when itm-env has joined the
+ * namespace's networks, the service name and the container port (published
+ * or not); else its published binding on the engine's host (127.0.0.1 for
+ * a wildcard) or ITM_ENV_HOST_OVERRIDE's address with the published port,
+ * as the connection variables say (conn_reach_host). */
 static bool
 target_of (const struct state_container *sc, unsigned port, struct target *t)
 {
+  if (conn_get_reach () == CONN_REACH_JOINED && sc->service)
+    {
+      t->host = xstrdup (sc->service);
+      t->port = port;
+      return true;
+    }
   struct state_port *p = state_port (sc, port, "tcp");
   if (p == NULL || p->host_port == 0)
     return false;
@@ -823,7 +829,8 @@ run_one (struct engine *e, const struct state *s, const struct stack_service *sv
     {
       if (!target_of (run, c->port, &t))
         {
-          cleanup_free char *e2 = xasprintf ("port %u published", c->port);
+          cleanup_free char *e2 = xasprintf ("port %u published (or itm-env joined to the "
+                                             "namespace's networks: --connect)", c->port);
           fail_add (&f, "port", e2, "not published");
         }
       else if (c->kind == STACK_CHECK_TCP)

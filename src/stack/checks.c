@@ -573,29 +573,60 @@ parse_target (struct cctx *c, const struct node *v, struct stack_check *k)
     }
 }
 
-/* The port the check needs must be one the service publishes. */
+/* Whether an `expose` entry ("80", "8000-8010", "53/udp") covers tcp port. */
+static bool
+exposes (const char *e, unsigned port)
+{
+  char *end;
+  unsigned long lo = strtoul (e, &end, 10), hi = lo;
+  if (end == e)
+    return false;
+  if (*end == '-')
+    {
+      const char *h = end + 1;
+      hi = strtoul (h, &end, 10);
+      if (end == h)
+        return false;
+    }
+  if (*end == '/' && strcmp (end + 1, "tcp") != 0)
+    return false;
+  if (*end != '\0' && *end != '/')
+    return false;
+  return port >= lo && port <= hi;
+}
+
+/* The port the check needs must be one the service publishes or exposes
+ * (an exposed one is reached when itm-env has joined the namespace's
+ * networks: the check then says, at run time, when it is not). */
 static void
 check_port (struct cctx *c, const struct node *at, const struct stack_service *s,
             struct stack_check *k)
 {
   if (k->kind != STACK_CHECK_HTTP && k->kind != STACK_CHECK_TCP)
     return;
-  if (s->nports == 0)
+  if (s->nports == 0 && s->expose.n == 0)
     {
-      cerr (c, at, "a %s check needs a published port, and service '%s' has no ports",
-            kind_names[k->kind], s->name);
+      cerr (c, at, "a %s check needs a published or exposed port, and service '%s' has neither "
+            "'ports' nor 'expose'", kind_names[k->kind], s->name);
       return;
     }
   if (k->port == 0)
     {
-      k->port = s->ports[0].target_start;
+      if (s->nports > 0)
+        k->port = s->ports[0].target_start;
+      else
+        k->port = (unsigned) strtoul (s->expose.v[0], NULL, 10);
       return;
     }
   for (size_t i = 0; i < s->nports; i++)
     if (k->port >= s->ports[i].target_start && k->port <= s->ports[i].target_end
         && (s->ports[i].protocol == NULL || strcmp (s->ports[i].protocol, "tcp") == 0))
       return;
-  cerr (c, at, "port %u is not among service '%s''s published ports", k->port, s->name);
+  for (size_t i = 0; i < s->expose.n; i++)
+    if (exposes (s->expose.v[i], k->port))
+      return;
+  cerr (c, at, "port %u is not among service '%s''s published or exposed ports", k->port,
+        s->name);
 }
 
 static void
