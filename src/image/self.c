@@ -182,7 +182,7 @@ write_context (const char *dir, struct itm_err *err)
       ret = copy_file (l.interp, dst, 0755, err);
     }
   cleanup_free char *tmpd = xasprintf ("%s/rootfs/tmp", dir);
-  if (ret == 0 && (mkdir (tmpd, 0755) < 0 || chmod (tmpd, 01777) < 0))
+  if (ret == 0 && ((mkdir (tmpd, 0755) < 0 && errno != EEXIST) || chmod (tmpd, 01777) < 0))
     ret = itm_err_set (err, ITM_EXIT_IMAGE, "self image: %s: %s", tmpd, strerror (errno));
   if (ret == 0)
     {
@@ -192,10 +192,28 @@ write_context (const char *dir, struct itm_err *err)
         ret = itm_err_set (err, ITM_EXIT_IMAGE, "self image: %s: %s", df, strerror (errno));
       else
         {
-          fputs ("FROM scratch\n"
-                 "COPY rootfs/ /\n"
-                 "ENV HOME=/tmp ITM_ENV_STATE_DIR=/tmp/itm-env-state\n"
-                 "ENTRYPOINT [\"/itm-env\"]\n", f);
+          /* the loader looks where this process's loader found them:
+           * the directories of the libraries, in load order (a build
+           * whose libraries came from LD_LIBRARY_PATH or an RPATH, as in
+           * a CI job image's /opt/itm-env/lib, runs too) */
+          struct buf lp = { 0 };
+          for (size_t i = 0; i < l.n; i++)
+            {
+              const char *sl = strrchr (l.paths[i], '/');
+              cleanup_free char *d = xstrndup (l.paths[i], (size_t) (sl - l.paths[i]));
+              if (*d == '\0' || strchr (d, ':') || strchr (d, '"') || strchr (d, '\\'))
+                continue;
+              cleanup_free char *pad = xasprintf (":%s:", lp.data ? lp.data : "");
+              cleanup_free char *needle = xasprintf (":%s:", d);
+              if (strstr (pad, needle) == NULL)
+                buf_addf (&lp, "%s%s", lp.len ? ":" : "", d);
+            }
+          fprintf (f, "FROM scratch\n"
+                   "COPY rootfs/ /\n"
+                   "ENV HOME=/tmp ITM_ENV_STATE_DIR=/tmp/itm-env-state%s%s%s\n"
+                   "ENTRYPOINT [\"/itm-env\"]\n",
+                   lp.len ? " LD_LIBRARY_PATH=\"" : "", lp.len ? lp.data : "", lp.len ? "\"" : "");
+          buf_free (&lp);
           if (fclose (f) != 0)
             ret = itm_err_set (err, ITM_EXIT_IMAGE, "self image: %s: %s", df,
                                strerror (errno));

@@ -221,7 +221,7 @@ int prov_proxy_up (struct engine *e, const struct stack *st, const char *ns, lon
                    struct itm_err *err);
 /* Every service is ready: the proxy's x-itm.faults schedule starts
  * (SIGUSR1 to it; no proxy: nothing). */
-void prov_proxy_ready (struct engine *e, const char *ns);
+int prov_proxy_ready (struct engine *e, const char *ns, struct itm_err *err);
 /* Remove the namespace's proxy container, if any (a rollback). */
 void prov_proxy_remove (struct engine *e, const char *ns);
 /* The proxy's API at url (http://HOST:PORT): METHOD path with body (may

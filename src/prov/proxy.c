@@ -114,14 +114,43 @@ remove_old (struct engine *e, const char *cname)
   engine_delete (e, p, &err);
 }
 
-void
-prov_proxy_ready (struct engine *e, const char *ns)
+static int
+collect (int stream, const char *data, size_t len, void *ctx)
+{
+  (void) stream;
+  buf_add (ctx, data, len);
+  return 0;
+}
+
+int
+prov_proxy_ready (struct engine *e, const char *ns, struct itm_err *err)
 {
   cleanup_free char *cname = ns_container_name (ns, PROV_PROXY_SERVICE, 1);
   cleanup_free char *enc = engine_urlencode (cname);
   cleanup_free char *p = xasprintf ("/containers/%s/kill?signal=SIGUSR1", enc);
-  cleanup_err struct itm_err err = { 0 };
-  engine_post (e, p, NULL, NULL, &err);   /* no proxy: nothing to start */
+  cleanup_err struct itm_err kerr = { 0 };
+  if (engine_post (e, p, NULL, NULL, &kerr) == 0 || kerr.http_status != 409)
+    return 0;   /* started (or no proxy: nothing to start) */
+  /* 409: the proxy is not running: it died after its start (a binary
+   * that cannot run in its image, a port it could not listen on) */
+  cleanup_free char *ip = xasprintf ("/containers/%s/json", enc);
+  cleanup_json json_object *info = NULL;
+  cleanup_err struct itm_err ierr = { 0 };
+  int64_t code = -1;
+  if (engine_get (e, ip, &info, &ierr) == 0)
+    code = json_int (info, "State.ExitCode", -1);
+  cleanup_free char *lp = xasprintf ("/containers/%s/logs?stdout=1&stderr=1&tail=3", enc);
+  cleanup_buf struct buf b = { 0 };
+  struct engine_call c = { .method = "GET", .path = lp, .on_frame = collect, .ctx = &b,
+                           .timeout_ms = 10000 };
+  cleanup_err struct itm_err lerr = { 0 };
+  engine_call (e, &c, NULL, &lerr);
+  while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+    b.data[--b.len] = '\0';
+  const char *last = b.len ? strrchr (b.data, '\n') : NULL;
+  last = last ? last + 1 : (b.len ? b.data : NULL);
+  return itm_err_set (err, ITM_EXIT_FAILURE, "the fault proxy %s exited (code %lld)%s%s", cname,
+                      (long long) code, last ? ": " : "", last ? last : "");
 }
 
 void

@@ -1639,8 +1639,16 @@ prov_up (struct engine *e, const struct stack *st, const struct prov_opts *o, st
       goto out;
     }
   ret = drive (r, false, err);
-  if (ret == 0)
-    prov_proxy_ready (e, o->ns);
+  if (ret == 0 && prov_proxy_ready (e, o->ns, err) < 0)
+    {
+      /* every service is ready but the proxy in front of them died: a
+       * failed up, undone as a failed gate's is */
+      ret = -1;
+      if (o->keep_on_failure)
+        out_note ("itm-env: --keep-on-failure: namespace %s left as it is", o->ns);
+      else
+        rollback (r);
+    }
 out:
   json_object_put (existing);
   if (o->hooks.after)

@@ -51,6 +51,20 @@ logs=$(curl -sS --max-time 10 --unix-socket "$ITM_SOCK" "http://engine/container
 like "$logs" "engine api: *1\.[0-9]" "... and talks to the engine through the mounted socket"
 engine_req DELETE "/containers/$cid?force=1" >/dev/null
 
+# a binary whose libraries the loader found through LD_LIBRARY_PATH (a CI
+# job image's /opt/itm-env/lib): its image runs too (the image's loader
+# is told where they are)
+engine_req DELETE "/images/$want?force=1" >/dev/null 2>&1 || true
+mkdir -p "$tmp/opt/lib"
+json=$(ldd "$ITM_ENV" | awk '/libjson-c/ {print $3}')
+cp "$json" "$tmp/opt/lib/"
+LD_LIBRARY_PATH=$tmp/opt/lib run "$ITM_ENV" build --self
+is "$rc" 0 "build --self with a library from LD_LIBRARY_PATH"
+run docker run --rm -v "$ITM_SOCK:/var/run/docker.sock" "$want" version
+is "$rc" 0 "... its image runs (the library at $tmp/opt/lib is found)"
+[ "$rc" = 0 ] || diag "$err"
+engine_req DELETE "/images/$want?force=1" >/dev/null 2>&1 || true
+
 # the image holds what it needs and no shell
 run docker run --rm --entrypoint /bin/sh "$want" -c true
 ok "no shell in the image (FROM scratch)" test "$rc" != 0

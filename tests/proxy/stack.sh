@@ -77,4 +77,20 @@ run "$ITM_ENV" -f "$tmp/bad.yml" up --timeout 60
 is "$rc" 3 "a port the service does not expose: exit 3"
 like "$err" "x-itm.proxy.ports: service 'web' does not expose port 9999 \(its ports: 8080\)" "... naming it"
 is "$(engine_get "/containers/json?all=1&filters=$(ns_filter)" | jq length)" 0 "... nothing created"
+
+# a proxy that dies once started (here: a service port that is the API's
+# own, 8474, so its listen fails) fails up with the proxy's last words, and
+# up undoes what it created
+cat >"$tmp/clash.yml" <<'YML'
+services:
+  web:
+    image: itm-fixture/busybox:latest
+    command: ["sh", "-c", "trap exit TERM; mkdir -p /www; httpd -f -p 8474 -h /www & wait"]
+    expose: ["8474"]
+    x-itm: {proxy: true}
+YML
+run "$ITM_ENV" -f "$tmp/clash.yml" up --timeout 60
+is "$rc" 1 "the proxy dies at its start: up fails (exit 1)"
+like "$err" "the fault proxy $ITM_NS-itm-proxy-1 exited \\(code [0-9]+\\): .*8474.*(in use|bind)" "... with the proxy's own words"
+is "$(engine_get "/containers/json?all=1&filters=$(ns_filter)" | jq length)" 0 "... nothing left"
 done_testing
