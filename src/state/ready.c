@@ -104,12 +104,18 @@ merge (json_object *cs, const struct state_ready *r)
     json_object_object_del (cs, drop[i]);
   free (drop);
   /* a container kept as it was (no time of its own) keeps what its start
-   * established */
+   * established, as of now (ps holds a record older than the container's
+   * last start for stale: this gate has just passed again) */
   json_object *old = NULL;
   if (r->ready_ns < 0 && r->state && strcmp (r->state, "ready") == 0
       && json_object_object_get_ex (cs, r->id, &old) && json_str (old, "state")
       && strcmp (json_str (old, "state"), "ready") == 0)
-    return;
+    {
+      char at[32];
+      ns_format_time (time (NULL), at);
+      json_object_object_add (old, "at", json_object_new_string (at));
+      return;
+    }
   json_object_object_add (cs, r->id, entry_json (r));
 }
 
@@ -170,6 +176,25 @@ dup_or_null (json_object *o, const char *key)
   return s ? xstrdup (s) : NULL;
 }
 
+/* Whether a gate's record still says something about container c: not
+ * when c was started again after it (a restart itm-env did not gate: the
+ * record's "at" has whole seconds, so one second of slack), nor when a
+ * container that had to keep running (gate running or healthy) has
+ * stopped since.  A one-shot job's "completed" holds after its exit. */
+static bool
+record_holds (const struct state_container *c, json_object *e)
+{
+  const char *at = json_str (e, "at"), *gate = json_str (e, "gate");
+  long long at_ns = at ? state_parse_time (at) : 0;
+  if (at_ns > 0 && c->started_at > at_ns + 1000000000LL)
+    return false;
+  bool running = c->state && (strcmp (c->state, "running") == 0
+                              || strcmp (c->state, "paused") == 0);
+  if (!running && !(gate && strcmp (gate, "completed") == 0))
+    return false;
+  return true;
+}
+
 void
 state_ready_attach (struct state *st)
 {
@@ -184,6 +209,8 @@ state_ready_attach (struct state *st)
       json_object *e = NULL;
       if (c->ready || !json_object_object_get_ex (cs, c->id, &e)
           || !json_object_is_type (e, json_type_object) || json_str (e, "state") == NULL)
+        continue;
+      if (!record_holds (c, e))
         continue;
       struct state_ready *r = xzalloc (sizeof *r);
       r->id = xstrdup (c->id);

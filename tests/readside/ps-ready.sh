@@ -10,7 +10,7 @@
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 . "$ITM_SRCDIR/tests/readside/lib.sh"
 need_engine
-need_cmd jq
+need_cmd jq docker
 need_fixtures busybox
 at_exit "'$ITM_ENV' down -p '$ITM_NS' >/dev/null 2>&1"
 bb=itm-fixture/busybox:latest
@@ -66,6 +66,20 @@ run "$ITM_ENV" -p "$ITM_NS" wait
 is "$rc" 0 "wait"
 run "$ITM_ENV" -p "$ITM_NS" ps
 like "$(row api)" "$h0 +ready [0-9]+\\.[0-9]s " "after wait: still ready with its time"
+
+# a container stopped since, or started again by someone else, no longer
+# has what the gate established
+run docker stop -t 1 "$ITM_NS-worker-1"
+run "$ITM_ENV" -p "$ITM_NS" ps
+like "$(row worker)" "^worker +$ITM_NS-worker-1 +exited +- +- " "worker stopped with docker stop: READY -"
+sleep 1.1   # the record's time has whole seconds
+run docker start "$ITM_NS-worker-1"
+run "$ITM_ENV" -p "$ITM_NS" ps
+like "$(row worker)" "^worker +$ITM_NS-worker-1 +running +- +- " "... started again by docker, not gated: READY -"
+run "$ITM_ENV" -f stack.yml up --timeout 60
+is "$rc" 0 "up again"
+run "$ITM_ENV" -p "$ITM_NS" ps
+like "$(row worker)" "^worker +$ITM_NS-worker-1 +running +- +ready " "... until a gate establishes it again"
 
 # a recreated container inherits nothing: the record is the new one's
 run "$ITM_ENV" -f stack.yml up --force-recreate --timeout 60
