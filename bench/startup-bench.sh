@@ -1,5 +1,5 @@
 #!/bin/sh
-# startup-bench.sh ITM_ENV - fixed start-up of the read-side commands that
+# startup-bench.sh ITM_ENV [OTHER_ITM_ENV] - fixed start-up of the read-side commands that
 # scripts call in loops (`ps`, `env`, `port` on a namespace that is up)
 # against curl making one engine call on the same socket: `/_ping`, and the
 # namespace's container list (what `ps` needs at least).  Every round runs
@@ -7,11 +7,14 @@
 # of them alike); the figures are medians (and p90) of the wall time from
 # fork to exit, and each command's ratio to curl /_ping and to curl's list.
 # `itm-env --version` (no engine, no libcurl) is the process's own floor.
+# OTHER_ITM_ENV (e.g. the previous build) adds its ps/env/port rows to the
+# same rounds, for a before/after in one run.
 # Figures, not a test (make bench-startup).
 #   BENCH_N   rounds (default 50)
 #   BENCH_STRACE=1  also count each command's engine calls (strace)
 set -eu
-itm=${1:?usage: startup-bench.sh path/to/itm-env}
+itm=${1:?usage: startup-bench.sh path/to/itm-env [path/to/other/itm-env]}
+other=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 n=${BENCH_N:-50}
 command -v curl >/dev/null || { echo "startup-bench: needs curl" >&2; exit 1; }
@@ -45,7 +48,7 @@ echo "startup-bench: $n rounds, engine API $api on $sock, namespace $ns (one bus
 perl -MTime::HiRes=clock_gettime,CLOCK_MONOTONIC -e '
   my ($n, @cmds) = @ARGV;
   my @names = ("curl /_ping", "curl container list", "itm-env --version", "itm-env ps",
-               "itm-env env", "itm-env port");
+               "itm-env env", "itm-env port", "other ps", "other env", "other port");
   my @argv = map { [split /\x1f/, $_] } @cmds;
   my %t;
   open my $null, ">", "/dev/null" or die;
@@ -76,7 +79,10 @@ perl -MTime::HiRes=clock_gettime,CLOCK_MONOTONIC -e '
   "$itm$(printf '\037')--version" \
   "$itm$(printf '\037')ps$(printf '\037')-p$(printf '\037')$ns" \
   "$itm$(printf '\037')env$(printf '\037')-p$(printf '\037')$ns" \
-  "$itm$(printf '\037')port$(printf '\037')-p$(printf '\037')$ns$(printf '\037')web$(printf '\037')8080"
+  "$itm$(printf '\037')port$(printf '\037')-p$(printf '\037')$ns$(printf '\037')web$(printf '\037')8080" \
+  ${other:+"$other$(printf '\037')ps$(printf '\037')-p$(printf '\037')$ns"} \
+  ${other:+"$other$(printf '\037')env$(printf '\037')-p$(printf '\037')$ns"} \
+  ${other:+"$other$(printf '\037')port$(printf '\037')-p$(printf '\037')$ns$(printf '\037')web$(printf '\037')8080"}
 
 if [ "${BENCH_STRACE:-}" = 1 ] && command -v strace >/dev/null; then
   for c in ps env "port web 8080"; do
