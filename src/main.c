@@ -118,7 +118,7 @@ ctx_engine (struct itm_ctx *ctx, struct itm_err *err)
   struct engine *e = engine_open (&cfg, err);
   if (e == NULL)
     return NULL;
-  if (engine_negotiate (e, err) < 0)
+  if ((ctx->read_side ? engine_negotiate_cached (e, err) : engine_negotiate (e, err)) < 0)
     {
       engine_close (e);
       return NULL;

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/apicache.h"
 #include "engine/context.h"
 #include "engine/engine.h"
 #include "engine/wake.h"
@@ -45,6 +46,8 @@ struct engine {
   long connect_timeout_ms, timeout_ms;
   char *api;           /* negotiated, NULL before */
   char *server_api;    /* the engine's own */
+  char *api_cache;     /* the version cache's file (apicache.c), or NULL */
+  bool api_unconfirmed;   /* api came from the cache: no call has succeeded yet */
   char *context, *context_from;   /* the docker context in use (context.c), or NULL */
   struct engine_ssh *ssh;         /* ssh:// (ssh.c), or NULL */
   CURL *curl;
@@ -327,9 +330,11 @@ engine_dup (const struct engine *e)
   DUPS (key);
   DUPS (api);
   DUPS (server_api);
+  DUPS (api_cache);
   DUPS (context);
   DUPS (context_from);
 #undef DUPS
+  d->api_unconfirmed = e->api_unconfirmed;
   d->tls = e->tls;
   d->tls_verify = e->tls_verify;
   d->ssh = e->ssh ? engine_ssh_dup (e->ssh) : NULL;
@@ -361,6 +366,7 @@ engine_close (struct engine *e)
   free (e->key);
   free (e->api);
   free (e->server_api);
+  free (e->api_cache);
   free (e->context);
   free (e->context_from);
   free (e);
@@ -430,6 +436,49 @@ int
 engine_api_cmp (const struct engine *e, const char *version)
 {
   return version_cmp (e->api ? e->api : ENGINE_API_MIN, version);
+}
+
+/* ---- for the version cache (apicache.h) ---- */
+
+int
+engine_version_cmp (const char *a, const char *b)
+{
+  return version_cmp (a, b);
+}
+
+const char *
+engine_unix_path (const struct engine *e)
+{
+  return e->unix_path;
+}
+
+const char *
+engine_host (const struct engine *e)
+{
+  return e->host;
+}
+
+void
+engine_api_adopt (struct engine *e, const char *server_api, const char *api)
+{
+  free (e->server_api);
+  free (e->api);
+  e->server_api = xstrdup (server_api);
+  e->api = xstrdup (api);
+  e->api_unconfirmed = true;
+}
+
+void
+engine_api_cache_set (struct engine *e, char *path)
+{
+  free (e->api_cache);
+  e->api_cache = path;
+}
+
+const char *
+engine_api_cache (const struct engine *e)
+{
+  return e->api_cache;
 }
 
 /* ---- one call ---- */
@@ -1037,7 +1086,27 @@ call_perform (struct engine *e, const struct engine_call *c, json_object **out,
 long
 engine_call (struct engine *e, const struct engine_call *c, json_object **out, struct itm_err *err)
 {
-  return call_perform (e, c, out, NULL, 0, err);
+  /* A version from the cache (apicache.c) is confirmed by the first call
+   * the engine does not refuse for its version.  A body read from a
+   * callback cannot be sent twice: negotiate before it instead. */
+  if (e->api_unconfirmed && c->read_cb && apicache_renegotiate (e, err) < 0)
+    return -1;
+  if (!e->api_unconfirmed)
+    return call_perform (e, c, out, NULL, 0, err);
+  cleanup_err struct itm_err first = { 0 };
+  long r = call_perform (e, c, out, NULL, 0, &first);
+  if (r < 0 && apicache_refused (&first))
+    {
+      itm_err_clear (&first);
+      if (apicache_renegotiate (e, err) < 0)
+        return -1;
+      return call_perform (e, c, out, NULL, 0, err);
+    }
+  if (r >= 0 || first.http_status)
+    e->api_unconfirmed = false;
+  if (r < 0)
+    itm_err_move (err, &first);
+  return r;
 }
 
 int
@@ -1097,6 +1166,7 @@ engine_negotiate (struct engine *e, struct itm_err *err)
 
   free (e->api);
   e->api = NULL;
+  e->api_unconfirmed = false;
   if (call_perform (e, &ping, NULL, api, sizeof api, &perr) < 0)
     {
       /* No engine there at all: say so.  An HTTP error: try /version. */

@@ -58,6 +58,11 @@ struct engine *engine_open (const struct engine_config *cfg, struct itm_err *err
 /* GET /_ping (falls back to /version), pick the API version.  Called by
  * engine_open's users once; requests made before it use unversioned paths. */
 int engine_negotiate (struct engine *e, struct itm_err *err);
+/* The same, but first from the cache of negotiated versions kept per
+ * endpoint (apicache.c: where, how it tells a restarted engine, how to
+ * turn it off); a miss negotiates and writes the entry.  A cached version
+ * the engine refuses is renegotiated and the call made again, unseen. */
+int engine_negotiate_cached (struct engine *e, struct itm_err *err);
 /* A new handle with the same configuration and negotiated version, for
  * another thread. */
 struct engine *engine_dup (const struct engine *e);
