@@ -5,7 +5,9 @@
 # namespace's container list (what `ps` needs at least).  Every round runs
 # each command once, in turn (interleaved, so load on the machine hits all
 # of them alike); the figures are medians (and p90) of the wall time from
-# fork to exit, and each command's ratio to curl /_ping and to curl's list.
+# fork to exit, and each command's ratio to curl /_ping and to curl's list;
+# "cpu ms" is the mean user+system time (what load on the machine inflates
+# least; times() counts in clock ticks, so it is coarse per run).
 # `itm-env --version` (no engine, no libcurl) is the process's own floor.
 # OTHER_ITM_ENV (e.g. the previous build) adds its ps/env/port rows to the
 # same rounds, for a before/after in one run.
@@ -50,10 +52,11 @@ perl -MTime::HiRes=clock_gettime,CLOCK_MONOTONIC -e '
   my @names = ("curl /_ping", "curl container list", "itm-env --version", "itm-env ps",
                "itm-env env", "itm-env port", "other ps", "other env", "other port");
   my @argv = map { [split /\x1f/, $_] } @cmds;
-  my %t;
+  my (%t, %c);
   open my $null, ">", "/dev/null" or die;
   for my $r (0 .. $n) {
     for my $i (0 .. $#argv) {
+      my (undef, undef, $cu0, $cs0) = times;
       my $t0 = clock_gettime(CLOCK_MONOTONIC);
       my $pid = fork // die "fork: $!";
       if ($pid == 0) {
@@ -62,16 +65,22 @@ perl -MTime::HiRes=clock_gettime,CLOCK_MONOTONIC -e '
       }
       waitpid $pid, 0;
       my $dt = (clock_gettime(CLOCK_MONOTONIC) - $t0) * 1000;
+      my (undef, undef, $cu1, $cs1) = times;
       die "startup-bench: \"@{$argv[$i]}\" failed (status $?)\n" if $?;
-      push @{$t{$i}}, $dt if $r > 0;     # round 0 warms the caches
+      if ($r > 0) {                      # round 0 warms the caches
+        push @{$t{$i}}, $dt;
+        push @{$c{$i}}, ($cu1 + $cs1 - $cu0 - $cs0) * 1000;
+      }
     }
   }
   sub quant { my ($v, $p) = @_; my @s = sort { $a <=> $b } @$v; $s[int($p * $#s + 0.5)] }
   my @med = map { quant($t{$_}, 0.5) } 0 .. $#argv;
-  printf "%-22s %9s %9s %9s %12s\n", "command", "median ms", "p90 ms", "x /_ping", "x list";
+  my @cpu = map { my $s = 0; $s += $_ for @{$c{$_}}; $s / @{$c{$_}} } 0 .. $#argv;
+  printf "%-22s %9s %9s %9s %9s %9s\n", "command", "median ms", "p90 ms", "x /_ping", "x list",
+    "cpu ms";
   for my $i (0 .. $#argv) {
-    printf "%-22s %9.2f %9.2f %9.2f %12.2f\n", $names[$i], $med[$i], quant($t{$i}, 0.9),
-      $med[$i] / $med[0], $med[$i] / $med[1];
+    printf "%-22s %9.2f %9.2f %9.2f %9.2f %9.2f\n", $names[$i], $med[$i], quant($t{$i}, 0.9),
+      $med[$i] / $med[0], $med[$i] / $med[1], $cpu[$i];
   }
 ' "$n" \
   "curl$(printf '\037')-sf$(printf '\037')--unix-socket$(printf '\037')$sock$(printf '\037')http://d/_ping" \

@@ -114,7 +114,8 @@ ctx_engine (struct itm_ctx *ctx, struct itm_err *err)
 {
   if (ctx->engine)
     return ctx->engine;
-  struct engine_config cfg = { .host = ctx->host, .context = ctx->context };
+  struct engine_config cfg = { .host = ctx->host, .context = ctx->context,
+                               .light = ctx->read_side };
   struct engine *e = engine_open (&cfg, err);
   if (e == NULL)
     return NULL;

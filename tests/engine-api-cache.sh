@@ -5,7 +5,7 @@
 # engine does: a fresh cache, a warm one, a cached version the engine
 # refuses (too new, too old: renegotiated, the call made again), an engine
 # restarted with another version, two engines (DOCKER_HOST) not mixing,
-# ITM_ENV_NO_API_CACHE, an entry others may write.
+# ITM_ENV_NO_API_CACHE, an entry others may write; and ps without libcurl.
 set -eu
 : "${ITM_ENV:?}" "${ITM_BUILDDIR:?}"
 FAKE=$ITM_BUILDDIR/tests/fake-engine
@@ -71,6 +71,16 @@ set -e
 ok "$([ "$(pings a)" -eq 0 ] && [ "$(grep -c '^GET /v1.43/containers/json' "$T/a.log")" -eq 2 ]; echo $?)" \
   "env and port: no /_ping either"
 diag "$T/a.log"
+
+# ps makes its plain GETs on the socket itself: libcurl is not loaded
+: >"$T/a.log"
+set +e
+LD_DEBUG=files DOCKER_HOST="unix://$T/a.sock" timeout 20 "$ITM_ENV" ps -p apicache >/dev/null 2>"$T/ld"
+rc=$?
+set -e
+ok "$([ $rc -eq 0 ] && grep -q 'file=libc.so' "$T/ld" && ! grep -q 'file=libcurl' "$T/ld" \
+     && used a 1.43; echo $?)" "ps loads no libcurl (its GETs go on the socket without it)"
+grep 'file=libcurl' "$T/ld" | head -3 | diag
 
 # the engine refuses the cached version (same socket: the identity holds)
 entry=$(find "$T/cache" -name 'engine-api-*' -type f 2>/dev/null || true)

@@ -49,6 +49,8 @@ struct engine_config {
   const char *context;       /* --context NAME; NULL: $DOCKER_CONTEXT, currentContext */
   long connect_timeout_ms;   /* 0: 5000 */
   long timeout_ms;           /* default whole-request timeout; 0: 60000 */
+  bool light;                /* plain GETs on a unix socket go without libcurl (uds.c),
+                                which loads only when a call needs it (ps, env, port) */
 };
 
 /* Read the configuration (flags over the environment) and prepare a handle.
