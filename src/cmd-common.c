@@ -284,7 +284,8 @@ ctx_state (struct itm_ctx *ctx, const char *ns, bool must_exist, struct state **
   if (e == NULL)
     return -1;
   gc_reap (e);   /* ps and the like: namespaces whose owner died, in passing */
-  if (state_load (e, ns, out, err) < 0)
+  if ((ctx->read_side ? state_load_containers (e, ns, out, err) : state_load (e, ns, out, err))
+      < 0)
     return -1;
   if (must_exist && (*out)->ncontainers == 0)
     {

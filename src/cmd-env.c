@@ -60,6 +60,7 @@ env_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   char **services = argv + optind;
   size_t nservices = (size_t) (argc - optind);
 
+  ctx->read_side = true;
   cleanup_free char *ns = NULL;
   cleanup_stack struct stack *stack = NULL;
   if (ctx_namespace (ctx, CTX_STACK_WANTED, &ns, &stack, err) < 0)

@@ -50,6 +50,7 @@ port_main (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err)
   if (parse_port (argv[optind + 1], &cport, proto, err) < 0)
     return -1;
 
+  ctx->read_side = true;
   cleanup_free char *ns = NULL;
   if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0)
     return -1;

@@ -337,6 +337,7 @@ ps_run (struct itm_ctx *ctx, int argc, char **argv, bool json, bool quiet, bool 
   sel->services = services;
   sel->nservices = nservices;
 
+  ctx->read_side = true;
   cleanup_free char *ns = NULL;
   if (ctx_namespace (ctx, CTX_STACK_NONE, &ns, NULL, err) < 0)
     return -1;

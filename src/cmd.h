@@ -37,6 +37,9 @@ struct itm_ctx {
   struct json_object *diags; /* a failed stack load's diagnostics, for the JSON
                               * error object (ctx_stack_load); owned */
   struct engine *engine;     /* opened and negotiated by ctx_engine() */
+  bool read_side;            /* ps, env, port (what scripts call in loops): ctx_engine
+                              * takes the API version from the cache of negotiated
+                              * versions, ctx_state reads the containers alone */
 };
 
 typedef int (*itm_cmd_fn) (struct itm_ctx *ctx, int argc, char **argv, struct itm_err *err);
@@ -184,7 +187,8 @@ int ctx_stack_from_labels (struct itm_ctx *ctx, const struct state *st, struct s
 enum ctx_stack_need { CTX_STACK_NONE, CTX_STACK_WANTED, CTX_STACK_REQUIRED };
 int ctx_namespace (struct itm_ctx *ctx, enum ctx_stack_need need, char **ns,
                    struct stack **stackp, struct itm_err *err);
-/* The namespace's engine state (state_load on ctx_engine).  must_exist: no
+/* The namespace's engine state (state_load on ctx_engine; with
+ * ctx->read_side, state_load_containers).  must_exist: no
  * container is ITM_EXIT_NOT_FOUND ("namespace 'x' has no containers"). */
 int ctx_state (struct itm_ctx *ctx, const char *ns, bool must_exist, struct state **out,
                struct itm_err *err);

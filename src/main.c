@@ -114,11 +114,12 @@ ctx_engine (struct itm_ctx *ctx, struct itm_err *err)
 {
   if (ctx->engine)
     return ctx->engine;
-  struct engine_config cfg = { .host = ctx->host, .context = ctx->context };
+  struct engine_config cfg = { .host = ctx->host, .context = ctx->context,
+                               .light = ctx->read_side };
   struct engine *e = engine_open (&cfg, err);
   if (e == NULL)
     return NULL;
-  if (engine_negotiate (e, err) < 0)
+  if ((ctx->read_side ? engine_negotiate_cached (e, err) : engine_negotiate (e, err)) < 0)
     {
       engine_close (e);
       return NULL;

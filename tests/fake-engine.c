@@ -5,6 +5,7 @@
  *               [--mode normal|chunked|close|garbage|hang|empty]
  *               [--slice N] [--delay-ms MS] [--fault PATH]
  *               [--requests N] [--lifetime SECONDS] [--fork]
+ *               [--strict-api] [--min-api VERSION] [--log FILE]
  *
  * Listens on a unix socket (created under a temporary name and renamed
  * into place once listening, so that a client never sees it half ready)
@@ -23,6 +24,12 @@
  * body, then close), garbage (not HTTP at all), hang (never answer),
  * empty (close without a byte).  --slice N writes in slices of N bytes
  * with --delay-ms between them.
+ *
+ * With --strict-api, as a real engine, a request for a version above --api
+ * ("/v1.45/..." to an engine of API 1.41) is refused: 400 "client version 1.45 is too new.
+ * Maximum supported API version is 1.41"; and one below --min-api (none by
+ * default) with "... is too old. Minimum supported API version is ...".
+ * --log FILE appends "METHOD TARGET" for each request (the client's calls).
  *
  * With --fork each connection gets a process of its own (clients that keep
  * connections open in parallel), and --requests counts connections.
@@ -47,6 +54,8 @@
 #include <unistd.h>
 
 static const char *dir = ".", *api = "1.41", *mode = "normal", *fault = NULL;
+static const char *min_api = NULL, *log_path = NULL;
+static bool strict_api = false;
 static size_t slice = 0;
 static long delay_ms = 0;
 
@@ -157,6 +166,48 @@ response_key (const char *path, char *key, size_t cap)
   key[i] = '\0';
 }
 
+/* "1.41" against "1.45": <0, 0, >0 */
+static int
+version_cmp (const char *a, const char *b)
+{
+  long amaj = strtol (a, NULL, 10), bmaj = strtol (b, NULL, 10);
+  const char *ad = strchr (a, '.'), *bd = strchr (b, '.');
+  long amin = ad ? strtol (ad + 1, NULL, 10) : 0, bmin = bd ? strtol (bd + 1, NULL, 10) : 0;
+  if (amaj != bmaj)
+    return amaj < bmaj ? -1 : 1;
+  return amin < bmin ? -1 : amin > bmin;
+}
+
+/* The engine's refusal of the version a path asks for, or NULL. */
+static char *
+version_refusal (const char *path)
+{
+  char v[32];
+  size_t n = 0;
+  if (strncmp (path, "/v", 2) != 0 || path[2] < '0' || path[2] > '9')
+    return NULL;
+  for (const char *p = path + 2; *p && *p != '/' && n + 1 < sizeof v; p++)
+    v[n++] = *p;
+  v[n] = '\0';
+  char *s = NULL;
+  if (strict_api && version_cmp (v, api) > 0)
+    {
+      if (asprintf (&s, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n\r\n"
+                        "{\"message\":\"client version %s is too new. Maximum supported API "
+                        "version is %s\"}\n", v, api) < 0)
+        abort ();
+    }
+  else if (min_api && version_cmp (v, min_api) < 0)
+    {
+      if (asprintf (&s, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n\r\n"
+                        "{\"message\":\"client version %s is too old. Minimum supported API "
+                        "version is %s, please upgrade your client to a newer version\"}\n",
+                    v, min_api) < 0)
+        abort ();
+    }
+  return s;
+}
+
 /* Serve one request; -1 to close the connection. */
 static int
 respond (int fd, const char *method, const char *path)
@@ -165,6 +216,15 @@ respond (int fd, const char *method, const char *path)
   char *data = NULL;
   size_t len = 0;
 
+  if (log_path)
+    {
+      FILE *lf = fopen (log_path, "a");
+      if (lf)
+        {
+          fprintf (lf, "%s %s\n", method, path);
+          fclose (lf);
+        }
+    }
   response_key (path, key, sizeof key);
   bool faulty = fault == NULL || strcmp (fault, key) == 0;
   const char *m = faulty ? mode : "normal";
@@ -183,8 +243,14 @@ respond (int fd, const char *method, const char *path)
       return -1;
     }
 
-  snprintf (file, sizeof file, "%s/%s-%s", dir, method, key);
-  data = load (file, &len);
+  data = version_refusal (path);
+  if (data)
+    len = strlen (data);
+  if (data == NULL)
+    {
+      snprintf (file, sizeof file, "%s/%s-%s", dir, method, key);
+      data = load (file, &len);
+    }
   if (data == NULL)
     {
       snprintf (file, sizeof file, "%s/%s", dir, key);
@@ -343,6 +409,7 @@ main (int argc, char **argv)
     { "delay-ms", required_argument, NULL, 'w' }, { "fault", required_argument, NULL, 'f' },
     { "requests", required_argument, NULL, 'r' }, { "lifetime", required_argument, NULL, 'l' },
     { "fork", no_argument, NULL, 'F' },
+    { "strict-api", no_argument, NULL, 'S' }, { "min-api", required_argument, NULL, 'M' }, { "log", required_argument, NULL, 'L' },
     { NULL, 0, NULL, 0 },
   };
   const char *sock_path = NULL;
@@ -364,10 +431,13 @@ main (int argc, char **argv)
       case 'r': requests = atol (optarg); break;
       case 'l': lifetime = atol (optarg); break;
       case 'F': forking = true; break;
+      case 'S': strict_api = true; break;
+      case 'M': min_api = optarg; break;
+      case 'L': log_path = optarg; break;
       default:
         fprintf (stderr, "usage: fake-engine --socket PATH [--tcp PORT] [--dir DIR] [--api V] "
                          "[--mode M] [--slice N] [--delay-ms MS] [--fault NAME] [--requests N] "
-                         "[--lifetime S]\n");
+                         "[--lifetime S] [--fork] [--strict-api] [--min-api V] [--log FILE]\n");
         return 2;
       }
   if (sock_path == NULL && tcp_port == 0)

@@ -22,10 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/apicache.h"
 #include "engine/context.h"
 #include "engine/engine.h"
 #include "engine/wake.h"
 #include "engine/ssh.h"
+#include "engine/uds.h"
 #include "util/xalloc.h"
 
 #define DEFAULT_SOCKET "/var/run/docker.sock"
@@ -45,11 +47,16 @@ struct engine {
   long connect_timeout_ms, timeout_ms;
   char *api;           /* negotiated, NULL before */
   char *server_api;    /* the engine's own */
+  char *api_cache;     /* the version cache's file (apicache.c), or NULL */
+  bool api_unconfirmed;   /* api came from the cache: no call has succeeded yet */
   char *context, *context_from;   /* the docker context in use (context.c), or NULL */
   struct engine_ssh *ssh;         /* ssh:// (ssh.c), or NULL */
   CURL *curl;
   CURLM *multi;
   int wake_fd;         /* eventfd in the poll set (wake.c), -1: none */
+  bool light;          /* engine_config.light: plain GETs on a unix socket without libcurl
+                          (uds.c); the curl handles are made on first need */
+  int uds_fd;          /* uds.c's kept connection, -1: none */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -203,6 +210,8 @@ engine_open (const struct engine_config *cfg, struct itm_err *err)
   cleanup_free char *ctx_from = NULL;
 
   e->wake_fd = -1;
+  e->uds_fd = -1;
+  e->light = cfg && cfg->light;
   if (engine_context_resolve (cfg ? cfg->context : NULL, host && *host, &ctx, err) < 0)
     goto fail;
   e->context = ctx.name ? xstrdup (ctx.name) : NULL;
@@ -303,7 +312,8 @@ engine_open (const struct engine_config *cfg, struct itm_err *err)
       itm_err_hint (err, "itm-env speaks unix:///PATH, tcp://HOST:PORT and ssh://[USER@]HOST[:PORT]");
       goto fail;
     }
-  engine_handles (e);
+  if (!e->light)
+    engine_handles (e);
   engine_context_free (&ctx);
   return e;
 
@@ -327,15 +337,21 @@ engine_dup (const struct engine *e)
   DUPS (key);
   DUPS (api);
   DUPS (server_api);
+  DUPS (api_cache);
   DUPS (context);
   DUPS (context_from);
 #undef DUPS
+  d->api_unconfirmed = e->api_unconfirmed;
   d->tls = e->tls;
   d->tls_verify = e->tls_verify;
   d->ssh = e->ssh ? engine_ssh_dup (e->ssh) : NULL;
   d->connect_timeout_ms = e->connect_timeout_ms;
   d->timeout_ms = e->timeout_ms;
-  engine_handles (d);
+  d->light = e->light;
+  d->uds_fd = -1;
+  d->wake_fd = -1;
+  if (!d->light)
+    engine_handles (d);
   return d;
 }
 
@@ -351,6 +367,8 @@ engine_close (struct engine *e)
     }
   if (e->curl)
     curl_easy_cleanup (e->curl);
+  if (e->uds_fd >= 0)
+    close (e->uds_fd);
   engine_ssh_free (e->ssh);
   free (e->host);
   free (e->endpoint);
@@ -361,6 +379,7 @@ engine_close (struct engine *e)
   free (e->key);
   free (e->api);
   free (e->server_api);
+  free (e->api_cache);
   free (e->context);
   free (e->context_from);
   free (e);
@@ -430,6 +449,49 @@ int
 engine_api_cmp (const struct engine *e, const char *version)
 {
   return version_cmp (e->api ? e->api : ENGINE_API_MIN, version);
+}
+
+/* ---- for the version cache (apicache.h) ---- */
+
+int
+engine_version_cmp (const char *a, const char *b)
+{
+  return version_cmp (a, b);
+}
+
+const char *
+engine_unix_path (const struct engine *e)
+{
+  return e->ssh ? NULL : e->unix_path;   /* ssh's is a name for libcurl alone */
+}
+
+const char *
+engine_host (const struct engine *e)
+{
+  return e->host;
+}
+
+void
+engine_api_adopt (struct engine *e, const char *server_api, const char *api)
+{
+  free (e->server_api);
+  free (e->api);
+  e->server_api = xstrdup (server_api);
+  e->api = xstrdup (api);
+  e->api_unconfirmed = true;
+}
+
+void
+engine_api_cache_set (struct engine *e, char *path)
+{
+  free (e->api_cache);
+  e->api_cache = path;
+}
+
+const char *
+engine_api_cache (const struct engine *e)
+{
+  return e->api_cache;
 }
 
 /* ---- one call ---- */
@@ -991,6 +1053,51 @@ call_result (struct call_state *s, const char *method, bool cancelled, CURLcode 
   return s->status;
 }
 
+/* A light handle's call without libcurl (uds.c): a GET or HEAD with no
+ * body, no streaming, no cancel flag, on a plain unix socket.  Returns
+ * what call_perform would, or LIGHT_FALLBACK (nothing reported yet). */
+#define LIGHT_FALLBACK (-100L)
+static long
+light_call (struct engine *e, const struct engine_call *c, const char *method, json_object **out,
+            char *api_out, size_t api_out_len, long timeout_ms, struct itm_err *err)
+{
+  if (!e->light || e->ssh || e->tls || e->unix_path == NULL || c->body || c->raw || c->read_cb
+      || c->on_json || c->on_frame || c->on_data || c->cancel || c->headers
+      || (strcmp (method, "GET") != 0 && strcmp (method, "HEAD") != 0))
+    return LIGHT_FALLBACK;
+  cleanup_free char *target = xasprintf ("%s%s%s", e->api ? "/v" : "", e->api ? e->api : "",
+                                         c->path);
+  struct uds_resp r = { 0 };
+  int u = uds_request (&e->uds_fd, e->unix_path, method, target, timeout_ms,
+                       out ? MAX_BODY : MAX_ERROR_BODY, &r);
+  if (u == UDS_FALLBACK)
+    {
+      buf_free (&r.body);
+      return LIGHT_FALLBACK;
+    }
+  struct call_state s = { .e = e, .c = c, .status = r.status, .body = r.body,
+                          .collect = out != NULL };
+  long ret = -1;
+  if (u == UDS_TIMEOUT)
+    {
+      cleanup_free char *what = call_name (c);
+      itm_err_set (err, ITM_EXIT_CONNECT, "the engine at %s did not answer %s within %.3g s",
+                   e->endpoint, what, timeout_ms / 1000.0);
+      itm_err_hint (err, "the engine is hung or overloaded; "
+                         "ITM_ENV_REQUEST_TIMEOUT=SECONDS raises the limit");
+    }
+  else if (s.status >= 400)
+    http_error (c, &s, err);
+  else if (!(s.collect && s.body.len && call_parse (&s, method, out, err) < 0))
+    {
+      if (api_out && r.api_version[0])
+        snprintf (api_out, api_out_len, "%s", r.api_version);
+      ret = s.status;
+    }
+  buf_free (&s.body);
+  return ret;
+}
+
 static long
 call_perform (struct engine *e, const struct engine_call *c, json_object **out,
               char *api_out, size_t api_out_len, struct itm_err *err)
@@ -1006,6 +1113,20 @@ call_perform (struct engine *e, const struct engine_call *c, json_object **out,
 
   if (out)
     *out = NULL;
+  long lr = light_call (e, c, method, out, api_out, api_out_len, timeout_ms, err);
+  if (lr != LIGHT_FALLBACK)
+    return lr;
+  if (e->uds_fd >= 0)
+    {
+      /* one connection at a time: libcurl's replaces uds.c's */
+      close (e->uds_fd);
+      e->uds_fd = -1;
+    }
+  if (e->curl == NULL)
+    {
+      engine_handles (e);   /* a light handle's first call with libcurl */
+      h = e->curl;
+    }
   s.collect = out != NULL && !c->on_json && !c->on_frame && !c->on_data;
   if (c->on_json)
     {
@@ -1039,7 +1160,27 @@ call_perform (struct engine *e, const struct engine_call *c, json_object **out,
 long
 engine_call (struct engine *e, const struct engine_call *c, json_object **out, struct itm_err *err)
 {
-  return call_perform (e, c, out, NULL, 0, err);
+  /* A version from the cache (apicache.c) is confirmed by the first call
+   * the engine does not refuse for its version.  A body read from a
+   * callback cannot be sent twice: negotiate before it instead. */
+  if (e->api_unconfirmed && c->read_cb && apicache_renegotiate (e, err) < 0)
+    return -1;
+  if (!e->api_unconfirmed)
+    return call_perform (e, c, out, NULL, 0, err);
+  cleanup_err struct itm_err first = { 0 };
+  long r = call_perform (e, c, out, NULL, 0, &first);
+  if (r < 0 && apicache_refused (&first))
+    {
+      itm_err_clear (&first);
+      if (apicache_renegotiate (e, err) < 0)
+        return -1;
+      return call_perform (e, c, out, NULL, 0, err);
+    }
+  if (r >= 0 || first.http_status)
+    e->api_unconfirmed = false;
+  if (r < 0)
+    itm_err_move (err, &first);
+  return r;
 }
 
 int
@@ -1099,6 +1240,7 @@ engine_negotiate (struct engine *e, struct itm_err *err)
 
   free (e->api);
   e->api = NULL;
+  e->api_unconfirmed = false;
   if (call_perform (e, &ping, NULL, api, sizeof api, &perr) < 0)
     {
       /* No engine there at all: say so.  An HTTP error: try /version. */

@@ -49,6 +49,8 @@ struct engine_config {
   const char *context;       /* --context NAME; NULL: $DOCKER_CONTEXT, currentContext */
   long connect_timeout_ms;   /* 0: 5000 */
   long timeout_ms;           /* default whole-request timeout; 0: 60000 */
+  bool light;                /* plain GETs on a unix socket go without libcurl (uds.c),
+                                which loads only when a call needs it (ps, env, port) */
 };
 
 /* Read the configuration (flags over the environment) and prepare a handle.
@@ -58,6 +60,11 @@ struct engine *engine_open (const struct engine_config *cfg, struct itm_err *err
 /* GET /_ping (falls back to /version), pick the API version.  Called by
  * engine_open's users once; requests made before it use unversioned paths. */
 int engine_negotiate (struct engine *e, struct itm_err *err);
+/* The same, but first from the cache of negotiated versions kept per
+ * endpoint (apicache.c: where, how it tells a restarted engine, how to
+ * turn it off); a miss negotiates and writes the entry.  A cached version
+ * the engine refuses is renegotiated and the call made again, unseen. */
+int engine_negotiate_cached (struct engine *e, struct itm_err *err);
 /* A new handle with the same configuration and negotiated version, for
  * another thread. */
 struct engine *engine_dup (const struct engine *e);

@@ -362,6 +362,24 @@ state_load (struct engine *e, const char *ns, struct state **out, struct itm_err
   return 0;
 }
 
+int
+state_load_containers (struct engine *e, const char *ns, struct state **out,
+                       struct itm_err *err)
+{
+  struct state *st = xzalloc (sizeof *st);
+  cleanup_free char *filter = ns_filter_query (ns);
+
+  st->ns = xstrdup (ns);
+  if (load_containers (e, st, filter, err) < 0)
+    {
+      state_free (st);
+      *out = NULL;
+      return -1;
+    }
+  *out = st;
+  return 0;
+}
+
 static void
 resources_free (struct state_resource *r, size_t n)
 {

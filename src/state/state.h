@@ -67,6 +67,10 @@ struct state {
  * inspected (health, exit code, ports, networks).  An absent namespace is
  * not an error: the lists are empty. */
 int state_load (struct engine *e, const char *ns, struct state **out, struct itm_err *err);
+/* The containers alone (no networks, no volumes: two engine calls fewer),
+ * for what reads containers only (ps, env, port). */
+int state_load_containers (struct engine *e, const char *ns, struct state **out,
+                           struct itm_err *err);
 void state_free (struct state *st);
 #define cleanup_state __attribute__ ((cleanup (state_freep)))
 void state_freep (struct state **st);

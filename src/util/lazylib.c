@@ -3,7 +3,8 @@
  * Why: linking the three libraries makes the dynamic loader map and
  * relocate ~45 shared libraries (their TLS, compression, LDAP, IDN, ...
  * dependencies) at every start, about 10 ms, while `config`, `--version`
- * and `help` use none of them.  So the executable does not link them
+ * and `help` use none of them (and `ps`, `env` and `port` make their GETs
+ * on a unix socket without libcurl: engine/uds.c).  So the executable does not link them
  * (see --disable-lazy-libs in m4/itm-lazylibs.m4) and this file defines,
  * under the libraries' own names, every function itm-env calls from them.
  * Each definition finds the real function once, with dlopen() of the

@@ -87,10 +87,15 @@ fake_stop (struct fake *f)
   free (f->host);
 }
 
+/* the second pass: light handles (plain GETs on the socket without
+ * libcurl, engine/uds.c), which must answer as libcurl's calls do */
+static bool light;
+
 static struct engine *
 open_host (const char *host, long timeout_ms)
 {
-  struct engine_config cfg = { .host = host, .timeout_ms = timeout_ms, .connect_timeout_ms = 2000 };
+  struct engine_config cfg = { .host = host, .timeout_ms = timeout_ms, .connect_timeout_ms = 2000,
+                               .light = light };
   struct itm_err err = { 0 };
   struct engine *e = engine_open (&cfg, &err);
   if (e == NULL)
@@ -662,6 +667,14 @@ main (void)
   test_bad ();
   test_config ();
   test_tcp_parallel ();
+
+  /* the same calls, answers and failures through light handles */
+  tap_diag ("light handles (engine/uds.c)");
+  light = true;
+  test_negotiation ();
+  test_json ();
+  test_bad ();
+  light = false;
 
   rmdir (tmpdir);
   free (fake_bin);
