@@ -12,6 +12,7 @@
 
 #include "engine/engine.h"
 #include "image/private.h"
+#include "image/session.h"
 #include "stack/stack.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -88,6 +89,12 @@ build_inputs (const struct stack_service *svc, json_object **args)
     buf_addf (&x, "shm %llu\n", (unsigned long long) b->shm_size);
   if (svc->platform)
     buf_addf (&x, "platform %s\n", svc->platform);
+  /* build secrets: their ids and sources, never their values (BuildKit's
+   * own cache does not look at them either) */
+  for (size_t i = 0; i < b->nsecrets; i++)
+    buf_addf (&x, "secret %s=%s\n", b->secrets[i].target ? b->secrets[i].target
+                                                          : b->secrets[i].source,
+              b->secrets[i].source);
   return buf_steal (&x);
 }
 
@@ -198,7 +205,7 @@ on_build (json_object *v, void *vctx)
  * among them), target, network, extra hosts, shm size, platform. */
 static char *
 build_query (const struct stack_service *svc, const char *name, const char *dockerfile,
-             json_object *args, const char *digest, const char *buildid)
+             json_object *args, const char *digest, const char *buildid, const char *session)
 {
   const struct stack_build *b = &svc->build;
   struct buf q = { 0 };
@@ -207,6 +214,8 @@ build_query (const struct stack_service *svc, const char *name, const char *dock
   buf_addf (&q, "/build?t=%s&dockerfile=%s&rm=1&forcerm=1", en, edf);
   if (buildid)
     buf_addf (&q, "&version=2&buildid=%s", buildid);
+  if (session)
+    buf_addf (&q, "&session=%s", session);
   if (json_object_object_length (args) > 0)
     {
       char *ea = engine_urlencode (json_object_to_json_string_ext (args, JSON_C_TO_STRING_PLAIN));
@@ -288,7 +297,12 @@ build_outcome (const struct stack_service *svc, const char *name, struct image_c
                      name, bc->error);
       free (err->engine_msg);
       err->engine_msg = xstrdup (bc->error);
-      if (bc->bk && strstr (bc->error, "no active session"))
+      const char *nf = bc->bk ? strstr (bc->error, "secret ") : NULL;
+      if (nf && strstr (nf, "not found"))
+        itm_err_hint (err, "a RUN --mount=type=secret,id=ID needs ID among the service's "
+                      "build.secrets, each a top-level secret with file: or environment: "
+                      "(see BUILDING in itm-env(1))");
+      else if (bc->bk && strstr (bc->error, "no active session"))
         /* BuildKit asked the client for something only a session serves */
         itm_err_hint (err, "itm-env's BuildKit builds have no client session: RUN "
                       "--mount=type=secret or type=ssh and registry credentials for FROM "
@@ -347,10 +361,34 @@ build_send (struct engine *e, const struct stack_service *svc, const char *name,
   return ret;
 }
 
+/* The service's build secrets as the session serves them: the id is the
+ * target when given, else the source (as Compose). */
+static struct bk_secret *
+build_secrets (const struct stack *st, const struct stack_build *b, struct itm_err *err)
+{
+  struct bk_secret *v = xcalloc (b->nsecrets + 1, sizeof *v);
+  for (size_t i = 0; i < b->nsecrets; i++)
+    {
+      const struct stack_file_ref *r = &b->secrets[i];
+      const struct stack_object *o = st ? stack_secret (st, r->source) : NULL;
+      if (o == NULL || (o->file == NULL && o->environment == NULL))
+        {
+          /* the loader checks this; a stack built another way may not */
+          itm_err_set (err, ITM_EXIT_IMAGE, "build secret %s: not a top-level secret with file: "
+                       "or environment:", r->source);
+          free (v);
+          return NULL;
+        }
+      v[i] = (struct bk_secret){ .id = r->target ? r->target : r->source, .file = o->file,
+                                 .value = o->file ? NULL : o->env_value };
+    }
+  return v;
+}
+
 int
-image_build_one (struct engine *e, const struct stack_service *svc, const char *name, int build,
-                 enum image_builder builder, struct image_prog *p, atomic_int *cancel,
-                 struct itm_err *err)
+image_build_one (struct engine *e, const struct stack *st, const struct stack_service *svc,
+                 const char *name, int build, enum image_builder builder, struct image_prog *p,
+                 atomic_int *cancel, struct itm_err *err)
 {
   const struct stack_build *b = &svc->build;
   if (build < 0)
@@ -390,11 +428,37 @@ image_build_one (struct engine *e, const struct stack_service *svc, const char *
         builder = engine_api_cmp (e, "1.39") >= 0 ? IMAGE_BUILDER_BUILDKIT
                                                  : IMAGE_BUILDER_CLASSIC;
       cleanup_free char *buildid = NULL;
+      cleanup_free struct bk_secret *secrets = NULL;
+      struct bk_session *sess = NULL;
       if (builder == IMAGE_BUILDER_BUILDKIT)
-        buildid = xasprintf ("itm-env-%ld-%lld", (long) getpid (), (long long) mono_ns ());
-      cleanup_free char *query = build_query (svc, name, image_context_dockerfile (c), args,
-                                              digest, buildid);
-      r = build_send (e, svc, name, c, query, buildid, p, cancel, err);
+        {
+          buildid = xasprintf ("itm-env-%ld-%lld", (long) getpid (), (long long) mono_ns ());
+          /* a session, as the docker CLI opens for every build: it serves
+           * the build's secrets (BuildKit asks for nothing else of it) */
+          secrets = build_secrets (st, b, err);
+          if (secrets == NULL)
+            r = itm_err_prefix (err, "service %s", svc->name);
+          else
+            {
+              struct itm_err serr = { 0 };
+              sess = bk_session_start (e, svc->name, secrets, b->nsecrets, &serr);
+              if (sess == NULL && b->nsecrets)
+                {
+                  /* without one, a build that needs its secrets cannot work */
+                  itm_err_move (err, &serr);
+                  r = itm_err_prefix (err, "service %s: build secrets", svc->name);
+                }
+              itm_err_clear (&serr);
+            }
+        }
+      if (r == 0)
+        {
+          cleanup_free char *query = build_query (svc, name, image_context_dockerfile (c), args,
+                                                  digest, buildid,
+                                                  sess ? bk_session_id (sess) : NULL);
+          r = build_send (e, svc, name, c, query, buildid, p, cancel, err);
+        }
+      bk_session_stop (sess);
     }
   image_context_free (c);
   return r < 0 ? -1 : 0;
