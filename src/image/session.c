@@ -507,7 +507,7 @@ serve (void *arg)
         }
     }
   if (!ok)
-    send_pending (s);   /* a GOAWAY, when the engine spoke something else */
+    send_pending (s);   /* a GOAWAY, when nghttp2 has one to send */
   return NULL;
 }
 

@@ -42,7 +42,7 @@ struct bk_h2;
 struct bk_h2 *bk_h2_new (const struct bk_secret *secrets, size_t n);
 void bk_h2_free (struct bk_h2 *h);
 /* Bytes received: 0, or -1 on an HTTP/2 protocol error (the connection is
- * to be closed after the pending bytes, a GOAWAY, are sent). */
+ * to be closed once the pending bytes, if any, are sent). */
 int bk_h2_feed (struct bk_h2 *h, const void *data, size_t len);
 /* Append the bytes to send to out (none: out unchanged).  0, or -1. */
 int bk_h2_pending (struct bk_h2 *h, struct buf *out);
