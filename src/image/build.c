@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 #include "image/private.h"
 #include "image/session.h"
+#include "out/out.h"
 #include "stack/stack.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -430,6 +431,9 @@ image_build_one (struct engine *e, const struct stack *st, const struct stack_se
       cleanup_free char *buildid = NULL;
       cleanup_free struct bk_secret *secrets = NULL;
       struct bk_session *sess = NULL;
+      if (builder != IMAGE_BUILDER_BUILDKIT && b->nsecrets)
+        out_warn ("service %s: build.secrets need BuildKit: the classic builder ignores them",
+                  svc->name);
       if (builder == IMAGE_BUILDER_BUILDKIT)
         {
           buildid = xasprintf ("itm-env-%ld-%lld", (long) getpid (), (long long) mono_ns ());

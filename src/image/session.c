@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
@@ -636,6 +637,8 @@ bk_session_stop (struct bk_session *s)
       char c = 1;
       while (write (s->wake[1], &c, 1) < 0 && errno == EINTR)
         ;
+      /* a send blocked on an engine that stopped reading fails now */
+      shutdown (engine_raw_fd (s->r), SHUT_RDWR);
       pthread_join (s->th, NULL);
     }
   for (int i = 0; i < 2; i++)

@@ -9,7 +9,7 @@
 # Dockerfile does not require and the service does not give is absent; one
 # it requires fails the build (exit 6) naming the secret, with a hint; an
 # undefined build secret is a stack error (exit 3); an unchanged build is
-# cached.  The builds run with network: none (a RUN needs no network here).
+# cached; the classic builder warns that it cannot serve them.  The builds run with network: none (a RUN needs no network here).
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 need_engine
 need_cmd jq sha256sum docker
@@ -94,6 +94,12 @@ run "$ITM_ENV" -f "$tmp/stack.yml" build --json
 is "$rc" 0 "a second build"
 like "$out" '"cached"' "is cached"
 unlike "$out$err" "$file_value|$env_value" "--json output holds neither value"
+
+# ---- the classic builder cannot serve them: a warning (and it refuses the
+# Dockerfile's --mount)
+run "$ITM_ENV" -f "$tmp/stack.yml" build --force --builder classic
+is "$rc" 6 "--builder classic: the secret mount is refused (exit 6)"
+like "$err" "warning: service app: build.secrets need BuildKit" "with a warning about build.secrets"
 
 # ---- a required secret the service does not give
 mkdir -p "$tmp/req"
