@@ -8,7 +8,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <errno.h>
 
 #include "engine/engine.h"
 #include "image/private.h"
@@ -92,6 +94,8 @@ build_inputs (const struct stack_service *svc, json_object **args)
     buf_addf (&x, "platform %s\n", svc->platform);
   /* build secrets: their ids and sources, never their values (BuildKit's
    * own cache does not look at them either) */
+  for (size_t i = 0; i < b->ssh.n; i++)
+    buf_addf (&x, "ssh %s\n", b->ssh.v[i].name);
   for (size_t i = 0; i < b->nsecrets; i++)
     buf_addf (&x, "secret %s=%s\n", b->secrets[i].target ? b->secrets[i].target
                                                           : b->secrets[i].source,
@@ -386,6 +390,55 @@ build_secrets (const struct stack *st, const struct stack_build *b, struct itm_e
   return v;
 }
 
+/* The service's ssh agents to forward (build.ssh): "default" without a
+ * path is $SSH_AUTH_SOCK; a relative path is the project directory's.
+ * paths gets what must be freed (n entries). */
+static struct bk_ssh *
+build_ssh (const struct stack *st, const struct stack_build *b, char ***paths,
+           struct itm_err *err)
+{
+  struct bk_ssh *v = xcalloc (b->ssh.n + 1, sizeof *v);
+  *paths = xcalloc (b->ssh.n + 1, sizeof **paths);
+  for (size_t i = 0; i < b->ssh.n; i++)
+    {
+      const char *id = b->ssh.v[i].name, *path = b->ssh.v[i].value;
+      if (path == NULL || *path == '\0')
+        path = getenv ("SSH_AUTH_SOCK");
+      if (path == NULL || *path == '\0')
+        {
+          itm_err_set (err, ITM_EXIT_IMAGE, "build.ssh: %s: no agent socket given and "
+                       "SSH_AUTH_SOCK is not set", id);
+          itm_err_hint (err, "start an agent (eval $(ssh-agent); ssh-add), or write %s=PATH", id);
+          break;
+        }
+      (*paths)[i] = path[0] == '/' || st == NULL ? xstrdup (path)
+                                                 : xasprintf ("%s/%s", st->project_dir, path);
+      v[i] = (struct bk_ssh){ .id = id, .path = (*paths)[i] };
+      /* as the docker CLI: an agent that is not there fails now, not in a RUN */
+      struct stat sb;
+      if (stat ((*paths)[i], &sb) < 0)
+        {
+          itm_err_set (err, ITM_EXIT_IMAGE, "build.ssh: %s: %s: %s", id, (*paths)[i],
+                       strerror (errno));
+          break;
+        }
+      if (!S_ISSOCK (sb.st_mode))
+        {
+          itm_err_set (err, ITM_EXIT_IMAGE, "build.ssh: %s: %s: not a socket (an ssh agent's)",
+                       id, (*paths)[i]);
+          break;
+        }
+    }
+  if (err->code == 0)
+    return v;
+  for (size_t i = 0; i < b->ssh.n; i++)
+    free ((*paths)[i]);
+  free (*paths);
+  *paths = NULL;
+  free (v);
+  return NULL;
+}
+
 int
 image_build_one (struct engine *e, const struct stack *st, const struct stack_service *svc,
                  const char *name, int build, enum image_builder builder, struct image_prog *p,
@@ -430,27 +483,32 @@ image_build_one (struct engine *e, const struct stack *st, const struct stack_se
                                                  : IMAGE_BUILDER_CLASSIC;
       cleanup_free char *buildid = NULL;
       cleanup_free struct bk_secret *secrets = NULL;
+      cleanup_free struct bk_ssh *ssh = NULL;
+      char **ssh_paths = NULL;
       struct bk_session *sess = NULL;
-      if (builder != IMAGE_BUILDER_BUILDKIT && b->nsecrets)
-        out_warn ("service %s: build.secrets need BuildKit: the classic builder ignores them",
-                  svc->name);
+      if (builder != IMAGE_BUILDER_BUILDKIT && (b->nsecrets || b->ssh.n))
+        out_warn ("service %s: build.%s need BuildKit: the classic builder ignores them",
+                  svc->name, b->nsecrets ? "secrets" : "ssh");
       if (builder == IMAGE_BUILDER_BUILDKIT)
         {
           buildid = xasprintf ("itm-env-%ld-%lld", (long) getpid (), (long long) mono_ns ());
           /* a session, as the docker CLI opens for every build: it serves
            * the build's secrets (BuildKit asks for nothing else of it) */
           secrets = build_secrets (st, b, err);
-          if (secrets == NULL)
+          if (secrets)
+            ssh = build_ssh (st, b, &ssh_paths, err);
+          if (secrets == NULL || ssh == NULL)
             r = itm_err_prefix (err, "service %s", svc->name);
           else
             {
               struct itm_err serr = { 0 };
-              sess = bk_session_start (e, svc->name, secrets, b->nsecrets, &serr);
-              if (sess == NULL && b->nsecrets)
+              sess = bk_session_start (e, svc->name, secrets, b->nsecrets, ssh, b->ssh.n, &serr);
+              if (sess == NULL && (b->nsecrets || b->ssh.n))
                 {
                   /* without one, a build that needs its secrets cannot work */
                   itm_err_move (err, &serr);
-                  r = itm_err_prefix (err, "service %s: build secrets", svc->name);
+                  r = itm_err_prefix (err, "service %s: build %s", svc->name,
+                                      b->nsecrets ? "secrets" : "ssh");
                 }
               itm_err_clear (&serr);
             }
@@ -463,6 +521,9 @@ image_build_one (struct engine *e, const struct stack *st, const struct stack_se
           r = build_send (e, svc, name, c, query, buildid, p, cancel, err);
         }
       bk_session_stop (sess);
+      for (size_t i = 0; ssh_paths && i < b->ssh.n; i++)
+        free (ssh_paths[i]);
+      free (ssh_paths);
     }
   image_context_free (c);
   return r < 0 ? -1 : 0;

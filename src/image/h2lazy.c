@@ -85,5 +85,6 @@ H2_LAZY (int, nghttp2_submit_trailer,
 H2_LAZY (int, nghttp2_submit_rst_stream, (nghttp2_session *s, uint8_t f, int32_t id, uint32_t e),
          (s, f, id, e))
 H2_LAZY (const char *, nghttp2_strerror, (int e), (e))
+H2_LAZY (int, nghttp2_session_resume_data, (nghttp2_session *s, int32_t id), (s, id))
 
 #endif

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
@@ -34,10 +35,13 @@
 
 #define PATH_HEALTH "/grpc.health.v1.Health/Check"
 #define PATH_SECRET "/moby.buildkit.secrets.v1.Secrets/GetSecret"
+#define PATH_SSH_CHECK "/moby.sshforward.v1.SSH/CheckAgent"
+#define PATH_SSH_FORWARD "/moby.sshforward.v1.SSH/ForwardAgent"
+#define SSH_ID_HEADER "buildkit.ssh.id"   /* the gRPC metadata naming the agent */
 #define REQUEST_MAX (64 * 1024)   /* a request message: an id and a few annotations */
 
 enum { GRPC_OK = 0, GRPC_INVALID_ARGUMENT = 3, GRPC_NOT_FOUND = 5, GRPC_RESOURCE_EXHAUSTED = 8,
-       GRPC_UNIMPLEMENTED = 12, GRPC_INTERNAL = 13 };
+       GRPC_UNIMPLEMENTED = 12, GRPC_INTERNAL = 13, GRPC_UNAVAILABLE = 14 };
 
 struct h2_stream {
   int32_t id;
@@ -46,6 +50,12 @@ struct h2_stream {
   bool too_big;
   unsigned char *resp;         /* the framed answer */
   size_t resp_len, resp_off;
+  /* ForwardAgent: a connection to the agent */
+  bool forward;
+  char *ssh_id;
+  int agent;                   /* its socket, -1: none (any more) */
+  bool agent_eof, deferred;
+  struct buf out;              /* framed BytesMessages for the engine */
   struct h2_stream *next;
 };
 
@@ -53,6 +63,8 @@ struct bk_h2 {
   nghttp2_session *ng;
   const struct bk_secret *secrets;
   size_t nsecrets;
+  const struct bk_ssh *ssh;
+  size_t nssh;
   struct h2_stream *streams;
   bool broken;
   unsigned health, given, refused;
@@ -68,6 +80,10 @@ wipe (void *p, size_t n)
 static void
 stream_free (struct h2_stream *st)
 {
+  if (st->agent >= 0)
+    close (st->agent);
+  free (st->ssh_id);
+  buf_free (&st->out);
   free (st->path);
   wipe (st->body.data, st->body.len);
   buf_free (&st->body);
@@ -132,19 +148,27 @@ read_resp (nghttp2_session *ng, int32_t id, uint8_t *out, size_t len, uint32_t *
   return (ssize_t) n;
 }
 
+/* msg framed: [0][length][bytes] (new, *len its size). */
+static unsigned char *
+frame (const ProtobufCMessage *msg, size_t *len)
+{
+  size_t n = protobuf_c_message_get_packed_size (msg);
+  unsigned char *f = xmalloc (n + 5);
+  f[0] = 0;
+  f[1] = (unsigned char) (n >> 24);
+  f[2] = (unsigned char) (n >> 16);
+  f[3] = (unsigned char) (n >> 8);
+  f[4] = (unsigned char) n;
+  protobuf_c_message_pack (msg, f + 5);
+  *len = n + 5;
+  return f;
+}
+
 /* Answer with msg, framed. */
 static void
 answer (struct bk_h2 *h, struct h2_stream *st, const ProtobufCMessage *msg)
 {
-  size_t n = protobuf_c_message_get_packed_size (msg);
-  st->resp = xmalloc (n + 5);
-  st->resp[0] = 0;
-  st->resp[1] = (unsigned char) (n >> 24);
-  st->resp[2] = (unsigned char) (n >> 16);
-  st->resp[3] = (unsigned char) (n >> 8);
-  st->resp[4] = (unsigned char) n;
-  protobuf_c_message_pack (msg, st->resp + 5);
-  st->resp_len = n + 5;
+  st->resp = frame (msg, &st->resp_len);
   nghttp2_nv nva[] = { NV (":status", "200"), NV ("content-type", "application/grpc") };
   nghttp2_data_provider dp = { .read_callback = read_resp };
   if (nghttp2_submit_response (h->ng, st->id, nva, 2, &dp) != 0)
@@ -157,6 +181,15 @@ find_secret (const struct bk_h2 *h, const char *id)
   for (size_t i = 0; i < h->nsecrets; i++)
     if (strcmp (h->secrets[i].id, id) == 0)
       return &h->secrets[i];
+  return NULL;
+}
+
+static const struct bk_ssh *
+find_ssh (const struct bk_h2 *h, const char *id)
+{
+  for (size_t i = 0; i < h->nssh; i++)
+    if (strcmp (h->ssh[i].id, id) == 0)
+      return &h->ssh[i];
   return NULL;
 }
 
@@ -230,7 +263,8 @@ dispatch (struct bk_h2 *h, struct h2_stream *st)
     }
   const char *path = st->path ? st->path : "";
   bool health = strcmp (path, PATH_HEALTH) == 0, secret = strcmp (path, PATH_SECRET) == 0;
-  if (!health && !secret)
+  bool check = h->nssh && strcmp (path, PATH_SSH_CHECK) == 0;
+  if (!health && !secret && !check)
     {
       cleanup_free char *m = xasprintf ("unknown method %s", path);
       answer_error (h, st, GRPC_UNIMPLEMENTED, m);
@@ -257,7 +291,177 @@ dispatch (struct bk_h2 *h, struct h2_stream *st)
       answer (h, st, &rs.base);
       return;
     }
+  if (check)
+    {
+      Itm__Session__CheckAgentRequest *rq = itm__session__check_agent_request__unpack (NULL, mlen,
+                                                                                      b + 5);
+      const char *id = rq && rq->id && *rq->id ? rq->id : "default";
+      if (find_ssh (h, id) == NULL)
+        {
+          cleanup_free char *m = xasprintf ("no ssh agent '%s' is forwarded (build.ssh)", id);
+          answer_error (h, st, GRPC_NOT_FOUND, m);
+        }
+      else
+        {
+          Itm__Session__CheckAgentResponse rs = ITM__SESSION__CHECK_AGENT_RESPONSE__INIT;
+          answer (h, st, &rs.base);
+        }
+      if (rq)
+        itm__session__check_agent_request__free_unpacked (rq, NULL);
+      return;
+    }
   get_secret (h, st, b + 5, mlen);
+}
+
+/* ---- ForwardAgent: a stream both ways ---- */
+
+static ssize_t
+read_forward (nghttp2_session *ng, int32_t id, uint8_t *out, size_t len, uint32_t *flags,
+              nghttp2_data_source *src, void *user)
+{
+  (void) src;
+  (void) user;
+  struct h2_stream *st = nghttp2_session_get_stream_user_data (ng, id);
+  if (st == NULL)
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  if (st->out.len)
+    {
+      size_t n = st->out.len < len ? st->out.len : len;
+      memcpy (out, st->out.data, n);
+      buf_consume (&st->out, n);
+      return (ssize_t) n;
+    }
+  if (!st->agent_eof)
+    {
+      st->deferred = true;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+  *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+  nghttp2_nv tr[] = { NV ("grpc-status", "0") };
+  if (nghttp2_submit_trailer (ng, id, tr, 1) != 0)
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  return 0;
+}
+
+static void
+forward_start (struct bk_h2 *h, struct h2_stream *st)
+{
+  const char *id = st->ssh_id && *st->ssh_id ? st->ssh_id : "default";
+  const struct bk_ssh *a = find_ssh (h, id);
+  if (a == NULL)
+    {
+      cleanup_free char *m = xasprintf ("no ssh agent '%s' is forwarded (build.ssh)", id);
+      answer_error (h, st, GRPC_NOT_FOUND, m);
+      return;
+    }
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  int fd = -1;
+  if (strlen (a->path) >= sizeof sa.sun_path)
+    errno = ENAMETOOLONG;
+  else
+    {
+      memcpy (sa.sun_path, a->path, strlen (a->path) + 1);
+      fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd >= 0 && connect (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+        {
+          int e = errno;
+          close (fd);
+          fd = -1;
+          errno = e;
+        }
+    }
+  if (fd < 0)
+    {
+      cleanup_free char *m = xasprintf ("ssh agent '%s' at %s: %s", id, a->path, strerror (errno));
+      answer_error (h, st, GRPC_UNAVAILABLE, m);
+      return;
+    }
+  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK);
+  st->agent = fd;
+  nghttp2_nv nva[] = { NV (":status", "200"), NV ("content-type", "application/grpc") };
+  nghttp2_data_provider dp = { .read_callback = read_forward };
+  if (nghttp2_submit_response (h->ng, st->id, nva, 2, &dp) != 0)
+    h->broken = true;
+}
+
+/* The engine's whole messages in st->body go to the agent. */
+static void
+forward_in (struct h2_stream *st)
+{
+  const unsigned char *b = (const unsigned char *) st->body.data;
+  while (st->body.len >= 5)
+    {
+      b = (const unsigned char *) st->body.data;
+      size_t n = (size_t) b[1] << 24 | (size_t) b[2] << 16 | (size_t) b[3] << 8 | b[4];
+      if (st->body.len < n + 5)
+        return;
+      Itm__Session__BytesMessage *m = b[0] == 0
+                                        ? itm__session__bytes_message__unpack (NULL, n, b + 5)
+                                        : NULL;
+      for (size_t off = 0; m && st->agent >= 0 && off < m->data.len;)
+        {
+          ssize_t w = write (st->agent, m->data.data + off, m->data.len - off);
+          if (w > 0)
+            off += (size_t) w;
+          else if (w < 0 && (errno == EINTR || errno == EAGAIN))
+            {
+              struct pollfd p = { .fd = st->agent, .events = POLLOUT };
+              poll (&p, 1, 1000);
+            }
+          else
+            break;   /* the agent went away: its end comes as a read of 0 */
+        }
+      if (m)
+        itm__session__bytes_message__free_unpacked (m, NULL);
+      buf_consume (&st->body, n + 5);
+    }
+}
+
+void
+bk_h2_set_ssh (struct bk_h2 *h, const struct bk_ssh *ssh, size_t n)
+{
+  h->ssh = ssh;
+  h->nssh = n;
+}
+
+size_t
+bk_h2_pollfds (struct bk_h2 *h, struct pollfd *p, size_t max)
+{
+  size_t k = 0;
+  for (struct h2_stream *st = h->streams; st && k < max; st = st->next)
+    if (st->agent >= 0 && !st->agent_eof)
+      p[k++] = (struct pollfd){ .fd = st->agent, .events = POLLIN };
+  return k;
+}
+
+void
+bk_h2_io (struct bk_h2 *h, int fd)
+{
+  struct h2_stream *st = h->streams;
+  while (st && st->agent != fd)
+    st = st->next;
+  if (st == NULL || st->agent_eof)
+    return;
+  unsigned char chunk[16384];
+  ssize_t n = read (fd, chunk, sizeof chunk);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n > 0)
+    {
+      Itm__Session__BytesMessage m = ITM__SESSION__BYTES_MESSAGE__INIT;
+      m.data.data = chunk;
+      m.data.len = (size_t) n;
+      size_t len = 0;
+      cleanup_free unsigned char *f = frame (&m.base, &len);
+      buf_add (&st->out, f, len);
+    }
+  else
+    st->agent_eof = true;
+  if (st->deferred)
+    {
+      st->deferred = false;
+      nghttp2_session_resume_data (h->ng, st->id);
+    }
 }
 
 /* ---- nghttp2 callbacks ---- */
@@ -270,6 +474,7 @@ on_begin_headers (nghttp2_session *ng, const nghttp2_frame *f, void *user)
     return 0;
   struct h2_stream *st = xzalloc (sizeof *st);
   st->id = f->hd.stream_id;
+  st->agent = -1;
   st->next = h->streams;
   h->streams = st;
   nghttp2_session_set_stream_user_data (ng, f->hd.stream_id, st);
@@ -287,6 +492,9 @@ on_header (nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, siz
   struct h2_stream *st = nghttp2_session_get_stream_user_data (ng, f->hd.stream_id);
   if (st && namelen == 5 && memcmp (name, ":path", 5) == 0 && st->path == NULL)
     st->path = xstrndup ((const char *) value, valuelen);
+  else if (st && namelen == strlen (SSH_ID_HEADER) && memcmp (name, SSH_ID_HEADER, namelen) == 0
+           && st->ssh_id == NULL)
+    st->ssh_id = xstrndup ((const char *) value, valuelen);
   return 0;
 }
 
@@ -303,6 +511,8 @@ on_data (nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, si
     st->too_big = true;
   else
     buf_add (&st->body, data, len);
+  if (st->forward)
+    forward_in (st);
   return 0;
 }
 
@@ -310,13 +520,28 @@ static int
 on_frame (nghttp2_session *ng, const nghttp2_frame *f, void *user)
 {
   struct bk_h2 *h = user;
-  if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS)
-      && (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+  if (f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS)
+    return 0;
+  struct h2_stream *st = nghttp2_session_get_stream_user_data (ng, f->hd.stream_id);
+  if (st == NULL)
+    return 0;
+  if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST && h->nssh
+      && st->path && strcmp (st->path, PATH_SSH_FORWARD) == 0)
     {
-      struct h2_stream *st = nghttp2_session_get_stream_user_data (ng, f->hd.stream_id);
-      if (st && st->resp == NULL)
-        dispatch (h, st);
+      /* a stream both ways: the agent's connection opens now */
+      st->forward = true;
+      forward_start (h, st);
     }
+  if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+    return 0;
+  if (st->forward)
+    {
+      /* the engine's side is done: so is the agent's input */
+      if (st->agent >= 0)
+        shutdown (st->agent, SHUT_WR);
+    }
+  else if (st->resp == NULL)
+    dispatch (h, st);
   return 0;
 }
 
@@ -485,13 +710,17 @@ serve (void *arg)
   buf_free (&s->early);
   while (send_pending (s) && ok && bk_h2_alive (s->h))
     {
-      struct pollfd p[2] = { { .fd = engine_raw_fd (s->r), .events = POLLIN },
-                             { .fd = s->wake[0], .events = POLLIN } };
-      int n = poll (p, 2, -1);
+      struct pollfd p[2 + 32] = { { .fd = engine_raw_fd (s->r), .events = POLLIN },
+                                  { .fd = s->wake[0], .events = POLLIN } };
+      size_t na = bk_h2_pollfds (s->h, p + 2, 32);
+      int n = poll (p, 2 + na, -1);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0 || p[1].revents)
         break;
+      for (size_t i = 0; i < na; i++)
+        if (p[2 + i].revents)
+          bk_h2_io (s->h, p[2 + i].fd);
       if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
         continue;
       /* all there is, TLS's buffered records too */
@@ -533,7 +762,8 @@ raw_read (struct engine_raw *r, char *buf, size_t len, int timeout_ms)
 /* POST /session and its answer's head: 0 with the bytes after the head in
  * s->early, or -1 with err set. */
 static int
-open_session (struct engine *e, struct bk_session *s, const char *name, struct itm_err *err)
+open_session (struct engine *e, struct bk_session *s, const char *name, bool ssh,
+              struct itm_err *err)
 {
   const char *api = engine_api_version (e);
   cleanup_free char *req = xasprintf (
@@ -547,8 +777,11 @@ open_session (struct engine *e, struct bk_session *s, const char *name, struct i
     "X-Docker-Expose-Session-Sharedkey: %s\r\n"
     "X-Docker-Expose-Session-Grpc-Method: " PATH_SECRET "\r\n"
     "X-Docker-Expose-Session-Grpc-Method: " PATH_HEALTH "\r\n"
+    "%s"
     "Content-Length: 0\r\n\r\n",
-    api ? "/v" : "", api ? api : "", s->id, name, s->id);
+    api ? "/v" : "", api ? api : "", s->id, name, s->id,
+    ssh ? "X-Docker-Expose-Session-Grpc-Method: " PATH_SSH_CHECK "\r\n"
+          "X-Docker-Expose-Session-Grpc-Method: " PATH_SSH_FORWARD "\r\n" : "");
   if (engine_raw_send (s->r, req, strlen (req), err) < 0)
     return -1;
   cleanup_buf struct buf in = { 0 };
@@ -596,13 +829,13 @@ open_session (struct engine *e, struct bk_session *s, const char *name, struct i
 
 struct bk_session *
 bk_session_start (struct engine *e, const char *name, const struct bk_secret *secrets, size_t n,
-                  struct itm_err *err)
+                  const struct bk_ssh *ssh, size_t nssh, struct itm_err *err)
 {
   struct bk_session *s = xzalloc (sizeof *s);
   s->wake[0] = s->wake[1] = -1;
   new_id (s->id);
   s->r = engine_raw_open (e, err);
-  if (s->r == NULL || open_session (e, s, name, err) < 0)
+  if (s->r == NULL || open_session (e, s, name, nssh > 0, err) < 0)
     {
       itm_err_prefix (err, "opening a BuildKit session (POST /session)");
       bk_session_stop (s);
@@ -615,6 +848,7 @@ bk_session_start (struct engine *e, const char *name, const struct bk_secret *se
       return NULL;
     }
   s->h = bk_h2_new (secrets, n);
+  bk_h2_set_ssh (s->h, ssh, nssh);
   int rc = pthread_create (&s->th, NULL, serve, s);
   if (rc != 0)
     {

@@ -8,6 +8,10 @@
  * request names the session (session=ID).  itm-env serves
  *   /moby.buildkit.secrets.v1.Secrets/GetSecret  RUN --mount=type=secret
  *   /grpc.health.v1.Health/Check                 the engine's liveness probe
+ *   /moby.sshforward.v1.SSH/CheckAgent, ForwardAgent  RUN --mount=type=ssh
+ *     (only when there are agents to forward): each ForwardAgent stream is
+ *     one connection to the agent's socket, its bytes carried both ways
+ *     in BytesMessage messages
  * and answers any other method Unimplemented (12); an unknown secret id is
  * NotFound (5), which BuildKit reports as "secret ID not found".
  *
@@ -20,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <poll.h>
 
 #include "util/err.h"
 #include "util/xalloc.h"
@@ -37,6 +42,13 @@ struct bk_secret {
 
 #define BK_SECRET_MAX (500 * 1024)   /* BuildKit's own limit on a secret */
 
+/* One ssh agent the session forwards (RUN --mount=type=ssh,id=ID): the
+ * agent's socket.  Borrowed, like the secrets. */
+struct bk_ssh {
+  const char *id;              /* "default" unless the mount names one */
+  const char *path;            /* the agent's unix socket */
+};
+
 /* ---- the gRPC server on one HTTP/2 connection ---- */
 struct bk_h2;
 struct bk_h2 *bk_h2_new (const struct bk_secret *secrets, size_t n);
@@ -48,6 +60,12 @@ int bk_h2_feed (struct bk_h2 *h, const void *data, size_t len);
 int bk_h2_pending (struct bk_h2 *h, struct buf *out);
 /* false when the connection is over (both sides are done). */
 bool bk_h2_alive (struct bk_h2 *h);
+/* The ssh agents to forward (none: the methods answer NotFound). */
+void bk_h2_set_ssh (struct bk_h2 *h, const struct bk_ssh *ssh, size_t n);
+/* The agent connections to watch: up to max pollfds (POLLIN) into p; the
+ * count.  bk_h2_io: fd (one of them) is readable. */
+size_t bk_h2_pollfds (struct bk_h2 *h, struct pollfd *p, size_t max);
+void bk_h2_io (struct bk_h2 *h, int fd);
 /* Calls answered so far: health checks, secrets given, secrets refused. */
 void bk_h2_counts (const struct bk_h2 *h, unsigned *health, unsigned *given, unsigned *refused);
 
@@ -58,6 +76,7 @@ struct bk_session;
  * reached. */
 struct bk_session *bk_session_start (struct engine *e, const char *name,
                                      const struct bk_secret *secrets, size_t n,
+                                     const struct bk_ssh *ssh, size_t nssh,
                                      struct itm_err *err);
 /* The id the build request names (session=ID). */
 const char *bk_session_id (const struct bk_session *s);

@@ -719,7 +719,7 @@ static const struct keyspec build_keys[] = {
   { "dockerfile_inline", K_WARN }, { "entitlements", K_WARN }, { "isolation", K_WARN },
   { "no_cache", K_WARN }, { "no_cache_filter", K_WARN }, { "platforms", K_WARN },
   { "privileged", K_WARN }, { "provenance", K_WARN }, { "pull", K_WARN }, { "sbom", K_WARN },
-  { "secrets", K_USE }, { "ssh", K_WARN }, { "tags", K_WARN }, { "ulimits", K_WARN }, KEND,
+  { "secrets", K_USE }, { "ssh", K_USE }, { "tags", K_WARN }, { "ulimits", K_WARN }, KEND,
 };
 
 static const struct keyspec deploy_keys[] = {
@@ -2137,6 +2137,7 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
             path_pop (m, mk);
           }
         ksize (m, v, "shm_size", &s->build.shm_size);
+        kdict (m, v, "ssh", &s->build.ssh);
         const struct node *bs = mget (v, "secrets");
         if (bs)
           {

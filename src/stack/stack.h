@@ -125,6 +125,7 @@ struct stack_build {
                                       or environment:), target as given (the secret's id in
                                       the build, NULL: the source), uid/gid/mode unused */
   size_t nsecrets;
+  struct stack_kvs ssh;        /* build.ssh: id = ssh agent socket (NULL: $SSH_AUTH_SOCK) */
 };
 
 struct stack_resources {
