@@ -5,7 +5,9 @@
  * (NotFound, which BuildKit reports as "secret X: not found"), an unknown
  * method (Unimplemented), a compressed or badly framed message, a file
  * that cannot be read, bytes fed one at a time, and a peer that does not
- * speak HTTP/2 at all.  Then what real engines sent on a session
+ * speak HTTP/2 at all; ssh agent forwarding (CheckAgent, and a
+ * ForwardAgent stream to a fake agent listening on a socket here, bytes
+ * both ways, the stream ended by each side).  Then what real engines sent on a session
  * (tests/recorded/session-20.10.h2, session-26.1.h2: the bytes after the
  * 101 of a build whose `RUN sleep 6` step kept the session open while the
  * engine checked it, then a RUN --mount=type=secret,id=npmrc,required=true;
@@ -17,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "image/session.h"
@@ -142,6 +146,8 @@ client_free (struct client *c)
 #define CNV(n, v)                                                                   \
   { (uint8_t *) (n), (uint8_t *) (v), strlen (n), strlen (v), NGHTTP2_NV_FLAG_NONE }
 
+static const char *extra_name, *extra_value;   /* one more request header */
+
 /* A unary call: path and the message (flag: the "compressed" byte). */
 static struct call *
 submit (struct client *c, const char *path, const void *msg, size_t len, unsigned char flag,
@@ -160,7 +166,8 @@ submit (struct client *c, const char *path, const void *msg, size_t len, unsigne
     memcpy (k->req + 5, msg, len);
   nghttp2_nv nva[] = { CNV (":method", "POST"), CNV (":scheme", "http"),
                        CNV (":authority", "localhost"), CNV (":path", path),
-                       CNV ("content-type", "application/grpc"), CNV ("te", "trailers") };
+                       CNV ("content-type", "application/grpc"), CNV ("te", "trailers"),
+                       CNV (extra_name ? extra_name : "x-none", extra_value ? extra_value : "") };
   nghttp2_data_provider dp = { .source = { .ptr = k }, .read_callback = c_read };
   k->id = nghttp2_submit_request (c->ng, NULL, nva, sizeof nva / sizeof *nva, &dp, NULL);
   return k;
@@ -367,6 +374,76 @@ main (void)
   tap_ok (!bk_h2_alive (h), "and the connection is over");
   buf_free (&out);
   bk_h2_free (h);
+
+  /* ---- ssh agent forwarding, to a fake agent on a socket */
+  cleanup_free char *sock = xasprintf ("%s/agent.sock", dir);
+  int lfd = socket (AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  snprintf (sa.sun_path, sizeof sa.sun_path, "%s", sock);
+  if (bind (lfd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (lfd, 4) < 0)
+    return 99;
+  struct bk_ssh agents[] = { { .id = "default", .path = sock }, { .id = "gone", .path = gone } };
+  client_init (&c);
+  h = bk_h2_new (NULL, 0);
+  bk_h2_set_ssh (h, agents, 2);
+  Itm__Session__CheckAgentRequest ck = ITM__SESSION__CHECK_AGENT_REQUEST__INIT;
+  ck.id = (char *) "default";
+  unsigned char ckb[64];
+  size_t ckn = itm__session__check_agent_request__pack (&ck, ckb);
+  struct call *c1 = submit (&c, "/moby.sshforward.v1.SSH/CheckAgent", ckb, ckn, 0, -1);
+  ck.id = (char *) "other";
+  ckn = itm__session__check_agent_request__pack (&ck, ckb);
+  struct call *c2 = submit (&c, "/moby.sshforward.v1.SSH/CheckAgent", ckb, ckn, 0, -1);
+  /* the request: BytesMessage{"ping"}; the stream's end closes the agent's input */
+  Itm__Session__BytesMessage bm = ITM__SESSION__BYTES_MESSAGE__INIT;
+  bm.data.data = (uint8_t *) "ping";
+  bm.data.len = 4;
+  unsigned char bmb[64];
+  size_t bmn = itm__session__bytes_message__pack (&bm, bmb);
+  extra_name = "buildkit.ssh.id";
+  extra_value = "default";
+  struct call *fw = submit (&c, "/moby.sshforward.v1.SSH/ForwardAgent", bmb, bmn, 0, -1);
+  extra_value = "gone";
+  struct call *fg = submit (&c, "/moby.sshforward.v1.SSH/ForwardAgent", bmb, bmn, 0, -1);
+  extra_name = extra_value = NULL;
+  tap_ok (pump (&c, h, 0) == 0, "ssh: two checks and two forwards");
+  tap_is_str (c1->grpc_status, "0", "CheckAgent of a forwarded agent: OK");
+  tap_is_str (c2->grpc_status, "5", "CheckAgent of another: NotFound");
+  tap_is_str (fg->grpc_status, "14", "a forward to an agent socket that is not there: Unavailable");
+  int afd = accept (lfd, NULL, NULL);
+  char got[16] = "";
+  ssize_t gn = afd >= 0 ? read (afd, got, sizeof got - 1) : -1;
+  tap_is_str (gn > 0 ? got : NULL, "ping", "the agent got the engine's bytes");
+  char eof;
+  tap_ok (read (afd, &eof, 1) == 0, "and the end of them (the engine's END_STREAM)");
+  tap_ok (!fw->closed, "the stream stays open while the agent is");
+  struct pollfd pf[4];
+  size_t npf = bk_h2_pollfds (h, pf, 4);
+  tap_is_int (npf, 1, "one agent connection to watch");
+  if (write (afd, "pong", 4) != 4)
+    return 99;
+  close (afd);
+  for (int i = 0; i < 2 && npf; i++)
+    {
+      /* the answer, then the agent's end */
+      poll (pf, 1, 2000);
+      bk_h2_io (h, pf[0].fd);
+      pump (&c, h, 0);
+    }
+  tap_ok (fw->closed, "the agent's end ends the stream");
+  tap_is_str (fw->grpc_status, "0", "with grpc-status 0");
+  size_t fl = 0;
+  const unsigned char *fm = message (fw, &fl);
+  Itm__Session__BytesMessage *ans = fm ? itm__session__bytes_message__unpack (NULL, fl, fm) : NULL;
+  tap_ok (ans && ans->data.len == 4 && memcmp (ans->data.data, "pong", 4) == 0,
+          "the engine got the agent's bytes in a BytesMessage");
+  if (ans)
+    itm__session__bytes_message__free_unpacked (ans, NULL);
+  tap_is_int (bk_h2_pollfds (h, pf, 4), 0, "nothing left to watch");
+  client_free (&c);
+  bk_h2_free (h);
+  close (lfd);
+  unlink (sock);
 
   /* ---- recorded engines */
   replay ("session-20.10.h2", secrets, 1, 3);
