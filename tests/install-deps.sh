@@ -11,7 +11,7 @@ set -eu
 
 build_pkgs="gcc make autoconf automake libtool pkg-config ca-certificates
   libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev libyaml-dev
-  protobuf-c-compiler libprotobuf-c-dev
+  protobuf-c-compiler libprotobuf-c-dev libnghttp2-dev
   docker.io curl busybox-static man-db"
 test_pkgs="mmdebstrap socat openssl xz-utils libxml2-utils jq
   libarchive-tools strace docker-registry apache2-utils docker-compose postgresql-client redis-tools util-linux passwd procps iproute2 valgrind groff-base tmux man-db python3-yaml

@@ -8,10 +8,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <errno.h>
 
 #include "engine/engine.h"
 #include "image/private.h"
+#include "image/session.h"
+#include "out/out.h"
 #include "stack/stack.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -88,6 +92,14 @@ build_inputs (const struct stack_service *svc, json_object **args)
     buf_addf (&x, "shm %llu\n", (unsigned long long) b->shm_size);
   if (svc->platform)
     buf_addf (&x, "platform %s\n", svc->platform);
+  /* build secrets: their ids and sources, never their values (BuildKit's
+   * own cache does not look at them either) */
+  for (size_t i = 0; i < b->ssh.n; i++)
+    buf_addf (&x, "ssh %s\n", b->ssh.v[i].name);
+  for (size_t i = 0; i < b->nsecrets; i++)
+    buf_addf (&x, "secret %s=%s\n", b->secrets[i].target ? b->secrets[i].target
+                                                          : b->secrets[i].source,
+              b->secrets[i].source);
   return buf_steal (&x);
 }
 
@@ -198,7 +210,7 @@ on_build (json_object *v, void *vctx)
  * among them), target, network, extra hosts, shm size, platform. */
 static char *
 build_query (const struct stack_service *svc, const char *name, const char *dockerfile,
-             json_object *args, const char *digest, const char *buildid)
+             json_object *args, const char *digest, const char *buildid, const char *session)
 {
   const struct stack_build *b = &svc->build;
   struct buf q = { 0 };
@@ -207,6 +219,8 @@ build_query (const struct stack_service *svc, const char *name, const char *dock
   buf_addf (&q, "/build?t=%s&dockerfile=%s&rm=1&forcerm=1", en, edf);
   if (buildid)
     buf_addf (&q, "&version=2&buildid=%s", buildid);
+  if (session)
+    buf_addf (&q, "&session=%s", session);
   if (json_object_object_length (args) > 0)
     {
       char *ea = engine_urlencode (json_object_to_json_string_ext (args, JSON_C_TO_STRING_PLAIN));
@@ -288,7 +302,12 @@ build_outcome (const struct stack_service *svc, const char *name, struct image_c
                      name, bc->error);
       free (err->engine_msg);
       err->engine_msg = xstrdup (bc->error);
-      if (bc->bk && strstr (bc->error, "no active session"))
+      const char *nf = bc->bk ? strstr (bc->error, "secret ") : NULL;
+      if (nf && strstr (nf, "not found"))
+        itm_err_hint (err, "a RUN --mount=type=secret,id=ID needs ID among the service's "
+                      "build.secrets, each a top-level secret with file: or environment: "
+                      "(see BUILDING in itm-env(1))");
+      else if (bc->bk && strstr (bc->error, "no active session"))
         /* BuildKit asked the client for something only a session serves */
         itm_err_hint (err, "itm-env's BuildKit builds have no client session: RUN "
                       "--mount=type=secret or type=ssh and registry credentials for FROM "
@@ -347,10 +366,83 @@ build_send (struct engine *e, const struct stack_service *svc, const char *name,
   return ret;
 }
 
+/* The service's build secrets as the session serves them: the id is the
+ * target when given, else the source (as Compose). */
+static struct bk_secret *
+build_secrets (const struct stack *st, const struct stack_build *b, struct itm_err *err)
+{
+  struct bk_secret *v = xcalloc (b->nsecrets + 1, sizeof *v);
+  for (size_t i = 0; i < b->nsecrets; i++)
+    {
+      const struct stack_file_ref *r = &b->secrets[i];
+      const struct stack_object *o = st ? stack_secret (st, r->source) : NULL;
+      if (o == NULL || (o->file == NULL && o->environment == NULL))
+        {
+          /* the loader checks this; a stack built another way may not */
+          itm_err_set (err, ITM_EXIT_IMAGE, "build secret %s: not a top-level secret with file: "
+                       "or environment:", r->source);
+          free (v);
+          return NULL;
+        }
+      v[i] = (struct bk_secret){ .id = r->target ? r->target : r->source, .file = o->file,
+                                 .value = o->file ? NULL : o->env_value };
+    }
+  return v;
+}
+
+/* The service's ssh agents to forward (build.ssh): "default" without a
+ * path is $SSH_AUTH_SOCK; a relative path is the project directory's.
+ * paths gets what must be freed (n entries). */
+static struct bk_ssh *
+build_ssh (const struct stack *st, const struct stack_build *b, char ***paths,
+           struct itm_err *err)
+{
+  struct bk_ssh *v = xcalloc (b->ssh.n + 1, sizeof *v);
+  *paths = xcalloc (b->ssh.n + 1, sizeof **paths);
+  for (size_t i = 0; i < b->ssh.n; i++)
+    {
+      const char *id = b->ssh.v[i].name, *path = b->ssh.v[i].value;
+      if (path == NULL || *path == '\0')
+        path = getenv ("SSH_AUTH_SOCK");
+      if (path == NULL || *path == '\0')
+        {
+          itm_err_set (err, ITM_EXIT_IMAGE, "build.ssh: %s: no agent socket given and "
+                       "SSH_AUTH_SOCK is not set", id);
+          itm_err_hint (err, "start an agent (eval $(ssh-agent); ssh-add), or write %s=PATH", id);
+          break;
+        }
+      (*paths)[i] = path[0] == '/' || st == NULL ? xstrdup (path)
+                                                 : xasprintf ("%s/%s", st->project_dir, path);
+      v[i] = (struct bk_ssh){ .id = id, .path = (*paths)[i] };
+      /* as the docker CLI: an agent that is not there fails now, not in a RUN */
+      struct stat sb;
+      if (stat ((*paths)[i], &sb) < 0)
+        {
+          itm_err_set (err, ITM_EXIT_IMAGE, "build.ssh: %s: %s: %s", id, (*paths)[i],
+                       strerror (errno));
+          break;
+        }
+      if (!S_ISSOCK (sb.st_mode))
+        {
+          itm_err_set (err, ITM_EXIT_IMAGE, "build.ssh: %s: %s: not a socket (an ssh agent's)",
+                       id, (*paths)[i]);
+          break;
+        }
+    }
+  if (err->code == 0)
+    return v;
+  for (size_t i = 0; i < b->ssh.n; i++)
+    free ((*paths)[i]);
+  free (*paths);
+  *paths = NULL;
+  free (v);
+  return NULL;
+}
+
 int
-image_build_one (struct engine *e, const struct stack_service *svc, const char *name, int build,
-                 enum image_builder builder, struct image_prog *p, atomic_int *cancel,
-                 struct itm_err *err)
+image_build_one (struct engine *e, const struct stack *st, const struct stack_service *svc,
+                 const char *name, int build, enum image_builder builder, struct image_prog *p,
+                 atomic_int *cancel, struct itm_err *err)
 {
   const struct stack_build *b = &svc->build;
   if (build < 0)
@@ -390,11 +482,48 @@ image_build_one (struct engine *e, const struct stack_service *svc, const char *
         builder = engine_api_cmp (e, "1.39") >= 0 ? IMAGE_BUILDER_BUILDKIT
                                                  : IMAGE_BUILDER_CLASSIC;
       cleanup_free char *buildid = NULL;
+      cleanup_free struct bk_secret *secrets = NULL;
+      cleanup_free struct bk_ssh *ssh = NULL;
+      char **ssh_paths = NULL;
+      struct bk_session *sess = NULL;
+      if (builder != IMAGE_BUILDER_BUILDKIT && (b->nsecrets || b->ssh.n))
+        out_warn ("service %s: build.%s need BuildKit: the classic builder ignores them",
+                  svc->name, b->nsecrets ? "secrets" : "ssh");
       if (builder == IMAGE_BUILDER_BUILDKIT)
-        buildid = xasprintf ("itm-env-%ld-%lld", (long) getpid (), (long long) mono_ns ());
-      cleanup_free char *query = build_query (svc, name, image_context_dockerfile (c), args,
-                                              digest, buildid);
-      r = build_send (e, svc, name, c, query, buildid, p, cancel, err);
+        {
+          buildid = xasprintf ("itm-env-%ld-%lld", (long) getpid (), (long long) mono_ns ());
+          /* a session, as the docker CLI opens for every build: it serves
+           * the build's secrets (BuildKit asks for nothing else of it) */
+          secrets = build_secrets (st, b, err);
+          if (secrets)
+            ssh = build_ssh (st, b, &ssh_paths, err);
+          if (secrets == NULL || ssh == NULL)
+            r = itm_err_prefix (err, "service %s", svc->name);
+          else
+            {
+              struct itm_err serr = { 0 };
+              sess = bk_session_start (e, svc->name, secrets, b->nsecrets, ssh, b->ssh.n, &serr);
+              if (sess == NULL && (b->nsecrets || b->ssh.n))
+                {
+                  /* without one, a build that needs its secrets cannot work */
+                  itm_err_move (err, &serr);
+                  r = itm_err_prefix (err, "service %s: build %s", svc->name,
+                                      b->nsecrets ? "secrets" : "ssh");
+                }
+              itm_err_clear (&serr);
+            }
+        }
+      if (r == 0)
+        {
+          cleanup_free char *query = build_query (svc, name, image_context_dockerfile (c), args,
+                                                  digest, buildid,
+                                                  sess ? bk_session_id (sess) : NULL);
+          r = build_send (e, svc, name, c, query, buildid, p, cancel, err);
+        }
+      bk_session_stop (sess);
+      for (size_t i = 0; ssh_paths && i < b->ssh.n; i++)
+        free (ssh_paths[i]);
+      free (ssh_paths);
     }
   image_context_free (c);
   return r < 0 ? -1 : 0;

@@ -20,6 +20,7 @@ struct job {
 };
 
 struct ensure {
+  const struct stack *st;
   const struct image_opts *o;
   struct job *j;
   size_t n;
@@ -57,7 +58,7 @@ job_fn (struct engine *e, size_t i, void *vctx, struct itm_err *err)
   switch (j->kind)
     {
     case JOB_BUILD:
-      return image_build_one (e, j->svc, j->image, en->o->build, en->builder, p,
+      return image_build_one (e, en->st, j->svc, j->image, en->o->build, en->builder, p,
                               en->o->cancel, err);
     case JOB_PULL:
       if (image_pull_one (e, j->image, j->svc->platform, p, en->o->cancel, err) < 0)
@@ -104,7 +105,7 @@ int
 image_ensure (struct engine *e, const struct stack *st, const struct image_opts *o,
               struct itm_err *err)
 {
-  struct ensure en = { .o = o };
+  struct ensure en = { .st = st, .o = o };
   const char *bv = o->builder ? o->builder : getenv ("ITM_ENV_BUILDER");
   if (bv && *bv && image_builder_parse (bv, o->builder ? "--builder" : "ITM_ENV_BUILDER",
                                         &en.builder, err) < 0)

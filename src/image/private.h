@@ -10,6 +10,7 @@
 #include "util/xalloc.h"
 
 struct stack_build;
+struct stack;
 
 /* Progress of one image job (progress.c); fields after `mu` under the
  * printer's lock. */
@@ -51,8 +52,8 @@ void progress_finish (void);
  * -1 never (--no-build: the image must exist), 0 only when the digest of
  * the context and build inputs differs from the image's label.  0, or -1
  * with err set. */
-int image_build_one (struct engine *e, const struct stack_service *svc, const char *name,
-                     int build, enum image_builder builder, struct image_prog *p,
+int image_build_one (struct engine *e, const struct stack *st,
+                     const struct stack_service *svc, const char *name, int build, enum image_builder builder, struct image_prog *p,
                      atomic_int *cancel, struct itm_err *err);
 
 /* buildkit.c: BuildKit's progress (the "moby.buildkit.trace" aux payloads)

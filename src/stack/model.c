@@ -719,7 +719,7 @@ static const struct keyspec build_keys[] = {
   { "dockerfile_inline", K_WARN }, { "entitlements", K_WARN }, { "isolation", K_WARN },
   { "no_cache", K_WARN }, { "no_cache_filter", K_WARN }, { "platforms", K_WARN },
   { "privileged", K_WARN }, { "provenance", K_WARN }, { "pull", K_WARN }, { "sbom", K_WARN },
-  { "secrets", K_WARN }, { "ssh", K_WARN }, { "tags", K_WARN }, { "ulimits", K_WARN }, KEND,
+  { "secrets", K_USE }, { "ssh", K_USE }, { "tags", K_WARN }, { "ulimits", K_WARN }, KEND,
 };
 
 static const struct keyspec deploy_keys[] = {
@@ -1834,10 +1834,15 @@ parse_ulimits (struct mctx *m, const struct node *n, struct stack_service *s)
     }
 }
 
+/* kind: FILEREF_CONFIG, FILEREF_SECRET (targets under /run/secrets), or
+ * FILEREF_BUILD_SECRET (build.secrets: the target is the secret's id in the
+ * build, kept as given). */
+enum { FILEREF_CONFIG, FILEREF_SECRET, FILEREF_BUILD_SECRET };
 static void
-parse_filerefs (struct mctx *m, const struct node *n, bool secrets, struct stack_file_ref **outp,
+parse_filerefs (struct mctx *m, const struct node *n, int kind, struct stack_file_ref **outp,
                 size_t *np)
 {
+  bool secrets = kind == FILEREF_SECRET;
   if (n->kind == NODE_NULL)
     return;
   if (n->kind != NODE_SEQ)
@@ -1882,7 +1887,9 @@ parse_filerefs (struct mctx *m, const struct node *n, bool secrets, struct stack
       if (r->source && r->target && has_dotdot (r->target))
         merr (m, mget (it, "target"), "target: '%s': a '..' component is not allowed%s",
               r->target, secrets && r->target[0] != '/' ? " (it would leave /run/secrets)" : "");
-      if (r->source)
+      if (r->source && kind == FILEREF_BUILD_SECRET)
+        k++;
+      else if (r->source)
         {
           if (r->target == NULL)
             r->target = secrets ? sa_printf (m->a, "/run/secrets/%s", r->source)
@@ -2130,6 +2137,14 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
             path_pop (m, mk);
           }
         ksize (m, v, "shm_size", &s->build.shm_size);
+        kdict (m, v, "ssh", &s->build.ssh);
+        const struct node *bs = mget (v, "secrets");
+        if (bs)
+          {
+            size_t mk = path_push (m, ".secrets");
+            parse_filerefs (m, bs, FILEREF_BUILD_SECRET, &s->build.secrets, &s->build.nsecrets);
+            path_pop (m, mk);
+          }
         }
   });
   SUB ("command", parse_command (m, v, &s->command));
@@ -2261,8 +2276,8 @@ parse_service (struct mctx *m, const char *name, const struct node *n, struct st
       merr (m, v, "'network_mode' and 'networks' cannot both be set");
   });
   SUB ("runtime", s->runtime = get_str (m, v));
-  SUB ("secrets", parse_filerefs (m, v, true, &s->secrets, &s->nsecrets));
-  SUB ("configs", parse_filerefs (m, v, false, &s->configs, &s->nconfigs));
+  SUB ("secrets", parse_filerefs (m, v, FILEREF_SECRET, &s->secrets, &s->nsecrets));
+  SUB ("configs", parse_filerefs (m, v, FILEREF_CONFIG, &s->configs, &s->nconfigs));
 #undef SUB
 #undef KEYBIT
   if (s->image == NULL && !s->build.set)
@@ -2945,6 +2960,22 @@ resolve_objects (struct build *b, size_t i)
             merr (m, rn ? rn : sn, "uses undefined %s '%s'", w ? "config" : "secret",
                   refs[j].source);
           }
+    }
+  /* build.secrets: declared, and served from a file or a variable */
+  for (size_t j = 0; j < s->build.nsecrets; j++)
+    {
+      const char *src = s->build.secrets[j].source;
+      const struct stack_object *o = stack_secret (st, src);
+      if (o && (o->file || o->environment))
+        continue;
+      const struct node *rn = mget (mget (sn, "build"), "secrets");
+      if (rn && rn->kind == NODE_SEQ && j < rn->nitems)
+        rn = rn->items[j];
+      if (o == NULL)
+        merr (m, rn ? rn : sn, "build.secrets: uses undefined secret '%s'", src);
+      else
+        merr (m, rn ? rn : sn, "build.secrets: secret '%s' must have 'file' or 'environment' "
+              "(a build reads it on this machine)", src);
     }
 }
 

@@ -357,6 +357,7 @@ walk_service (struct emitter *e, const struct stack_service *s)
         }
       if (b->shm_size)
         put_num (e, "shm_size", (int64_t) b->shm_size);
+      put_filerefs (e, "secrets", b->secrets, b->nsecrets);
       e_end (e);
     }
   put_strv (e, "cap_add", &s->cap_add);

@@ -109,6 +109,8 @@ struct stack_ulimit {
   int64_t soft, hard;
 };
 
+struct stack_file_ref;
+
 struct stack_build {
   bool set;
   char *context;               /* absolute path (or a URL, kept as is) */
@@ -119,6 +121,11 @@ struct stack_build {
   char *network;
   struct stack_kvs extra_hosts; /* name = host, value = address */
   uint64_t shm_size;
+  struct stack_file_ref *secrets;  /* build.secrets: source (a top-level secret with file:
+                                      or environment:), target as given (the secret's id in
+                                      the build, NULL: the source), uid/gid/mode unused */
+  size_t nsecrets;
+  struct stack_kvs ssh;        /* build.ssh: id = ssh agent socket (NULL: $SSH_AUTH_SOCK) */
 };
 
 struct stack_resources {

@@ -58,7 +58,7 @@ pid pids_limit post_start pre_start pre_stop provider pull_refresh_after scale
 security_opt storage_opt use_api_socket userns_mode uts volumes_from""".split())
 UNSUPPORTED_BUILD = set("""additional_contexts cache_from cache_to dockerfile_inline
 entitlements isolation no_cache no_cache_filter platforms privileged provenance
-pull sbom secrets ssh tags ulimits""".split())
+pull sbom ssh tags ulimits""".split())
 UNSUPPORTED_DEPLOY = set("""endpoint_mode labels mode placement replicas restart_policy
 rollback_config update_config""".split())
 UNSUPPORTED_SVC_NET = set("interface_name link_local_ips mac_address driver_opts gw_priority".split())
