@@ -291,7 +291,7 @@ engine_open (const struct engine_config *cfg, struct itm_err *err)
     }
   else if (strncmp (host, "ssh://", 6) == 0)
     {
-      e->ssh = engine_ssh_new (host, from, err);
+      e->ssh = engine_ssh_new (host, from, e->connect_timeout_ms, err);
       if (e->ssh == NULL)
         goto fail;
       /* libcurl's socket comes from ssh (ssh.c): a unix "path" keeps it

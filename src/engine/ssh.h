@@ -2,7 +2,8 @@
  * (ssh.c).  Every connection libcurl opens is one `ssh ... docker system
  * dial-stdio` process, with the connection libcurl made to a private
  * socket as its stdin and stdout, so HTTP, streams and hijacked
- * connections go over its pipe unchanged.
+ * connections go over its pipe unchanged; these processes are clients of
+ * one ssh master connection (ControlMaster), ended with the last handle.
  *
  * Ownership: a struct engine_ssh belongs to one engine handle (one thread
  * at a time, as the handle); engine_ssh_free() ends its processes. */
@@ -17,9 +18,12 @@
 struct engine_ssh;
 
 /* Parse "ssh://[user@]host[:port]" (no path); NULL with err (ITM_EXIT_USAGE)
- * when malformed; from names where the address came from. */
-struct engine_ssh *engine_ssh_new (const char *url, const char *from, struct itm_err *err);
-/* The same destination for another handle, with no process of its own. */
+ * when malformed; from names where the address came from;
+ * connect_timeout_ms becomes ssh's ConnectTimeout (rounded up to seconds). */
+struct engine_ssh *engine_ssh_new (const char *url, const char *from, long connect_timeout_ms,
+                                   struct itm_err *err);
+/* The same destination for another handle, with no process of its own;
+ * it shares s's ssh master connections (the last handle closed ends them). */
 struct engine_ssh *engine_ssh_dup (const struct engine_ssh *s);
 void engine_ssh_free (struct engine_ssh *s);
 
