@@ -13,9 +13,10 @@
 # /tmp/up then (its mtime, read with stat inside the container); the check
 # also writes /tmp/first when it first passes (never after the report).
 # The report is up's own timestamped "ready" line; lag = report - truth;
-# "check" = /tmp/first - truth: how late the passing check ran (the
-# schedule's part plus the exec's start-up, without the exec's way back
-# and up's own reaction).
+# "sched" = the lag less the passing probe's own run (its exec's round
+# trip through the engine, from up's --report), 0 when that probe was
+# started before the truth: how late the schedule started it, the part
+# the triggers decide (the exec's is the engine's, and grows with load).
 # The probes are the stack's exec_create events (Docker's own health
 # interval is 1 h: every probe counted is itm-env's); "plain" is what the
 # schedule without trigger (probes at 0, 50, 150, 350, 750, 1550 ms, then
@@ -59,7 +60,7 @@ for x in $at; do for k in $kinds; do echo "$k $x"; done; done |
 
 sod () { awk -F: '{ printf "%.3f\n", $1 * 3600 + $2 * 60 + $3 }'; }   # HH:MM:SS.fff -> s of day
 
-one () { # ITM LABEL BATCH: one batch, rows "label kind at lag_ms probes plain check_ms"
+one () { # ITM LABEL BATCH: one batch, rows "label kind at lag_ms probes plain sched_ms"
   # appended to $tmp/all
   { echo "services:"; while read -r k x; do svc "$k" "$x"; done <"$3"; } >"$tmp/s.yml"
   # the probes, as they come (the engine keeps only the last 256 events for --since)
@@ -68,7 +69,7 @@ one () { # ITM LABEL BATCH: one batch, rows "label kind at lag_ms probes plain c
   evpid=$!
   sleep 0.5
   cur=$1
-  "$1" -f "$tmp/s.yml" -p "$ns" up >"$tmp/up.out" 2>&1 || { cat "$tmp/up.out" >&2; return 1; }
+  "$1" -f "$tmp/s.yml" -p "$ns" up --report "$tmp/r.json" >"$tmp/up.out" 2>&1 || { cat "$tmp/up.out" >&2; return 1; }
   sleep 0.5
   kill "$evpid" 2>/dev/null || true
   wait "$evpid" 2>/dev/null || true
@@ -79,11 +80,11 @@ one () { # ITM LABEL BATCH: one batch, rows "label kind at lag_ms probes plain c
     truth=$(docker exec "$ns-$n-1" stat -c %y /tmp/up | awk '{print $2}' | sod)
     start=$(docker inspect -f '{{.State.StartedAt}}' "$ns-$n-1" | sed 's/.*T//; s/Z$//' | sod)
     probes=$(grep -c "^$ns-$n-1\$" "$tmp/ev" || true)
-    first=$(docker exec "$ns-$n-1" stat -c %y /tmp/first | awk '{print $2}' | sod)
-    echo "$2 $k $x $rep $truth $start $probes $first" |
+    pr=$(jq -r --arg n "$n" '.services[] | select(.name == $n) | .probe_response_s // 0' "$tmp/r.json")
+    echo "$2 $k $x $rep $truth $start $probes ${pr:-0}" |
       awk '{ t = $5 - $6; if (t < -43200) t += 86400; c = 1
              for (k = 0; ; k++) { p = k <= 5 ? 0.05 * (2 ^ k - 1) : 1.55 + (k - 5); if (p >= t) break; c++ }
-             printf "%s %s %s %.0f %d %d %.0f\n", $1, $2, $3, ($4 - $5) * 1000, $7, c, ($8 - $5) * 1000 }' >>"$tmp/all"
+             printf "%s %s %s %.0f %d %d %.0f\n", $1, $2, $3, ($4 - $5) * 1000, $7, c, ($4 - $5 - $8 > 0 ? $4 - $5 - $8 : 0) * 1000 }' >>"$tmp/all"
   done <"$3"
   "$1" down -p "$ns" -q >/dev/null 2>&1 || true
   cur=
@@ -99,7 +100,7 @@ while [ "$r" -le "$rounds" ]; do
   r=$((r + 1))
 done
 [ -z "${BENCH_READY_ROWS:-}" ] || cat "$tmp/all"
-# per binary and kind: lag p50/p95/max and check p50/p95 over every round, probes against
+# per binary and kind: lag p50/p95/max and sched p50/p95 over every round, probes against
 # the plain schedule's (sum over the services)
 sort -k1,1 -k2,2 "$tmp/all" | awk '
   function srt(a, n,   i, j, t) {
@@ -108,7 +109,7 @@ sort -k1,1 -k2,2 "$tmp/all" | awk '
   function flush() {
     if (cnt == 0) return
     srt(s, cnt); srt(d, cnt)
-    printf "%-4s %-7s n %3d  lag p50 %5.0f p95 %5.0f max %5.0f ms  check p50 %5.0f p95 %5.0f ms  probes %4d plain %4d (%.2fx)\n",
+    printf "%-4s %-7s n %3d  lag p50 %5.0f p95 %5.0f max %5.0f ms  sched p50 %5.0f p95 %5.0f ms  probes %4d plain %4d (%.2fx)\n",
       lab, kind, cnt, q(s, cnt, 0.5), q(s, cnt, 0.95), s[cnt], q(d, cnt, 0.5), q(d, cnt, 0.95), pr, pl,
       pl ? pr / pl : 0
     cnt = 0; pr = 0; pl = 0; delete s; delete d }
