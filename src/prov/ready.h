@@ -52,11 +52,12 @@ enum phase { P_PENDING, P_CREATED, P_STARTED, P_SEEDING, P_READY, P_FAILED, P_SK
  *   container's init is a process here, in a cgroup named after the
  *   container), the gate reads the container's cgroup.procs every
  *   TRIGGER_POLL_NS (one small file).  A change that then holds still
- *   for one look (a service that forked or lost a process and settled:
- *   PostgreSQL starting its background workers, a start script's `sleep`
- *   ending) is a "signal": a probe at once; the blind doubling goes on
- *   from that probe (it is not reset).  The looks right after a probe
- *   only learn the table again (the probe's own exec is in it).
+ *   for one look and is not what the table held when it last settled (a
+ *   service that forked or lost a process: PostgreSQL starting its
+ *   background workers, a start script's `sleep` ending; not a process
+ *   that came and went, as the probe's own exec) is a "signal": a probe
+ *   at once; the blind doubling goes on from that probe (it is not
+ *   reset).
  *   Signals never change the blind caps: a service that gives none (no
  *   port, no process change: "silent") keeps the plain doubling to 1 s.
  * - The budget: never more probes than the plain schedule would have run

@@ -59,7 +59,7 @@ procs_find (struct trigger *t, const char *id, long long pid)
                         *ctl ? "/" : "", ctl, path);
       if (w > 0 && (size_t) w < sizeof t->procs && access (t->procs, R_OK) == 0)
         {
-          t->procs_learn = 1;
+          t->procs_learn = true;
           return;
         }
     }
@@ -190,27 +190,19 @@ trigger_procs_look (struct trigger *t)
       t->procs[0] = '\0';      /* the container is gone, or never was here */
       return false;
     }
-  bool same = sum == t->procs_sum;
-  t->procs_sum = sum;
   if (t->procs_learn)
     {
-      t->procs_learn--;
-      t->procs_changed = false;
+      t->procs_learn = false;
+      t->procs_sum = t->procs_base = sum;
       return false;
     }
-  if (!same)
+  if (sum != t->procs_sum)
     {
-      t->procs_changed = true;
+      t->procs_sum = sum;       /* changing: wait until it holds */
       return false;
     }
-  bool signal = t->procs_changed;
-  t->procs_changed = false;
-  return signal;
-}
-
-void
-trigger_probed (struct trigger *t)
-{
-  t->procs_learn = 2;
-  t->procs_changed = false;
+  if (sum == t->procs_base)
+    return false;
+  t->procs_base = sum;
+  return true;
 }

@@ -23,8 +23,8 @@ struct trigger {
   /* the process table: "" when it cannot be read from here */
   char procs[256];                              /* the cgroup's cgroup.procs */
   uint64_t procs_sum;                           /* what it held at the last look */
-  bool procs_changed;                           /* it changed at the last look */
-  unsigned procs_learn;                         /* looks left that only learn it */
+  uint64_t procs_base;                          /* what it held when it last settled */
+  bool procs_learn;                             /* the next look only learns it */
 };
 
 /* The container's exposed TCP ports at its address on its (first)
@@ -38,12 +38,10 @@ void trigger_find (struct engine *e, const char *id, struct trigger *t);
  * ports cannot be reached from here (another host, a network this
  * process is not on) three looks in a row. */
 enum ready_trigger trigger_look (struct trigger *t);
-/* One look at the process table: true (a signal) when it changed at the
- * last look and is the same now; false when it cannot be read (and no
- * more looks: t->procs becomes ""). */
+/* One look at the process table: true (a signal) when it is the same as
+ * at the last look (it settled) and not what it was when it last settled
+ * (a process that came and went, e.g. a probe's exec, is none); false
+ * when it cannot be read (and no more looks: t->procs becomes ""). */
 bool trigger_procs_look (struct trigger *t);
-/* After a probe: the next two looks only learn the table (the probe's
- * own process comes and goes in it). */
-void trigger_probed (struct trigger *t);
 
 #endif

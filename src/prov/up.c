@@ -430,7 +430,6 @@ gate_wait (struct engine *e, struct run *r, struct svc *s)
           break;
         case READY_PROBE:
           ready_probed (&g, gate_probe (e, r, s, &out));
-          trigger_probed (&trig);
           break;
         case READY_WAIT:
           timed_wait (r, st.wait_ns);

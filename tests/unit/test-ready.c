@@ -272,7 +272,7 @@ procs_cases (void)
     return;
   struct trigger t = { 0 };
   snprintf (t.procs, sizeof t.procs, "%s/cgroup.procs", dir);
-  t.procs_learn = 1;
+  t.procs_learn = true;
   procs_write (t.procs, "1\n7\n");
   tap_ok (!trigger_procs_look (&t), "procs: the first look learns the table");
   tap_ok (!trigger_procs_look (&t), "procs: the same table: no signal");
@@ -283,11 +283,13 @@ procs_cases (void)
   tap_ok (trigger_procs_look (&t), "procs: it held for one look: a signal");
   tap_ok (!trigger_procs_look (&t), "procs: still the same: no second signal");
   procs_write (t.procs, "1\n9\n12\n");
-  trigger_probed (&t);
-  tap_ok (!trigger_procs_look (&t), "procs: after a probe (its exec in the table) the look learns");
+  tap_ok (!trigger_procs_look (&t), "procs: a probe's exec in the table: not yet");
   procs_write (t.procs, "1\n9\n");
-  tap_ok (!trigger_procs_look (&t), "procs: and the next one (the exec gone) learns too");
-  tap_ok (!trigger_procs_look (&t), "procs: then the settled table gives no signal");
+  tap_ok (!trigger_procs_look (&t), "procs: the exec gone again: not yet");
+  tap_ok (!trigger_procs_look (&t), "procs: settled where it was: no signal (it came and went)");
+  procs_write (t.procs, "1\n9\n20\n21\n");
+  tap_ok (!trigger_procs_look (&t), "procs: workers started (seen first during a probe): not yet");
+  tap_ok (trigger_procs_look (&t), "procs: they stay: a signal");
   unlink (t.procs);
   tap_ok (!trigger_procs_look (&t), "procs: the table gone: no signal");
   tap_is_str (t.procs, "", "procs: and no more looks");
