@@ -21,6 +21,7 @@ ready_init (struct ready_gate *g)
   g->cycle_now = 0;
   g->said_waiting = g->probed = g->probe_ok = false;
   g->trig_seen = TRIG_NONE;
+  g->signals_seen = g->signals;
   g->next_probe = 0;
   g->nprobes = 0;
 }
@@ -87,7 +88,8 @@ schedule_after_fail (struct ready_gate *g)
 }
 
 /* With a probe: the probe now, or the wait until its time (the trigger's
- * look when the ports are still closed comes sooner). */
+ * next look, while the ports are still closed or the process table is
+ * watched, comes sooner). */
 static struct ready_step
 probe_or_wait (struct ready_gate *g, int64_t now)
 {
@@ -98,6 +100,14 @@ probe_or_wait (struct ready_gate *g, int64_t now)
       g->backoff = PROBE_MIN_NS;
     }
   g->trig_seen = g->trig;
+  if (g->signals != g->signals_seen)
+    {
+      /* the process table changed and settled: a probe at once, the
+       * doubling goes on from it */
+      g->signals_seen = g->signals;
+      if (g->next_probe > now)
+        g->next_probe = now;
+    }
   int64_t at = g->next_probe, b = budget_at (g);
   if (b > at)
     at = b;
@@ -106,7 +116,7 @@ probe_or_wait (struct ready_gate *g, int64_t now)
       g->cycle_now = now;
       return step (READY_PROBE);
     }
-  if (g->trig == TRIG_CLOSED && now + TRIGGER_POLL_NS < at)
+  if ((g->trig == TRIG_CLOSED || g->watch) && now + TRIGGER_POLL_NS < at)
     at = now + TRIGGER_POLL_NS;
   return wait_until (g, at, now);
 }

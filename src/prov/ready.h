@@ -48,11 +48,23 @@ enum phase { P_PENDING, P_CREATED, P_STARTED, P_SEEDING, P_READY, P_FAILED, P_SK
  *   PROBE_MAX_CLOSED_NS while the trigger says the port is still closed
  *   (the check is unlikely to pass: half the blind probes, saved for the
  *   burst after the port opens).
+ * - The process table: when the engine runs on this host (the
+ *   container's init is a process here, in a cgroup named after the
+ *   container), the gate reads the container's cgroup.procs every
+ *   TRIGGER_POLL_NS (one small file).  A change that then holds still
+ *   for one look and is not what the table held when it last settled (a
+ *   service that forked or lost a process: PostgreSQL starting its
+ *   background workers, a start script's `sleep` ending; not a process
+ *   that came and went, as the probe's own exec) is a "signal": a probe
+ *   at once; the blind doubling goes on from that probe (it is not
+ *   reset).
+ *   Signals never change the blind caps: a service that gives none (no
+ *   port, no process change: "silent") keeps the plain doubling to 1 s.
  * - The budget: never more probes than the plain schedule would have run
  *   by now (at 0, 50, 150, 350, 750, 1550 ms, then every second), plus
- *   PROBE_SPARE; a probe over the budget waits for the plain schedule's
- *   next time.  So the probe CPU is never above what it was without
- *   trigger.
+ *   PROBE_SPARE; a probe over the budget (the port's or a signal's too)
+ *   waits for the plain schedule's next time.  So the probe CPU is never
+ *   above what it was without trigger (plus PROBE_SPARE probes).
  * - Correctness: only the check decides.  The trigger never makes a
  *   service ready; a check that passes is final (as the engine's own
  *   healthy status is after one pass), one that fails waits for the next
@@ -92,6 +104,9 @@ struct ready_gate {
   bool ever_probed;             /* a probe ran at least once */
   enum ready_trigger trig;      /* the caller's: what the ports say now */
   enum ready_trigger trig_seen; /* what they said at the last look */
+  bool watch;                   /* the caller's: it looks at the process table */
+  unsigned signals;             /* the caller's: process-table signals so far */
+  unsigned signals_seen;        /* the ones a probe answered */
   int64_t next_probe;           /* the next blind probe (absolute), 0: at once */
   unsigned nprobes;             /* probes run */
 };

@@ -402,10 +402,13 @@ gate_wait (struct engine *e, struct run *r, struct svc *s)
     }
   for (;;)
     {
-      if (trig.n && g.trig != TRIG_OPEN)
+      if ((trig.n && g.trig != TRIG_OPEN) || trig.procs[0])
         {
           pthread_mutex_unlock (&r->mu);
-          g.trig = trigger_look (&trig);
+          if (trig.n && g.trig != TRIG_OPEN)
+            g.trig = trigger_look (&trig);
+          g.signals += trigger_procs_look (&trig);
+          g.watch = trig.procs[0] != '\0';
           pthread_mutex_lock (&r->mu);
         }
       struct ready_step st = ready_next (&g, &s->ev, r->abort || s->phase == P_FAILED,

@@ -4,10 +4,13 @@
  * expectation; the file's format is described at its top. */
 #include <config.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "prov/ready.h"
+#include "prov/trigger.h"
 #include "tap.h"
 #include "util/xalloc.h"
 
@@ -151,6 +154,15 @@ do_line (struct cur *c, char *l)
   else if (strcmp (l, "port") == 0 && n == 1)
     c->g.trig = strcmp (a, "open") == 0 ? TRIG_OPEN : strcmp (a, "closed") == 0 ? TRIG_CLOSED
                                                                                 : TRIG_NONE;
+  else if (strcmp (l, "procs") == 0 && n == 1)
+    {
+      /* procs watched|signal: the process table is looked at; it changed and settled */
+      c->g.watch = true;
+      if (strcmp (a, "signal") == 0)
+        c->g.signals++;
+      else if (strcmp (a, "watched") != 0)
+        bad_line (c, l);
+    }
   else if (strcmp (l, "abort") == 0)
     c->aborted = true;
   else if (strcmp (l, "probed") == 0 && n == 1)
@@ -236,10 +248,59 @@ decode_cases (void)
   decode_is ("[1,2]", "-");
 }
 
+/* Write the process table trigger_procs_look reads. */
+static void
+procs_write (const char *path, const char *text)
+{
+  FILE *f = fopen (path, "w");
+  if (f)
+    {
+      fputs (text, f);
+      fclose (f);
+    }
+}
+
+/* trigger_procs_look on a file standing in for a cgroup.procs: a change
+ * that then holds for one look is a signal, one that goes on is not yet;
+ * the looks after a probe only learn the table; a table that goes away
+ * ends the watch. */
+static void
+procs_cases (void)
+{
+  char dir[] = "/tmp/itm-test-ready.XXXXXX";
+  if (!tap_ok (mkdtemp (dir) != NULL, "a temporary directory"))
+    return;
+  struct trigger t = { 0 };
+  snprintf (t.procs, sizeof t.procs, "%s/cgroup.procs", dir);
+  t.procs_learn = true;
+  procs_write (t.procs, "1\n7\n");
+  tap_ok (!trigger_procs_look (&t), "procs: the first look learns the table");
+  tap_ok (!trigger_procs_look (&t), "procs: the same table: no signal");
+  procs_write (t.procs, "1\n7\n9\n");
+  tap_ok (!trigger_procs_look (&t), "procs: it changed: not yet (it may go on changing)");
+  procs_write (t.procs, "1\n9\n");
+  tap_ok (!trigger_procs_look (&t), "procs: it changed again: not yet");
+  tap_ok (trigger_procs_look (&t), "procs: it held for one look: a signal");
+  tap_ok (!trigger_procs_look (&t), "procs: still the same: no second signal");
+  procs_write (t.procs, "1\n9\n12\n");
+  tap_ok (!trigger_procs_look (&t), "procs: a probe's exec in the table: not yet");
+  procs_write (t.procs, "1\n9\n");
+  tap_ok (!trigger_procs_look (&t), "procs: the exec gone again: not yet");
+  tap_ok (!trigger_procs_look (&t), "procs: settled where it was: no signal (it came and went)");
+  procs_write (t.procs, "1\n9\n20\n21\n");
+  tap_ok (!trigger_procs_look (&t), "procs: workers started (seen first during a probe): not yet");
+  tap_ok (trigger_procs_look (&t), "procs: they stay: a signal");
+  unlink (t.procs);
+  tap_ok (!trigger_procs_look (&t), "procs: the table gone: no signal");
+  tap_is_str (t.procs, "", "procs: and no more looks");
+  rmdir (dir);
+}
+
 int
 main (void)
 {
   decode_cases ();
+  procs_cases ();
   const char *srcdir = getenv ("ITM_SRCDIR");
   cleanup_free char *path = xasprintf ("%s/tests/prov/ready.cases", srcdir ? srcdir : ".");
   FILE *f = fopen (path, "r");
