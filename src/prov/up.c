@@ -574,6 +574,14 @@ runner (struct engine *e, size_t i, void *ctx, struct itm_err *jerr)
   if (!s->keep)
     {
       call_slot_take (r);
+      if (r->abort)
+        {
+          /* failing or interrupted while it waited for its slot: no more
+           * containers to remove again (await_deps says why) */
+          call_slot_give (r);
+          await_deps (r, s);
+          return 0;
+        }
       int rc = create_container (e, r, s, &err);
       call_slot_give (r);
       if (rc < 0)
