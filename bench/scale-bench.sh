@@ -28,9 +28,26 @@
 #
 # Goal: up within 1.05x the floor; itm-env's peak RSS linear in N.
 #
-# Figures of 2026-12-02 (engine 1: Docker 20.10.24, 2 cores shared with
-# other work, medians of 3 rounds, 2 for the 500 rows): see bench/README
-# or the closing note of issue 18.
+# Figures of 2026-12-02, engine 1 (Docker 20.10.24), 2 cores under a load
+# average of 25-55 from other work (so +-20% noise); two runs, each row
+# floor then itm-env; itm-env with 16 create/start calls in flight (A: the
+# floor's down a forced DELETE; B: stop t=0, then DELETE):
+#   row        run  floor up/down s  itm-env up/down s  up/floor  cpu ms (floor curl / itm-env)  itm-env peak RSS
+#   ind-100    A    76.6 / 22.7      69.1 / 37.2        0.90      170 / 210                      15.1 MB
+#   ind-100    B    113.3 / 40.2     90.1 / 49.2        0.80      150 / 200                      15.1 MB
+#   ind-200    A    183.5 / 45.1     165.1 / 56.0       0.90      310 / 380                      16.1 MB
+#   ind-200    B    137.4 / 49.9     137.6 / 62.7       1.00      290 / 370                      16.3 MB
+#   chain-200  B    155.3 / 50.7     140.0 / 43.1       0.90      410 / 1130 (*)                 17.0 MB
+#   ind-500    B    352.6 / 140.7    (see issue 18's note)
+# (*) before await_deps' 1 s safety-net wait (was 200 ms): a chain of 100
+# went from 1.68 to 0.81 s of CPU.  itm-env's up is at or under the floor
+# (the engine's own work dominates: ~0.7-1.1 s per container at that
+# load); its RSS is ~14 MB fixed + ~10 KB per service; CPU ~2 ms per
+# service.  Its one /events stream (label + type filters) kept up: 368
+# events for 200 services, lag from the engine's timeNano mean 11.5 ms,
+# max 192 ms.  Every floor teardown (32 in flight) left its network with
+# phantom endpoints (moby#42119), whether forced DELETE or stop first;
+# itm-env's down (8 in flight) did not in these runs.
 set -eu
 itm=${1:?usage: scale-bench.sh path/to/itm-env}
 sock=${DOCKER_HOST:-unix:///var/run/docker.sock}; sock=${sock#unix://}
