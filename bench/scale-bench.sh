@@ -38,12 +38,12 @@
 #   ind-200    A    183.5 / 45.1     165.1 / 56.0       0.90      310 / 380                      16.1 MB
 #   ind-200    B    137.4 / 49.9     137.6 / 62.7       1.00      290 / 370                      16.3 MB
 #   chain-200  B    155.3 / 50.7     140.0 / 43.1       0.90      410 / 1130 (*)                 17.0 MB
-#   ind-500    B    352.6 / 140.7    (see issue 18's note)
+#   ind-500    B    352.6 / 140.7    268.1 / 101.4      0.76      690 / 910                      19.7 MB
 # (*) before await_deps' 1 s safety-net wait (was 200 ms): a chain of 100
 # went from 1.68 to 0.81 s of CPU.  itm-env's up is at or under the floor
 # (the engine's own work dominates: ~0.7-1.1 s per container at that
-# load); its RSS is ~14 MB fixed + ~10 KB per service; CPU ~2 ms per
-# service.  Its one /events stream (label + type filters) kept up: 368
+# load); its RSS is ~14 MB fixed + ~11 KB per service (15.1 / 16.3 / 19.7 MB
+# at 100 / 200 / 500); CPU ~2 ms per service.  Its one /events stream (label + type filters) kept up: 368
 # events for 200 services, lag from the engine's timeNano mean 11.5 ms,
 # max 192 ms.  Every floor teardown (32 in flight) left its network with
 # phantom endpoints (moby#42119), whether forced DELETE or stop first;
