@@ -59,24 +59,6 @@ on_frame (int stream, const char *data, size_t len, void *ctx)
 
 /* ---- the hijacked connection ---- */
 
-/* Wait up to timeout_ms (-1: no limit) for bytes from the engine: bytes
- * read, 0 at the end of the stream, -2 when none came in time. */
-static ssize_t
-raw_read (struct engine_raw *r, char *buf, size_t len, int timeout_ms)
-{
-  for (;;)
-    {
-      ssize_t n = engine_raw_recv (r, buf, len);
-      if (n != -2)
-        return n;
-      struct pollfd p = { .fd = engine_raw_fd (r), .events = POLLIN };
-      int pr = poll (&p, 1, timeout_ms);
-      if (pr == 0)
-        return -2;
-      if (pr < 0 && errno != EINTR)
-        return 0;
-    }
-}
 
 static volatile sig_atomic_t winch;
 
@@ -132,7 +114,7 @@ start_hijacked (struct engine *e, const char *exec_id, bool tty, struct itm_err 
   char *eoh = NULL;
   while ((eoh = in.data ? strstr (in.data, "\r\n\r\n") : NULL) == NULL)
     {
-      ssize_t n = raw_read (r, chunk, sizeof chunk, -1);
+      ssize_t n = engine_raw_read (r, chunk, sizeof chunk, -1);
       if (n <= 0)
         {
           buf_free (&in);
@@ -149,7 +131,7 @@ start_hijacked (struct engine *e, const char *exec_id, bool tty, struct itm_err 
       /* Read what is left of a short error body. */
       for (int i = 0; i < 50; i++)
         {
-          ssize_t n = raw_read (r, chunk, sizeof chunk, 100);
+          ssize_t n = engine_raw_read (r, chunk, sizeof chunk, 100);
           if (n <= 0)
             break;
           buf_add (&in, chunk, (size_t) n);

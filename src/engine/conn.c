@@ -1387,6 +1387,23 @@ engine_raw_recv (struct engine_raw *r, char *buf, size_t len)
   return (ssize_t) n;
 }
 
+ssize_t
+engine_raw_read (struct engine_raw *r, char *buf, size_t len, int timeout_ms)
+{
+  for (;;)
+    {
+      ssize_t n = engine_raw_recv (r, buf, len);
+      if (n != -2)
+        return n;
+      struct pollfd p = { .fd = engine_raw_fd (r), .events = POLLIN };
+      int pr = poll (&p, 1, timeout_ms);
+      if (pr == 0)
+        return -2;
+      if (pr < 0 && errno != EINTR)
+        return 0;
+    }
+}
+
 /* With TLS the other side must read a close_notify alert, not a bare end
  * of the TCP stream (OpenSSL 3 peers, socat and TLS proxies among them,
  * call that an error and drop both directions).  libcurl has no call for

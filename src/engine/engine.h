@@ -193,6 +193,9 @@ struct engine_raw *engine_raw_open (struct engine *e, struct itm_err *err);
 int engine_raw_fd (const struct engine_raw *r);
 int engine_raw_send (struct engine_raw *r, const char *data, size_t len, struct itm_err *err);
 ssize_t engine_raw_recv (struct engine_raw *r, char *buf, size_t len);
+/* engine_raw_recv, waiting up to timeout_ms (-1: no limit) for bytes:
+ * bytes read, 0 at the end of the stream, -2 when none came in time. */
+ssize_t engine_raw_read (struct engine_raw *r, char *buf, size_t len, int timeout_ms);
 void engine_raw_shutdown_write (struct engine_raw *r);
 void engine_raw_close (struct engine_raw *r);
 

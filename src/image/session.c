@@ -741,23 +741,6 @@ serve (void *arg)
   return NULL;
 }
 
-/* Wait up to timeout_ms for bytes: read, 0 at the end, -2 none in time. */
-static ssize_t
-raw_read (struct engine_raw *r, char *buf, size_t len, int timeout_ms)
-{
-  for (;;)
-    {
-      ssize_t n = engine_raw_recv (r, buf, len);
-      if (n != -2)
-        return n;
-      struct pollfd p = { .fd = engine_raw_fd (r), .events = POLLIN };
-      int pr = poll (&p, 1, timeout_ms);
-      if (pr == 0)
-        return -2;
-      if (pr < 0 && errno != EINTR)
-        return 0;
-    }
-}
 
 /* POST /session and its answer's head: 0 with the bytes after the head in
  * s->early, or -1 with err set. */
@@ -789,7 +772,7 @@ open_session (struct engine *e, struct bk_session *s, const char *name, bool ssh
   char *eoh = NULL;
   while ((eoh = in.data ? strstr (in.data, "\r\n\r\n") : NULL) == NULL)
     {
-      ssize_t n = in.len > 65536 ? 0 : raw_read (s->r, chunk, sizeof chunk, 30000);
+      ssize_t n = in.len > 65536 ? 0 : engine_raw_read (s->r, chunk, sizeof chunk, 30000);
       if (n <= 0)
         return itm_err_set (err, ITM_EXIT_ENGINE, "%s", n == -2 ? "no answer in 30 s"
                             : "the engine closed the connection");
@@ -803,7 +786,7 @@ open_session (struct engine *e, struct bk_session *s, const char *name, bool ssh
       /* a short error body: {"message": ...} */
       for (int i = 0; i < 20; i++)
         {
-          ssize_t n = raw_read (s->r, chunk, sizeof chunk, 100);
+          ssize_t n = engine_raw_read (s->r, chunk, sizeof chunk, 100);
           if (n <= 0)
             break;
           buf_add (&in, chunk, (size_t) n);
