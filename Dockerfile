@@ -18,7 +18,7 @@ RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
       gcc make autoconf automake libtool pkg-config \
       libcurl4-openssl-dev libjson-c-dev libarchive-dev libssl-dev libyaml-dev \
-      protobuf-c-compiler libprotobuf-c-dev \
+      protobuf-c-compiler libprotobuf-c-dev libnghttp2-dev \
       </dev/null >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 COPY . /src
@@ -32,7 +32,7 @@ FROM ${BASE}
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
-      libcurl4 libjson-c5 libarchive13 libssl3 libyaml-0-2 libprotobuf-c1 ca-certificates \
+      libcurl4 libjson-c5 libarchive13 libssl3 libyaml-0-2 libprotobuf-c1 libnghttp2-14 ca-certificates \
       </dev/null >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/usr/local/ /usr/local/
