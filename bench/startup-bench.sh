@@ -17,6 +17,10 @@
 set -eu
 itm=${1:?usage: startup-bench.sh path/to/itm-env [path/to/other/itm-env]}
 other=${2:-}
+# absolute: the rounds run elsewhere, and the teardown must find it too
+abs () { printf '%s/%s' "$(cd "$(dirname "$1")" && pwd)" "$(basename "$1")"; }
+itm=$(abs "$itm")
+[ -z "$other" ] || other=$(abs "$other")
 here=$(cd "$(dirname "$0")" && pwd)
 n=${BENCH_N:-50}
 command -v curl >/dev/null || { echo "startup-bench: needs curl" >&2; exit 1; }
