@@ -18,24 +18,12 @@
 
 static struct lazylib h2_lib = { "libnghttp2", ITM_NGHTTP2_SONAME, "libnghttp2-14", NULL };
 
-static void *
-resolve (const char *sym, void **cache)
-{
-  void *p = __atomic_load_n (cache, __ATOMIC_ACQUIRE);
-  if (__builtin_expect (p == NULL, 0))
-    {
-      p = lazylib_sym (&h2_lib, sym);
-      __atomic_store_n (cache, p, __ATOMIC_RELEASE);
-    }
-  return p;
-}
-
 #define H2_LAZY(ret, name, params, args)                                 \
   H2_HIDDEN ret                                                         \
   name params                                                           \
   {                                                                     \
     static void *fn;                                                    \
-    return ((__typeof__ (&name)) resolve (#name, &fn)) args;            \
+    return ((__typeof__ (&name)) lazylib_resolve (&h2_lib, #name, &fn)) args;            \
   }
 
 #define H2_LAZY_VOID(name, params, args)                                 \
@@ -43,7 +31,7 @@ resolve (const char *sym, void **cache)
   name params                                                           \
   {                                                                     \
     static void *fn;                                                    \
-    ((__typeof__ (&name)) resolve (#name, &fn)) args;                   \
+    ((__typeof__ (&name)) lazylib_resolve (&h2_lib, #name, &fn)) args;                   \
   }
 
 H2_LAZY (int, nghttp2_session_callbacks_new, (nghttp2_session_callbacks **p), (p))

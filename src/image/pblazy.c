@@ -25,24 +25,12 @@ static struct lazylib pb_lib = { "libprotobuf-c", ITM_PROTOBUF_C_SONAME, "libpro
 
 PB_HIDDEN const char protobuf_c_empty_string[] = "";
 
-static void *
-resolve (const char *sym, void **cache)
-{
-  void *p = __atomic_load_n (cache, __ATOMIC_ACQUIRE);
-  if (__builtin_expect (p == NULL, 0))
-    {
-      p = lazylib_sym (&pb_lib, sym);
-      __atomic_store_n (cache, p, __ATOMIC_RELEASE);
-    }
-  return p;
-}
-
 #define PB_LAZY(ret, name, params, args)                                 \
   PB_HIDDEN ret                                                         \
   name params                                                           \
   {                                                                     \
     static void *fn;                                                    \
-    return ((__typeof__ (&name)) resolve (#name, &fn)) args;            \
+    return ((__typeof__ (&name)) lazylib_resolve (&pb_lib, #name, &fn)) args;            \
   }
 
 PB_LAZY (size_t, protobuf_c_message_get_packed_size, (const ProtobufCMessage *m), (m))
@@ -57,8 +45,8 @@ PB_HIDDEN void
 protobuf_c_message_free_unpacked (ProtobufCMessage *m, ProtobufCAllocator *a)
 {
   static void *fn;
-  ((__typeof__ (&protobuf_c_message_free_unpacked)) resolve ("protobuf_c_message_free_unpacked",
-                                                             &fn)) (m, a);
+  ((__typeof__ (&protobuf_c_message_free_unpacked))
+     lazylib_resolve (&pb_lib, "protobuf_c_message_free_unpacked", &fn)) (m, a);
 }
 
 #endif

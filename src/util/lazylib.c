@@ -140,20 +140,6 @@ lazylib_load_all (void)
   lazylib_sym (&crypto_lib, "EVP_sha256");
 }
 
-/* The cached address of SYM in LIB: one atomic load once resolved. */
-static inline void *
-resolve (struct lazylib *lib, const char *sym, void **cache)
-{
-  void *p = __atomic_load_n (cache, __ATOMIC_ACQUIRE);
-
-  if (__builtin_expect (p == NULL, 0))
-    {
-      p = lazylib_sym (lib, sym);
-      __atomic_store_n (cache, p, __ATOMIC_RELEASE);
-    }
-  return p;
-}
-
 #define LAZY_HIDDEN __attribute__ ((visibility ("hidden")))
 
 /* LAZY (LIB, RET, NAME, (PARAMS), (ARGS)): RET NAME (PARAMS), forwarding
@@ -164,14 +150,14 @@ resolve (struct lazylib *lib, const char *sym, void **cache)
   name params                                                           \
   {                                                                     \
     static void *fn;                                                    \
-    return ((__typeof__ (&name)) resolve (&lib, #name, &fn)) args;      \
+    return ((__typeof__ (&name)) lazylib_resolve (&lib, #name, &fn)) args;      \
   }
 #define LAZY_VOID(lib, name, params, args)                              \
   LAZY_HIDDEN void                                                      \
   name params                                                           \
   {                                                                     \
     static void *fn;                                                    \
-    ((__typeof__ (&name)) resolve (&lib, #name, &fn)) args;             \
+    ((__typeof__ (&name)) lazylib_resolve (&lib, #name, &fn)) args;             \
   }
 
 /* ---- libcurl (engine/conn.c) ---- */
@@ -208,7 +194,7 @@ curl_easy_setopt (CURL *h, CURLoption option, ...)
 {
   static void *fn;
   __typeof__ (&curl_easy_setopt) real
-    = (__typeof__ (&curl_easy_setopt)) resolve (&curl_lib, "curl_easy_setopt", &fn);
+    = (__typeof__ (&curl_easy_setopt)) lazylib_resolve (&curl_lib, "curl_easy_setopt", &fn);
   CURLcode rc;
   va_list ap;
 
@@ -233,7 +219,7 @@ curl_easy_getinfo (CURL *h, CURLINFO info, ...)
 {
   static void *fn;
   __typeof__ (&curl_easy_getinfo) real
-    = (__typeof__ (&curl_easy_getinfo)) resolve (&curl_lib, "curl_easy_getinfo", &fn);
+    = (__typeof__ (&curl_easy_getinfo)) lazylib_resolve (&curl_lib, "curl_easy_getinfo", &fn);
   CURLcode rc;
   va_list ap;
 

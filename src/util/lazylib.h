@@ -15,6 +15,8 @@
 #ifndef ITM_LAZYLIB_H
 #define ITM_LAZYLIB_H
 
+#include <stddef.h>
+
 /* One library.  The handle is filled in on first use (atomically: the
  * engine's thread pool may get there first). */
 struct lazylib
@@ -30,6 +32,20 @@ struct lazylib
  * Thread-safe.  Exposed for the tests, which give it a library that does
  * not exist. */
 void *lazylib_sym (struct lazylib *lib, const char *sym);
+
+/* lazylib_sym through a per-symbol cache: one atomic load once resolved
+ * (what each lazily bound function's stub calls). */
+static inline void *
+lazylib_resolve (struct lazylib *lib, const char *sym, void **cache)
+{
+  void *p = __atomic_load_n (cache, __ATOMIC_ACQUIRE);
+  if (__builtin_expect (p == NULL, 0))
+    {
+      p = lazylib_sym (lib, sym);
+      __atomic_store_n (cache, p, __ATOMIC_RELEASE);
+    }
+  return p;
+}
 
 /* Load all three libraries now (with --disable-lazy-libs: nothing to do),
  * so that what the process has mapped is all it will ever need: the self
