@@ -131,9 +131,75 @@ files_find (struct trigger *t, json_object *c)
     t->log = fswatch_add (&log, 1, 0);
 }
 
+/* The log as a stream from the engine, for an engine on another host
+ * (or a log file this process cannot see): GET /containers/ID/logs with
+ * follow, from now on, on a raw connection of its own, read without
+ * waiting at each look.  Not over ssh:// (each connection is an ssh
+ * session, and sshd allows a few). */
+static void
+stream_open (struct engine *e, const char *id, struct trigger *t)
+{
+  const char *ep = engine_endpoint (e), *api = engine_api_version (e);
+  if (id == NULL || (ep && strncmp (ep, "ssh://", 6) == 0))
+    return;
+  cleanup_err struct itm_err err = { 0 };
+  struct engine_raw *r = engine_raw_open (e, &err);
+  if (r == NULL)
+    return;
+  cleanup_free char *req
+    = xasprintf ("GET %s%s/containers/%s/logs?follow=1&stdout=1&stderr=1&tail=0 HTTP/1.1\r\n"
+                 "Host: docker\r\nUser-Agent: itm-env/" PACKAGE_VERSION "\r\n\r\n",
+                 api ? "/v" : "", api ? api : "", id);
+  if (engine_raw_send (r, req, strlen (req), &err) < 0)
+    {
+      engine_raw_close (r);
+      return;
+    }
+  t->stream = r;
+}
+
+/* What came on the stream since the last look: its head (an answer other
+ * than 200 ends it), then the bytes of the log counted; the end of the
+ * stream ends it. */
+static void
+stream_end (struct trigger *t)
+{
+  engine_raw_close (t->stream);
+  t->stream = NULL;
+}
+
+static void
+stream_look (struct trigger *t)
+{
+  char b[4096];
+  ssize_t n;
+  while (t->stream && (n = engine_raw_read (t->stream, b, sizeof b, 0)) != -2)
+    {
+      if (n <= 0)
+        return stream_end (t);
+      ssize_t i = 0;
+      while (i < n && t->head_end < 4)
+        {
+          /* the head ends at "\r\n\r\n": head_end counts how much of it came */
+          char c = b[i++];
+          if (t->head_len < sizeof t->head - 1)
+            t->head[t->head_len++] = c;
+          t->head_end = c == (t->head_end % 2 ? '\n' : '\r') ? t->head_end + 1 : c == '\r';
+          int status = 0;
+          t->head[t->head_len] = '\0';
+          if (t->head_end == 4 && (sscanf (t->head, "HTTP/%*s %d", &status) != 1 || status != 200))
+            return stream_end (t);
+        }
+      t->stream_bytes += (uint64_t) (n - i);
+    }
+}
+
 void
 trigger_free (struct trigger *t)
 {
+  if (t->stream)
+    engine_raw_close (t->stream);
+  t->stream = NULL;
   fswatch_remove (t->files);
   fswatch_remove (t->log);
   t->files = t->log = 0;
@@ -170,6 +236,8 @@ trigger_find (struct engine *e, const char *id, struct trigger *t)
       int d = trigger_listen_open (t->pid);
       t->diag = d > 0 ? d : 0;
     }
+  if (t->log == 0)
+    stream_open (e, json_str (c, "Id"), t);
   json_object *ports = json_path (c, "Config.ExposedPorts");
   struct in_addr in;
   if (ip == NULL || inet_pton (AF_INET, ip, &in) != 1 || ports == NULL
@@ -424,16 +492,15 @@ trigger_settle (struct settle *s, uint64_t v)
 bool
 trigger_watching (const struct trigger *t)
 {
-  return t->pid != 0;
+  return t->pid != 0 || t->stream != NULL;
 }
 
 bool
 trigger_signal_look (struct trigger *t, enum ready_cause *cause)
 {
-  uint64_t sum;
-  if (t->pid == 0)
-    return false;
-  if (!procs_sum (t->procs, t->pid, &sum))
+  uint64_t sum, l;
+  bool sig = false;
+  if (t->pid && !procs_sum (t->procs, t->pid, &sum))
     {
       t->pid = 0;               /* the container is gone, or never was here */
       trigger_free (t);
@@ -441,13 +508,15 @@ trigger_signal_look (struct trigger *t, enum ready_cause *cause)
     }
   /* every one is looked at (each learns its value), the first one that
    * gives a signal names it */
-  bool sig = false;
-  if (trigger_settle (&t->s_procs, sum))
+  if (t->pid && trigger_settle (&t->s_procs, sum))
     sig = true, *cause = CAUSE_PROCS;
-  uint64_t l;
   if (t->diag > 0 && trigger_listen_sum (t->diag, &l) && trigger_settle (&t->s_listen, l) && !sig)
     sig = true, *cause = CAUSE_LISTEN;
-  if (t->log && trigger_settle (&t->s_log, fswatch_count (t->log)) && !sig)
+  if (t->stream)
+    stream_look (t);
+  if ((t->log || t->stream) && trigger_settle (&t->s_log, t->log ? fswatch_count (t->log)
+                                                                  : t->stream_bytes)
+      && !sig)
     sig = true, *cause = CAUSE_LOG;
   if (t->files && trigger_settle (&t->s_files, fswatch_count (t->files)) && !sig)
     sig = true, *cause = CAUSE_FILES;

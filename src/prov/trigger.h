@@ -41,6 +41,12 @@ struct trigger {
   int files;                                    /* fswatch slot: writable layer and mounts, 0: none */
   int log;                                      /* fswatch slot: its json-file log, 0: none */
   int diag;                                     /* sock_diag socket in its netns, 0: none */
+  /* the log from the engine (not on this host, or no log file here) */
+  struct engine_raw *stream;                    /* GET .../logs?follow, NULL: none */
+  char head[256];                               /* its answer's head, so far */
+  size_t head_len;
+  int head_end;                                 /* how much of "\r\n\r\n" came */
+  uint64_t stream_bytes;                        /* the log's bytes since */
   struct settle s_procs, s_listen, s_files, s_log;
 };
 
@@ -51,7 +57,9 @@ struct trigger {
  * this host in a cgroup whose path names the container; then its process
  * table, its listen table, its writable layer (overlay2's UpperDir, when
  * it can be read from here), its mounts (seen through /proc/PID/root) and
- * its log (LogPath) are watched.  trigger_free ends it. */
+ * its log (LogPath) are watched.  When its log file cannot be watched
+ * from here (another host, a job container), its log comes as a stream
+ * from the engine (not over ssh://).  trigger_free ends it. */
 void trigger_find (struct engine *e, const char *id, struct trigger *t);
 void trigger_free (struct trigger *t);
 /* One look: TRIG_OPEN when a port accepts a connection, TRIG_CLOSED when

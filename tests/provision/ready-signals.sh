@@ -11,11 +11,15 @@
 # ready, by its own kind's signal or the schedule (or the engine's own
 # health on API 1.44+), and each kind by its signal in one round at
 # least.
+# In a CI job container (its own pid namespace: no process table, no
+# files, no log file of the services can be seen), the log comes as a
+# stream from the engine: a service that prints when it is ready is
+# ready by "log"; one that only execs, by the schedule.
 # No time limits.
 . "${ITM_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 need_engine
 need_cmd jq
-need_fixtures busybox
+need_fixtures busybox debian-data
 at_exit "'$ITM_ENV' down -p '$ITM_NS' >/dev/null 2>&1"
 bb=itm-fixture/busybox:latest
 wait_='mkfifo /w; exec 3<>/w; read -t 2.5 x <&3'
@@ -72,4 +76,29 @@ for i in 1 2 3; do
   ok "silent (its check depends on time alone), round $i: ready by the schedule or the engine ('$b')" \
     sh -c "[ '$b' = blind ] || [ '$b' = engine ]"
 done
+# ---- in a job container: the log from the engine ----
+image=$("$ITM_SRCDIR/tests/fixtures/job-image.sh" "$ITM_ENV") || bail "the job image failed to build"
+job=$ITM_NS-job
+at_exit "docker rm -f $job >/dev/null 2>&1 || true"
+{
+  echo "services:"
+  for i in 1 2 3; do
+    svc "log$i" "$wait_; echo ready; cd /etc; read x <&3" '[ $$(readlink /proc/1/cwd) = /etc ]'
+  done
+  svc exec "$wait_; exec sleep 3600" "grep -q sleep /proc/1/comm"
+} >"$tmp/job.yml"
+run timeout 300 docker run --rm --name "$job" -v "$ITM_SOCK:/var/run/docker.sock" -v "$tmp:/w" -w /w \
+  -e NO_COLOR=1 "$image" sh -c "itm-env -f job.yml -p '$ITM_NS' up --report job.json; rc=\$?; itm-env -p '$ITM_NS' down -q; exit \$rc"
+is "$rc" 0 "in a job container: every service is ready"
+hits=0 all=
+for i in 1 2 3; do
+  b=$(jq -r --arg n "log$i" '.services[] | select(.name == $n) | .ready_by' "$tmp/job.json")
+  all="$all $b"
+  case $b in log) hits=$((hits + 1)) ;; blind | engine) ;; *) ok "job log$i: ready by '$b'" false ;; esac
+done
+ok "in a job container, the probe that passed came from the log stream in $hits of 3 (by:$all)" \
+  test "$hits" -ge 1
+b=$(jq -r '.services[] | select(.name == "exec") | .ready_by' "$tmp/job.json")
+ok "in a job container, an exec into the server is not seen: ready by the schedule ('$b')" \
+  sh -c "[ '$b' = blind ] || [ '$b' = engine ]"
 done_testing
