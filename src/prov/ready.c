@@ -24,6 +24,15 @@ ready_init (struct ready_gate *g)
   g->signals_seen = g->signals;
   g->next_probe = 0;
   g->nprobes = 0;
+  g->pending = g->cause = CAUSE_BLIND;
+}
+
+const char *
+ready_cause_name (enum ready_cause c)
+{
+  static const char *const names[] = { "blind", "port", "processes", "listen", "log", "files",
+                                        "engine" };
+  return (size_t) c < sizeof names / sizeof *names ? names[c] : "blind";
 }
 
 int64_t
@@ -98,6 +107,7 @@ probe_or_wait (struct ready_gate *g, int64_t now)
       /* the port opened: probe at once, burst from the shortest backoff */
       g->next_probe = now;
       g->backoff = PROBE_MIN_NS;
+      g->pending = CAUSE_PORT;
     }
   g->trig_seen = g->trig;
   if (g->signals != g->signals_seen)
@@ -107,6 +117,7 @@ probe_or_wait (struct ready_gate *g, int64_t now)
       g->signals_seen = g->signals;
       if (g->next_probe > now)
         g->next_probe = now;
+      g->pending = g->signal_cause;
     }
   int64_t at = g->next_probe, b = budget_at (g);
   if (b > at)
@@ -114,6 +125,8 @@ probe_or_wait (struct ready_gate *g, int64_t now)
   if (now >= at)
     {
       g->cycle_now = now;
+      g->cause = g->pending;
+      g->pending = CAUSE_BLIND;
       return step (READY_PROBE);
     }
   if ((g->trig == TRIG_CLOSED || g->watch) && now + TRIGGER_POLL_NS < at)
@@ -123,7 +136,7 @@ probe_or_wait (struct ready_gate *g, int64_t now)
 
 /* What the facts decide on their own, or READY_WAIT for "nothing yet". */
 static struct ready_step
-decide (const struct ready_gate *g, const struct ready_facts *f)
+decide (struct ready_gate *g, const struct ready_facts *f)
 {
   if (f->oom)
     return fail ("killed: out of memory");
@@ -140,7 +153,10 @@ decide (const struct ready_gate *g, const struct ready_facts *f)
   if (g->gate == GATE_RUNNING)
     return step (READY_READY);
   if (g->gate == GATE_HEALTHY && f->healthy)
-    return step (READY_READY);
+    {
+      g->cause = CAUSE_ENGINE;
+      return step (READY_READY);
+    }
   if (g->gate == GATE_HEALTHY && f->unhealthy)
     return fail ("the engine reports it unhealthy");
   return step (READY_WAIT);
@@ -168,6 +184,7 @@ ready_next (struct ready_gate *g, const struct ready_facts *f, bool aborted, int
       && !g->ever_probed)
     {
       g->cycle_now = now;
+      g->cause = CAUSE_BLIND;
       return step (READY_PROBE);
     }
   if (g->deadline && now >= g->deadline)

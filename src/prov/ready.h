@@ -48,18 +48,27 @@ enum phase { P_PENDING, P_CREATED, P_STARTED, P_SEEDING, P_READY, P_FAILED, P_SK
  *   PROBE_MAX_CLOSED_NS while the trigger says the port is still closed
  *   (the check is unlikely to pass: half the blind probes, saved for the
  *   burst after the port opens).
- * - The process table: when the engine runs on this host (the
- *   container's init is a process here, in a cgroup named after the
- *   container), the gate reads the container's cgroup.procs every
- *   TRIGGER_POLL_NS (one small file).  A change that then holds still
- *   for one look and is not what the table held when it last settled (a
- *   service that forked or lost a process: PostgreSQL starting its
- *   background workers, a start script's `sleep` ending; not a process
- *   that came and went, as the probe's own exec) is a "signal": a probe
- *   at once; the blind doubling goes on from that probe (it is not
- *   reset).
- *   Signals never change the blind caps: a service that gives none (no
- *   port, no process change: "silent") keeps the plain doubling to 1 s.
+ * - Signals: when the engine runs on this host (the container's init is
+ *   a process here, in a cgroup named after the container), the gate
+ *   looks every TRIGGER_POLL_NS at
+ *     - the process table: the cgroup's processes and their names
+ *       (cgroup.procs, /proc/PID/comm): PostgreSQL starting its
+ *       background workers, a start script's `sleep` ending, an `exec`
+ *       into the server;
+ *     - the listen table: the TCP sockets listening in its network
+ *       namespace (/proc/PID/net/tcp, tcp6), also ones on 127.0.0.1 or
+ *       not exposed;
+ *     - its log: its json-file log grew (it printed "ready");
+ *     - its files: a write in its writable layer (overlay2's upper
+ *       directory) or its mounts (volumes, binds, tmpfs; inotify, at
+ *       most TRIGGER_MAX_DIRS directories).
+ *   A change that then holds still for one look and is not what it was
+ *   when it last settled (not a process that came and went, as the
+ *   probe's own exec) is a "signal": a probe at once; the blind doubling
+ *   goes on from that probe (it is not reset).
+ *   Signals never change the blind caps: a service that gives none (its
+ *   check depends on time alone, or on memory behind a socket that is
+ *   open already: "silent") keeps the plain doubling to 1 s.
  * - The budget: never more probes than the plain schedule would have run
  *   by now (at 0, 50, 150, 350, 750, 1550 ms, then every second), plus
  *   PROBE_SPARE; a probe over the budget (the port's or a signal's too)
@@ -81,6 +90,10 @@ enum phase { P_PENDING, P_CREATED, P_STARTED, P_SEEDING, P_READY, P_FAILED, P_SK
 /* What the trigger says about the container's ports (set by the caller
  * before each ready_next). */
 enum ready_trigger { TRIG_NONE, TRIG_CLOSED, TRIG_OPEN };
+/* What asked for a probe: the schedule, the port opening, a signal (its
+ * kind), or (for the gate's end) the engine's own health status. */
+enum ready_cause { CAUSE_BLIND, CAUSE_PORT, CAUSE_PROCS, CAUSE_LISTEN, CAUSE_LOG, CAUSE_FILES,
+                   CAUSE_ENGINE };
 
 /* What the engine said about the container so far. */
 struct ready_facts {
@@ -105,8 +118,12 @@ struct ready_gate {
   enum ready_trigger trig;      /* the caller's: what the ports say now */
   enum ready_trigger trig_seen; /* what they said at the last look */
   bool watch;                   /* the caller's: it looks at the process table */
-  unsigned signals;             /* the caller's: process-table signals so far */
+  unsigned signals;             /* the caller's: signals so far */
+  enum ready_cause signal_cause;/* the caller's: the latest signal's kind */
   unsigned signals_seen;        /* the ones a probe answered */
+  enum ready_cause pending;     /* what asked for the next probe */
+  enum ready_cause cause;       /* READY_READY: what asked for the probe that passed, or
+                                   CAUSE_ENGINE */
   int64_t next_probe;           /* the next blind probe (absolute), 0: at once */
   unsigned nprobes;             /* probes run */
 };
@@ -130,6 +147,8 @@ void ready_init (struct ready_gate *g);
 /* The next step given the facts, whether the run is aborting, and now. */
 struct ready_step ready_next (struct ready_gate *g, const struct ready_facts *f, bool aborted,
                               int64_t now);
+/* "blind", "port", "processes", "listen", "log", "files", "engine". */
+const char *ready_cause_name (enum ready_cause c);
 /* The time (from the start) the plain schedule runs its k-th probe
  * (k from 0): the budget's clock. */
 int64_t ready_plain_probe_at (unsigned k);

@@ -3,8 +3,11 @@
  * connect() to the container's address: refused (a closed port on a
  * local bridge answers with a reset at once) costs a few microseconds;
  * accepted is closed again at once (the service sees one connection that
- * sends nothing).  Did its process table change and settle?  One read of
- * its cgroup's cgroup.procs (a few microseconds), compared by a hash. */
+ * sends nothing).  Did its process table, its listen table, its files or
+ * its log change and settle?  Its cgroup's cgroup.procs and each
+ * process's comm, /proc/PID/net/tcp and tcp6 (a few microseconds each),
+ * compared by a hash; the files and the log as counts of inotify events
+ * (fswatch.h). */
 #include <config.h>
 
 #include <arpa/inet.h>
@@ -17,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "prov/fswatch.h"
 #include "prov/trigger.h"
 #include "util/json.h"
 #include "util/xalloc.h"
@@ -59,11 +63,72 @@ procs_find (struct trigger *t, const char *id, long long pid)
                         *ctl ? "/" : "", ctl, path);
       if (w > 0 && (size_t) w < sizeof t->procs && access (t->procs, R_OK) == 0)
         {
-          t->procs_learn = true;
+          t->pid = pid;
           return;
         }
     }
   t->procs[0] = '\0';
+}
+
+/* The files and the log of container c (inspect) whose init is t->pid:
+ * its writable layer (overlay2's UpperDir, when this process sees the
+ * engine's directory) and its mounts, seen from inside it
+ * (/proc/PID/root/DEST: a volume, a bind, a tmpfs), in one fswatch slot;
+ * its log in another. */
+static void
+files_find (struct trigger *t, json_object *c)
+{
+  const char *up = NULL, *drv = json_str (c, "GraphDriver.Name");
+  if (drv && strcmp (drv, "overlay2") == 0)
+    up = json_str (c, "GraphDriver.Data.UpperDir");
+  size_t n = 0;
+  char *paths[1 + 16] = { 0 };
+  if (up && *up == '/')
+    paths[n++] = xstrdup (up);
+  json_object *mounts = json_path (c, "Mounts");
+  size_t nm = mounts && json_object_is_type (mounts, json_type_array)
+                ? json_object_array_length (mounts) : 0;
+  for (size_t i = 0; i < nm && n < sizeof paths / sizeof *paths; i++)
+    {
+      const char *dst = json_str (json_object_array_get_idx (mounts, i), "Destination");
+      if (dst && *dst == '/')
+        paths[n++] = xasprintf ("/proc/%lld/root%s", t->pid, dst);
+    }
+  /* tmpfs mounts (HostConfig.Tmpfs and Mounts of type tmpfs) are not in
+   * Mounts */
+  json_object *tmpfs = json_path (c, "HostConfig.Tmpfs");
+  if (tmpfs && json_object_is_type (tmpfs, json_type_object))
+    {
+      json_object_object_foreach (tmpfs, dst, v)
+        {
+          (void) v;
+          if (*dst == '/' && n < sizeof paths / sizeof *paths)
+            paths[n++] = xasprintf ("/proc/%lld/root%s", t->pid, dst);
+        }
+    }
+  json_object *hm = json_path (c, "HostConfig.Mounts");
+  size_t nh = hm && json_object_is_type (hm, json_type_array) ? json_object_array_length (hm) : 0;
+  for (size_t i = 0; i < nh && n < sizeof paths / sizeof *paths; i++)
+    {
+      json_object *m = json_object_array_get_idx (hm, i);
+      const char *ty = json_str (m, "Type"), *dst = json_str (m, "Target");
+      if (ty && strcmp (ty, "tmpfs") == 0 && dst && *dst == '/')
+        paths[n++] = xasprintf ("/proc/%lld/root%s", t->pid, dst);
+    }
+  t->files = fswatch_add ((const char *const *) paths, n, TRIGGER_MAX_DIRS);
+  for (size_t i = 0; i < n; i++)
+    free (paths[i]);
+  const char *log = json_str (c, "LogPath");
+  if (log && *log == '/')
+    t->log = fswatch_add (&log, 1, 0);
+}
+
+void
+trigger_free (struct trigger *t)
+{
+  fswatch_remove (t->files);
+  fswatch_remove (t->log);
+  t->files = t->log = 0;
 }
 
 void
@@ -88,6 +153,8 @@ trigger_find (struct engine *e, const char *id, struct trigger *t)
         }
     }
   procs_find (t, json_str (c, "Id"), (long long) json_int (c, "State.Pid", 0));
+  if (t->pid)
+    files_find (t, c);
   json_object *ports = json_path (c, "Config.ExposedPorts");
   struct in_addr in;
   if (ip == NULL || inet_pton (AF_INET, ip, &in) != 1 || ports == NULL
@@ -162,47 +229,133 @@ trigger_look (struct trigger *t)
   return t->n ? TRIG_CLOSED : TRIG_NONE;
 }
 
-/* FNV-1a over the table's bytes; false when it cannot be read. */
-static bool
-procs_sum (const char *path, uint64_t *sum)
+#define FNV_INIT 14695981039346656037ULL
+
+static uint64_t
+fnv (uint64_t h, const char *b, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char) b[i]) * 1099511628211ULL;
+  return h;
+}
+
+/* A small file's text into b (at most n - 1 bytes); its length, -1 when
+ * it cannot be read. */
+static ssize_t
+slurp (const char *path, char *b, size_t n)
 {
   cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
+    return -1;
+  size_t len = 0;
+  ssize_t r;
+  while (len < n - 1 && (r = read (fd, b + len, n - 1 - len)) > 0)
+    len += (size_t) r;
+  b[len] = '\0';
+  return (ssize_t) len;
+}
+
+/* The process table: the cgroup's pids and each one's name; false when
+ * the cgroup cannot be read. */
+static bool
+procs_sum (const char *path, uint64_t *sum)
+{
+  char b[4096], p[64], comm[64];
+  ssize_t n = slurp (path, b, sizeof b);
+  if (n < 0)
     return false;
-  uint64_t h = 14695981039346656037ULL;
-  char b[4096];
-  ssize_t n;
-  while ((n = read (fd, b, sizeof b)) > 0)
-    for (ssize_t i = 0; i < n; i++)
-      h = (h ^ (unsigned char) b[i]) * 1099511628211ULL;
+  uint64_t h = FNV_INIT;
+  char *save = NULL;
+  for (char *l = strtok_r (b, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+    {
+      h = fnv (h, l, strlen (l) + 1);
+      snprintf (p, sizeof p, "/proc/%s/comm", l);
+      ssize_t c = slurp (p, comm, sizeof comm);
+      if (c > 0)
+        h = fnv (h, comm, (size_t) c);
+    }
   *sum = h;
-  return n == 0;
+  return true;
+}
+
+void
+trigger_listen_sum (const char *text, uint64_t *h)
+{
+  /* "  sl  local_address rem_address   st ..." */
+  for (const char *l = text; l && *l; l = strchr (l, '\n') ? strchr (l, '\n') + 1 : NULL)
+    {
+      char sl[16], local[64], remote[64], st[8];
+      if (sscanf (l, "%15s %63s %63s %7s", sl, local, remote, st) == 4
+          && strcmp (st, "0A") == 0)
+        *h = fnv (*h, local, strlen (local) + 1);
+    }
+}
+
+static uint64_t
+listen_sum (long long pid)
+{
+  static const char *const f[] = { "tcp", "tcp6" };
+  uint64_t h = FNV_INIT;
+  char p[64];
+  for (size_t i = 0; i < 2; i++)
+    {
+      /* a netns with a few sockets: a few hundred bytes a line each */
+      char b[16384];
+      snprintf (p, sizeof p, "/proc/%lld/net/%s", pid, f[i]);
+      if (slurp (p, b, sizeof b) > 0)
+        trigger_listen_sum (b, &h);
+    }
+  return h;
 }
 
 bool
-trigger_procs_look (struct trigger *t)
+trigger_settle (struct settle *s, uint64_t v)
+{
+  if (!s->known)
+    {
+      s->known = true;
+      s->last = s->base = v;
+      return false;
+    }
+  if (v != s->last)
+    {
+      s->last = v;              /* changing: wait until it holds */
+      return false;
+    }
+  if (v == s->base)
+    return false;
+  s->base = v;
+  return true;
+}
+
+bool
+trigger_watching (const struct trigger *t)
+{
+  return t->pid != 0;
+}
+
+bool
+trigger_signal_look (struct trigger *t, enum ready_cause *cause)
 {
   uint64_t sum;
-  if (t->procs[0] == '\0')
+  if (t->pid == 0)
     return false;
   if (!procs_sum (t->procs, &sum))
     {
-      t->procs[0] = '\0';      /* the container is gone, or never was here */
+      t->pid = 0;               /* the container is gone, or never was here */
+      trigger_free (t);
       return false;
     }
-  if (t->procs_learn)
-    {
-      t->procs_learn = false;
-      t->procs_sum = t->procs_base = sum;
-      return false;
-    }
-  if (sum != t->procs_sum)
-    {
-      t->procs_sum = sum;       /* changing: wait until it holds */
-      return false;
-    }
-  if (sum == t->procs_base)
-    return false;
-  t->procs_base = sum;
-  return true;
+  /* every one is looked at (each learns its value), the first one that
+   * gives a signal names it */
+  bool sig = false;
+  if (trigger_settle (&t->s_procs, sum))
+    sig = true, *cause = CAUSE_PROCS;
+  if (trigger_settle (&t->s_listen, listen_sum (t->pid)) && !sig)
+    sig = true, *cause = CAUSE_LISTEN;
+  if (t->log && trigger_settle (&t->s_log, fswatch_count (t->log)) && !sig)
+    sig = true, *cause = CAUSE_LOG;
+  if (t->files && trigger_settle (&t->s_files, fswatch_count (t->files)) && !sig)
+    sig = true, *cause = CAUSE_FILES;
+  return sig;
 }

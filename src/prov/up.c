@@ -79,6 +79,7 @@ struct svc {
   int64_t t_start, t_ready;
   int64_t t_failed;                  /* when it failed (0: it did not) */
   int64_t probe_ns;                  /* the successful probe's duration, -1: none */
+  const char *ready_by;              /* what asked for that probe (ready_cause_name), NULL */
   char *probe_out[NPROBE_OUT];
   int probe_rc[NPROBE_OUT];
   unsigned nprobes;
@@ -403,7 +404,7 @@ gate_wait (struct engine *e, struct run *r, struct svc *s)
   cleanup_buf struct buf out = { 0 };
   struct ready_gate g = { .gate = s->gate, .has_probe = s->probe != NULL,
                           .timeout_ns = s->timeout_ns, .t_start = s->t_start };
-  struct trigger trig = { 0 };
+  __attribute__ ((cleanup (trigger_free))) struct trigger trig = { 0 };
   ready_init (&g);
   if (g.gate == GATE_HEALTHY && g.has_probe && s->id)
     {
@@ -413,13 +414,14 @@ gate_wait (struct engine *e, struct run *r, struct svc *s)
     }
   for (;;)
     {
-      if ((trig.n && g.trig != TRIG_OPEN) || trig.procs[0])
+      if ((trig.n && g.trig != TRIG_OPEN) || trigger_watching (&trig))
         {
           pthread_mutex_unlock (&r->mu);
           if (trig.n && g.trig != TRIG_OPEN)
             g.trig = trigger_look (&trig);
-          g.signals += trigger_procs_look (&trig);
-          g.watch = trig.procs[0] != '\0';
+          if (trigger_signal_look (&trig, &g.signal_cause))
+            g.signals++;
+          g.watch = trigger_watching (&trig);
           pthread_mutex_lock (&r->mu);
         }
       struct ready_step st = ready_next (&g, &s->ev, r->abort || s->phase == P_FAILED,
@@ -430,6 +432,8 @@ gate_wait (struct engine *e, struct run *r, struct svc *s)
           return;
         case READY_READY:
           s->phase = P_READY;
+          if (g.gate == GATE_HEALTHY && (g.ever_probed || g.cause == CAUSE_ENGINE))
+            s->ready_by = ready_cause_name (g.cause);
           return;
         case READY_FAIL:
           fail_locked (r, s, ITM_EXIT_READINESS, "%s", st.why);
@@ -708,6 +712,8 @@ report_run (struct run *r, bool interrupted)
       report_service (rep, s->name, state, ready && s->t_ready ? s->t_ready - s->t_start : -1,
                       ready && s->probe_ns > 0 ? s->probe_ns : -1, ready_gate_name (s->gate),
                       ready || failed ? NULL : "not started: a dependency failed");
+      if (ready && s->ready_by)
+        report_service_ready_by (rep, s->name, s->ready_by);
       if (failed && s->t_start && s->t_failed > s->t_start)
         report_service_time (rep, s->name, s->t_failed - s->t_start);
       if (s->created && s->id)

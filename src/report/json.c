@@ -76,6 +76,7 @@ json_service (const struct rsvc *s)
   json_object_object_add (j, "gate", jstr_or_null (s->gate));
   json_object_object_add (j, "time_to_ready_s", jsecs (s->ready_ns));
   json_object_object_add (j, "probe_response_s", jsecs (s->probe_ns));
+  json_object_object_add (j, "ready_by", jstr_or_null (s->ready_by));
   json_object_object_add (j, "detail", jstr_or_null (s->detail));
   json_object *f = NULL;
   if (s->failed || s->reason)

@@ -21,6 +21,7 @@
 
 struct rsvc {
   char *name, *state, *gate, *detail;
+  char *ready_by;                /* what asked for the passing probe, NULL */
   int64_t ready_ns, probe_ns;
   int64_t gate_ns;               /* the gate's time, ready or not (-1: unknown) */
   bool failed;                   /* report_failure was called */

@@ -108,7 +108,7 @@ report_free (struct report *r)
   for (size_t i = 0; i < r->nsvc; i++)
     {
       struct rsvc *s = &r->svc[i];
-      free (s->name), free (s->state), free (s->gate), free (s->detail);
+      free (s->name), free (s->state), free (s->gate), free (s->detail), free (s->ready_by);
       free (s->reason), free (s->logs), free (s->probes), free (s->logs_file);
     }
   free (r->svc);
@@ -233,6 +233,16 @@ report_service (struct report *r, const char *service, const char *state,
     set_str (&s->gate, gate);
   if (detail)
     set_str (&s->detail, detail);
+  pthread_mutex_unlock (&r->mu);
+}
+
+void
+report_service_ready_by (struct report *r, const char *service, const char *by)
+{
+  if (r == NULL || service == NULL || by == NULL)
+    return;
+  pthread_mutex_lock (&r->mu);
+  set_str (&svc_get (r, service)->ready_by, by);
   pthread_mutex_unlock (&r->mu);
 }
 

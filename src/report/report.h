@@ -59,6 +59,11 @@ void report_finish (struct report *r, int exit_code, const char *message);
 void report_service (struct report *r, const char *service, const char *state,
                      int64_t time_to_ready_ns, int64_t probe_ns, const char *gate,
                      const char *detail);
+/* What asked for the probe that found a service ready: "blind" (the
+ * schedule), "port", "processes", "listen", "log", "files", or "engine"
+ * (the engine's own health status); the readiness schedule, itm-env(1)
+ * READINESS. */
+void report_service_ready_by (struct report *r, const char *service, const char *by);
 /* The time a service's gate took, whether it ended ready or failed (the
  * JUnit testcase's time when it did not become ready). */
 void report_service_time (struct report *r, const char *service, int64_t gate_ns);

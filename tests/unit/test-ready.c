@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "prov/fswatch.h"
 #include "prov/ready.h"
 #include "prov/trigger.h"
 #include "tap.h"
@@ -154,15 +157,25 @@ do_line (struct cur *c, char *l)
   else if (strcmp (l, "port") == 0 && n == 1)
     c->g.trig = strcmp (a, "open") == 0 ? TRIG_OPEN : strcmp (a, "closed") == 0 ? TRIG_CLOSED
                                                                                 : TRIG_NONE;
-  else if (strcmp (l, "procs") == 0 && n == 1)
+  else if (strcmp (l, "procs") == 0 && n >= 1)
     {
-      /* procs watched|signal: the process table is looked at; it changed and settled */
+      /* procs watched|signal [CAUSE]: the signals are looked at; one changed and settled */
       c->g.watch = true;
       if (strcmp (a, "signal") == 0)
-        c->g.signals++;
+        {
+          c->g.signals++;
+          c->g.signal_cause = CAUSE_PROCS;
+          for (int k = CAUSE_BLIND; n == 2 && k <= CAUSE_ENGINE; k++)
+            if (strcmp (b, ready_cause_name ((enum ready_cause) k)) == 0)
+              c->g.signal_cause = (enum ready_cause) k;
+        }
       else if (strcmp (a, "watched") != 0)
         bad_line (c, l);
     }
+  else if (strcmp (l, "cause") == 0 && n == 1)
+    /* cause NAME: what asked for the last probe (after ready: the one that passed) */
+    tap_is_str (ready_cause_name (c->g.cause), a, "%s (line %d): the probe's cause is %s",
+                c->name, c->line, a);
   else if (strcmp (l, "abort") == 0)
     c->aborted = true;
   else if (strcmp (l, "probed") == 0 && n == 1)
@@ -260,40 +273,172 @@ procs_write (const char *path, const char *text)
     }
 }
 
-/* trigger_procs_look on a file standing in for a cgroup.procs: a change
+/* pids above any pid_max: no /proc/PID here (their names and listen
+ * tables read as nothing) */
+#define P(n) "419430" #n "\n"
+
+/* trigger_signal_look on a file standing in for a cgroup.procs: a change
  * that then holds for one look is a signal, one that goes on is not yet;
- * the looks after a probe only learn the table; a table that goes away
- * ends the watch. */
+ * one that came and went is none; a table that goes away ends the
+ * watch. */
 static void
 procs_cases (void)
 {
   char dir[] = "/tmp/itm-test-ready.XXXXXX";
   if (!tap_ok (mkdtemp (dir) != NULL, "a temporary directory"))
     return;
-  struct trigger t = { 0 };
+  struct trigger t = { .pid = 4194399 };
+  enum ready_cause why = CAUSE_BLIND;
   snprintf (t.procs, sizeof t.procs, "%s/cgroup.procs", dir);
-  t.procs_learn = true;
-  procs_write (t.procs, "1\n7\n");
-  tap_ok (!trigger_procs_look (&t), "procs: the first look learns the table");
-  tap_ok (!trigger_procs_look (&t), "procs: the same table: no signal");
-  procs_write (t.procs, "1\n7\n9\n");
-  tap_ok (!trigger_procs_look (&t), "procs: it changed: not yet (it may go on changing)");
-  procs_write (t.procs, "1\n9\n");
-  tap_ok (!trigger_procs_look (&t), "procs: it changed again: not yet");
-  tap_ok (trigger_procs_look (&t), "procs: it held for one look: a signal");
-  tap_ok (!trigger_procs_look (&t), "procs: still the same: no second signal");
-  procs_write (t.procs, "1\n9\n12\n");
-  tap_ok (!trigger_procs_look (&t), "procs: a probe's exec in the table: not yet");
-  procs_write (t.procs, "1\n9\n");
-  tap_ok (!trigger_procs_look (&t), "procs: the exec gone again: not yet");
-  tap_ok (!trigger_procs_look (&t), "procs: settled where it was: no signal (it came and went)");
-  procs_write (t.procs, "1\n9\n20\n21\n");
-  tap_ok (!trigger_procs_look (&t), "procs: workers started (seen first during a probe): not yet");
-  tap_ok (trigger_procs_look (&t), "procs: they stay: a signal");
+  procs_write (t.procs, P (1) P (7));
+  tap_ok (trigger_watching (&t), "procs: watched");
+  tap_ok (!trigger_signal_look (&t, &why), "procs: the first look learns the table");
+  tap_ok (!trigger_signal_look (&t, &why), "procs: the same table: no signal");
+  procs_write (t.procs, P (1) P (7) P (9));
+  tap_ok (!trigger_signal_look (&t, &why), "procs: it changed: not yet (it may go on changing)");
+  procs_write (t.procs, P (1) P (9));
+  tap_ok (!trigger_signal_look (&t, &why), "procs: it changed again: not yet");
+  tap_ok (trigger_signal_look (&t, &why), "procs: it held for one look: a signal");
+  tap_is_str (ready_cause_name (why), "processes", "procs: named processes");
+  tap_ok (!trigger_signal_look (&t, &why), "procs: still the same: no second signal");
+  procs_write (t.procs, P (1) P (9) P (2));
+  tap_ok (!trigger_signal_look (&t, &why), "procs: a probe's exec in the table: not yet");
+  procs_write (t.procs, P (1) P (9));
+  tap_ok (!trigger_signal_look (&t, &why), "procs: the exec gone again: not yet");
+  tap_ok (!trigger_signal_look (&t, &why), "procs: settled where it was: no signal (it came and went)");
+  procs_write (t.procs, P (1) P (9) P (3) P (4));
+  tap_ok (!trigger_signal_look (&t, &why), "procs: workers started (seen first during a probe): not yet");
+  tap_ok (trigger_signal_look (&t, &why), "procs: they stay: a signal");
   unlink (t.procs);
-  tap_ok (!trigger_procs_look (&t), "procs: the table gone: no signal");
-  tap_is_str (t.procs, "", "procs: and no more looks");
+  tap_ok (!trigger_signal_look (&t, &why), "procs: the table gone: no signal");
+  tap_ok (!trigger_watching (&t), "procs: and no more looks");
   rmdir (dir);
+
+  /* a process's name is part of the table: this process's own pid, whose
+   * name is changed with prctl (an exec into the server) */
+  char dir2[] = "/tmp/itm-test-ready.XXXXXX";
+  if (!tap_ok (mkdtemp (dir2) != NULL, "a temporary directory"))
+    return;
+  struct trigger u = { .pid = 4194399 };
+  snprintf (u.procs, sizeof u.procs, "%s/cgroup.procs", dir2);
+  char self[32], old[17] = "";
+  snprintf (self, sizeof self, "%d\n", (int) getpid ());
+  procs_write (u.procs, self);
+  prctl (PR_GET_NAME, old);
+  prctl (PR_SET_NAME, "itm-before");
+  trigger_signal_look (&u, &why);
+  tap_ok (!trigger_signal_look (&u, &why), "procs: the same pid, the same name: no signal");
+  prctl (PR_SET_NAME, "itm-after");
+  trigger_signal_look (&u, &why);
+  tap_ok (trigger_signal_look (&u, &why), "procs: the same pid, another name (exec): a signal");
+  prctl (PR_SET_NAME, old);
+  unlink (u.procs);
+  rmdir (dir2);
+}
+
+/* trigger_settle alone: the rule every signal follows */
+static void
+settle_cases (void)
+{
+  struct settle s = { 0 };
+  tap_ok (!trigger_settle (&s, 5), "settle: the first look learns");
+  tap_ok (!trigger_settle (&s, 6), "settle: changed: not yet");
+  tap_ok (!trigger_settle (&s, 7), "settle: still changing: not yet");
+  tap_ok (trigger_settle (&s, 7), "settle: held one look: a signal");
+  tap_ok (!trigger_settle (&s, 7), "settle: held on: no second signal");
+  tap_ok (!trigger_settle (&s, 8), "settle: a count that grows: not yet");
+  tap_ok (trigger_settle (&s, 8), "settle: and pauses: a signal");
+}
+
+/* trigger_listen_sum on /proc/net/tcp text: LISTEN lines only, by their
+ * local address */
+static void
+listen_cases (void)
+{
+  static const char head[]
+    = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+      "timeout inode\n";
+  static const char lsn[] = "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 "
+                            "00000000     0        0 27398 1 0000000000000000 100 0 0 10 0\n";
+  static const char est[] = "   1: 0200000A:1F90 0100000A:C350 01 00000000:00000000 00:00000000 "
+                            "00000000     0        0 27399 1 0000000000000000 20 4 30 10 -1\n";
+  static const char tw[] = "   2: 0200000A:1F90 0100000A:C351 06 00000000:00000000 03:00000123 "
+                           "00000000     0        0 0 3 0000000000000000\n";
+  uint64_t empty = 1, one = 1, busy = 1, other = 1;
+  trigger_listen_sum (head, &empty);
+  cleanup_free char *a = xasprintf ("%s%s", head, lsn);
+  trigger_listen_sum (a, &one);
+  cleanup_free char *b = xasprintf ("%s%s%s%s", head, est, lsn, tw);
+  trigger_listen_sum (b, &busy);
+  cleanup_free char *c = xasprintf ("%s%s", head, lsn);
+  c[strlen (head) + 14] = '1';  /* another port */
+  trigger_listen_sum (c, &other);
+  tap_ok (empty == 1, "listen: the header alone adds nothing");
+  tap_ok (one != empty, "listen: a listening socket counts");
+  tap_ok (busy == one, "listen: connections (established, time-wait) do not");
+  tap_ok (other != one, "listen: another port is another table");
+}
+
+static void
+touch (const char *path)
+{
+  FILE *f = fopen (path, "a");
+  if (f)
+    {
+      fputs ("x\n", f);
+      fclose (f);
+    }
+}
+
+/* fswatch: a tree's activity, its new directories watched too, the cap,
+ * two slots on one directory, nothing left after remove */
+static void
+fswatch_cases (void)
+{
+  char dir[] = "/tmp/itm-test-fswatch.XXXXXX";
+  if (!tap_ok (mkdtemp (dir) != NULL, "a temporary directory"))
+    return;
+  cleanup_free char *sub = xasprintf ("%s/a", dir), *deep = xasprintf ("%s/a/b", dir),
+                    *f1 = xasprintf ("%s/a/b/up", dir), *log = xasprintf ("%s/log", dir),
+                    *f2 = xasprintf ("%s/a/x", dir), *nope = xasprintf ("%s/none", dir);
+  mkdir (sub, 0700);
+  touch (log);
+  size_t before = fswatch_watches ();
+  const char *paths[] = { dir, nope };
+  int w = fswatch_add (paths, 2, 8), l = fswatch_add ((const char *[]){ log }, 1, 0);
+  tap_ok (w > 0 && l > 0, "fswatch: slots given");
+  tap_ok (fswatch_add ((const char *[]){ nope }, 1, 8) == 0, "fswatch: nothing to watch: no slot");
+  tap_ok (fswatch_watches () == before + 3, "fswatch: the tree (2 directories) and the log: 3 watches");
+  uint64_t c0 = fswatch_count (w);
+  tap_ok (fswatch_count (w) == c0, "fswatch: quiet: the count holds");
+  mkdir (deep, 0700);
+  uint64_t c1 = fswatch_count (w);
+  tap_ok (c1 > c0, "fswatch: a new directory counts");
+  tap_ok (fswatch_watches () == before + 4, "fswatch: and is watched");
+  touch (f1);
+  uint64_t c2 = fswatch_count (w);
+  tap_ok (c2 > c1, "fswatch: a file made in the new directory counts");
+  tap_ok (fswatch_count (l) == 0, "fswatch: the log's slot saw none of it");
+  touch (log);
+  tap_ok (fswatch_count (l) > 0, "fswatch: the log grew");
+  int w2 = fswatch_add ((const char *[]){ sub }, 1, 1);
+  touch (f2);
+  tap_ok (fswatch_count (w2) > 0 && fswatch_count (w) > c2,
+          "fswatch: two slots on one directory both count");
+  fswatch_remove (w2);
+  tap_ok (fswatch_watches () == before + 4, "fswatch: removing one slot keeps the other's watch");
+  for (int i = 0; i < 10; i++)
+    {
+      cleanup_free char *d = xasprintf ("%s/d%d", dir, i);
+      mkdir (d, 0700);
+    }
+  fswatch_count (w);
+  tap_ok (fswatch_watches () == before + 1 + 8, "fswatch: at most max_dirs directories a slot");
+  fswatch_remove (w);
+  fswatch_remove (l);
+  tap_ok (fswatch_watches () == before, "fswatch: nothing held after remove");
+  cleanup_free char *cmd = xasprintf ("rm -rf '%s'", dir);
+  tap_ok (system (cmd) == 0, "fswatch: the directory removed");
 }
 
 int
@@ -301,6 +446,9 @@ main (void)
 {
   decode_cases ();
   procs_cases ();
+  settle_cases ();
+  listen_cases ();
+  fswatch_cases ();
   const char *srcdir = getenv ("ITM_SRCDIR");
   cleanup_free char *path = xasprintf ("%s/tests/prov/ready.cases", srcdir ? srcdir : ".");
   FILE *f = fopen (path, "r");
