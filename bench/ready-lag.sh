@@ -58,9 +58,11 @@
 # services at once load the engine and so the figures); BENCH_READY_ROUNDS
 # rounds (default 2) of every batch; with a second binary (e.g. the
 # previous release) both run each batch, one after the other.
-# BENCH_READY_ROWS=1 prints every service's row too ("label kind at lag_ms
-# probes plain sched_ms pass_ms", pass = when the check first passed,
-# from the truth).  Run it under nice on a shared machine.  Figures, not
+# "by" counts what ran the passing probe (the report's ready_by: blind,
+# port, processes, listen, log, files, engine; "-" for a binary without
+# it).  BENCH_READY_ROWS=1 prints every service's row too ("label kind at
+# lag_ms probes plain sched_ms pass_ms by", pass = when the check first
+# passed, from the truth).  Run it under nice on a shared machine.  Figures, not
 # a test (make bench).
 set -eu
 at=${BENCH_READY_AT:-0.1 0.3 0.6 1 1.5 2.5 4 7 12 20 30 45 60}
@@ -125,7 +127,7 @@ for x in $at; do for k in $kinds; do echo "$k $x"; done; done |
 sod () { awk -F: '{ printf "%.3f\n", $1 * 3600 + $2 * 60 + $3 }'; }   # HH:MM:SS.fff -> s of day
 
 one () { # ITM LABEL BATCH: one batch, rows "label kind at lag_ms probes plain sched_ms
-  # pass_ms" appended to $tmp/all
+  # pass_ms by" appended to $tmp/all
   itm=$1 lab=$2 bf=$3
   { echo "services:"; while read -r k x; do svc "$k" "$x"; done <"$bf"; } >"$tmp/s.yml"
   # the probes, as they come (the engine keeps only the last 256 events for --since)
@@ -149,11 +151,11 @@ one () { # ITM LABEL BATCH: one batch, rows "label kind at lag_ms probes plain s
     case $pass in -*) echo "ready-lag.sh: $n: the check passed ${pass#-} ms before the truth" >&2 ;; esac
     start=$(docker inspect -f '{{.State.StartedAt}}' "$ns-$n-1" | sed 's/.*T//; s/Z$//' | sod)
     probes=$(grep -c "^$ns-$n-1\$" "$tmp/ev" || true)
-    pr=$(jq -r --arg n "$n" '.services[] | select(.name == $n) | .probe_response_s // 0' "$tmp/r.json")
-    echo "$lab $k $x $rep $truth $start $probes ${pr:-0} $pass" |
+    set -- $(jq -r --arg n "$n" '.services[] | select(.name == $n) | "\(.probe_response_s // 0) \(.ready_by // "-")"' "$tmp/r.json")
+    echo "$lab $k $x $rep $truth $start $probes ${1:-0} $pass ${2:--}" |
       awk '{ t = $5 - $6; if (t < -43200) t += 86400; c = 1
              for (k = 0; ; k++) { p = k <= 5 ? 0.05 * (2 ^ k - 1) : 1.55 + (k - 5); if (p >= t) break; c++ }
-             printf "%s %s %s %.0f %d %d %.0f %s\n", $1, $2, $3, ($4 - $5) * 1000, $7, c, ($4 - $5 - $8 > 0 ? $4 - $5 - $8 : 0) * 1000, $9 }' >>"$tmp/all"
+             printf "%s %s %s %.0f %d %d %.0f %s %s\n", $1, $2, $3, ($4 - $5) * 1000, $7, c, ($4 - $5 - $8 > 0 ? $4 - $5 - $8 : 0) * 1000, $9, $10 }' >>"$tmp/all"
   done <"$bf"
   "$itm" down -p "$ns" -q >/dev/null 2>&1 || true
   cur=
@@ -178,10 +180,11 @@ sort -k1,1 -k2,2 "$tmp/all" | awk '
   function flush() {
     if (cnt == 0) return
     srt(s, cnt); srt(d, cnt)
-    printf "%-4s %-7s n %3d  lag p50 %5.0f p95 %5.0f max %5.0f ms  sched p50 %5.0f p95 %5.0f ms  probes %4d plain %4d (%.2fx)\n",
+    b = ""; for (c in by) b = b (b == "" ? "" : ",") c ":" by[c]
+    printf "%-4s %-7s n %3d  lag p50 %5.0f p95 %5.0f max %5.0f ms  sched p50 %5.0f p95 %5.0f ms  probes %4d plain %4d (%.2fx)  by %s\n",
       lab, kind, cnt, q(s, cnt, 0.5), q(s, cnt, 0.95), s[cnt], q(d, cnt, 0.5), q(d, cnt, 0.95), pr, pl,
-      pl ? pr / pl : 0
-    cnt = 0; pr = 0; pl = 0; delete s; delete d }
+      pl ? pr / pl : 0, b
+    cnt = 0; pr = 0; pl = 0; delete s; delete d; delete by }
   $1 != lab || $2 != kind { flush(); lab = $1; kind = $2 }
-  { s[++cnt] = $4; d[cnt] = $7; pr += $5; pl += $6 }
+  { s[++cnt] = $4; d[cnt] = $7; pr += $5; pl += $6; by[$9]++ }
   END { flush() }'
