@@ -40,6 +40,7 @@ struct trigger {
   char procs[256];                              /* its cgroup's cgroup.procs */
   int files;                                    /* fswatch slot: writable layer and mounts, 0: none */
   int log;                                      /* fswatch slot: its json-file log, 0: none */
+  int diag;                                     /* sock_diag socket in its netns, 0: none */
   struct settle s_procs, s_listen, s_files, s_log;
 };
 
@@ -70,8 +71,12 @@ bool trigger_signal_look (struct trigger *t, enum ready_cause *cause);
 
 /* One look at a value (pure: tests): true when it is a signal. */
 bool trigger_settle (struct settle *s, uint64_t v);
-/* The listen table of /proc/PID/net/tcp or tcp6 text (its LISTEN lines'
- * local addresses, in order), folded into the hash *h (FNV-1a). */
-void trigger_listen_sum (const char *text, uint64_t *h);
+/* A sock_diag netlink socket in the network namespace of process pid
+ * (needs CAP_SYS_ADMIN there), -1 when none can be had. */
+int trigger_listen_open (long long pid);
+/* The listen table through that socket: the listening TCP sockets'
+ * family, address and port, hashed into *h; false when it does not
+ * answer. */
+bool trigger_listen_sum (int fd, uint64_t *h);
 
 #endif
