@@ -270,24 +270,58 @@ slurp (const char *path, char *b, size_t n)
   return (ssize_t) len;
 }
 
-/* The process table: the cgroup's pids and each one's name; false when
- * the cgroup cannot be read. */
+/* The process table: the cgroup's processes that descend from the
+ * container's init (its own pid, or a parent among them, up to init),
+ * and each one's name.  A process whose parent is outside the container
+ * is an exec (the engine's health probe, itm-env's, `docker exec`): it
+ * and its children are left out.  False when the cgroup cannot be
+ * read. */
+#define PROCS_MAX 256
 static bool
-procs_sum (const char *path, uint64_t *sum)
+procs_sum (const char *path, long long init, uint64_t *sum)
 {
-  char b[4096], p[64], comm[64];
+  char b[4096], p[64], st[512];
   ssize_t n = slurp (path, b, sizeof b);
   if (n < 0)
     return false;
-  uint64_t h = FNV_INIT;
+  long long pid[PROCS_MAX], ppid[PROCS_MAX];
+  char comm[PROCS_MAX][17];
+  size_t np = 0;
   char *save = NULL;
-  for (char *l = strtok_r (b, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+  for (char *l = strtok_r (b, "\n", &save); l && np < PROCS_MAX; l = strtok_r (NULL, "\n", &save))
     {
-      h = fnv (h, l, strlen (l) + 1);
-      snprintf (p, sizeof p, "/proc/%s/comm", l);
-      ssize_t c = slurp (p, comm, sizeof comm);
-      if (c > 0)
-        h = fnv (h, comm, (size_t) c);
+      /* "PID (COMM) S PPID ...": COMM may hold spaces and parentheses */
+      snprintf (p, sizeof p, "/proc/%s/stat", l);
+      char *o, *c;
+      if (slurp (p, st, sizeof st) <= 0 || (o = strchr (st, '(')) == NULL
+          || (c = strrchr (st, ')')) == NULL || c - o - 1 > 16)
+        continue;               /* gone since */
+      pid[np] = atoll (l);
+      memcpy (comm[np], o + 1, (size_t) (c - o - 1));
+      comm[np][c - o - 1] = '\0';
+      char state;
+      if (sscanf (c + 1, " %c %lld", &state, &ppid[np]) != 2)
+        continue;
+      np++;
+    }
+  uint64_t h = FNV_INIT;
+  for (size_t i = 0; i < np; i++)
+    {
+      /* up the parents within the table, at most np steps */
+      long long q = pid[i];
+      for (size_t steps = 0; q != init && steps <= np; steps++)
+        {
+          size_t j = 0;
+          while (j < np && pid[j] != q)
+            j++;
+          q = j < np ? ppid[j] : 0;
+          if (q == 0)
+            break;
+        }
+      if (q != init)
+        continue;
+      h = fnv (h, (const char *) &pid[i], sizeof pid[i]);
+      h = fnv (h, comm[i], strlen (comm[i]) + 1);
     }
   *sum = h;
   return true;
@@ -399,7 +433,7 @@ trigger_signal_look (struct trigger *t, enum ready_cause *cause)
   uint64_t sum;
   if (t->pid == 0)
     return false;
-  if (!procs_sum (t->procs, &sum))
+  if (!procs_sum (t->procs, t->pid, &sum))
     {
       t->pid = 0;               /* the container is gone, or never was here */
       trigger_free (t);

@@ -10,7 +10,9 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -278,67 +280,119 @@ procs_write (const char *path, const char *text)
     }
 }
 
-/* pids above any pid_max: no /proc/PID here (their names and listen
- * tables read as nothing) */
-#define P(n) "419430" #n "\n"
+/* A child that waits to be killed; its pid. */
+static pid_t
+child (void)
+{
+  pid_t p = fork ();
+  if (p == 0)
+    {
+      pause ();
+      _exit (0);
+    }
+  return p;
+}
 
-/* trigger_signal_look on a file standing in for a cgroup.procs: a change
- * that then holds for one look is a signal, one that goes on is not yet;
- * one that came and went is none; a table that goes away ends the
- * watch. */
+/* A process whose parent is not this one (an "exec": its parent is
+ * outside the table): a child's child, its parent gone at once. */
+static pid_t
+orphan (void)
+{
+  int fd[2];
+  if (pipe (fd) < 0)
+    return -1;
+  pid_t p = fork ();
+  if (p == 0)
+    {
+      pid_t g = fork ();
+      if (g == 0)
+        {
+          close (fd[0]);
+          close (fd[1]);
+          pause ();
+          _exit (0);
+        }
+      (void) !write (fd[1], &g, sizeof g);
+      _exit (0);
+    }
+  pid_t g = -1;
+  close (fd[1]);
+  (void) !read (fd[0], &g, sizeof g);
+  close (fd[0]);
+  waitpid (p, NULL, 0);
+  return g;
+}
+
+/* trigger_signal_look on a file standing in for a cgroup.procs, this
+ * process standing in for the container's init: a change that then holds
+ * for one look is a signal, one that goes on is not yet; one that came
+ * and went is none; a process whose parent is outside (an exec) is not
+ * in the table; a name that changes (an exec into the server) is; a
+ * table that goes away ends the watch. */
 static void
 procs_cases (void)
 {
   char dir[] = "/tmp/itm-test-ready.XXXXXX";
   if (!tap_ok (mkdtemp (dir) != NULL, "a temporary directory"))
     return;
-  struct trigger t = { .pid = 4194399 };
+  pid_t c1 = child (), c2 = child (), c3 = child (), o = orphan ();
+  struct trigger t = { .pid = getpid () };
   enum ready_cause why = CAUSE_BLIND;
+  char self[17] = "";
+  prctl (PR_GET_NAME, self);
   snprintf (t.procs, sizeof t.procs, "%s/cgroup.procs", dir);
-  procs_write (t.procs, P (1) P (7));
+  char tab[256];
+#define TABLE(...)                                                                                \
+  do                                                                                              \
+    {                                                                                             \
+      pid_t _p[] = { __VA_ARGS__ };                                                               \
+      size_t _n = 0;                                                                              \
+      for (size_t _i = 0; _i < sizeof _p / sizeof *_p; _i++)                                      \
+        _n += (size_t) snprintf (tab + _n, sizeof tab - _n, "%d\n", (int) _p[_i]);                \
+      procs_write (t.procs, tab);                                                                 \
+    }                                                                                             \
+  while (0)
+  pid_t me = getpid ();
+  TABLE (me, c1);
   tap_ok (trigger_watching (&t), "procs: watched");
   tap_ok (!trigger_signal_look (&t, &why), "procs: the first look learns the table");
   tap_ok (!trigger_signal_look (&t, &why), "procs: the same table: no signal");
-  procs_write (t.procs, P (1) P (7) P (9));
+  TABLE (me, c1, c2);
   tap_ok (!trigger_signal_look (&t, &why), "procs: it changed: not yet (it may go on changing)");
-  procs_write (t.procs, P (1) P (9));
+  TABLE (me, c2);
   tap_ok (!trigger_signal_look (&t, &why), "procs: it changed again: not yet");
   tap_ok (trigger_signal_look (&t, &why), "procs: it held for one look: a signal");
   tap_is_str (ready_cause_name (why), "processes", "procs: named processes");
   tap_ok (!trigger_signal_look (&t, &why), "procs: still the same: no second signal");
-  procs_write (t.procs, P (1) P (9) P (2));
-  tap_ok (!trigger_signal_look (&t, &why), "procs: a probe's exec in the table: not yet");
-  procs_write (t.procs, P (1) P (9));
-  tap_ok (!trigger_signal_look (&t, &why), "procs: the exec gone again: not yet");
+  TABLE (me, c2, c3);
+  tap_ok (!trigger_signal_look (&t, &why), "procs: a process in the table: not yet");
+  TABLE (me, c2);
+  tap_ok (!trigger_signal_look (&t, &why), "procs: gone again: not yet");
   tap_ok (!trigger_signal_look (&t, &why), "procs: settled where it was: no signal (it came and went)");
-  procs_write (t.procs, P (1) P (9) P (3) P (4));
+  TABLE (me, c2, o);
+  tap_ok (!trigger_signal_look (&t, &why), "procs: an exec (its parent outside) in the table: nothing");
+  tap_ok (!trigger_signal_look (&t, &why), "procs: it stays: still nothing (the engine's own probe)");
+  TABLE (me, c2, 4194399);
+  tap_ok (!trigger_signal_look (&t, &why), "procs: a pid gone before it is read: nothing");
+  tap_ok (!trigger_signal_look (&t, &why), "procs: and still nothing");
+  prctl (PR_SET_NAME, "itm-exec");
+  tap_ok (!trigger_signal_look (&t, &why), "procs: a name changed (an exec into the server): not yet");
+  tap_ok (trigger_signal_look (&t, &why), "procs: it held: a signal");
+  prctl (PR_SET_NAME, self);
+  TABLE (me, c2, c1, c3);
   tap_ok (!trigger_signal_look (&t, &why), "procs: workers started (seen first during a probe): not yet");
   tap_ok (trigger_signal_look (&t, &why), "procs: they stay: a signal");
   unlink (t.procs);
   tap_ok (!trigger_signal_look (&t, &why), "procs: the table gone: no signal");
   tap_ok (!trigger_watching (&t), "procs: and no more looks");
+#undef TABLE
   rmdir (dir);
-
-  /* a process's name is part of the table: this process's own pid, whose
-   * name is changed with prctl (an exec into the server) */
-  char dir2[] = "/tmp/itm-test-ready.XXXXXX";
-  if (!tap_ok (mkdtemp (dir2) != NULL, "a temporary directory"))
-    return;
-  struct trigger u = { .pid = 4194399 };
-  snprintf (u.procs, sizeof u.procs, "%s/cgroup.procs", dir2);
-  char self[32], old[17] = "";
-  snprintf (self, sizeof self, "%d\n", (int) getpid ());
-  procs_write (u.procs, self);
-  prctl (PR_GET_NAME, old);
-  prctl (PR_SET_NAME, "itm-before");
-  trigger_signal_look (&u, &why);
-  tap_ok (!trigger_signal_look (&u, &why), "procs: the same pid, the same name: no signal");
-  prctl (PR_SET_NAME, "itm-after");
-  trigger_signal_look (&u, &why);
-  tap_ok (trigger_signal_look (&u, &why), "procs: the same pid, another name (exec): a signal");
-  prctl (PR_SET_NAME, old);
-  unlink (u.procs);
-  rmdir (dir2);
+  pid_t all[] = { c1, c2, c3, o };
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+    if (all[i] > 0)
+      kill (all[i], SIGKILL);
+  for (size_t i = 0; i < 3; i++)
+    waitpid (all[i], NULL, 0);
 }
 
 /* trigger_settle alone: the rule every signal follows */
