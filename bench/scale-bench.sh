@@ -48,6 +48,17 @@
 # max 192 ms.  Every floor teardown (32 in flight) left its network with
 # phantom endpoints (moby#42119), whether forced DELETE or stop first;
 # itm-env's down (8 in flight) did not in these runs.
+# Figures of 2026-12-02 (session 6), engine 1, the same binary (bb2b6aa):
+# quiet machine (load under 1 at the start; the bench's own containers
+# make the rest), two rounds, up/floor per round:
+#   ind-100    floor 16.5 / 16.7 s  itm-env 16.0 / 15.2 s  0.97 / 0.92  RSS 15.6 MB
+#   ind-200    floor 33.7 / 34.1 s  itm-env 31.0 / 35.2 s  0.92 / 1.03  RSS 16.3 MB
+#   chain-200  floor 34.1 / 33.2 s  itm-env 36.2 / 32.5 s  1.06 / 0.98  RSS 17.1 MB
+# chain-500 only while another benchmark ran beside it (load 20-38): floor
+# 154.4 / 98.4 s, itm-env 182.4 / 127.6 s (1.18 / 1.30), RSS 20.8 MB; its
+# down 104.7 / 38.6 s against 52.6 / 38.3 s (8 removals in flight against
+# 32).  Every floor teardown of 200+ left a network with phantom
+# endpoints (moby#42119), and one itm-env down of chain-500 did too.
 set -eu
 itm=${1:?usage: scale-bench.sh path/to/itm-env}
 sock=${DOCKER_HOST:-unix:///var/run/docker.sock}; sock=${sock#unix://}
