@@ -81,10 +81,15 @@ is "$(labelled "$fresh")" 0 "nothing left in it"
 
 # the command inherits none of itm-env's descriptors (engine connections,
 # the watchdog's pipe): only what the caller gave itm-env (here 7)
-run sh -c 'ls /proc/$$/fd | sort -n | tr "\n" " "' 7>"$tmp/seven"
-mine=$out
-run "$ITM_ENV" -f stack.yml -p "$ITM_NS" run -q -- sh -c 'ls /proc/$$/fd | sort -n | tr "\n" " "; echo seven >&7' 7>"$tmp/seven"
+# (the shell lists its own descriptors while it runs one command, ls,
+# whose output goes to a file: in a pipeline the shell holds the pipes it
+# is still setting up while ls reads the list, which made this flaky)
+fds_of () { tr -s ' \n' '  ' <"$1" | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/^ *//'; }
+run sh -c 'ls /proc/$$/fd >"$0"' "$tmp/fds-mine" 7>"$tmp/seven"
+mine=$(fds_of "$tmp/fds-mine")
+run "$ITM_ENV" -f stack.yml -p "$ITM_NS" run -q -- sh -c 'ls /proc/$$/fd >"$0"; echo seven >&7' "$tmp/fds-cmd" 7>"$tmp/seven"
 is "$rc" 0 "run -- ls /proc/\$\$/fd: 0"
+out=$(fds_of "$tmp/fds-cmd")
 # no more than the caller's: every descriptor the command has, the caller
 # had too (make's jobserver pipe, which the caller may hold, is not ours
 # to pass on or to assert about: 7 below is the one the caller gives)
