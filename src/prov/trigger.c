@@ -38,6 +38,22 @@
 #define LOOK_WAIT_MS 5
 #define UNKNOWN_MAX 3
 
+/* A small file's text into b (at most n - 1 bytes); its length, -1 when
+ * it cannot be read. */
+static ssize_t
+slurp (const char *path, char *b, size_t n)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  size_t len = 0;
+  ssize_t r;
+  while (len < n - 1 && (r = read (fd, b + len, n - 1 - len)) > 0)
+    len += (size_t) r;
+  b[len] = '\0';
+  return (ssize_t) len;
+}
+
 /* The cgroup.procs of the container whose init is pid, into t->procs:
  * the first line of /proc/PID/cgroup whose path names the container
  * (cgroup v2: "0::PATH"; v1: "N:CONTROLLERS:PATH", mounted at
@@ -50,13 +66,8 @@ procs_find (struct trigger *t, const char *id, long long pid)
     return;
   char p[64], cg[4096];
   snprintf (p, sizeof p, "/proc/%lld/cgroup", pid);
-  cleanup_close int fd = open (p, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  if (slurp (p, cg, sizeof cg) <= 0)
     return;
-  ssize_t n = read (fd, cg, sizeof cg - 1);
-  if (n <= 0)
-    return;
-  cg[n] = '\0';
   char *save = NULL;
   for (char *l = strtok_r (cg, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
     {
@@ -185,9 +196,14 @@ stream_look (struct trigger *t)
           if (t->head_len < sizeof t->head - 1)
             t->head[t->head_len++] = c;
           t->head_end = c == (t->head_end % 2 ? '\n' : '\r') ? t->head_end + 1 : c == '\r';
+        }
+      if (t->head_end == 4 && t->head_len)
+        {
+          /* the head is whole: its status once, then only the body counts */
           int status = 0;
           t->head[t->head_len] = '\0';
-          if (t->head_end == 4 && (sscanf (t->head, "HTTP/%*s %d", &status) != 1 || status != 200))
+          t->head_len = 0;
+          if (sscanf (t->head, "HTTP/%*s %d", &status) != 1 || status != 200)
             return stream_end (t);
         }
       t->stream_bytes += (uint64_t) (n - i);
@@ -320,22 +336,6 @@ fnv (uint64_t h, const char *b, size_t n)
   for (size_t i = 0; i < n; i++)
     h = (h ^ (unsigned char) b[i]) * 1099511628211ULL;
   return h;
-}
-
-/* A small file's text into b (at most n - 1 bytes); its length, -1 when
- * it cannot be read. */
-static ssize_t
-slurp (const char *path, char *b, size_t n)
-{
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  size_t len = 0;
-  ssize_t r;
-  while (len < n - 1 && (r = read (fd, b + len, n - 1 - len)) > 0)
-    len += (size_t) r;
-  b[len] = '\0';
-  return (ssize_t) len;
 }
 
 /* The process table: the cgroup's processes that descend from the
