@@ -41,7 +41,9 @@ for i in 1 2 3; do
     svc listen "mkdir /x; ln -s /bin/busybox /x/sh; $wait_; exec -a httpd /x/sh -f -p 127.0.0.1:8080" \
       "nc 127.0.0.1 8080 </dev/null"
     svc log "$wait_; echo ready; cd /etc; read x <&3" '[ $$(readlink /proc/1/cwd) = /etc ]'
-    svc files "$wait_; mkdir -p /a/b; : >/a/b/up; read x <&3" "test -e /a/b/up"
+    # mkdir is a process of its own (busybox sh has no such builtin): it
+    # runs before the wait, or a slow one is a processes signal
+    svc files "mkdir -p /a/b; $wait_; : >/a/b/up; read x <&3" "test -e /a/b/up"
     svc tmpfs "$wait_; : >/run/up; read x <&3" "test -e /run/up" "tmpfs: [/run]"
     svc volume "$wait_; : >/data/up; read x <&3" "test -e /data/up" 'volumes: ["data:/data"]'
     svc silent "sleep 3600" '[ $$(( $$(date +%s) - $$(stat -c %Y /proc/1) )) -ge 3 ]'
