@@ -14,7 +14,7 @@
  * newer triggers) and now (the port and every signal), it prints the lag
  * (report - the moment the check could first pass) p50/p95/max and the
  * probes against plain's.  A signal is a change that then holds for one
- * TRIGGER_POLL_NS look (trigger.c), whatever trigger saw it; the
+ * look (trigger.c; LOOK_MIN_NS apart), whatever trigger saw it; the
  * service's change comes at the truth exactly (ready-lag.sh's services
  * make it 0.2-5 ms later).  Figures, not a test. */
 #include <config.h>

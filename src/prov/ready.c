@@ -27,6 +27,16 @@ ready_init (struct ready_gate *g)
   g->pending = g->cause = CAUSE_BLIND;
 }
 
+int64_t
+ready_look_ns (unsigned lookers, int64_t cost_ns)
+{
+  if (cost_ns <= 0 || lookers == 0)
+    return LOOK_MIN_NS;
+  /* lookers * cost / interval <= LOOK_SHARE / 100 */
+  int64_t ns = (int64_t) lookers * cost_ns * (100 / LOOK_SHARE);
+  return ns < LOOK_MIN_NS ? LOOK_MIN_NS : ns > LOOK_MAX_NS ? LOOK_MAX_NS : ns;
+}
+
 const char *
 ready_cause_name (enum ready_cause c)
 {
@@ -129,8 +139,9 @@ probe_or_wait (struct ready_gate *g, int64_t now)
       g->pending = CAUSE_BLIND;
       return step (READY_PROBE);
     }
-  if ((g->trig == TRIG_CLOSED || g->watch) && now + TRIGGER_POLL_NS < at)
-    at = now + TRIGGER_POLL_NS;
+  int64_t look = g->look_ns > 0 ? g->look_ns : LOOK_MIN_NS;
+  if ((g->trig == TRIG_CLOSED || g->watch) && now + look < at)
+    at = now + look;
   return wait_until (g, at, now);
 }
 

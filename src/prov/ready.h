@@ -39,7 +39,7 @@ enum phase { P_PENDING, P_CREATED, P_STARTED, P_SEEDING, P_READY, P_FAILED, P_SK
  * pass, and a cheap trigger says when that is:
  *
  * - The trigger: when the container exposes TCP ports that can be
- *   reached from here, the gate connects to them every TRIGGER_POLL_NS
+ *   reached from here, the gate connects to them at each look (below)
  *   (a connect() that is refused costs microseconds) until one accepts.
  *   That moment, "the port opened", runs a probe at once and restarts the
  *   doubling below from PROBE_MIN_NS.
@@ -50,14 +50,13 @@ enum phase { P_PENDING, P_CREATED, P_STARTED, P_SEEDING, P_READY, P_FAILED, P_SK
  *   burst after the port opens).
  * - Signals: when the engine runs on this host (the container's init is
  *   a process here, in a cgroup named after the container), the gate
- *   looks every TRIGGER_POLL_NS at
+ *   looks at
  *     - the process table: the cgroup's processes and their names
- *       (cgroup.procs, /proc/PID/comm): PostgreSQL starting its
+ *       (cgroup.procs, /proc/PID/stat): PostgreSQL starting its
  *       background workers, a start script's `sleep` ending, an `exec`
  *       into the server;
  *     - the listen table: the TCP sockets listening in its network
- *       namespace (/proc/PID/net/tcp, tcp6), also ones on 127.0.0.1 or
- *       not exposed;
+ *       namespace (sock_diag), also ones on 127.0.0.1 or not exposed;
  *     - its log: its json-file log grew (it printed "ready");
  *     - its files: a write in its writable layer (overlay2's upper
  *       directory) or its mounts (volumes, binds, tmpfs; inotify, at
@@ -69,6 +68,12 @@ enum phase { P_PENDING, P_CREATED, P_STARTED, P_SEEDING, P_READY, P_FAILED, P_SK
  *   Signals never change the blind caps: a service that gives none (its
  *   check depends on time alone, or on memory behind a socket that is
  *   open already: "silent") keeps the plain doubling to 1 s.
+ * - The looks: every LOOK_MIN_NS while few gates look at once; with more,
+ *   less often (ready_look_ns), so that all of them together take at
+ *   most LOOK_SHARE percent of one core at what a look costs (measured by
+ *   the caller: about 40 us for a container of three processes; so 25
+ *   gates at 10 ms, 100 at 40 ms, 500 at 200 ms), never rarer than
+ *   LOOK_MAX_NS.
  * - The budget: never more probes than the plain schedule would have run
  *   by now (at 0, 50, 150, 350, 750, 1550 ms, then every second), plus
  *   PROBE_SPARE; a probe over the budget (the port's or a signal's too)
@@ -83,7 +88,9 @@ enum phase { P_PENDING, P_CREATED, P_STARTED, P_SEEDING, P_READY, P_FAILED, P_SK
 #define PROBE_MAX_NS (1000 * 1000000LL)
 #define PROBE_MAX_CLOSED_NS (2000 * 1000000LL)
 #define PROBE_SPARE 2
-#define TRIGGER_POLL_NS (20 * 1000000LL)
+#define LOOK_MIN_NS (10 * 1000000LL)
+#define LOOK_MAX_NS (500 * 1000000LL)
+#define LOOK_SHARE 10
 /* How often a gate without a probe looks again (the events wake it too). */
 #define READY_POLL_NS (100 * 1000000LL)
 
@@ -118,6 +125,8 @@ struct ready_gate {
   enum ready_trigger trig;      /* the caller's: what the ports say now */
   enum ready_trigger trig_seen; /* what they said at the last look */
   bool watch;                   /* the caller's: it looks at the process table */
+  int64_t look_ns;              /* the caller's: how often it looks (ready_look_ns), 0:
+                                   LOOK_MIN_NS */
   unsigned signals;             /* the caller's: signals so far */
   enum ready_cause signal_cause;/* the caller's: the latest signal's kind */
   unsigned signals_seen;        /* the ones a probe answered */
@@ -149,6 +158,9 @@ struct ready_step ready_next (struct ready_gate *g, const struct ready_facts *f,
                               int64_t now);
 /* "blind", "port", "processes", "listen", "log", "files", "engine". */
 const char *ready_cause_name (enum ready_cause c);
+/* How often each of `lookers` gates that look at once looks, when one
+ * look costs `cost_ns` of CPU: ready.h's "The looks". */
+int64_t ready_look_ns (unsigned lookers, int64_t cost_ns);
 /* The time (from the start) the plain schedule runs its k-th probe
  * (k from 0): the budget's clock. */
 int64_t ready_plain_probe_at (unsigned k);

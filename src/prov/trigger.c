@@ -8,7 +8,8 @@
  * process's comm (about 12 us a file), its listening sockets from a
  * sock_diag netlink socket made in its network namespace (not
  * /proc/PID/net/tcp: reading that walks the host's whole TCP hash table,
- * 6 ms here), compared by a hash; the files and the log as counts of
+ * 6 ms here), asked only when the namespace's count of TCP sockets in
+ * use changed, compared by a hash; the files and the log as counts of
  * inotify events (fswatch.h). */
 #include <config.h>
 
@@ -219,9 +220,9 @@ trigger_free (struct trigger *t)
   fswatch_remove (t->files);
   fswatch_remove (t->log);
   t->files = t->log = 0;
-  if (t->diag > 0)
-    close (t->diag);
-  t->diag = 0;
+  if (t->ltab.diag > 0)
+    trigger_listen_close (&t->ltab);
+  t->ltab.diag = 0;
 }
 
 void
@@ -249,8 +250,8 @@ trigger_find (struct engine *e, const char *id, struct trigger *t)
   if (t->pid)
     {
       files_find (t, c);
-      int d = trigger_listen_open (t->pid);
-      t->diag = d > 0 ? d : 0;
+      if (!trigger_listen_open (t->pid, &t->ltab))
+        t->ltab.diag = 0;
     }
   if (t->log == 0)
     stream_open (e, json_str (c, "Id"), t);
@@ -413,10 +414,11 @@ diag_open_thread (void *arg)
   return NULL;
 }
 
-int
-trigger_listen_open (long long pid)
+bool
+trigger_listen_open (long long pid, struct listen_table *lt)
 {
   char p[64];
+  *lt = (struct listen_table){ .diag = -1, .stat = { -1, -1 } };
   snprintf (p, sizeof p, "/proc/%lld/ns/net", pid);
   struct diag_open d = { .ns = open (p, O_RDONLY | O_CLOEXEC), .fd = -1 };
   pthread_t th;
@@ -424,7 +426,51 @@ trigger_listen_open (long long pid)
     pthread_join (th, NULL);
   if (d.ns >= 0)
     close (d.ns);
-  return d.fd;
+  lt->diag = d.fd;
+  if (lt->diag < 0)
+    return false;
+  /* /proc/PID/net is the namespace pid is in when it is opened */
+  static const char *const name[2] = { "sockstat", "sockstat6" };
+  for (int i = 0; i < 2; i++)
+    {
+      snprintf (p, sizeof p, "/proc/%lld/net/%s", pid, name[i]);
+      lt->stat[i] = open (p, O_RDONLY | O_CLOEXEC);
+    }
+  return true;
+}
+
+void
+trigger_listen_close (struct listen_table *lt)
+{
+  for (int i = 0; i < 2; i++)
+    if (lt->stat[i] >= 0)
+      close (lt->stat[i]);
+  if (lt->diag >= 0)
+    close (lt->diag);
+  *lt = (struct listen_table){ .diag = -1, .stat = { -1, -1 } };
+}
+
+/* The "TCP: inuse N" and "TCP6: inuse N" lines, hashed; false when one
+ * cannot be read. */
+static bool
+listen_inuse (const struct listen_table *lt, uint64_t *h)
+{
+  *h = FNV_INIT;
+  for (int i = 0; i < 2; i++)
+    {
+      char b[1024];
+      ssize_t n = lt->stat[i] >= 0 ? pread (lt->stat[i], b, sizeof b - 1, 0) : -1;
+      if (n <= 0)
+        return false;
+      b[n] = '\0';
+      const char *key = i ? "TCP6: inuse " : "TCP: inuse ";
+      char *l = strstr (b, key);
+      if (l == NULL)
+        return false;
+      unsigned long long v = strtoull (l + strlen (key), NULL, 10);
+      *h = fnv (*h, (const char *) &v, sizeof v);
+    }
+  return true;
 }
 
 /* One family's listening TCP sockets into *h; false when the socket
@@ -463,10 +509,25 @@ listen_dump (int fd, uint8_t family, uint64_t *h)
 }
 
 bool
-trigger_listen_sum (int fd, uint64_t *h)
+trigger_listen_sum (struct listen_table *lt, uint64_t *h)
 {
-  *h = FNV_INIT;
-  return fd >= 0 && listen_dump (fd, AF_INET, h) && listen_dump (fd, AF_INET6, h);
+  uint64_t u;
+  bool counted = listen_inuse (lt, &u);
+  if (!(counted && lt->known && u == lt->inuse))
+    {
+      uint64_t d = FNV_INIT;
+      lt->dumps++;
+      if (lt->diag < 0 || !listen_dump (lt->diag, AF_INET, &d) || !listen_dump (lt->diag, AF_INET6, &d))
+        {
+          lt->known = false;
+          return false;
+        }
+      lt->sum = d;
+      lt->inuse = u;
+      lt->known = counted;
+    }
+  *h = lt->sum;
+  return true;
 }
 
 bool
@@ -510,7 +571,7 @@ trigger_signal_look (struct trigger *t, enum ready_cause *cause)
    * gives a signal names it */
   if (t->pid && trigger_settle (&t->s_procs, sum))
     sig = true, *cause = CAUSE_PROCS;
-  if (t->diag > 0 && trigger_listen_sum (t->diag, &l) && trigger_settle (&t->s_listen, l) && !sig)
+  if (t->ltab.diag > 0 && trigger_listen_sum (&t->ltab, &l) && trigger_settle (&t->s_listen, l) && !sig)
     sig = true, *cause = CAUSE_LISTEN;
   if (t->stream)
     stream_look (t);

@@ -4,7 +4,7 @@
  * table (its cgroup's processes and their names), its listen table (the
  * sockets listening in its network namespace), file activity in its
  * writable layer and mounts, and its log (fswatch.h), each cheap enough
- * to look at every TRIGGER_POLL_NS. */
+ * to look at often (ready.h, "The looks"). */
 #ifndef ITM_PROV_TRIGGER_H
 #define ITM_PROV_TRIGGER_H
 
@@ -20,7 +20,7 @@
  * watched per container (inotify's watches are a per-user limit). */
 #define TRIGGER_MAX_DIRS 128
 
-/* A value looked at every TRIGGER_POLL_NS: a change that then holds
+/* A value looked at again and again (ready.h, "The looks"): a change that then holds
  * still for one look, to a value other than the one it last settled at,
  * is a signal (trigger_settle). */
 struct settle {
@@ -29,6 +29,19 @@ struct settle {
   bool known;                   /* false: the next look only learns it */
 };
 
+/* The listen table of a network namespace: a sock_diag netlink socket
+ * made in it, asked only when its count of TCP sockets in use
+ * (/proc/PID/net/sockstat, sockstat6: a read of a few counters, 1 us)
+ * changed since the last look: a dump walks the host's whole listening
+ * hash, 20-70 us. */
+struct listen_table {
+  int diag;                     /* the socket, -1: none */
+  int stat[2];                  /* sockstat, sockstat6, -1: none (every look dumps) */
+  uint64_t inuse;               /* their TCP lines at the last dump */
+  uint64_t sum;                 /* what the last dump hashed */
+  bool known;
+  unsigned dumps;               /* dumps so far (tests) */
+};
 struct trigger {
   unsigned n;                                   /* 0: no port trigger */
   struct sockaddr_storage addr[TRIGGER_MAX_PORTS];
@@ -40,7 +53,7 @@ struct trigger {
   char procs[256];                              /* its cgroup's cgroup.procs */
   int files;                                    /* fswatch slot: writable layer and mounts, 0: none */
   int log;                                      /* fswatch slot: its json-file log, 0: none */
-  int diag;                                     /* sock_diag socket in its netns, 0: none */
+  struct listen_table ltab;                     /* its netns's listen table, diag 0: none */
   /* the log from the engine (not on this host, or no log file here) */
   struct engine_raw *stream;                    /* GET .../logs?follow, NULL: none */
   char head[256];                               /* its answer's head, so far */
@@ -79,12 +92,12 @@ bool trigger_signal_look (struct trigger *t, enum ready_cause *cause);
 
 /* One look at a value (pure: tests): true when it is a signal. */
 bool trigger_settle (struct settle *s, uint64_t v);
-/* A sock_diag netlink socket in the network namespace of process pid
- * (needs CAP_SYS_ADMIN there), -1 when none can be had. */
-int trigger_listen_open (long long pid);
-/* The listen table through that socket: the listening TCP sockets'
- * family, address and port, hashed into *h; false when it does not
- * answer. */
-bool trigger_listen_sum (int fd, uint64_t *h);
+/* Open the listen table of process pid's network namespace (needs
+ * CAP_SYS_ADMIN there); false when no socket can be had. */
+bool trigger_listen_open (long long pid, struct listen_table *lt);
+void trigger_listen_close (struct listen_table *lt);
+/* The listen table: the listening TCP sockets' family, address and port,
+ * hashed into *h; false when the socket does not answer. */
+bool trigger_listen_sum (struct listen_table *lt, uint64_t *h);
 
 #endif

@@ -109,6 +109,8 @@ struct run {
   bool calls_init;
   char **nets, **vols;               /* created by this run */
   size_t nnets, nvols;
+  unsigned lookers;                  /* gates that look at a trigger now (mu) */
+  int64_t look_cost_ns;              /* a look's CPU, averaged over the last ones (mu) */
 };
 
 /* ---- signals ---- */
@@ -396,34 +398,62 @@ gate_probe (struct engine *e, struct run *r, struct svc *s, struct buf *out)
   return rc;
 }
 
+static int64_t
+thread_cpu_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* One look at the trigger (mu held on entry and exit): what the ports say,
+ * a signal, and how often to look next (ready.h, "The looks"). */
+static void
+gate_look (struct run *r, struct ready_gate *g, struct trigger *trig, bool *looking)
+{
+  bool now = (trig->n && g->trig != TRIG_OPEN) || trigger_watching (trig);
+  if (now != *looking)
+    {
+      *looking = now;
+      if (now)
+        r->lookers++;
+      else
+        r->lookers--;
+    }
+  if (!now)
+    return;
+  pthread_mutex_unlock (&r->mu);
+  int64_t c = thread_cpu_ns ();
+  if (trig->n && g->trig != TRIG_OPEN)
+    g->trig = trigger_look (trig);
+  if (trigger_signal_look (trig, &g->signal_cause))
+    g->signals++;
+  g->watch = trigger_watching (trig);
+  c = thread_cpu_ns () - c;
+  pthread_mutex_lock (&r->mu);
+  r->look_cost_ns = r->look_cost_ns ? (7 * r->look_cost_ns + c) / 8 : c;
+  g->look_ns = ready_look_ns (r->lookers, r->look_cost_ns);
+}
+
 /* The readiness gate (ready.c decides, this does): until ready, failed or
  * aborted (mu held on entry and exit). */
 static void
-gate_wait (struct engine *e, struct run *r, struct svc *s)
+gate_wait_on (struct engine *e, struct run *r, struct svc *s, struct trigger *trig,
+              bool *looking)
 {
   cleanup_buf struct buf out = { 0 };
   struct ready_gate g = { .gate = s->gate, .has_probe = s->probe != NULL,
                           .timeout_ns = s->timeout_ns, .t_start = s->t_start };
-  __attribute__ ((cleanup (trigger_free))) struct trigger trig = { 0 };
   ready_init (&g);
   if (g.gate == GATE_HEALTHY && g.has_probe && s->id)
     {
       pthread_mutex_unlock (&r->mu);
-      trigger_find (e, s->id, &trig);   /* the readiness trigger: ready.h */
+      trigger_find (e, s->id, trig);    /* the readiness trigger: ready.h */
       pthread_mutex_lock (&r->mu);
     }
   for (;;)
     {
-      if ((trig.n && g.trig != TRIG_OPEN) || trigger_watching (&trig))
-        {
-          pthread_mutex_unlock (&r->mu);
-          if (trig.n && g.trig != TRIG_OPEN)
-            g.trig = trigger_look (&trig);
-          if (trigger_signal_look (&trig, &g.signal_cause))
-            g.signals++;
-          g.watch = trigger_watching (&trig);
-          pthread_mutex_lock (&r->mu);
-        }
+      gate_look (r, &g, trig, looking);
       struct ready_step st = ready_next (&g, &s->ev, r->abort || s->phase == P_FAILED,
                                          mono_ns ());
       switch (st.act)
@@ -451,6 +481,16 @@ gate_wait (struct engine *e, struct run *r, struct svc *s)
           break;
         }
     }
+}
+
+static void
+gate_wait (struct engine *e, struct run *r, struct svc *s)
+{
+  __attribute__ ((cleanup (trigger_free))) struct trigger trig = { 0 };
+  bool looking = false;
+  gate_wait_on (e, r, s, &trig, &looking);
+  if (looking)
+    r->lookers--;
 }
 
 /* API 1.44+: the engine probes every StartInterval until healthy (spec.c),

@@ -179,6 +179,8 @@ do_line (struct cur *c, char *l)
       else if (strcmp (a, "watched") != 0)
         bad_line (c, l);
     }
+  else if (strcmp (l, "look") == 0 && n == 1)
+    c->g.look_ns = strtoll (a, NULL, 10) * MS;
   else if (strcmp (l, "cause") == 0 && n == 1)
     /* cause NAME: what asked for the last probe (after ready: the one that passed) */
     tap_is_str (ready_cause_name (c->g.cause), a, "%s (line %d): the probe's cause is %s",
@@ -395,6 +397,19 @@ procs_cases (void)
     waitpid (all[i], NULL, 0);
 }
 
+/* ready_look_ns: how often each gate looks when many look at once */
+static void
+look_cases (void)
+{
+  tap_is_int (ready_look_ns (1, 40000), LOOK_MIN_NS, "look: one gate: every LOOK_MIN_NS");
+  tap_is_int (ready_look_ns (0, 0), LOOK_MIN_NS, "look: nothing known: every LOOK_MIN_NS");
+  tap_is_int (ready_look_ns (25, 40000), LOOK_MIN_NS, "look: 25 gates at 40 us: 10 ms (10%% of a core)");
+  tap_is_int (ready_look_ns (100, 40000), 40 * MS, "look: 100 gates at 40 us: 40 ms (10%% of a core)");
+  tap_is_int (ready_look_ns (500, 40000), 200 * MS, "look: 500 gates: 200 ms");
+  tap_is_int (ready_look_ns (100, 400000), 400 * MS, "look: 100 gates of costly looks: 400 ms");
+  tap_is_int (ready_look_ns (5000, 400000), LOOK_MAX_NS, "look: never rarer than LOOK_MAX_NS");
+}
+
 /* trigger_settle alone: the rule every signal follows */
 static void
 settle_cases (void)
@@ -452,7 +467,7 @@ listen_cases (void)
 {
   if (geteuid () != 0)
     {
-      tap_skip (4, "listen: needs root (a network namespace)");
+      tap_skip (7, "listen: needs root (a network namespace)");
       return;
     }
   struct netns_thread n = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
@@ -463,19 +478,24 @@ listen_cases (void)
   while (n.state != 1)
     pthread_cond_wait (&n.cv, &n.mu);
   pthread_mutex_unlock (&n.mu);
-  int fd = n.a >= 0 ? trigger_listen_open (n.tid) : -1;
+  struct listen_table lt = { .diag = -1, .stat = { -1, -1 } };
+  bool open = n.a >= 0 && trigger_listen_open (n.tid, &lt);
   uint64_t h1 = 0, h2 = 0, h3 = 0, h4 = 0;
-  tap_ok (fd >= 0 && trigger_listen_sum (fd, &h1), "listen: the namespace's table can be read");
-  trigger_listen_sum (fd, &h2);
+  tap_ok (open && trigger_listen_sum (&lt, &h1), "listen: the namespace's table can be read");
+  tap_ok (lt.stat[0] >= 0 && lt.stat[1] >= 0, "listen: and its sockstat, sockstat6");
+  unsigned d = lt.dumps;
+  trigger_listen_sum (&lt, &h2);
   tap_ok (h1 == h2, "listen: nothing changed: the same table");
+  tap_is_int (lt.dumps, d, "listen: ... not asked again (the count in use is the same)");
   listen (n.b, 1);
-  trigger_listen_sum (fd, &h3);
+  trigger_listen_sum (&lt, &h3);
   tap_ok (h3 != h2, "listen: a second socket listens: another table");
+  tap_is_int (lt.dumps, d + 1, "listen: ... asked once");
   close (n.a);
-  trigger_listen_sum (fd, &h4);
+  trigger_listen_sum (&lt, &h4);
   tap_ok (h4 != h3 && h4 != h2, "listen: the first one closed: another table again");
-  if (fd >= 0)
-    close (fd);
+  if (open)
+    trigger_listen_close (&lt);
   close (n.b);
   pthread_mutex_lock (&n.mu);
   n.state = 2;
@@ -552,6 +572,7 @@ main (void)
   decode_cases ();
   procs_cases ();
   settle_cases ();
+  look_cases ();
   listen_cases ();
   fswatch_cases ();
   const char *srcdir = getenv ("ITM_SRCDIR");
