@@ -347,6 +347,20 @@ walk_service (struct emitter *e, const struct stack_service *s)
       put_str (e, "context", b->context);
       put_str (e, "dockerfile", b->dockerfile ? b->dockerfile : "Dockerfile");
       put_kvs (e, "args", &b->args);
+      if (b->ssh.n)
+        {
+          /* "ID" or "ID=PATH", the list form both Compose and the loader
+           * read back (Compose prints "ID: PATH", which neither does) */
+          e_key (e, "ssh");
+          e_list (e);
+          for (size_t i = 0; i < b->ssh.n; i++)
+            {
+              cleanup_free char *v = b->ssh.v[i].value
+                ? xasprintf ("%s=%s", b->ssh.v[i].name, b->ssh.v[i].value) : NULL;
+              e_str (e, v ? v : b->ssh.v[i].name);
+            }
+          e_end (e);
+        }
       put_str (e, "target", b->target);
       put_kvs (e, "labels", &b->labels);
       put_str (e, "network", b->network);
