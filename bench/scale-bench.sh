@@ -1,6 +1,8 @@
 #!/bin/sh
-# scale-bench.sh ITM_ENV - `up` and `down` of many services against the
-# floor (issue 18 item 4).  Figures, not a test.
+# scale-bench.sh ITM_ENV [ITM_ENV_OLD] - `up` and `down` of many services
+# against the floor (issue 18 item 4), and with a second binary (e.g. the
+# previous commit) that one too, in the same rounds (rows "itm-old").
+# Figures, not a test.
 #
 # The floor: the same engine calls, scripted: one network, then every
 # container created (one curl process, --parallel, $BENCH_P connections at
@@ -59,8 +61,19 @@
 # down 104.7 / 38.6 s against 52.6 / 38.3 s (8 removals in flight against
 # 32).  Every floor teardown of 200+ left a network with phantom
 # endpoints (moby#42119), and one itm-env down of chain-500 did too.
+# Figures of 2026-12-02 (session 7), engine 1, quiet machine (load under
+# 1.5 at the start), chain-500 only, two rounds; itm-env 02f1550 against
+# a trial that created every container ahead of the runners (16 creator
+# threads, starts first for the call slots; not kept):
+#   floor      91.3 / 93.1 s
+#   02f1550    87.7 / 99.2 s   0.96 / 1.07   CPU 0.90 s  RSS 20.8 MB
+#   ahead      85.6 / 114.2 s  0.94 / 1.23   CPU 1.14 s  RSS 19.9 MB
+# So chain-500 is at the floor's time on a quiet machine (median 1.01);
+# session 6's 1.18-1.30 was the load beside it, and creating ahead gained
+# nothing (and cost 25% more CPU: 16 more threads and handles).
 set -eu
-itm=${1:?usage: scale-bench.sh path/to/itm-env}
+itm=${1:?usage: scale-bench.sh path/to/itm-env [path/to/old/itm-env]}
+old=${2:-}
 sock=${DOCKER_HOST:-unix:///var/run/docker.sock}; sock=${sock#unix://}
 rows=${BENCH_SCALE:-ind-100 ind-200 chain-200 ind-500 chain-500}
 rounds=${BENCH_ROUNDS:-3}
@@ -191,24 +204,30 @@ run_floor () { # ROW KIND N ROUND
   t2=$(now_ms)
   echo "$1 floor $4 $((t1 - t0)) $((t2 - t1)) $(tv "$d/time")" >>"$res"
 }
-run_itm () { # ROW KIND N ROUND
-  ns=$nsbase-i$1-$4; used="$used $ns"; d=$tmp/$ns; mkdir -p "$d"
+run_itm () { # ROW KIND N ROUND [BIN TOOL]
+  bin=${5:-$itm} tool=${6:-itm-env}
+  tag=i; [ "$tool" = itm-env ] || tag=o
+  ns=$nsbase-$tag$1-$4; used="$used $ns"; d=$tmp/$ns; mkdir -p "$d"
   gen "$2" "$3" >"$d/s.yml"
   t0=$(now_ms)
-  /usr/bin/time -v -o "$d/time" "$itm" -f "$d/s.yml" -p "$ns" up -q || { echo "itm-env up failed ($1)" >&2; exit 1; }
+  /usr/bin/time -v -o "$d/time" "$bin" -f "$d/s.yml" -p "$ns" up -q || { echo "$tool up failed ($1)" >&2; exit 1; }
   t1=$(now_ms)
-  "$itm" down -p "$ns" -q || echo "note: $1 itm-env round $4: down failed (moby#42119?)" >&2
+  "$bin" down -p "$ns" -q || echo "note: $1 $tool round $4: down failed (moby#42119?)" >&2
   t2=$(now_ms)
-  echo "$1 itm-env $4 $((t1 - t0)) $((t2 - t1)) $(tv "$d/time")" >>"$res"
+  echo "$1 $tool $4 $((t1 - t0)) $((t2 - t1)) $(tv "$d/time")" >>"$res"
 }
+run_old () { [ -z "$old" ] || run_itm "$@" "$old" itm-old; }
 
 r=1
 while [ "$r" -le "$rounds" ]; do
   for row in $rows; do
     kind=${row%-*} n=${row#*-}
     [ "$n" -ge 500 ] && [ "$r" -gt "$rounds_big" ] && continue
-    if [ $((r % 2)) = 1 ]; then run_floor "$row" "$kind" "$n" "$r"; run_itm "$row" "$kind" "$n" "$r"
-    else run_itm "$row" "$kind" "$n" "$r"; run_floor "$row" "$kind" "$n" "$r"; fi
+    if [ $((r % 2)) = 1 ]; then
+      run_floor "$row" "$kind" "$n" "$r"; run_itm "$row" "$kind" "$n" "$r"; run_old "$row" "$kind" "$n" "$r"
+    else
+      run_old "$row" "$kind" "$n" "$r"; run_itm "$row" "$kind" "$n" "$r"; run_floor "$row" "$kind" "$n" "$r"
+    fi
     echo "round $r $row: $(awk -v w="$row" -v r="$r" '$1 == w && $3 == r { printf "%s up %d down %d cpu %d rss %d  ", $2, $4, $5, $6, $7 }' "$res")" >&2
   done
   r=$((r + 1))
@@ -220,7 +239,7 @@ printf '%-10s %-8s %3s %8s %8s %8s %10s %8s %9s %8s\n' row tool n up_ms down_ms 
 for row in $rows; do
   n=${row#*-}
   fu=$(col "$row" floor 4); fd=$(col "$row" floor 5)
-  for tool in floor itm-env; do
+  for tool in floor itm-env ${old:+itm-old}; do
     u=$(col "$row" $tool 4); dn=$(col "$row" $tool 5); c=$(col "$row" $tool 6); m=$(col "$row" $tool 7)
     k=$(awk -v r="$row" -v t=$tool '$1 == r && $2 == t' "$res" | wc -l)
     printf '%-10s %-8s %3d %8d %8d %8.2f %10.2f %8d %9d %8.1f\n' "$row" $tool "$k" "$u" "$dn" \
