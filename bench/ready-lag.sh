@@ -60,6 +60,10 @@
 # services at once load the engine and so the figures); BENCH_READY_ROUNDS
 # rounds (default 2) of every batch; with a second binary (e.g. the
 # previous release) both run each batch, one after the other.
+# "after pass" = the lag less the moment the check first passed (its
+# /tmp/first): how long after the service's own check first passed, in the
+# passing probe, up reported it (the probe exec's way back and up's own
+# part).
 # "by" counts what ran the passing probe (the report's ready_by: blind,
 # port, processes, listen, log, files, engine; "-" for a binary without
 # it).  BENCH_READY_ROWS=1 prints every service's row too ("label kind at
@@ -183,12 +187,12 @@ sort -k1,1 -k2,2 "$tmp/all" | awk '
   function q(a, n, f) { return a[int(f * n + 0.999999)] }
   function flush() {
     if (cnt == 0) return
-    srt(s, cnt); srt(d, cnt)
+    srt(s, cnt); srt(d, cnt); srt(a, cnt)
     b = ""; for (c in by) b = b (b == "" ? "" : ",") c ":" by[c]
-    printf "%-4s %-7s n %3d  lag p50 %5.0f p95 %5.0f max %5.0f ms  sched p50 %5.0f p95 %5.0f ms  probes %4d plain %4d (%.2fx)  by %s\n",
-      lab, kind, cnt, q(s, cnt, 0.5), q(s, cnt, 0.95), s[cnt], q(d, cnt, 0.5), q(d, cnt, 0.95), pr, pl,
-      pl ? pr / pl : 0, b
-    cnt = 0; pr = 0; pl = 0; delete s; delete d; delete by }
+    printf "%-4s %-7s n %3d  lag p50 %5.0f p95 %5.0f max %5.0f ms  sched p50 %5.0f p95 %5.0f ms  after pass p50 %4.0f p95 %4.0f ms  probes %4d plain %4d (%.2fx)  by %s\n",
+      lab, kind, cnt, q(s, cnt, 0.5), q(s, cnt, 0.95), s[cnt], q(d, cnt, 0.5), q(d, cnt, 0.95),
+      q(a, cnt, 0.5), q(a, cnt, 0.95), pr, pl, pl ? pr / pl : 0, b
+    cnt = 0; pr = 0; pl = 0; delete s; delete d; delete a; delete by }
   $1 != lab || $2 != kind { flush(); lab = $1; kind = $2 }
-  { s[++cnt] = $4; d[cnt] = $7; pr += $5; pl += $6; by[$9]++ }
+  { s[++cnt] = $4; d[cnt] = $7; a[cnt] = $4 - $8; pr += $5; pl += $6; by[$9]++ }
   END { flush() }'
