@@ -175,6 +175,34 @@ free_port () {
     [ $_tries -lt 50 ] || return 1
   done
 }
+# tls_front PKI: socat on a free port of 127.0.0.1 in front of $ITM_SOCK,
+# TLS with a client certificate required (PKI/server.pem, server-key.pem,
+# ca.pem), answering PKI/client.pem's _ping; sets $port and $socat_pid
+# (killed at exit).  A port another test took meanwhile (socat exits) is
+# tried again with another one; bails with socat's log when none answers.
+tls_front () {
+  _pki=$1 _try=0
+  while :; do
+    port=$(free_port) || bail "no free port"
+    socat -t 30 "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,cert=$_pki/server.pem,key=$_pki/server-key.pem,cafile=$_pki/ca.pem,verify=1" \
+      "UNIX-CONNECT:$ITM_SOCK" 2>"$tmp/socat.log" &
+    socat_pid=$!
+    at_exit "kill $socat_pid 2>/dev/null; wait $socat_pid 2>/dev/null"
+    _i=0
+    while kill -0 "$socat_pid" 2>/dev/null && [ $_i -lt 300 ]; do
+      curl -sf --max-time 3 --cacert "$_pki/ca.pem" --cert "$_pki/client.pem" \
+        --key "$_pki/client-key.pem" "https://127.0.0.1:$port/_ping" >/dev/null 2>&1 && return 0
+      _i=$((_i + 1)); sleep 0.2
+    done
+    _try=$((_try + 1))
+    if kill -0 "$socat_pid" 2>/dev/null || [ $_try -ge 5 ]; then
+      diag "socat log:" "$(cat "$tmp/socat.log")"
+      bail "the TLS front on 127.0.0.1:$port does not answer"
+    fi
+    diag "socat on port $port exited ($(cat "$tmp/socat.log")): another port"
+  done
+}
+
 # wait_for SECONDS CMD...: retry CMD every 0.2 s until it succeeds.
 wait_for () {
   _limit=$(( $1 * 5 )); shift; _i=0

@@ -35,16 +35,7 @@ mkcert client ca /CN=itm-test-client "extendedKeyUsage=clientAuth"
 [ -s client.pem ] && [ -s server.pem ] || bail "openssl did not make the certificates"
 cd - >/dev/null
 
-port=$(free_port) || bail "no free port"
-socat -t 30 "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,cert=$pki/server.pem,key=$pki/server-key.pem,cafile=$pki/ca.pem,verify=1" \
-  "UNIX-CONNECT:$ITM_SOCK" 2>"$tmp/socat.log" &
-socat_pid=$!
-at_exit "kill $socat_pid 2>/dev/null; wait $socat_pid 2>/dev/null"
-tls_ping () {
-  curl -sf --max-time 3 --cacert "$pki/ca.pem" --cert "$pki/client.pem" --key "$pki/client-key.pem" \
-    "https://127.0.0.1:$port/_ping"
-}
-wait_for 15 tls_ping || bail "the TLS front on 127.0.0.1:$port does not answer"
+tls_front "$pki"
 
 # ---- the store, written as the docker CLI writes it ----
 export DOCKER_CONFIG=$tmp/dockercfg

@@ -56,19 +56,7 @@ certdir rogue ca rogue
 cd - >/dev/null
 
 # ---- the TLS front ----
-port=$(free_port) || bail "no free port"
-socat -t 30 "OPENSSL-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,cert=$pki/server.pem,key=$pki/server-key.pem,cafile=$pki/ca.pem,verify=1" \
-  "UNIX-CONNECT:$ITM_SOCK" 2>"$tmp/socat.log" &
-socat_pid=$!
-at_exit "kill $socat_pid 2>/dev/null; wait $socat_pid 2>/dev/null"
-tls_ping () {
-  curl -sf --max-time 3 --cacert "$pki/ca.pem" --cert "$pki/client.pem" --key "$pki/client-key.pem" \
-    "https://127.0.0.1:$port/_ping"
-}
-if ! wait_for 15 tls_ping; then
-  diag "socat log:" "$(cat "$tmp/socat.log")"
-  bail "the TLS front on 127.0.0.1:$port does not answer"
-fi
+tls_front "$pki"
 pass "the TLS front answers curl with the client certificate"
 
 # (a word list, not a function: `run` runs commands under timeout(1))
