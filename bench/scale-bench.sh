@@ -71,6 +71,8 @@
 # So chain-500 is at the floor's time on a quiet machine (median 1.01);
 # session 6's 1.18-1.30 was the load beside it, and creating ahead gained
 # nothing (and cost 25% more CPU: 16 more threads and handles).
+# ind-500, the same day, quiet, 98ce25a: floor 81.8 / 84.0 s, itm-env
+# 79.3 / 92.4 s (0.97 / 1.10, median 1.03), CPU 0.43 s, RSS 17.9 MB.
 set -eu
 itm=${1:?usage: scale-bench.sh path/to/itm-env [path/to/old/itm-env]}
 old=${2:-}
