@@ -33,7 +33,7 @@ ready_look_ns (unsigned lookers, int64_t cost_ns)
   if (cost_ns <= 0 || lookers == 0)
     return LOOK_MIN_NS;
   /* lookers * cost / interval <= LOOK_SHARE / 100 */
-  int64_t ns = (int64_t) lookers * cost_ns * (100 / LOOK_SHARE);
+  int64_t ns = (int64_t) lookers * cost_ns * 100 / LOOK_SHARE;
   return ns < LOOK_MIN_NS ? LOOK_MIN_NS : ns > LOOK_MAX_NS ? LOOK_MAX_NS : ns;
 }
 

@@ -221,8 +221,7 @@ trigger_free (struct trigger *t)
   fswatch_remove (t->log);
   t->files = t->log = 0;
   if (t->ltab.diag > 0)
-    trigger_listen_close (&t->ltab);
-  t->ltab.diag = 0;
+    trigger_listen_close (&t->ltab);      /* diag -1 after: closed once */
 }
 
 void
@@ -250,8 +249,7 @@ trigger_find (struct engine *e, const char *id, struct trigger *t)
   if (t->pid)
     {
       files_find (t, c);
-      if (!trigger_listen_open (t->pid, &t->ltab))
-        t->ltab.diag = 0;
+      trigger_listen_open (t->pid, &t->ltab);   /* diag -1 when it cannot */
     }
   if (t->log == 0)
     stream_open (e, json_str (c, "Id"), t);

@@ -53,7 +53,7 @@ struct trigger {
   char procs[256];                              /* its cgroup's cgroup.procs */
   int files;                                    /* fswatch slot: writable layer and mounts, 0: none */
   int log;                                      /* fswatch slot: its json-file log, 0: none */
-  struct listen_table ltab;                     /* its netns's listen table, diag 0: none */
+  struct listen_table ltab;                     /* its netns's listen table, diag <= 0: none */
   /* the log from the engine (not on this host, or no log file here) */
   struct engine_raw *stream;                    /* GET .../logs?follow, NULL: none */
   char head[256];                               /* its answer's head, so far */
